@@ -1,0 +1,87 @@
+#include "common/event_loop.h"
+
+namespace remora::common {
+
+EventLoop::EventLoop() : read_buf_(new char[kReadBufferSize]) {
+  uv_loop_init(&loop_);
+  uv_async_init(&loop_, &async_, onAsync);
+  async_.data = this;
+  uv_check_init(&loop_, &check_);
+  check_.data = this;
+  uv_check_start(&check_, onCheck);
+  // The check handle alone must not keep the loop alive.
+  uv_unref(reinterpret_cast<uv_handle_t*>(&check_));
+}
+
+EventLoop::~EventLoop() {
+  if (!closed_) {
+    closeAll();
+  }
+}
+
+void EventLoop::run() { uv_run(&loop_, UV_RUN_DEFAULT); }
+
+void EventLoop::stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_requested_ = true;
+  }
+  uv_async_send(&async_);
+}
+
+void EventLoop::post(std::function<void()> fn) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    posted_.push_back(std::move(fn));
+  }
+  uv_async_send(&async_);
+}
+
+void EventLoop::deferDelete(std::unique_ptr<Deletable> obj) { deferred_.push_back(std::move(obj)); }
+
+void EventLoop::drainDeferred() {
+  // Destructors may defer more deletions; loop until quiet.
+  while (!deferred_.empty()) {
+    std::vector<std::unique_ptr<Deletable>> batch;
+    batch.swap(deferred_);
+    batch.clear();
+  }
+}
+
+void EventLoop::onAsync(uv_async_t* h) {
+  auto* self = static_cast<EventLoop*>(h->data);
+  std::vector<std::function<void()>> work;
+  bool stop = false;
+  {
+    std::lock_guard<std::mutex> lock(self->mu_);
+    work.swap(self->posted_);
+    stop = self->stop_requested_;
+  }
+  for (auto& fn : work) {
+    fn();
+  }
+  if (stop) {
+    uv_stop(&self->loop_);
+  }
+}
+
+void EventLoop::onCheck(uv_check_t* h) { static_cast<EventLoop*>(h->data)->drainDeferred(); }
+
+int EventLoop::closeAll() {
+  closed_ = true;
+  drainDeferred();
+  // Let pending close callbacks run, then close whatever is left (including our own handles).
+  uv_walk(
+      &loop_,
+      [](uv_handle_t* h, void*) {
+        if (!uv_is_closing(h)) {
+          uv_close(h, nullptr);
+        }
+      },
+      nullptr);
+  uv_run(&loop_, UV_RUN_DEFAULT);
+  drainDeferred();
+  return uv_loop_close(&loop_);
+}
+
+}  // namespace remora::common

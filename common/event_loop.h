@@ -1,0 +1,64 @@
+#pragma once
+// EventLoop: one uv_loop_t plus the services every owner of a loop needs:
+//  - deferred deletion: objects are never destroyed inside their own callbacks; deferDelete()
+//    hands them to a uv_check_t that runs after the I/O callbacks of this iteration;
+//  - post(): run a function on this loop's thread from any thread (uv_async_t + queue);
+//  - a shared read buffer: libuv's alloc callback hands out this loop's slab, and the read
+//    callback consumes or copies the bytes before returning, so one buffer serves every socket.
+// One EventLoop per thread. Not thread-safe except post().
+
+#include <uv.h>
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+namespace remora::common {
+
+class Deletable {
+ public:
+  virtual ~Deletable() = default;
+};
+
+class EventLoop {
+ public:
+  EventLoop();
+  ~EventLoop();
+  EventLoop(const EventLoop&) = delete;
+  EventLoop& operator=(const EventLoop&) = delete;
+
+  uv_loop_t* uv() noexcept { return &loop_; }
+  // Runs until stop() or until nothing keeps the loop alive.
+  void run();
+  // Thread-safe: asks the loop to close its own handles and return from run().
+  void stop();
+  // Thread-safe: runs fn on the loop thread, in order.
+  void post(std::function<void()> fn);
+  void deferDelete(std::unique_ptr<Deletable> obj);
+
+  static constexpr size_t kReadBufferSize = 64 * 1024;
+  char* readBuffer() noexcept { return read_buf_.get(); }
+  // Closes every remaining handle and checks the loop closes cleanly. Returns uv_loop_close().
+  int closeAll();
+
+  // Cached clock for this iteration, in milliseconds (uv_now).
+  uint64_t nowMs() noexcept { return uv_now(&loop_); }
+
+ private:
+  static void onAsync(uv_async_t* h);
+  static void onCheck(uv_check_t* h);
+  void drainDeferred();
+
+  uv_loop_t loop_;
+  uv_async_t async_;
+  uv_check_t check_;
+  std::mutex mu_;
+  std::vector<std::function<void()>> posted_;
+  bool stop_requested_ = false;
+  std::vector<std::unique_ptr<Deletable>> deferred_;
+  std::unique_ptr<char[]> read_buf_;
+  bool closed_ = false;
+};
+
+}  // namespace remora::common

@@ -1,0 +1,144 @@
+#pragma once
+// Http1Parser: one direction of an HTTP/1.x connection (requests or responses), on llhttp.
+// It turns bytes into events: a complete message head, body pieces (already de-chunked), and
+// the end of each message. Bytes may arrive split at any offset; the events are the same.
+// Strict by default: conflicting Content-Length / Transfer-Encoding, bad chunk sizes, bad
+// request lines and similar smuggling shapes are errors (answer 400), and header sections over
+// the configured limits are kHeadersTooLarge (answer 431).
+
+#include <llhttp.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "common/header_map.h"
+
+namespace remora::common {
+
+struct MessageHead {
+  // Requests.
+  std::string method;  // as sent, e.g. "GET"
+  std::string url;     // request target as sent (origin-form, absolute-form, authority-form)
+  llhttp_method_t method_id = HTTP_GET;
+  // Responses.
+  int status = 0;
+  std::string reason;
+  // Both.
+  uint8_t version_major = 1;
+  uint8_t version_minor = 1;
+  HeaderMap headers;
+  bool keep_alive = true;        // per version and Connection header
+  bool chunked = false;          // Transfer-Encoding: chunked
+  int64_t content_length = -1;   // -1: no Content-Length
+  bool upgrade = false;          // requests: Upgrade asked; responses: 101 switching
+
+  void clear() noexcept;
+  bool isHead() const noexcept { return method_id == HTTP_HEAD; }
+  bool http10() const noexcept { return version_major == 1 && version_minor == 0; }
+};
+
+struct ParserLimits {
+  size_t max_header_bytes = 60 * 1024;  // start line + every name and value (+32 per header)
+  size_t max_headers = 100;
+};
+
+// What the owner asks for after seeing a complete head.
+enum class HeadAction : uint8_t {
+  kContinue,  // parse a body if the head announces one
+  kSkipBody,  // responses to HEAD (and similar): the message has no body whatever it says
+};
+
+class Http1Parser {
+ public:
+  enum class Kind : uint8_t { kRequest, kResponse };
+  enum class Status : uint8_t {
+    kOk,          // every byte consumed
+    kPaused,      // a callback asked to pause; `consumed` bytes used, call resume() then feed rest
+    kUpgrade,     // the message switched protocols; bytes after `consumed` belong to the tunnel
+    kError,       // malformed input; see error()
+  };
+  enum class Error : uint8_t { kNone, kBadMessage, kHeadersTooLarge };
+
+  class Callbacks {
+   public:
+    // The head is complete. It stays valid and may be modified until the next onMessageBegin.
+    virtual HeadAction onHeaders(MessageHead& head) noexcept = 0;
+    // A piece of the body (chunk framing already removed). Points into the fed bytes.
+    virtual void onBody(std::string_view data) noexcept = 0;
+    // The message is complete. Return true to pause parsing right after it (e.g. to answer a
+    // pipelined request before reading the next one).
+    virtual bool onMessageComplete() noexcept = 0;
+
+   protected:
+    ~Callbacks() = default;
+  };
+
+  struct Result {
+    Status status;
+    size_t consumed;
+  };
+
+  Http1Parser(Kind kind, Callbacks& callbacks, ParserLimits limits = ParserLimits()) noexcept;
+  Http1Parser(const Http1Parser&) = delete;
+  Http1Parser& operator=(const Http1Parser&) = delete;
+
+  // Feeds bytes. Callbacks run synchronously inside.
+  Result feed(const char* data, size_t len) noexcept;
+  Result feed(std::string_view data) noexcept { return feed(data.data(), data.size()); }
+  // The peer closed. Completes a message delimited by EOF (responses without length);
+  // returns kError when a message was cut short.
+  Status finish() noexcept;
+  // Leaves the paused state; the caller then feeds the bytes that were not consumed.
+  void resume() noexcept;
+  // Back to the initial state (used by upstream connections that start a fresh exchange).
+  void reset() noexcept;
+  // Responses only: the next response answers a HEAD request (no body, whatever it says).
+  void expectHeadResponse(bool v) noexcept { head_response_ = v; }
+
+  // True between the first byte of a message and its end.
+  bool inMessage() const noexcept { return in_message_; }
+  // True once the head of the current message was delivered.
+  bool headDone() const noexcept { return head_done_; }
+  Error error() const noexcept { return error_; }
+  const char* errorReason() const noexcept;
+  const MessageHead& head() const noexcept { return head_; }
+  MessageHead& head() noexcept { return head_; }
+  // After onMessageComplete: may the connection carry another message?
+  bool shouldKeepAlive() const noexcept { return llhttp_should_keep_alive(&parser_) != 0; }
+
+ private:
+  static int onMessageBeginCb(llhttp_t* p);
+  static int onUrlCb(llhttp_t* p, const char* at, size_t len);
+  static int onStatusCb(llhttp_t* p, const char* at, size_t len);
+  static int onMethodCb(llhttp_t* p, const char* at, size_t len);
+  static int onHeaderFieldCb(llhttp_t* p, const char* at, size_t len);
+  static int onHeaderValueCb(llhttp_t* p, const char* at, size_t len);
+  static int onHeaderValueCompleteCb(llhttp_t* p);
+  static int onHeadersCompleteCb(llhttp_t* p);
+  static int onBodyCb(llhttp_t* p, const char* at, size_t len);
+  static int onMessageCompleteCb(llhttp_t* p);
+
+  int addHeaderBytes(size_t n) noexcept;
+
+  llhttp_t parser_;
+  llhttp_settings_t settings_;
+  Kind kind_;
+  Callbacks& cb_;
+  ParserLimits limits_;
+  MessageHead head_;
+  Error error_ = Error::kNone;
+  size_t header_bytes_ = 0;
+  bool in_message_ = false;
+  bool head_done_ = false;
+  bool head_response_ = false;
+};
+
+// Appends the serialized head (start line + headers + blank line) to `out`. Removed headers are
+// skipped. Requests use head.method and head.url; responses head.status and head.reason.
+void serializeRequestHead(const MessageHead& head, std::string& out);
+void serializeResponseHead(const MessageHead& head, std::string& out);
+// Standard reason phrase for a status code ("OK", "Not Found", ...).
+std::string_view reasonPhrase(int status) noexcept;
+
+}  // namespace remora::common

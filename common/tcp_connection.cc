@@ -1,0 +1,285 @@
+#include "common/tcp_connection.h"
+
+#include <sys/socket.h>
+
+namespace remora::common {
+
+struct TcpConnection::Core {
+  uv_tcp_t tcp;
+  uv_write_t write_req;
+  uv_connect_t connect_req;
+  uv_shutdown_t shutdown_req;
+  TcpConnection* owner = nullptr;  // null once the owner is gone: no more handler calls
+  EventLoop* loop = nullptr;
+  std::string pending;   // bytes not yet handed to libuv
+  std::string inflight;  // bytes of the uv_write in progress
+  bool writing = false;
+  bool connecting = false;
+  bool shutdown_wanted = false;
+  bool shutdown_sent = false;
+  bool closing = false;
+};
+
+TcpConnection::TcpConnection(EventLoop& loop, Handler& handler)
+    : loop_(loop), handler_(&handler), core_(new Core) {
+  core_->owner = this;
+  core_->loop = &loop;
+  uv_tcp_init(loop.uv(), &core_->tcp);
+  core_->tcp.data = core_;
+}
+
+TcpConnection::TcpConnection(EventLoop& loop) : loop_(loop), handler_(nullptr), core_(new Core) {
+  core_->owner = this;
+  core_->loop = &loop;
+  uv_tcp_init(loop.uv(), &core_->tcp);
+  core_->tcp.data = core_;
+}
+
+TcpConnection::~TcpConnection() { close(); }
+
+int TcpConnection::accept(uv_stream_t* server) noexcept {
+  int rc = uv_accept(server, reinterpret_cast<uv_stream_t*>(&core_->tcp));
+  if (rc == 0) {
+    uv_tcp_nodelay(&core_->tcp, 1);
+  }
+  return rc;
+}
+
+int TcpConnection::open(int fd) noexcept { return uv_tcp_open(&core_->tcp, fd); }
+
+int TcpConnection::connect(const SocketAddress& to) noexcept {
+  core_->connect_req.data = core_;
+  int rc = uv_tcp_connect(&core_->connect_req, &core_->tcp, to.sa(), onConnect);
+  if (rc == 0) {
+    core_->connecting = true;
+    uv_tcp_nodelay(&core_->tcp, 1);
+  }
+  return rc;
+}
+
+void TcpConnection::readStart() noexcept {
+  if (!core_->closing && !core_->connecting) {
+    uv_read_start(reinterpret_cast<uv_stream_t*>(&core_->tcp), onAlloc, onRead);
+  }
+}
+
+void TcpConnection::readStop() noexcept {
+  if (!core_->closing) {
+    uv_read_stop(reinterpret_cast<uv_stream_t*>(&core_->tcp));
+  }
+}
+
+bool TcpConnection::reading() const noexcept {
+  return !core_->closing && uv_is_active(reinterpret_cast<const uv_handle_t*>(&core_->tcp)) != 0;
+}
+
+void TcpConnection::write(std::string_view data) noexcept {
+  uv_buf_t b = uv_buf_init(const_cast<char*>(data.data()), static_cast<unsigned>(data.size()));
+  writeSlices(&b, 1);
+}
+
+void TcpConnection::write(std::string_view a, std::string_view b) noexcept {
+  uv_buf_t bufs[2] = {uv_buf_init(const_cast<char*>(a.data()), static_cast<unsigned>(a.size())),
+                      uv_buf_init(const_cast<char*>(b.data()), static_cast<unsigned>(b.size()))};
+  writeSlices(bufs, 2);
+}
+
+void TcpConnection::writeSlices(const uv_buf_t* bufs, unsigned n) noexcept {
+  Core* c = core_;
+  if (c->closing || c->shutdown_sent) {
+    return;
+  }
+  size_t skip = 0;
+  if (!c->writing && !c->connecting && c->pending.empty()) {
+    int rc = uv_try_write(reinterpret_cast<uv_stream_t*>(&c->tcp), bufs, n);
+    if (rc > 0) {
+      skip = static_cast<size_t>(rc);
+    } else if (rc != UV_EAGAIN && rc != 0) {
+      // The error surfaces through the read side or the next async write; keep the bytes so
+      // the async path reports it once.
+      skip = 0;
+    }
+  }
+  for (unsigned i = 0; i < n; ++i) {
+    size_t len = bufs[i].len;
+    if (skip >= len) {
+      skip -= len;
+      continue;
+    }
+    c->pending.append(bufs[i].base + skip, len - skip);
+    skip = 0;
+  }
+  if (!c->pending.empty()) {
+    flush();
+    if (!above_high_ && pendingBytes() > high_) {
+      above_high_ = true;
+      handler_->onHighWatermark();
+    }
+  }
+}
+
+void TcpConnection::flush() noexcept {
+  Core* c = core_;
+  if (c->writing || c->connecting || c->closing || c->pending.empty()) {
+    return;
+  }
+  c->inflight.swap(c->pending);
+  c->pending.clear();
+  c->writing = true;
+  c->write_req.data = c;
+  uv_buf_t b = uv_buf_init(c->inflight.data(), static_cast<unsigned>(c->inflight.size()));
+  int rc = uv_write(&c->write_req, reinterpret_cast<uv_stream_t*>(&c->tcp), &b, 1, onWrite);
+  if (rc != 0) {
+    c->writing = false;
+    c->inflight.clear();
+    handler_->onError(rc);
+  }
+}
+
+void TcpConnection::onWrite(uv_write_t* req, int status) {
+  Core* c = static_cast<Core*>(req->data);
+  c->writing = false;
+  // Give back big buffers so an idle connection does not keep a large body's worth of memory.
+  if (c->inflight.capacity() > 256 * 1024) {
+    std::string().swap(c->inflight);
+  } else {
+    c->inflight.clear();
+  }
+  TcpConnection* self = c->owner;
+  if (self == nullptr) {
+    return;
+  }
+  if (status < 0) {
+    self->handler_->onError(status);
+    return;
+  }
+  if (!c->pending.empty()) {
+    self->flush();
+  } else {
+    if (c->shutdown_wanted && !c->shutdown_sent) {
+      c->shutdown_sent = true;
+      c->shutdown_req.data = c;
+      uv_shutdown(&c->shutdown_req, reinterpret_cast<uv_stream_t*>(&c->tcp), onShutdown);
+    }
+  }
+  self->checkLowWatermark();
+}
+
+void TcpConnection::checkLowWatermark() noexcept {
+  if (above_high_ && pendingBytes() <= low_) {
+    above_high_ = false;
+    handler_->onLowWatermark();
+    if (core_->owner == nullptr) {
+      return;
+    }
+  }
+  if (pendingBytes() == 0) {
+    handler_->onDrained();
+  }
+}
+
+void TcpConnection::shutdownAfterFlush() noexcept {
+  Core* c = core_;
+  if (c->closing || c->shutdown_wanted) {
+    return;
+  }
+  c->shutdown_wanted = true;
+  if (!c->writing && !c->connecting && c->pending.empty()) {
+    c->shutdown_sent = true;
+    c->shutdown_req.data = c;
+    uv_shutdown(&c->shutdown_req, reinterpret_cast<uv_stream_t*>(&c->tcp), onShutdown);
+  }
+}
+
+void TcpConnection::onShutdown(uv_shutdown_t*, int) {}
+
+void TcpConnection::close(bool reset) noexcept {
+  Core* c = core_;
+  if (c->closing) {
+    return;
+  }
+  c->closing = true;
+  c->owner = nullptr;
+  if (reset && uv_tcp_close_reset(&c->tcp, onClose) == 0) {
+    return;
+  }
+  uv_close(reinterpret_cast<uv_handle_t*>(&c->tcp), onClose);
+}
+
+bool TcpConnection::closed() const noexcept { return core_->closing; }
+
+void TcpConnection::onClose(uv_handle_t* h) { delete static_cast<Core*>(h->data); }
+
+size_t TcpConnection::pendingBytes() const noexcept {
+  return core_->pending.size() + core_->inflight.size();
+}
+
+bool TcpConnection::aboveHighWatermark() const noexcept { return above_high_; }
+
+void TcpConnection::setWatermarks(size_t high, size_t low) noexcept {
+  high_ = high;
+  low_ = low;
+}
+
+SocketAddress TcpConnection::localAddress() const noexcept {
+  SocketAddress a;
+  int len = sizeof(a.storage);
+  uv_tcp_getsockname(&core_->tcp, a.sa(), &len);
+  return a;
+}
+
+SocketAddress TcpConnection::peerAddress() const noexcept {
+  SocketAddress a;
+  int len = sizeof(a.storage);
+  uv_tcp_getpeername(&core_->tcp, a.sa(), &len);
+  return a;
+}
+
+int TcpConnection::fd() const noexcept {
+  uv_os_fd_t fd = -1;
+  uv_fileno(reinterpret_cast<const uv_handle_t*>(&core_->tcp), &fd);
+  return fd;
+}
+
+uv_tcp_t* TcpConnection::uv() noexcept { return &core_->tcp; }
+
+void TcpConnection::onAlloc(uv_handle_t* h, size_t, uv_buf_t* buf) {
+  Core* c = static_cast<Core*>(h->data);
+  buf->base = c->loop->readBuffer();
+  buf->len = EventLoop::kReadBufferSize;
+}
+
+void TcpConnection::onRead(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
+  Core* c = static_cast<Core*>(s->data);
+  TcpConnection* self = c->owner;
+  if (self == nullptr || nread == 0) {
+    return;
+  }
+  if (nread > 0) {
+    self->handler_->onData(buf->base, static_cast<size_t>(nread));
+  } else if (nread == UV_EOF) {
+    uv_read_stop(s);
+    self->handler_->onEof();
+  } else {
+    uv_read_stop(s);
+    self->handler_->onError(static_cast<int>(nread));
+  }
+}
+
+void TcpConnection::onConnect(uv_connect_t* req, int status) {
+  Core* c = static_cast<Core*>(req->data);
+  c->connecting = false;
+  TcpConnection* self = c->owner;
+  if (self == nullptr) {
+    return;
+  }
+  if (status == 0) {
+    self->flush();
+    if (c->owner == nullptr) {
+      return;
+    }
+  }
+  self->handler_->onConnected(status);
+}
+
+}  // namespace remora::common

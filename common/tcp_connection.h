@@ -1,0 +1,107 @@
+#pragma once
+// TcpConnection: one TCP socket on a libuv loop, with buffered writes and flow-control hooks.
+//
+// Writes first try the socket directly (uv_try_write, no copy); whatever the kernel does not
+// take is copied into a pending buffer and written asynchronously. When pending bytes pass the
+// high watermark the handler hears onHighWatermark() (pause the peer that feeds us); when they
+// fall to the low watermark, onLowWatermark() (resume it).
+//
+// Lifetime: the owner may destroy the TcpConnection at any time; the uv handle and buffers live
+// on until libuv's close callback, and no handler call happens after destruction began.
+
+#include <uv.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "common/event_loop.h"
+#include "common/socket_address.h"
+
+namespace remora::common {
+
+class TcpConnection {
+ public:
+  class Handler {
+   public:
+    // Bytes read. `data` is valid only during the call: consume or copy it.
+    virtual void onData(const char* data, size_t len) noexcept = 0;
+    // The peer half-closed (EOF). Reading stops.
+    virtual void onEof() noexcept = 0;
+    // A read or write failed (reset, timeout...). `uv_err` is a libuv error code.
+    virtual void onError(int uv_err) noexcept = 0;
+    // Outgoing connections: the connect finished (status 0) or failed (< 0).
+    virtual void onConnected(int /*status*/) noexcept {}
+    virtual void onHighWatermark() noexcept {}
+    virtual void onLowWatermark() noexcept {}
+    // Every queued byte has been handed to the kernel.
+    virtual void onDrained() noexcept {}
+
+   protected:
+    ~Handler() = default;
+  };
+
+  TcpConnection(EventLoop& loop, Handler& handler);
+  // Without a handler yet: call setHandler() before readStart() or connect().
+  explicit TcpConnection(EventLoop& loop);
+  // Hands the connection's events to another handler (e.g. from protocol detection to the
+  // HTTP connection manager).
+  void setHandler(Handler& handler) noexcept { handler_ = &handler; }
+  ~TcpConnection();
+  TcpConnection(const TcpConnection&) = delete;
+  TcpConnection& operator=(const TcpConnection&) = delete;
+
+  // Accepts a pending connection from a listening stream. Returns a libuv error code or 0.
+  int accept(uv_stream_t* server) noexcept;
+  // Wraps an already-connected socket fd (tests).
+  int open(int fd) noexcept;
+  // Starts an outgoing connection; onConnected() reports the outcome. Writes made before it
+  // completes are queued.
+  int connect(const SocketAddress& to) noexcept;
+
+  void readStart() noexcept;
+  void readStop() noexcept;
+  bool reading() const noexcept;
+
+  void write(std::string_view data) noexcept;
+  void write(std::string_view a, std::string_view b) noexcept;
+  // Half-closes the write side once every queued byte is written.
+  void shutdownAfterFlush() noexcept;
+  // Closes the socket; if `reset`, with an RST (SO_LINGER 0) instead of a FIN.
+  void close(bool reset = false) noexcept;
+  bool closed() const noexcept;
+
+  size_t pendingBytes() const noexcept;
+  bool aboveHighWatermark() const noexcept;
+  void setWatermarks(size_t high, size_t low) noexcept;
+
+  // Local and peer addresses (empty SocketAddress on failure).
+  SocketAddress localAddress() const noexcept;
+  SocketAddress peerAddress() const noexcept;
+  int fd() const noexcept;
+  uv_tcp_t* uv() noexcept;
+  EventLoop& loop() noexcept { return loop_; }
+
+ private:
+  struct Core;
+  void writeSlices(const uv_buf_t* bufs, unsigned n) noexcept;
+  void flush() noexcept;
+  void checkLowWatermark() noexcept;
+
+  static void onAlloc(uv_handle_t* h, size_t suggested, uv_buf_t* buf);
+  static void onRead(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf);
+  static void onWrite(uv_write_t* req, int status);
+  static void onConnect(uv_connect_t* req, int status);
+  static void onShutdown(uv_shutdown_t* req, int status);
+  static void onClose(uv_handle_t* h);
+
+  EventLoop& loop_;
+  Handler* handler_;
+  Core* core_;
+  size_t high_ = 1024 * 1024;
+  size_t low_ = 256 * 1024;
+  bool above_high_ = false;
+};
+
+}  // namespace remora::common

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Installs everything remora needs to build, test and benchmark on Debian 12.
+# Idempotent and quiet: a second run on a ready machine does nothing but check.
+# llhttp is not in bookworm: its two .debs come from Debian's trixie suite via a
+# private sources list, so the system's own apt sources are never touched.
+set -euo pipefail
+
+APT_PKGS=(build-essential cmake pkg-config libuv1-dev libprotobuf-dev protobuf-compiler
+          libspdlog-dev libfmt-dev libyaml-cpp-dev libgtest-dev libgmock-dev
+          curl python3 iproute2 iptables)
+# Peers and load tools for test/bench (only with --bench).
+BENCH_PKGS=(wrk nginx-light haproxy util-linux)
+
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+
+want=("${APT_PKGS[@]}")
+if [ "${1:-}" = "--bench" ]; then want+=("${BENCH_PKGS[@]}"); fi
+
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  $SUDO apt-get update -qq >/dev/null
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+have_llhttp() {
+  dpkg-query -W -f='${Status}' libllhttp-dev 2>/dev/null | grep -q "install ok installed" &&
+    dpkg-query -W -f='${Status}' libllhttp9.2 2>/dev/null | grep -q "install ok installed"
+}
+if ! have_llhttp; then
+  echo "setup: fetching llhttp from Debian trixie (private sources list)"
+  work=$(mktemp -d)
+  trap 'rm -rf "$work"' EXIT
+  # Same mirror the system already uses.
+  mirror=$(grep -hoE '^(URIs:|deb) +[a-z]+://[^ ]+/debian/?( |$)' /etc/apt/sources.list /etc/apt/sources.list.d/*.sources /etc/apt/sources.list.d/*.list 2>/dev/null \
+           | head -1 | awk '{print $2}' || true)
+  mirror=${mirror:-http://deb.debian.org/debian}
+  mkdir -p "$work/lists/partial" "$work/archives/partial"
+  echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror trixie main" > "$work/sources.list"
+  aptopts=(-o Dir::Etc::sourcelist="$work/sources.list" -o Dir::Etc::sourceparts=/dev/null
+           -o Dir::State::Lists="$work/lists" -o Dir::Cache::Archives="$work/archives"
+           -o APT::Get::List-Cleanup=0 -o APT::Sandbox::User=root)
+  $SUDO apt-get "${aptopts[@]}" update -qq >/dev/null
+  (cd "$work" && $SUDO apt-get "${aptopts[@]}" download -qq libllhttp-dev libllhttp9.2 >/dev/null)
+  $SUDO dpkg -i "$work"/libllhttp*.deb >/dev/null
+fi

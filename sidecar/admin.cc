@@ -1,0 +1,254 @@
+#include "sidecar/admin.h"
+
+#include <google/protobuf/util/json_util.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdlib>
+
+#include "common/json_writer.h"
+#include "sidecar/server.h"
+
+namespace remora::sidecar {
+
+namespace {
+
+const char* stateName(ServerState s) {
+  switch (s) {
+    case ServerState::kInitializing:
+      return "INITIALIZING";
+    case ServerState::kLive:
+      return "LIVE";
+    case ServerState::kDraining:
+      return "DRAINING";
+  }
+  return "UNKNOWN";
+}
+
+std::string serverInfo(const Server& server) {
+  const auto& node = server.bootstrap().node();
+  common::JsonWriter w;
+  w.beginObject();
+  w.field("version", REMORA_VERSION);
+  w.field("node_id", node.id());
+  w.field("service", node.service());
+  w.field("namespace", node.namespace_());
+  w.field("uptime_seconds", static_cast<int64_t>(server.uptimeSeconds()));
+  w.field("state", stateName(server.state()));
+  w.field("concurrency", static_cast<int64_t>(server.workers().size()));
+  w.field("config_version", static_cast<int64_t>(server.snapshot()->version));
+  w.endObject();
+  return w.take();
+}
+
+std::string clustersJson(const Server& server) {
+  const common::StatsStore& st = server.stats();
+  common::JsonWriter w;
+  w.beginObject();
+  w.key("clusters");
+  w.beginArray();
+  for (const ClusterConfig& c : server.snapshot()->clusters) {
+    w.beginObject();
+    w.field("name", c.name);
+    w.field("type", c.original_dst ? "ORIGINAL_DST" : "STATIC");
+    w.field("lb_policy", c.lb_policy);
+    w.field("connect_timeout_ms", static_cast<int64_t>(c.connect_timeout_ms));
+    w.field("request_timeout_ms", static_cast<int64_t>(c.request_timeout_ms));
+    w.field("idle_timeout_ms", static_cast<int64_t>(c.idle_timeout_ms));
+    w.field("max_connections_per_endpoint", static_cast<int64_t>(c.max_connections_per_endpoint));
+    w.field("upstream_cx_active", st.value(c.stats.cx_active));
+    w.field("upstream_cx_total", st.value(c.stats.cx_total));
+    w.field("upstream_cx_connect_fail", st.value(c.stats.cx_connect_fail));
+    w.field("upstream_rq_timeout", st.value(c.stats.rq_timeout));
+    w.key("endpoints");
+    w.beginArray();
+    for (const EndpointConfig& e : c.endpoints) {
+      uint64_t total = st.value(e.stats.rq_total);
+      uint64_t errors = st.value(e.stats.rq_error);
+      w.beginObject();
+      w.field("address", e.address_text);
+      w.field("weight", static_cast<int64_t>(e.weight));
+      w.field("health", "healthy");
+      w.field("active_requests", st.value(e.stats.rq_active));
+      w.field("requests_total", total);
+      w.field("errors_total", errors);
+      if (total > 0) {
+        w.field("success_rate",
+                static_cast<double>(total - errors) / static_cast<double>(total));
+      } else {
+        w.key("success_rate");
+        w.null();
+      }
+      w.endObject();
+    }
+    w.endArray();
+    w.endObject();
+  }
+  w.endArray();
+  w.endObject();
+  return w.take();
+}
+
+std::string listenersJson(const Server& server) {
+  common::JsonWriter w;
+  w.beginObject();
+  w.key("listeners");
+  w.beginArray();
+  const auto& ls = server.snapshot()->listeners;
+  for (size_t i = 0; i < ls.size(); ++i) {
+    w.beginObject();
+    w.field("name", ls[i].name);
+    w.field("address", server.listenerAddresses()[i].toString());
+    w.field("direction", ls[i].inbound ? "INBOUND" : "OUTBOUND");
+    w.field("opaque", ls[i].opaque);
+    w.field("route_config", ls[i].route_table >= 0
+                                ? server.snapshot()->route_tables[static_cast<size_t>(
+                                                                      ls[i].route_table)]
+                                      .name
+                                : std::string());
+    w.field("downstream_cx_active", server.stats().value(ls[i].stats.cx_active));
+    w.endObject();
+  }
+  w.endArray();
+  w.endObject();
+  return w.take();
+}
+
+std::string configDump(const Server& server) {
+  std::string bootstrap_json;
+  google::protobuf::util::JsonPrintOptions opts;
+  opts.preserve_proto_field_names = true;
+  auto status =
+      google::protobuf::util::MessageToJsonString(server.snapshot()->source, &bootstrap_json, opts);
+  if (!status.ok()) {
+    bootstrap_json = "null";
+  }
+  std::string version = std::to_string(server.snapshot()->version);
+  // Static mode: every resource type carries the snapshot version and no nonce.
+  std::string out = "{\"version_info\":" + common::jsonQuote(version) + ",\"resources\":{";
+  const char* types[] = {"listeners", "clusters", "routes"};
+  for (size_t i = 0; i < 3; ++i) {
+    if (i > 0) {
+      out += ",";
+    }
+    out += common::jsonQuote(types[i]) + ":{\"version_info\":" + common::jsonQuote(version) +
+           ",\"nonce\":\"\",\"source\":\"static\"}";
+  }
+  out += "},\"bootstrap\":" + bootstrap_json + "}";
+  return out;
+}
+
+std::string loggingJson() {
+  common::JsonWriter w;
+  w.beginObject();
+  auto lvl = spdlog::level::to_string_view(spdlog::get_level());
+  w.field("level", std::string_view(lvl.data(), lvl.size()));
+  w.endObject();
+  return w.take();
+}
+
+}  // namespace
+
+void handleAdminRequest(Server& server, AdminScope scope, common::HttpRequest& req,
+                        common::Responder r) {
+  const std::string& path = req.path;
+  bool get = req.method_id == HTTP_GET || req.method_id == HTTP_HEAD;
+  bool post = req.method_id == HTTP_POST;
+  auto method_not_allowed = [&](const char* allowed) {
+    common::HttpResponse resp(405, std::string("method not allowed; use ") + allowed + "\n");
+    resp.headers.add("allow", allowed);
+    r.respond(std::move(resp));
+  };
+
+  if (scope == AdminScope::kHealthOnly) {
+    if (path == "/healthz/ready" && get) {
+      bool ok = server.ready() && server.state() == ServerState::kLive;
+      r.respond(ok ? 200 : 503, ok ? "READY\n" : "NOT READY\n");
+    } else {
+      r.respond(404, "not found\n");
+    }
+    return;
+  }
+  if (path == "/stats/prometheus") {
+    if (!get) {
+      return method_not_allowed("GET");
+    }
+    r.respond(200, server.stats().renderPrometheus(), "text/plain; version=0.0.4");
+    return;
+  }
+  if (scope == AdminScope::kPrometheusOnly) {
+    r.respond(404, "not found\n");
+    return;
+  }
+
+  if (path == "/ready") {
+    bool ok = server.ready() && server.state() == ServerState::kLive;
+    r.respond(ok ? 200 : 503, ok ? "READY\n" : std::string("NOT READY\n"));
+  } else if (path == "/healthz") {
+    r.respond(200, "OK\n");
+  } else if (path == "/server_info") {
+    r.respond(common::HttpResponse::json(200, serverInfo(server)));
+  } else if (path == "/stats") {
+    r.respond(200, server.stats().renderText());
+  } else if (path == "/clusters") {
+    r.respond(common::HttpResponse::json(200, clustersJson(server)));
+  } else if (path == "/listeners") {
+    r.respond(common::HttpResponse::json(200, listenersJson(server)));
+  } else if (path == "/config_dump") {
+    r.respond(common::HttpResponse::json(200, configDump(server)));
+  } else if (path == "/requests") {
+    size_t limit = 100;
+    if (req.hasQuery("limit")) {
+      long n = std::strtol(req.query("limit").c_str(), nullptr, 10);
+      if (n <= 0) {
+        r.respond(400, "limit must be a positive number\n");
+        return;
+      }
+      limit = static_cast<size_t>(n);
+    }
+    std::vector<filters::StreamInfo> all;
+    for (const auto& w : server.workers()) {
+      auto part = w->recent().snapshot();
+      all.insert(all.end(), std::make_move_iterator(part.begin()),
+                 std::make_move_iterator(part.end()));
+    }
+    r.respond(common::HttpResponse::json(200, renderRecentRequestsJson(std::move(all), limit)));
+  } else if (path == "/logging") {
+    if (get) {
+      r.respond(common::HttpResponse::json(200, loggingJson()));
+      return;
+    }
+    if (!post) {
+      return method_not_allowed("GET, POST");
+    }
+    std::string level = req.query("level");
+    auto lvl = spdlog::level::from_str(level);
+    if (level.empty() || (lvl == spdlog::level::off && level != "off")) {
+      r.respond(400, "level must be one of trace, debug, info, warn, error, off\n");
+      return;
+    }
+    spdlog::set_level(lvl);
+    spdlog::info("log level set to {}", level);
+    r.respond(common::HttpResponse::json(200, loggingJson()));
+  } else if (path == "/drain") {
+    if (!post) {
+      return method_not_allowed("POST");
+    }
+    r.respond(200, "DRAINING\n");
+    server.beginDrain();
+  } else if (path == "/quitquitquit") {
+    if (!post) {
+      return method_not_allowed("POST");
+    }
+    r.respond(200, "OK\n");
+    server.quit();
+  } else if (path == "/") {
+    r.respond(200,
+              "remora-sidecar admin: /ready /healthz /server_info /stats /stats/prometheus "
+              "/clusters /listeners /config_dump /requests /logging (POST: /logging?level= "
+              "/drain /quitquitquit)\n");
+  } else {
+    r.respond(404, "not found\n");
+  }
+}
+
+}  // namespace remora::sidecar

@@ -1,0 +1,147 @@
+#pragma once
+// HttpConnection: the HTTP/1 connection manager for one downstream connection.
+//
+// It parses requests with llhttp, routes each one, streams it to an upstream connection from
+// the worker's pool and streams the response back. One request is in flight at a time: after a
+// request is complete the parser pauses, so pipelined requests are answered strictly in order
+// and their bytes wait in a bounded buffer. Bodies are never buffered whole: each direction
+// stops reading its source when the destination's write buffer passes its high watermark.
+//
+// Proxy-generated responses carry x-remora-reason (see filters/api/stream_info.h). After an
+// upgrade (101) both sockets become a byte tunnel.
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "common/http1_parser.h"
+#include "common/tcp_connection.h"
+#include "common/timer.h"
+#include "filters/api/stream_info.h"
+#include "sidecar/connection_info.h"
+#include "sidecar/upstream_connection.h"
+#include "sidecar/worker.h"
+
+namespace remora::sidecar {
+
+class HttpConnection final : public DownstreamConnection,
+                             public common::TcpConnection::Handler,
+                             public common::Http1Parser::Callbacks,
+                             public UpstreamConnection::Client {
+ public:
+  // Takes over `conn` (already accepted, reading) and handles `initial` (bytes read during
+  // protocol detection) first.
+  HttpConnection(Worker& worker, const ListenerConfig& listener, ListenerRuntime& runtime,
+                 std::unique_ptr<common::TcpConnection> conn, const ConnectionInfo& info);
+  ~HttpConnection() override;
+  void start(std::string_view initial) noexcept;
+
+  // DownstreamConnection
+  void onDrain() noexcept override;
+  void closeNow() noexcept override;
+
+  // TcpConnection::Handler (downstream socket)
+  void onData(const char* data, size_t len) noexcept override;
+  void onEof() noexcept override;
+  void onError(int uv_err) noexcept override;
+  void onHighWatermark() noexcept override;
+  void onLowWatermark() noexcept override;
+  void onDrained() noexcept override;
+
+  // Http1Parser::Callbacks (requests)
+  common::HeadAction onHeaders(common::MessageHead& head) noexcept override;
+  void onBody(std::string_view data) noexcept override;
+  bool onMessageComplete() noexcept override;
+
+  // UpstreamConnection::Client
+  void onUpstreamConnected() noexcept override;
+  void onUpstreamHeaders(common::MessageHead& head) noexcept override;
+  void onUpstreamBody(std::string_view data) noexcept override;
+  void onUpstreamComplete() noexcept override;
+  void onUpstreamUpgrade(std::string_view rest) noexcept override;
+  void onUpstreamTunnelData(std::string_view data) noexcept override;
+  void onUpstreamTunnelEof() noexcept override;
+  void onUpstreamFailure(UpstreamFailure f, bool response_started) noexcept override;
+  void onUpstreamWriteBlocked() noexcept override;
+  void onUpstreamWriteUnblocked() noexcept override;
+
+ private:
+  enum class TimerMode : uint8_t { kIdle, kHeaderRead, kRequest, kLinger };
+  // How the response body is framed towards the client.
+  enum class Framing : uint8_t { kNone, kLength, kChunked, kUntilClose };
+
+  // Feeds bytes to the parser once; what a pause leaves over goes to pending_input_.
+  void feed(const char* data, size_t len) noexcept;
+  // Goes on with buffered input while no stream is active (pipelined requests).
+  void pump() noexcept;
+  void updateReading() noexcept;
+  void armTimer(TimerMode mode, uint64_t ms) noexcept;
+  void onTimer() noexcept;
+
+  void routeRequest(common::MessageHead& head) noexcept;
+  bool connectUpstream(bool fresh) noexcept;
+  void writeUpstream(std::string_view a, std::string_view b = {}) noexcept;
+  void sendLocalReply(filters::Reason reason, std::string_view detail = {}) noexcept;
+  void sendParseError() noexcept;
+  void failStream(filters::Reason reason) noexcept;
+  void finishStream() noexcept;
+  void recordStream() noexcept;
+  void closeGracefully() noexcept;
+  void destroy() noexcept;
+  void releaseUpstream(bool reusable) noexcept;
+
+  Worker& worker_;
+  const ListenerConfig& listener_;
+  ListenerRuntime& runtime_;
+  std::shared_ptr<const Snapshot> snapshot_;  // pinned per stream
+  std::unique_ptr<common::TcpConnection> conn_;
+  ConnectionInfo info_;
+  common::Http1Parser parser_;
+  common::Timer timer_;
+  TimerMode timer_mode_ = TimerMode::kIdle;
+
+  // Unparsed downstream bytes (pipelined requests, tunnel bytes before the 101).
+  std::string pending_input_;
+  bool parser_paused_ = false;
+  bool parser_upgrade_ = false;
+  bool upstream_blocked_ = false;
+  bool in_parser_ = false;
+
+  // The current stream.
+  bool stream_active_ = false;
+  bool request_complete_ = false;
+  bool response_head_sent_ = false;
+  bool response_complete_ = false;
+  bool close_after_response_ = false;
+  bool client_http10_ = false;
+  bool client_keep_alive_ = true;
+  bool head_request_ = false;
+  bool upgrade_request_ = false;
+  bool request_chunked_ = false;
+  bool request_has_body_ = false;
+  bool retried_ = false;
+  Framing response_framing_ = Framing::kNone;
+  const ClusterConfig* cluster_ = nullptr;
+  const EndpointConfig* endpoint_cfg_ = nullptr;  // null for original-destination endpoints
+  common::SocketAddress endpoint_;
+  EndpointPool* endpoint_pool_ = nullptr;
+  UpstreamConnection* upstream_ = nullptr;
+  // Every byte sent upstream for this request, kept while it may be replayed once on a fresh
+  // connection (the keep-alive race). Cleared and marked unreplayable past kReplayLimit.
+  std::string replay_;
+  bool replayable_ = true;
+  uint64_t upstream_start_ns_ = 0;
+  uint64_t request_timeout_ms_ = 0;
+  filters::StreamInfo info_stream_;
+  std::string scratch_;  // response head / chunk headers being built
+
+  // The connection.
+  bool tunnel_ = false;
+  bool down_eof_ = false;
+  bool up_eof_ = false;
+  bool closing_ = false;
+  bool destroyed_ = false;
+  bool draining_ = false;
+};
+
+}  // namespace remora::sidecar

@@ -1,0 +1,179 @@
+#include "sidecar/listener.h"
+
+#include <spdlog/spdlog.h>
+
+#include "sidecar/http_connection.h"
+#include "sidecar/tcp_proxy.h"
+
+namespace remora::sidecar {
+
+namespace {
+
+// Holds a fresh connection until its first bytes (or the timeout) tell what it speaks.
+class ProtocolDetector final : public DownstreamConnection, public common::TcpConnection::Handler {
+ public:
+  ProtocolDetector(Worker& worker, const ListenerConfig& listener, ListenerRuntime& runtime,
+                   std::unique_ptr<common::TcpConnection> conn, const ConnectionInfo& info)
+      : worker_(worker),
+        listener_(listener),
+        runtime_(runtime),
+        conn_(std::move(conn)),
+        info_(info),
+        timer_(worker.loop().uv(), [this] { onTimeout(); }) {
+    conn_->setHandler(*this);
+    worker_.track(this);
+    timer_.start(listener.detect_timeout_ms);
+    conn_->readStart();
+  }
+
+  void onData(const char* data, size_t len) noexcept override {
+    buf_.append(data, len);
+    Detect d = detectHttp(buf_);
+    if (d == Detect::kMaybe && buf_.size() < 16) {
+      return;
+    }
+    handOff(d == Detect::kHttp);
+  }
+  void onEof() noexcept override { close(); }
+  void onError(int) noexcept override { close(); }
+
+  void onDrain() noexcept override {}
+  void closeNow() noexcept override { close(); }
+
+ private:
+  void onTimeout() noexcept {
+    uint16_t port = info_.original_dst ? info_.original_dst->port() : info_.local.port();
+    worker_.stats().add(listener_.stats.detect_timeout);
+    spdlog::info(
+        "listener {}: no client bytes within {}ms on port {} (server-speaks-first?): proxying "
+        "as opaque TCP; add the port to opaque_ports to skip detection",
+        listener_.name, listener_.detect_timeout_ms, port);
+    handOff(false);
+  }
+
+  void handOff(bool http) noexcept {
+    if (done_) {
+      return;
+    }
+    done_ = true;
+    timer_.stop();
+    worker_.untrack(this);
+    if (http) {
+      auto* c = new HttpConnection(worker_, listener_, runtime_, std::move(conn_), info_);
+      c->start(buf_);
+    } else {
+      auto* p = new TcpProxy(worker_, listener_, runtime_, std::move(conn_), info_);
+      p->start(buf_);
+    }
+    worker_.loop().deferDelete(std::unique_ptr<common::Deletable>(this));
+  }
+
+  void close() noexcept {
+    if (done_) {
+      return;
+    }
+    done_ = true;
+    timer_.stop();
+    conn_->close();
+    worker_.untrack(this);
+    worker_.stats().add(listener_.stats.cx_active, -1);
+    runtime_.connections.fetch_sub(1, std::memory_order_relaxed);
+    worker_.loop().deferDelete(std::unique_ptr<common::Deletable>(this));
+  }
+
+  Worker& worker_;
+  const ListenerConfig& listener_;
+  ListenerRuntime& runtime_;
+  std::unique_ptr<common::TcpConnection> conn_;
+  ConnectionInfo info_;
+  common::Timer timer_;
+  std::string buf_;
+  bool done_ = false;
+};
+
+constexpr std::string_view kMethods[] = {"GET ",     "POST ",  "PUT ",   "HEAD ",
+                                         "DELETE ",  "PATCH ", "OPTIONS ", "TRACE ",
+                                         "CONNECT "};
+
+}  // namespace
+
+Detect detectHttp(std::string_view b) noexcept {
+  if (b.empty()) {
+    return Detect::kMaybe;
+  }
+  bool maybe = false;
+  for (std::string_view m : kMethods) {
+    size_t n = std::min(m.size(), b.size());
+    if (b.substr(0, n) == m.substr(0, n)) {
+      if (b.size() >= m.size()) {
+        return Detect::kHttp;
+      }
+      maybe = true;
+    }
+  }
+  return maybe ? Detect::kMaybe : Detect::kOpaque;
+}
+
+WorkerListener::WorkerListener(Worker& worker, size_t listener_index, ListenerRuntime& runtime)
+    : worker_(worker), index_(listener_index), runtime_(runtime) {}
+
+WorkerListener::~WorkerListener() { stop(); }
+
+int WorkerListener::start(int fd) noexcept {
+  handle_ = new uv_tcp_t;
+  uv_tcp_init(worker_.loop().uv(), handle_);
+  handle_->data = this;
+  int rc = uv_tcp_open(handle_, fd);
+  if (rc == 0) {
+    rc = uv_listen(reinterpret_cast<uv_stream_t*>(handle_), 4096, onConnection);
+  }
+  return rc;
+}
+
+void WorkerListener::stop() noexcept {
+  if (handle_ == nullptr) {
+    return;
+  }
+  handle_->data = nullptr;
+  uv_close(reinterpret_cast<uv_handle_t*>(handle_),
+           [](uv_handle_t* h) { delete reinterpret_cast<uv_tcp_t*>(h); });
+  handle_ = nullptr;
+}
+
+void WorkerListener::onConnection(uv_stream_t* server, int status) {
+  auto* self = static_cast<WorkerListener*>(server->data);
+  if (self == nullptr || status < 0) {
+    return;
+  }
+  self->accept();
+}
+
+void WorkerListener::accept() noexcept {
+  const Snapshot& snap = *worker_.snapshot();
+  const ListenerConfig& lc = snap.listeners[index_];
+  auto conn = std::make_unique<common::TcpConnection>(worker_.loop());
+  if (conn->accept(reinterpret_cast<uv_stream_t*>(handle_)) != 0) {
+    return;
+  }
+  worker_.stats().add(lc.stats.cx_total);
+  if (runtime_.connections.fetch_add(1, std::memory_order_relaxed) >= lc.max_connections) {
+    runtime_.connections.fetch_sub(1, std::memory_order_relaxed);
+    worker_.stats().add(lc.stats.cx_overflow);
+    conn->close(true);
+    return;
+  }
+  worker_.stats().add(lc.stats.cx_active, 1);
+  ConnectionInfo info;
+  info.peer = conn->peerAddress();
+  info.local = conn->localAddress();
+  info.original_dst = originalDestination(conn->fd(), info.local);
+  uint16_t dst_port = info.original_dst ? info.original_dst->port() : info.local.port();
+  if (lc.opaque || lc.opaque_ports.test(dst_port)) {
+    auto* p = new TcpProxy(worker_, lc, runtime_, std::move(conn), info);
+    p->start({});
+    return;
+  }
+  new ProtocolDetector(worker_, lc, runtime_, std::move(conn), info);
+}
+
+}  // namespace remora::sidecar

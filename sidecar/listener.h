@@ -1,0 +1,44 @@
+#pragma once
+// WorkerListener: one worker's SO_REUSEPORT socket for one configured listener. It accepts,
+// enforces the listener's connection limit, reads the original destination, and runs protocol
+// detection: opaque ports go straight to the TCP proxy; otherwise the first bytes decide between
+// HTTP/1 and opaque TCP. A client that sends nothing within the detection timeout is treated as
+// a server-speaks-first protocol (MySQL, SMTP...): counted, logged with the port, and proxied as
+// opaque TCP so it never stalls silently.
+
+#include <uv.h>
+
+#include <memory>
+#include <string>
+
+#include "common/tcp_connection.h"
+#include "common/timer.h"
+#include "sidecar/connection_info.h"
+#include "sidecar/worker.h"
+
+namespace remora::sidecar {
+
+class WorkerListener {
+ public:
+  WorkerListener(Worker& worker, size_t listener_index, ListenerRuntime& runtime);
+  ~WorkerListener();
+  // Takes a bound socket fd and starts accepting. Returns a libuv error code or 0.
+  int start(int fd) noexcept;
+  // Stops accepting (drain). Safe to call twice.
+  void stop() noexcept;
+
+ private:
+  static void onConnection(uv_stream_t* server, int status);
+  void accept() noexcept;
+
+  Worker& worker_;
+  size_t index_;
+  ListenerRuntime& runtime_;
+  uv_tcp_t* handle_ = nullptr;
+};
+
+// Is this the start of an HTTP/1 request? kMaybe: too few bytes to tell yet.
+enum class Detect : uint8_t { kHttp, kOpaque, kMaybe };
+Detect detectHttp(std::string_view first_bytes) noexcept;
+
+}  // namespace remora::sidecar

@@ -1,0 +1,41 @@
+// remora-sidecar: parse flags, load config, run the server. Exit codes: 0 after a drain or
+// /quitquitquit, 1 on a runtime failure (a port in use), 2 on usage or config errors.
+
+#include <signal.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+
+#include "sidecar/options.h"
+#include "sidecar/server.h"
+
+int main(int argc, char** argv) {
+  signal(SIGPIPE, SIG_IGN);
+  auto parsed = remora::sidecar::parseOptions(argc, argv);
+  if (!parsed.isOk()) {
+    std::fprintf(stderr, "remora-sidecar: %s\n", parsed.status().message().c_str());
+    return 2;
+  }
+  const remora::sidecar::Options& opts = parsed.value();
+  if (opts.help) {
+    std::fputs(remora::sidecar::usage().c_str(), stdout);
+    return 0;
+  }
+  if (opts.version) {
+    std::printf("remora-sidecar %s\n", REMORA_VERSION);
+    return 0;
+  }
+  auto logger = spdlog::stderr_logger_mt("remora");
+  spdlog::set_default_logger(logger);
+  spdlog::set_pattern("[%Y-%m-%dT%H:%M:%S.%eZ] [%^%l%$] %v", spdlog::pattern_time_type::utc);
+  spdlog::set_level(spdlog::level::from_str(opts.log_level));
+
+  auto bootstrap = remora::sidecar::bootstrapFromOptions(opts);
+  if (!bootstrap.isOk()) {
+    std::fprintf(stderr, "remora-sidecar: %s\n", bootstrap.status().message().c_str());
+    return 2;
+  }
+  remora::sidecar::Server server(std::move(bootstrap).value(), opts.ready_file);
+  return server.run();
+}

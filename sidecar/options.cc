@@ -1,0 +1,287 @@
+#include "sidecar/options.h"
+
+#include <cstdlib>
+#include <functional>
+#include <map>
+
+#include "common/socket_address.h"
+#include "xds/bootstrap_loader.h"
+#include "xds/duration.h"
+
+namespace remora::sidecar {
+
+using common::Result;
+using common::Status;
+namespace cfg = remora::config::v1;
+
+std::string usage() {
+  return R"(remora-sidecar: the remora service-mesh proxy
+
+Usage:
+  remora-sidecar --config FILE [flags]
+  remora-sidecar --listen ADDR --upstream ADDR[,ADDR...] [flags]     (quick mode)
+
+Flags (each has an environment twin: --foo-bar = REMORA_FOO_BAR; the flag wins):
+  --config FILE          bootstrap file (YAML or JSON); see docs/configuration.md
+  --listen ADDR          quick mode: listen here (IP:PORT, port 0 = any free port)
+  --upstream LIST        quick mode: comma-separated IP:PORT endpoints, round robin
+  --admin ADDR           admin API address (default 127.0.0.1:15000)
+  --prometheus ADDR      read-only /stats/prometheus listener (default: off)
+  --health ADDR          kubelet readiness listener, GET /healthz/ready (default: off)
+  --concurrency N        worker threads (default 2; quick mode 1)
+  --ready-file FILE      write {"listeners":{...},"admin":...} here once serving
+  --access-log on|off    one line per request on stdout (default on)
+  --drain-timeout DUR    how long in-flight requests may finish on SIGTERM (default 20s)
+  --node-id ID, --service NAME, --namespace NS   identity shown in /server_info
+  --log-level LEVEL      trace|debug|info|warn|error (default info)
+  --help, --version
+)";
+}
+
+namespace {
+
+struct FlagSpec {
+  const char* name;
+  std::function<Status(Options&, const std::string&)> set;
+  bool takes_value = true;
+};
+
+Status setConcurrency(Options& o, const std::string& v) {
+  char* end = nullptr;
+  long n = std::strtol(v.c_str(), &end, 10);
+  if (v.empty() || *end != '\0' || n < 1 || n > 128) {
+    return Status::invalid("--concurrency wants a number from 1 to 128, got '" + v + "'");
+  }
+  o.concurrency = static_cast<int>(n);
+  return Status::ok();
+}
+
+std::vector<std::string> splitComma(const std::string& v) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= v.size()) {
+    size_t comma = v.find(',', start);
+    std::string part = v.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    if (!part.empty()) {
+      out.push_back(part);
+    }
+    if (comma == std::string::npos) {
+      break;
+    }
+    start = comma + 1;
+  }
+  return out;
+}
+
+const std::vector<FlagSpec>& flags() {
+  static const std::vector<FlagSpec> specs = {
+      {"config", [](Options& o, const std::string& v) { o.config_file = v; return Status::ok(); }},
+      {"listen", [](Options& o, const std::string& v) { o.listen = v; return Status::ok(); }},
+      {"upstream",
+       [](Options& o, const std::string& v) {
+         o.upstreams = splitComma(v);
+         return Status::ok();
+       }},
+      {"admin", [](Options& o, const std::string& v) { o.admin = v; return Status::ok(); }},
+      {"prometheus", [](Options& o, const std::string& v) { o.prometheus = v; return Status::ok(); }},
+      {"health", [](Options& o, const std::string& v) { o.health = v; return Status::ok(); }},
+      {"concurrency", setConcurrency},
+      {"ready-file", [](Options& o, const std::string& v) { o.ready_file = v; return Status::ok(); }},
+      {"access-log",
+       [](Options& o, const std::string& v) {
+         if (v != "on" && v != "off") {
+           return Status::invalid("--access-log wants on or off, got '" + v + "'");
+         }
+         o.access_log = v;
+         return Status::ok();
+       }},
+      {"log-level",
+       [](Options& o, const std::string& v) {
+         static const char* kLevels[] = {"trace", "debug", "info", "warn", "error"};
+         for (const char* l : kLevels) {
+           if (v == l) {
+             o.log_level = v;
+             return Status::ok();
+           }
+         }
+         return Status::invalid("--log-level wants trace|debug|info|warn|error, got '" + v + "'");
+       }},
+      {"drain-timeout",
+       [](Options& o, const std::string& v) {
+         auto d = xds::parseDuration(v);
+         if (!d.isOk()) {
+           return Status::invalid("--drain-timeout: " + d.status().message());
+         }
+         o.drain_timeout = v;
+         return Status::ok();
+       }},
+      {"node-id", [](Options& o, const std::string& v) { o.node_id = v; return Status::ok(); }},
+      {"service", [](Options& o, const std::string& v) { o.service = v; return Status::ok(); }},
+      {"namespace", [](Options& o, const std::string& v) { o.ns = v; return Status::ok(); }},
+      {"help", [](Options& o, const std::string&) { o.help = true; return Status::ok(); }, false},
+      {"version", [](Options& o, const std::string&) { o.version = true; return Status::ok(); },
+       false},
+  };
+  return specs;
+}
+
+std::string envName(const std::string& flag) {
+  std::string out = "REMORA_";
+  for (char c : flag) {
+    out.push_back(c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<Options> parseOptions(int argc, char** argv) {
+  Options o;
+  std::map<std::string, bool> seen;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg.rfind("--", 0) != 0) {
+      return Status::invalid("unexpected argument '" + arg + "' (see --help)");
+    }
+    std::string name = arg.substr(2);
+    std::string value;
+    bool has_value = false;
+    size_t eq = name.find('=');
+    if (eq != std::string::npos) {
+      value = name.substr(eq + 1);
+      name = name.substr(0, eq);
+      has_value = true;
+    }
+    const FlagSpec* spec = nullptr;
+    for (const FlagSpec& f : flags()) {
+      if (name == f.name) {
+        spec = &f;
+      }
+    }
+    if (spec == nullptr) {
+      return Status::invalid("unknown flag --" + name + " (see --help)");
+    }
+    if (spec->takes_value && !has_value) {
+      if (i + 1 >= argc) {
+        return Status::invalid("--" + name + " needs a value");
+      }
+      value = argv[++i];
+    }
+    Status s = spec->set(o, value);
+    if (!s.isOk()) {
+      return s;
+    }
+    seen[name] = true;
+  }
+  for (const FlagSpec& f : flags()) {
+    if (!f.takes_value || seen.count(f.name)) {
+      continue;
+    }
+    const char* env = std::getenv(envName(f.name).c_str());
+    if (env != nullptr && *env != '\0') {
+      Status s = f.set(o, env);
+      if (!s.isOk()) {
+        return Status::invalid(envName(f.name) + ": " + s.message());
+      }
+    }
+  }
+  if (o.help || o.version) {
+    return o;
+  }
+  bool quick = !o.listen.empty() || !o.upstreams.empty();
+  if (quick && !o.config_file.empty()) {
+    return Status::invalid("--config and quick mode (--listen/--upstream) are exclusive");
+  }
+  if (quick && (o.listen.empty() || o.upstreams.empty())) {
+    return Status::invalid("quick mode needs both --listen and --upstream");
+  }
+  if (!quick && o.config_file.empty()) {
+    return Status::invalid("nothing to do: give --config FILE or --listen/--upstream (see --help)");
+  }
+  for (const std::string* a : {&o.listen, &o.admin, &o.prometheus, &o.health}) {
+    if (!a->empty()) {
+      auto parsed = common::parseSocketAddress(*a);
+      if (!parsed.isOk()) {
+        return Status::invalid("bad address: " + parsed.status().message());
+      }
+    }
+  }
+  for (const std::string& u : o.upstreams) {
+    auto parsed = common::parseSocketAddress(u);
+    if (!parsed.isOk()) {
+      return Status::invalid("--upstream: " + parsed.status().message());
+    }
+  }
+  return o;
+}
+
+Result<cfg::Bootstrap> bootstrapFromOptions(const Options& o) {
+  cfg::Bootstrap b;
+  if (!o.config_file.empty()) {
+    auto loaded = xds::loadBootstrap(o.config_file);
+    if (!loaded.isOk()) {
+      return loaded.status();
+    }
+    b = std::move(loaded).value();
+  } else {
+    b.set_concurrency(1);
+    cfg::Listener* l = b.add_listeners();
+    l->set_name("main");
+    l->set_address(o.listen);
+    l->set_direction(cfg::Listener::INBOUND);
+    l->set_route_config("quick");
+    cfg::Cluster* c = b.mutable_static_resources()->add_clusters();
+    c->set_name("upstream");
+    for (const std::string& u : o.upstreams) {
+      c->add_endpoints()->set_address(u);
+    }
+    cfg::RouteConfiguration* rc = b.mutable_static_resources()->add_routes();
+    rc->set_name("quick");
+    cfg::VirtualHost* vh = rc->add_virtual_hosts();
+    vh->set_name("any");
+    vh->add_domains("*");
+    cfg::Route* r = vh->add_routes();
+    r->set_name("all");
+    r->mutable_match()->set_prefix("/");
+    r->mutable_route()->set_cluster("upstream");
+  }
+  if (!o.admin.empty()) {
+    b.mutable_admin()->set_address(o.admin);
+  }
+  if (b.admin().address().empty()) {
+    b.mutable_admin()->set_address("127.0.0.1:15000");
+  }
+  if (!o.prometheus.empty()) {
+    b.mutable_admin()->set_prometheus_address(o.prometheus);
+  }
+  if (!o.health.empty()) {
+    b.mutable_admin()->set_health_address(o.health);
+  }
+  if (o.concurrency > 0) {
+    b.set_concurrency(static_cast<uint32_t>(o.concurrency));
+  }
+  if (b.concurrency() == 0) {
+    b.set_concurrency(2);
+  }
+  if (!o.access_log.empty()) {
+    b.mutable_access_log()->set_enabled(o.access_log == "on");
+  }
+  if (!o.drain_timeout.empty()) {
+    auto d = xds::parseDuration(o.drain_timeout);
+    auto ns = d.value().count();
+    b.mutable_drain_timeout()->set_seconds(ns / 1000000000);
+    b.mutable_drain_timeout()->set_nanos(static_cast<int32_t>(ns % 1000000000));
+  }
+  if (!o.node_id.empty()) {
+    b.mutable_node()->set_id(o.node_id);
+  }
+  if (!o.service.empty()) {
+    b.mutable_node()->set_service(o.service);
+  }
+  if (!o.ns.empty()) {
+    b.mutable_node()->set_namespace_(o.ns);
+  }
+  return b;
+}
+
+}  // namespace remora::sidecar

@@ -1,0 +1,275 @@
+#include "sidecar/server.h"
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+
+#include "common/json_writer.h"
+#include "sidecar/access_log.h"
+#include "sidecar/admin.h"
+
+namespace remora::sidecar {
+
+using common::Status;
+
+namespace {
+constexpr uint64_t kDrainPollMs = 50;
+
+// A listening socket with SO_REUSEPORT, so every worker can have its own.
+common::Result<int> bindReusePort(const common::SocketAddress& addr) {
+  int fd = socket(addr.storage.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    return Status::unavailable(std::string("socket: ") + std::strerror(errno));
+  }
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0) {
+    int e = errno;
+    ::close(fd);
+    return Status::unavailable(std::string("SO_REUSEPORT: ") + std::strerror(e));
+  }
+  if (::bind(fd, addr.sa(), addr.len()) != 0 || ::listen(fd, 4096) != 0) {
+    int e = errno;
+    ::close(fd);
+    return Status::unavailable("cannot listen on " + addr.toString() + ": " + std::strerror(e));
+  }
+  return fd;
+}
+}  // namespace
+
+Server::Server(config::v1::Bootstrap bootstrap, std::string ready_file)
+    : bootstrap_(std::move(bootstrap)), ready_file_(std::move(ready_file)) {}
+
+Server::~Server() = default;
+
+uint64_t Server::uptimeSeconds() const noexcept {
+  return (uv_now(const_cast<uv_loop_t*>(const_cast<common::EventLoop&>(loop_).uv())) - start_ms_) /
+         1000;
+}
+
+Status Server::bindListeners(std::vector<std::vector<int>>& fds_per_worker) {
+  size_t n = workers_.size();
+  fds_per_worker.assign(n, {});
+  for (const ListenerConfig& lc : snapshot_->listeners) {
+    common::SocketAddress addr = lc.address;
+    for (size_t w = 0; w < n; ++w) {
+      auto fd = bindReusePort(addr);
+      if (!fd.isOk()) {
+        return Status::unavailable("listener '" + lc.name + "': " + fd.status().message());
+      }
+      if (w == 0 && addr.port() == 0) {
+        // Port 0: the kernel picked one; the other workers join it.
+        addr = common::SocketAddress{};
+        socklen_t len = sizeof(addr.storage);
+        getsockname(fd.value(), addr.sa(), &len);
+      }
+      fds_per_worker[w].push_back(fd.value());
+    }
+    if (n == 0 || addr.port() == 0) {
+      socklen_t len = sizeof(addr.storage);
+      getsockname(fds_per_worker[0].back(), addr.sa(), &len);
+    }
+    listener_addresses_.push_back(addr);
+  }
+  return Status::ok();
+}
+
+Status Server::startAdmin() {
+  struct Endpoint {
+    std::string address;
+    AdminScope scope;
+  };
+  std::vector<Endpoint> endpoints = {{bootstrap_.admin().address(), AdminScope::kFull}};
+  if (bootstrap_.admin().has_prometheus_address() &&
+      !bootstrap_.admin().prometheus_address().empty()) {
+    endpoints.push_back({bootstrap_.admin().prometheus_address(), AdminScope::kPrometheusOnly});
+  }
+  if (bootstrap_.admin().has_health_address() && !bootstrap_.admin().health_address().empty()) {
+    endpoints.push_back({bootstrap_.admin().health_address(), AdminScope::kHealthOnly});
+  }
+  for (const Endpoint& e : endpoints) {
+    AdminScope scope = e.scope;
+    auto server = std::make_unique<common::HttpServer>(
+        loop_, [this, scope](common::HttpRequest& req, common::Responder r) {
+          handleAdminRequest(*this, scope, req, std::move(r));
+        });
+    Status s = server->listen(e.address);
+    if (!s.isOk()) {
+      return Status::unavailable("admin: " + s.message());
+    }
+    if (e.scope == AdminScope::kFull) {
+      admin_address_ = server->boundAddress();
+    }
+    admin_servers_.push_back(std::move(server));
+  }
+  return Status::ok();
+}
+
+void Server::writeReadyFile() {
+  if (ready_file_.empty()) {
+    return;
+  }
+  common::JsonWriter w;
+  w.beginObject();
+  w.key("listeners");
+  w.beginObject();
+  for (size_t i = 0; i < listener_addresses_.size(); ++i) {
+    w.field(snapshot_->listeners[i].name, listener_addresses_[i].toString());
+  }
+  w.endObject();
+  w.field("admin", admin_address_.toString());
+  w.endObject();
+  // Write then rename, so a reader never sees half a file.
+  std::string tmp = ready_file_ + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << w.str() << "\n";
+  }
+  if (std::rename(tmp.c_str(), ready_file_.c_str()) != 0) {
+    spdlog::error("cannot write ready file {}: {}", ready_file_, std::strerror(errno));
+  }
+}
+
+int Server::run() {
+  start_ms_ = uv_now(loop_.uv());
+  size_t concurrency = bootstrap_.concurrency() ? bootstrap_.concurrency() : 2;
+  stats_ = std::make_unique<common::StatsStore>(concurrency + 1);
+  applyDefaultListeners(bootstrap_);
+  auto snap = buildSnapshot(bootstrap_, *stats_, pool_ids_, 1);
+  if (!snap.isOk()) {
+    spdlog::error("config: {}", snap.status().message());
+    return 2;
+  }
+  snapshot_ = snap.value();
+  if (snapshot_->access_log) {
+    initAccessLog();
+  }
+  for (size_t i = 0; i < concurrency; ++i) {
+    workers_.push_back(std::make_unique<Worker>(static_cast<uint32_t>(i), *stats_,
+                                                bootstrap_.admin().recent_requests()
+                                                    ? bootstrap_.admin().recent_requests()
+                                                    : 100));
+  }
+  std::vector<std::vector<int>> fds;
+  Status s = bindListeners(fds);
+  if (s.isOk()) {
+    s = startAdmin();
+  }
+  if (!s.isOk()) {
+    spdlog::error("{}", s.message());
+    for (auto& per : fds) {
+      for (int fd : per) {
+        ::close(fd);
+      }
+    }
+    admin_servers_.clear();
+    loop_.closeAll();
+    return 1;
+  }
+  for (const ListenerConfig& lc : snapshot_->listeners) {
+    (void)lc;
+    runtimes_.push_back(std::make_unique<ListenerRuntime>());
+  }
+  std::vector<ListenerRuntime*> rts;
+  for (auto& r : runtimes_) {
+    rts.push_back(r.get());
+  }
+  for (size_t i = 0; i < workers_.size(); ++i) {
+    workers_[i]->start(snapshot_, fds[i], rts);
+  }
+
+  auto on_signal = [](uv_signal_t* h, int signum) {
+    auto* self = static_cast<Server*>(h->data);
+    spdlog::info("signal {}: draining", signum);
+    self->beginDrain();
+  };
+  sigterm_ = new uv_signal_t;
+  uv_signal_init(loop_.uv(), sigterm_);
+  sigterm_->data = this;
+  uv_signal_start(sigterm_, on_signal, SIGTERM);
+  sigint_ = new uv_signal_t;
+  uv_signal_init(loop_.uv(), sigint_);
+  sigint_->data = this;
+  uv_signal_start(sigint_, on_signal, SIGINT);
+
+  state_ = ServerState::kLive;
+  ready_ = true;  // static config: the first full config is applied
+  for (size_t i = 0; i < listener_addresses_.size(); ++i) {
+    spdlog::info("listener {} on {} ({})", snapshot_->listeners[i].name,
+                 listener_addresses_[i].toString(),
+                 snapshot_->listeners[i].inbound ? "inbound" : "outbound");
+  }
+  spdlog::info("admin on {}; {} worker(s); ready", admin_address_.toString(), workers_.size());
+  writeReadyFile();
+
+  loop_.run();
+  shutdown();
+  return 0;
+}
+
+void Server::beginDrain() {
+  if (state_ == ServerState::kDraining || stopping_) {
+    return;
+  }
+  state_ = ServerState::kDraining;
+  drain_deadline_ms_ = uv_now(loop_.uv()) + snapshot_->drain_timeout_ms;
+  spdlog::info("draining: up to {} ms for in-flight requests", snapshot_->drain_timeout_ms);
+  for (auto& w : workers_) {
+    w->beginDrain();
+  }
+  drain_timer_ = std::make_unique<common::Timer>(loop_.uv(), [this] { checkDrained(); });
+  drain_timer_->start(kDrainPollMs, kDrainPollMs);
+}
+
+void Server::checkDrained() {
+  uint64_t active = 0;
+  for (auto& w : workers_) {
+    active += w->activeStreams();
+  }
+  uint64_t now = uv_now(loop_.uv());
+  if (active == 0 || now >= drain_deadline_ms_) {
+    if (active > 0) {
+      spdlog::warn("drain timeout: {} request(s) still in flight are cut", active);
+    } else {
+      spdlog::info("drained: no request in flight");
+    }
+    quit();
+  }
+}
+
+void Server::quit() {
+  if (stopping_) {
+    return;
+  }
+  stopping_ = true;
+  // Let the answer to POST /quitquitquit leave before the loop stops.
+  loop_.post([this] { uv_stop(loop_.uv()); });
+}
+
+void Server::shutdown() {
+  for (auto& w : workers_) {
+    w->stop();
+  }
+  drain_timer_.reset();
+  for (auto& a : admin_servers_) {
+    a->close();
+  }
+  admin_servers_.clear();
+  for (uv_signal_t* s : {sigterm_, sigint_}) {
+    if (s != nullptr) {
+      uv_close(reinterpret_cast<uv_handle_t*>(s),
+               [](uv_handle_t* h) { delete reinterpret_cast<uv_signal_t*>(h); });
+    }
+  }
+  sigterm_ = sigint_ = nullptr;
+  loop_.closeAll();
+  spdlog::info("exit");
+}
+
+}  // namespace remora::sidecar

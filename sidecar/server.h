@@ -1,0 +1,83 @@
+#pragma once
+// Server: the remora-sidecar process. The main thread owns the admin API, config and the
+// process lifecycle (INITIALIZING -> LIVE -> DRAINING -> exit); N workers own the traffic.
+//
+// Lifecycle:
+//  - run() builds the first snapshot, binds every listener once per worker (SO_REUSEPORT; a
+//    port 0 listener gets its port from the first socket and the others share it), starts the
+//    workers and the admin servers, writes the ready file, and serves until asked to stop.
+//  - SIGTERM / SIGINT / POST /drain: stop accepting, let in-flight requests finish (keep-alive
+//    responses get Connection: close) up to the drain timeout, then exit 0.
+//  - POST /quitquitquit: exit 0 at once.
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/event_loop.h"
+#include "common/http_server.h"
+#include "common/stats.h"
+#include "common/timer.h"
+#include "remora/config/v1/bootstrap.pb.h"
+#include "sidecar/snapshot.h"
+#include "sidecar/worker.h"
+
+namespace remora::sidecar {
+
+enum class ServerState : uint8_t { kInitializing, kLive, kDraining };
+
+class Server {
+ public:
+  Server(config::v1::Bootstrap bootstrap, std::string ready_file);
+  ~Server();
+
+  // Serves until drained or stopped. Returns the process exit code.
+  int run();
+
+  // Main thread: start a graceful drain / exit at once.
+  void beginDrain();
+  void quit();
+
+  // Read by the admin API (main thread).
+  ServerState state() const noexcept { return state_; }
+  bool ready() const noexcept { return ready_; }
+  const std::shared_ptr<const Snapshot>& snapshot() const noexcept { return snapshot_; }
+  const common::StatsStore& stats() const noexcept { return *stats_; }
+  const config::v1::Bootstrap& bootstrap() const noexcept { return bootstrap_; }
+  const std::vector<std::unique_ptr<Worker>>& workers() const noexcept { return workers_; }
+  // Bound address of each listener, in snapshot order.
+  const std::vector<common::SocketAddress>& listenerAddresses() const noexcept {
+    return listener_addresses_;
+  }
+  uint64_t uptimeSeconds() const noexcept;
+
+ private:
+  common::Status bindListeners(std::vector<std::vector<int>>& fds_per_worker);
+  common::Status startAdmin();
+  void writeReadyFile();
+  void checkDrained();
+  void shutdown();
+
+  config::v1::Bootstrap bootstrap_;
+  std::string ready_file_;
+  common::EventLoop loop_;
+  std::unique_ptr<common::StatsStore> stats_;
+  PoolIds pool_ids_;
+  std::shared_ptr<const Snapshot> snapshot_;
+  std::vector<std::unique_ptr<ListenerRuntime>> runtimes_;
+  std::vector<common::SocketAddress> listener_addresses_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::vector<std::unique_ptr<common::HttpServer>> admin_servers_;
+  common::SocketAddress admin_address_;
+  std::unique_ptr<common::Timer> drain_timer_;
+  uv_signal_t* sigterm_ = nullptr;
+  uv_signal_t* sigint_ = nullptr;
+  ServerState state_ = ServerState::kInitializing;
+  bool ready_ = false;
+  bool stopping_ = false;
+  uint64_t start_ms_ = 0;
+  uint64_t drain_deadline_ms_ = 0;
+};
+
+}  // namespace remora::sidecar

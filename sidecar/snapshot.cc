@@ -1,0 +1,310 @@
+#include "sidecar/snapshot.h"
+
+#include <unordered_map>
+
+namespace remora::sidecar {
+
+namespace cfg = remora::config::v1;
+using common::Labels;
+using common::Result;
+using common::Status;
+
+namespace {
+
+constexpr uint32_t kDefaultOpaquePorts[] = {25, 587, 3306, 4444, 5432, 6379, 9300, 11211};
+constexpr char kPassthroughCluster[] = "PassthroughCluster";
+
+uint64_t toMs(const google::protobuf::Duration& d, uint64_t fallback) {
+  if (d.seconds() == 0 && d.nanos() == 0) {
+    return fallback;
+  }
+  return static_cast<uint64_t>(d.seconds()) * 1000 + static_cast<uint64_t>(d.nanos()) / 1000000;
+}
+
+StringMatch buildStringMatch(const std::string& exact, const std::string& prefix,
+                             const std::string& regex, int which) {
+  StringMatch m;
+  // `which`: 0 exact, 1 prefix, 2 regex, 3 present.
+  switch (which) {
+    case 0:
+      m.kind = StringMatch::Kind::kExact;
+      m.value = exact;
+      break;
+    case 1:
+      m.kind = StringMatch::Kind::kPrefix;
+      m.value = prefix;
+      break;
+    case 2:
+      m.kind = StringMatch::Kind::kRegex;
+      m.value = regex;
+      m.regex.emplace(regex, std::regex::ECMAScript | std::regex::optimize);
+      break;
+    default:
+      m.kind = StringMatch::Kind::kPresent;
+  }
+  return m;
+}
+
+void registerClusterStats(ClusterConfig& c, common::StatsStore& stats) {
+  Labels l{{"cluster", c.name}};
+  for (int k = 1; k <= 5; ++k) {
+    Labels lk = l;
+    lk.emplace_back("code_class", std::to_string(k) + "xx");
+    c.stats.rq_by_class[k] = stats.counter("remora_upstream_rq_total", lk);
+  }
+  c.stats.rq_by_class[0] = c.stats.rq_by_class[5];
+  c.stats.rq_time = stats.histogram("remora_upstream_rq_time_ms", l);
+  c.stats.rq_retry = stats.counter("remora_upstream_rq_retry_total", l);
+  c.stats.rq_retry_success = stats.counter("remora_upstream_rq_retry_success_total", l);
+  c.stats.rq_timeout = stats.counter("remora_upstream_rq_timeout_total", l);
+  c.stats.rq_pending_overflow = stats.counter("remora_upstream_rq_pending_overflow_total", l);
+  c.stats.cx_active = stats.gauge("remora_upstream_cx_active", l);
+  c.stats.cx_total = stats.counter("remora_upstream_cx_total", l);
+  c.stats.cx_connect_fail = stats.counter("remora_upstream_cx_connect_fail_total", l);
+}
+
+void registerListenerStats(ListenerConfig& lc, common::StatsStore& stats) {
+  Labels l{{"listener", lc.name}};
+  lc.stats.cx_active = stats.gauge("remora_downstream_cx_active", l);
+  lc.stats.cx_total = stats.counter("remora_downstream_cx_total", l);
+  for (int k = 1; k <= 5; ++k) {
+    Labels lk = l;
+    lk.emplace_back("code_class", std::to_string(k) + "xx");
+    lc.stats.rq_by_class[k] = stats.counter("remora_downstream_rq_total", lk);
+  }
+  lc.stats.rq_by_class[0] = lc.stats.rq_by_class[5];
+  lc.stats.cx_overflow = stats.counter("remora_downstream_cx_overflow_total", l);
+  lc.stats.detect_timeout = stats.counter("remora_protocol_detect_timeout_total", l);
+  lc.stats.opaque_cx_total = stats.counter("remora_tcp_cx_total", l);
+  lc.stats.bad_request = stats.counter("remora_downstream_rq_bad_request_total", l);
+}
+
+}  // namespace
+
+const ClusterConfig* Snapshot::findCluster(std::string_view name) const {
+  for (const ClusterConfig& c : clusters) {
+    if (c.name == name) {
+      return &c;
+    }
+  }
+  return nullptr;
+}
+
+uint32_t PoolIds::idFor(const std::string& address_text) {
+  auto [it, inserted] = ids_.emplace(address_text, static_cast<uint32_t>(ids_.size()));
+  return it->second;
+}
+
+void applyDefaultListeners(cfg::Bootstrap& config) {
+  if (config.listeners_size() > 0) {
+    return;
+  }
+  auto has_routes = [&](const std::string& n) {
+    for (const auto& r : config.static_resources().routes()) {
+      if (r.name() == n) {
+        return true;
+      }
+    }
+    return false;
+  };
+  cfg::Listener* out = config.add_listeners();
+  out->set_name("outbound");
+  out->set_address("0.0.0.0:15001");
+  out->set_direction(cfg::Listener::OUTBOUND);
+  if (has_routes("outbound")) {
+    out->set_route_config("outbound");
+  }
+  cfg::Listener* in = config.add_listeners();
+  in->set_name("inbound");
+  in->set_address("0.0.0.0:15006");
+  in->set_direction(cfg::Listener::INBOUND);
+  if (has_routes("inbound")) {
+    in->set_route_config("inbound");
+  }
+}
+
+Result<std::shared_ptr<const Snapshot>> buildSnapshot(const cfg::Bootstrap& config,
+                                                     common::StatsStore& stats, PoolIds& pool_ids,
+                                                     uint64_t version) {
+  auto snap = std::make_shared<Snapshot>();
+  snap->version = version;
+  snap->source = config;
+  snap->access_log = !config.access_log().has_enabled() || config.access_log().enabled();
+  snap->drain_timeout_ms = toMs(config.drain_timeout(), 20000);
+
+  std::unordered_map<std::string, uint32_t> cluster_index;
+  auto add_cluster = [&](const cfg::Cluster& c) -> Status {
+    ClusterConfig cc;
+    cc.name = c.name();
+    cc.index = static_cast<uint32_t>(snap->clusters.size());
+    cc.original_dst = c.type() == cfg::Cluster::ORIGINAL_DST;
+    cc.lb_policy = cfg::Cluster::LbPolicy_Name(c.lb_policy());
+    cc.connect_timeout_ms = toMs(c.connect_timeout(), 5000);
+    cc.idle_timeout_ms = toMs(c.idle_timeout(), 60000);
+    cc.request_timeout_ms = toMs(c.request_timeout(), 15000);
+    cc.max_idle_per_endpoint = c.max_idle_per_endpoint() ? c.max_idle_per_endpoint() : 64;
+    cc.max_connections_per_endpoint =
+        c.max_connections_per_endpoint() ? c.max_connections_per_endpoint() : 1024;
+    for (const cfg::Endpoint& e : c.endpoints()) {
+      auto addr = common::parseSocketAddress(e.address());
+      if (!addr.isOk()) {
+        return Status::invalid("cluster '" + c.name() + "': " + addr.status().message());
+      }
+      EndpointConfig ec;
+      ec.address = addr.value();
+      ec.address_text = addr.value().toString();
+      ec.weight = e.weight() ? e.weight() : 1;
+      ec.pool_id = pool_ids.idFor(ec.address_text);
+      Labels el{{"cluster", cc.name}, {"endpoint", ec.address_text}};
+      ec.stats.rq_total = stats.counter("remora_endpoint_rq_total", el);
+      ec.stats.rq_error = stats.counter("remora_endpoint_rq_error_total", el);
+      ec.stats.rq_active = stats.gauge("remora_endpoint_rq_active", el);
+      cc.endpoints.push_back(std::move(ec));
+    }
+    if (!cc.original_dst && cc.endpoints.empty()) {
+      return Status::invalid("cluster '" + c.name() + "' has no endpoints");
+    }
+    if (!cluster_index.emplace(cc.name, cc.index).second) {
+      return Status::invalid("duplicate cluster '" + cc.name + "'");
+    }
+    registerClusterStats(cc, stats);
+    snap->clusters.push_back(std::move(cc));
+    return Status::ok();
+  };
+  for (const cfg::Cluster& c : config.static_resources().clusters()) {
+    Status s = add_cluster(c);
+    if (!s.isOk()) {
+      return s;
+    }
+  }
+  if (cluster_index.count(kPassthroughCluster) == 0) {
+    cfg::Cluster passthrough;
+    passthrough.set_name(kPassthroughCluster);
+    passthrough.set_type(cfg::Cluster::ORIGINAL_DST);
+    Status s = add_cluster(passthrough);
+    if (!s.isOk()) {
+      return s;
+    }
+  }
+  snap->passthrough_cluster = cluster_index[kPassthroughCluster];
+
+  std::unordered_map<std::string, int> table_index;
+  for (const cfg::RouteConfiguration& rc : config.static_resources().routes()) {
+    RouteTable table;
+    table.name = rc.name();
+    for (const cfg::VirtualHost& vh : rc.virtual_hosts()) {
+      VirtualHost v;
+      v.name = vh.name();
+      for (const cfg::Route& r : vh.routes()) {
+        RouteEntry e;
+        e.name = r.name().empty() ? vh.name() + "/" + std::to_string(v.routes.size()) : r.name();
+        const cfg::RouteMatch& m = r.match();
+        try {
+          switch (m.path_specifier_case()) {
+            case cfg::RouteMatch::kPath:
+              e.path_kind = RouteEntry::PathKind::kExact;
+              e.path = m.path();
+              break;
+            case cfg::RouteMatch::kRegex:
+              e.path_kind = RouteEntry::PathKind::kRegex;
+              e.path = m.regex();
+              e.path_regex.emplace(m.regex(), std::regex::ECMAScript | std::regex::optimize);
+              break;
+            default:
+              e.path_kind = RouteEntry::PathKind::kPrefix;
+              e.path = m.prefix();
+          }
+          for (const std::string& method : m.methods()) {
+            e.methods.push_back(method);
+          }
+          for (const cfg::HeaderMatcher& h : m.headers()) {
+            int which = h.match_case() == cfg::HeaderMatcher::kExact    ? 0
+                        : h.match_case() == cfg::HeaderMatcher::kPrefix ? 1
+                        : h.match_case() == cfg::HeaderMatcher::kRegex  ? 2
+                                                                        : 3;
+            e.headers.push_back(
+                HeaderCondition{h.name(), buildStringMatch(h.exact(), h.prefix(), h.regex(), which),
+                                h.invert()});
+          }
+          for (const cfg::QueryParamMatcher& q : m.query_params()) {
+            int which = q.match_case() == cfg::QueryParamMatcher::kExact   ? 0
+                        : q.match_case() == cfg::QueryParamMatcher::kRegex ? 2
+                                                                           : 3;
+            e.query.push_back(QueryCondition{q.name(), buildStringMatch(q.exact(), "", q.regex(), which)});
+          }
+        } catch (const std::regex_error& err) {
+          return Status::invalid("route '" + e.name + "': bad regex: " + err.what());
+        }
+        auto it = cluster_index.find(r.route().cluster());
+        if (it == cluster_index.end()) {
+          return Status::invalid("route '" + e.name + "' names unknown cluster '" +
+                                 r.route().cluster() + "'");
+        }
+        e.cluster = it->second;
+        e.timeout_ms = r.route().has_timeout()
+                           ? static_cast<int64_t>(toMs(r.route().timeout(), 0))
+                           : -1;
+        e.idle_timeout_ms = static_cast<int64_t>(toMs(r.route().idle_timeout(), 0));
+        v.routes.push_back(std::move(e));
+      }
+      std::vector<std::string> domains(vh.domains().begin(), vh.domains().end());
+      table.addVirtualHost(std::move(v), domains);
+    }
+    table_index[rc.name()] = static_cast<int>(snap->route_tables.size());
+    snap->route_tables.push_back(std::move(table));
+  }
+
+  for (const cfg::Listener& l : config.listeners()) {
+    ListenerConfig lc;
+    lc.name = l.name();
+    auto addr = common::parseSocketAddress(l.address());
+    if (!addr.isOk()) {
+      return Status::invalid("listener '" + l.name() + "': " + addr.status().message());
+    }
+    lc.address = addr.value();
+    lc.inbound = l.direction() == cfg::Listener::INBOUND;
+    if (!l.route_config().empty()) {
+      auto it = table_index.find(l.route_config());
+      if (it == table_index.end()) {
+        return Status::invalid("listener '" + l.name() + "' names unknown route_config '" +
+                               l.route_config() + "'");
+      }
+      lc.route_table = it->second;
+    }
+    if (!l.tcp_cluster().empty()) {
+      auto it = cluster_index.find(l.tcp_cluster());
+      if (it == cluster_index.end()) {
+        return Status::invalid("listener '" + l.name() + "' names unknown tcp_cluster '" +
+                               l.tcp_cluster() + "'");
+      }
+      lc.tcp_cluster = static_cast<int>(it->second);
+    }
+    lc.opaque = l.opaque();
+    if (l.opaque_ports_size() == 0) {
+      for (uint32_t p : kDefaultOpaquePorts) {
+        lc.opaque_ports.set(p);
+      }
+    } else {
+      for (uint32_t p : l.opaque_ports()) {
+        if (p > 0 && p < 65536) {
+          lc.opaque_ports.set(p);
+        }
+      }
+    }
+    lc.detect_timeout_ms = toMs(l.detect_timeout(), 300);
+    lc.max_connections = l.max_connections() ? l.max_connections() : 100000;
+    lc.header_read_timeout_ms = toMs(l.header_read_timeout(), 10000);
+    lc.idle_timeout_ms = toMs(l.idle_timeout(), 3600 * 1000);
+    if (l.max_request_headers_kb()) {
+      lc.limits.max_header_bytes = static_cast<size_t>(l.max_request_headers_kb()) * 1024;
+    }
+    if (l.max_request_headers_count()) {
+      lc.limits.max_headers = l.max_request_headers_count();
+    }
+    registerListenerStats(lc, stats);
+    snap->listeners.push_back(std::move(lc));
+  }
+  return std::shared_ptr<const Snapshot>(std::move(snap));
+}
+
+}  // namespace remora::sidecar

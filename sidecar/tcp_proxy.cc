@@ -1,0 +1,126 @@
+#include "sidecar/tcp_proxy.h"
+
+#include <spdlog/spdlog.h>
+
+namespace remora::sidecar {
+
+namespace {
+constexpr size_t kHigh = 256 * 1024;
+constexpr size_t kLow = 64 * 1024;
+}  // namespace
+
+TcpProxy::TcpProxy(Worker& worker, const ListenerConfig& listener, ListenerRuntime& runtime,
+                   std::unique_ptr<common::TcpConnection> downstream, const ConnectionInfo& info)
+    : worker_(worker),
+      listener_(listener),
+      runtime_(runtime),
+      snapshot_(worker.snapshot()),
+      info_(info),
+      down_side_(*this, true),
+      up_side_(*this, false),
+      downstream_(std::move(downstream)),
+      idle_timer_(worker.loop().uv(), [this] { destroy(); }) {
+  downstream_->setHandler(down_side_);
+  downstream_->setWatermarks(kHigh, kLow);
+  worker_.track(this);
+  worker_.stats().add(listener_.stats.opaque_cx_total);
+}
+
+void TcpProxy::start(std::string_view initial) noexcept {
+  // Which endpoint: the listener's TCP cluster, else the original destination.
+  common::SocketAddress target;
+  if (listener_.tcp_cluster >= 0) {
+    cluster_ = &snapshot_->clusters[static_cast<size_t>(listener_.tcp_cluster)];
+  } else {
+    cluster_ = &snapshot_->clusters[snapshot_->passthrough_cluster];
+  }
+  if (!cluster_->original_dst) {
+    const auto& eps = cluster_->endpoints;
+    target = eps[worker_.nextRoundRobin(cluster_->index) % eps.size()].address;
+  } else if (info_.original_dst) {
+    target = *info_.original_dst;
+    if (listener_.inbound) {
+      target = common::parseSocketAddress("127.0.0.1:0").value();
+      target.setPort(info_.original_dst->port());
+    }
+  } else {
+    spdlog::warn("listener {}: opaque TCP connection from {} has no destination (no tcp_cluster "
+                 "and not redirected); closing",
+                 listener_.name, info_.peer.toString());
+    destroy();
+    return;
+  }
+  early_.assign(initial);
+  upstream_ = std::make_unique<common::TcpConnection>(worker_.loop(), up_side_);
+  upstream_->setWatermarks(kHigh, kLow);
+  worker_.stats().add(cluster_->stats.cx_total);
+  worker_.stats().add(cluster_->stats.cx_active, 1);
+  if (upstream_->connect(target) != 0) {
+    worker_.stats().add(cluster_->stats.cx_connect_fail);
+    destroy();
+    return;
+  }
+  // Hold the client until the upstream answers the connect.
+  downstream_->readStop();
+  idle_timer_.start(cluster_->connect_timeout_ms);
+}
+
+void TcpProxy::Side::onConnected(int status) noexcept {
+  TcpProxy& p = proxy_;
+  if (status != 0) {
+    p.worker_.stats().add(p.cluster_->stats.cx_connect_fail);
+    p.destroy();
+    return;
+  }
+  p.connected_ = true;
+  p.idle_timer_.start(p.listener_.idle_timeout_ms);
+  if (!p.early_.empty()) {
+    p.upstream_->write(p.early_);
+    std::string().swap(p.early_);
+  }
+  p.upstream_->readStart();
+  p.downstream_->readStart();
+}
+
+void TcpProxy::Side::onData(const char* data, size_t len) noexcept {
+  TcpProxy& p = proxy_;
+  p.idle_timer_.start(p.listener_.idle_timeout_ms);
+  p.other(downstream_).write({data, len});
+}
+
+void TcpProxy::Side::onEof() noexcept {
+  TcpProxy& p = proxy_;
+  (downstream_ ? p.down_eof_ : p.up_eof_) = true;
+  p.other(downstream_).shutdownAfterFlush();
+  if (p.down_eof_ && p.up_eof_) {
+    p.destroy();
+  }
+}
+
+void TcpProxy::Side::onError(int) noexcept { proxy_.destroy(); }
+
+void TcpProxy::Side::onHighWatermark() noexcept {
+  // Our write buffer is full: stop reading from the side that feeds it.
+  proxy_.other(downstream_).readStop();
+}
+
+void TcpProxy::Side::onLowWatermark() noexcept { proxy_.other(downstream_).readStart(); }
+
+void TcpProxy::destroy() noexcept {
+  if (destroyed_) {
+    return;
+  }
+  destroyed_ = true;
+  idle_timer_.stop();
+  downstream_->close();
+  if (upstream_) {
+    upstream_->close();
+    worker_.stats().add(cluster_->stats.cx_active, -1);
+  }
+  worker_.untrack(this);
+  worker_.stats().add(listener_.stats.cx_active, -1);
+  runtime_.connections.fetch_sub(1, std::memory_order_relaxed);
+  worker_.loop().deferDelete(std::unique_ptr<common::Deletable>(this));
+}
+
+}  // namespace remora::sidecar

@@ -1,0 +1,138 @@
+#include "sidecar/worker.h"
+
+#include <spdlog/spdlog.h>
+
+#include "sidecar/listener.h"
+#include "sidecar/upstream_connection.h"
+
+namespace remora::sidecar {
+
+Worker::Worker(uint32_t index, common::StatsStore& stats, size_t recent_capacity)
+    : index_(index),
+      shard_(stats.shard(index + 1)),  // shard 0 belongs to the main thread
+      recent_(recent_capacity),
+      rng_(std::random_device{}() ^ (static_cast<uint64_t>(index) << 32)) {}
+
+Worker::~Worker() { stop(); }
+
+void Worker::start(std::shared_ptr<const Snapshot> snapshot, std::vector<int> listener_fds,
+                   std::vector<ListenerRuntime*> runtimes) {
+  snapshot_ = std::move(snapshot);
+  thread_ = std::thread([this, fds = std::move(listener_fds), rts = std::move(runtimes)]() mutable {
+    run(std::move(fds), std::move(rts));
+  });
+}
+
+void Worker::run(std::vector<int> fds, std::vector<ListenerRuntime*> runtimes) {
+  for (size_t i = 0; i < fds.size(); ++i) {
+    auto l = std::make_unique<WorkerListener>(*this, i, *runtimes[i]);
+    int rc = l->start(fds[i]);
+    if (rc != 0) {
+      spdlog::error("worker {}: listener {} cannot listen: {}", index_,
+                    snapshot_->listeners[i].name, uv_strerror(rc));
+    }
+    listeners_.push_back(std::move(l));
+  }
+  loop_.run();
+  closeAllConnections();
+  listeners_.clear();
+  // Idle upstream connections close themselves when asked; collect them all.
+  for (EndpointPool& p : pools_) {
+    while (!p.idle.empty()) {
+      p.idle.back()->close();
+    }
+  }
+  for (auto& [addr, p] : dynamic_pools_) {
+    while (!p.idle.empty()) {
+      p.idle.back()->close();
+    }
+  }
+  int rc = loop_.closeAll();
+  if (rc != 0) {
+    spdlog::warn("worker {}: event loop closed with handles left ({})", index_, uv_strerror(rc));
+  }
+}
+
+void Worker::updateSnapshot(std::shared_ptr<const Snapshot> snapshot) {
+  loop_.post([this, s = std::move(snapshot)]() mutable { snapshot_ = std::move(s); });
+}
+
+void Worker::beginDrain() {
+  loop_.post([this] {
+    draining_ = true;
+    for (auto& l : listeners_) {
+      l->stop();
+    }
+    // onDrain may close (and untrack) the connection: walk with the next pointer saved.
+    for (DownstreamConnection* c = connections_; c != nullptr;) {
+      DownstreamConnection* next = c->next_;
+      c->onDrain();
+      c = next;
+    }
+    for (EndpointPool& p : pools_) {
+      while (!p.idle.empty()) {
+        p.idle.back()->close();
+      }
+    }
+  });
+}
+
+void Worker::stop() {
+  if (!thread_.joinable()) {
+    return;
+  }
+  loop_.stop();
+  thread_.join();
+}
+
+void Worker::closeAllConnections() {
+  while (connections_ != nullptr) {
+    DownstreamConnection* c = connections_;
+    c->closeNow();
+    if (connections_ == c) {
+      untrack(c);  // a connection that did not untrack itself must not loop us forever
+    }
+  }
+}
+
+EndpointPool& Worker::pool(uint32_t pool_id) {
+  while (pools_.size() <= pool_id) {
+    pools_.emplace_back();
+  }
+  return pools_[pool_id];
+}
+
+EndpointPool& Worker::dynamicPool(const std::string& address_text) {
+  return dynamic_pools_[address_text];
+}
+
+uint32_t Worker::nextRoundRobin(uint32_t cluster_index) noexcept {
+  if (rr_.size() <= cluster_index) {
+    rr_.resize(cluster_index + 1, index_);  // workers start at different positions
+  }
+  return rr_[cluster_index]++;
+}
+
+void Worker::track(DownstreamConnection* c) noexcept {
+  c->prev_ = nullptr;
+  c->next_ = connections_;
+  if (connections_ != nullptr) {
+    connections_->prev_ = c;
+  }
+  connections_ = c;
+}
+
+void Worker::untrack(DownstreamConnection* c) noexcept {
+  if (c->prev_ != nullptr) {
+    c->prev_->next_ = c->next_;
+  } else if (connections_ == c) {
+    connections_ = c->next_;
+  }
+  if (c->next_ != nullptr) {
+    c->next_->prev_ = c->prev_;
+  }
+  c->prev_ = nullptr;
+  c->next_ = nullptr;
+}
+
+}  // namespace remora::sidecar

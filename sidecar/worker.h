@@ -1,0 +1,111 @@
+#pragma once
+// Worker: one thread, one event loop, its own listeners (SO_REUSEPORT sockets), upstream
+// connection pools, stats shard and recent-request ring. A connection and its streams never
+// leave their worker. Everything here is used on the worker's thread only, except the methods
+// marked thread-safe, which the main thread calls.
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include "common/event_loop.h"
+#include "common/stats.h"
+#include "sidecar/recent_requests.h"
+#include "sidecar/snapshot.h"
+
+namespace remora::sidecar {
+
+class UpstreamConnection;
+class WorkerListener;
+
+// Per-endpoint upstream connections of one worker.
+struct EndpointPool {
+  std::vector<UpstreamConnection*> idle;  // most recently used last
+  uint32_t open = 0;                      // connecting + active + idle
+};
+
+// A downstream connection in any phase (detection, HTTP, TCP proxy). The worker keeps them in a
+// list to drain and to close them at shutdown.
+class DownstreamConnection : public common::Deletable {
+ public:
+  // The process started draining: finish what is in flight, accept no new work.
+  virtual void onDrain() noexcept = 0;
+  // Close at once (shutdown / drain deadline).
+  virtual void closeNow() noexcept = 0;
+
+  DownstreamConnection* prev_ = nullptr;
+  DownstreamConnection* next_ = nullptr;
+};
+
+// Process-wide state of one listener shared by every worker.
+struct ListenerRuntime {
+  std::atomic<uint32_t> connections{0};
+};
+
+class Worker {
+ public:
+  Worker(uint32_t index, common::StatsStore& stats, size_t recent_capacity);
+  ~Worker();
+
+  // Thread-safe. Starts the thread with these listening sockets (one per listener, in the order
+  // of the snapshot's listeners). `started` is called on the worker thread once listening.
+  void start(std::shared_ptr<const Snapshot> snapshot, std::vector<int> listener_fds,
+             std::vector<ListenerRuntime*> runtimes);
+  // Thread-safe: installs a new snapshot for new streams.
+  void updateSnapshot(std::shared_ptr<const Snapshot> snapshot);
+  // Thread-safe: stop accepting, tell connections to drain.
+  void beginDrain();
+  // Thread-safe: close everything and join the thread.
+  void stop();
+  // Thread-safe: requests in flight on this worker (drain waits for 0).
+  uint64_t activeStreams() const noexcept { return active_streams_.load(std::memory_order_relaxed); }
+  // Thread-safe.
+  const RecentRequests& recent() const noexcept { return recent_; }
+
+  // Worker thread only.
+  uint32_t index() const noexcept { return index_; }
+  common::EventLoop& loop() noexcept { return loop_; }
+  common::StatsShard& stats() noexcept { return shard_; }
+  const std::shared_ptr<const Snapshot>& snapshot() const noexcept { return snapshot_; }
+  RecentRequests& recentRequests() noexcept { return recent_; }
+  // The pool of a configured endpoint (stable id from PoolIds).
+  EndpointPool& pool(uint32_t pool_id);
+  // The pool of an address known only at run time (original destination).
+  EndpointPool& dynamicPool(const std::string& address_text);
+  // Round robin position for a cluster (per worker, so no sharing between threads).
+  uint32_t nextRoundRobin(uint32_t cluster_index) noexcept;
+  uint64_t random() noexcept { return rng_(); }
+  bool draining() const noexcept { return draining_; }
+
+  void track(DownstreamConnection* c) noexcept;
+  void untrack(DownstreamConnection* c) noexcept;
+  void streamStarted() noexcept { active_streams_.fetch_add(1, std::memory_order_relaxed); }
+  void streamFinished() noexcept { active_streams_.fetch_sub(1, std::memory_order_relaxed); }
+
+ private:
+  void run(std::vector<int> fds, std::vector<ListenerRuntime*> runtimes);
+  void closeAllConnections();
+
+  uint32_t index_;
+  common::EventLoop loop_;
+  common::StatsShard& shard_;
+  RecentRequests recent_;
+  std::shared_ptr<const Snapshot> snapshot_;
+  std::vector<std::unique_ptr<WorkerListener>> listeners_;
+  std::deque<EndpointPool> pools_;  // deque: references stay valid as it grows
+  std::unordered_map<std::string, EndpointPool> dynamic_pools_;
+  std::vector<uint32_t> rr_;
+  std::mt19937_64 rng_;
+  DownstreamConnection* connections_ = nullptr;
+  bool draining_ = false;
+  std::atomic<uint64_t> active_streams_{0};
+  std::thread thread_;
+};
+
+}  // namespace remora::sidecar
