@@ -1,0 +1,439 @@
+#include "xds/bootstrap_loader.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <regex>
+#include <vector>
+
+#include "xds/address.h"
+#include "xds/yaml_to_proto.h"
+
+namespace remora::xds {
+namespace {
+
+namespace pb = google::protobuf;
+namespace v1 = config::v1;
+
+constexpr uint32_t kMaxConcurrency = 128;
+constexpr uint32_t kMaxRequestHeadersKb = 1024;
+// Largest Duration.seconds whose value still fits in int64 nanoseconds.
+constexpr int64_t kMaxDurationSeconds = 9223372035;
+
+std::string quote(std::string_view s) {
+  std::string out = "\"";
+  out.append(s);
+  out += '"';
+  return out;
+}
+
+std::string at(std::string_view parent, std::string_view name) {
+  std::string out(parent);
+  if (!out.empty()) {
+    out += '.';
+  }
+  out.append(name);
+  return out;
+}
+
+std::string at(std::string_view parent, std::string_view name, int index) {
+  return at(parent, name) + "[" + std::to_string(index) + "]";
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  return out;
+}
+
+// HOST:PORT where HOST is an IP literal or a DNS name, PORT 1..65535.
+bool isHostPort(std::string_view text) {
+  auto ip = parseHostPort(text);
+  if (ip.isOk()) {
+    return ip.value().port != 0;
+  }
+  size_t colon = text.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) {
+    return false;
+  }
+  std::string_view host = text.substr(0, colon);
+  for (char c : host) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-') {
+      return false;
+    }
+  }
+  std::string_view port = text.substr(colon + 1);
+  if (port.empty() || port.size() > 5) {
+    return false;
+  }
+  uint32_t v = 0;
+  for (char c : port) {
+    if (c < '0' || c > '9') {
+      return false;
+    }
+    v = v * 10 + static_cast<uint32_t>(c - '0');
+  }
+  return v >= 1 && v <= 65535;
+}
+
+class Validator {
+ public:
+  Validator(std::string_view source, const SourceMap& map) : source_(source), map_(map) {}
+
+  common::Status run(const v1::Bootstrap& b);
+
+ private:
+  struct Error {
+    SourcePos pos;
+    std::string text;
+  };
+
+  void error(const std::string& path, std::string_view problem) {
+    SourcePos pos = map_.find(path);
+    errors_.push_back({pos, formatConfigError(source_, pos, path, problem)});
+  }
+  int lineOf(const std::string& path) const { return map_.find(path).line; }
+  std::string firstAt(const std::string& path) const {
+    int line = lineOf(path);
+    return line > 0 ? " (first at line " + std::to_string(line) + ")" : "";
+  }
+
+  std::optional<ParsedAddress> address(const std::string& path, const std::string& text,
+                                       bool allow_port_zero);
+  void regex(const std::string& path, const std::string& pattern);
+  void durations(const pb::Message& m, const std::string& path);
+  void listeners(const v1::Bootstrap& b);
+  void clusters(const v1::StaticResources& r);
+  void routeConfigs(const v1::StaticResources& r);
+  void route(const v1::Route& route, const std::string& path);
+  void reference(const std::string& path, const std::string& name,
+                 const std::map<std::string, std::string>& defined, std::string_view kind,
+                 std::string_view where);
+
+  std::string source_;
+  const SourceMap& map_;
+  std::vector<Error> errors_;
+  bool resolve_references_ = true;
+  std::map<std::string, std::string> cluster_paths_;  // name -> path of its first definition
+  std::map<std::string, std::string> route_paths_;
+};
+
+common::Status Validator::run(const v1::Bootstrap& b) {
+  resolve_references_ = !b.has_xds() || b.xds().address_size() == 0;
+  // Names first, so that references can be checked wherever they appear.
+  const v1::StaticResources& res = b.static_resources();
+  for (int i = 0; i < res.clusters_size(); ++i) {
+    cluster_paths_.emplace(res.clusters(i).name(), at("static_resources", "clusters", i));
+  }
+  for (int i = 0; i < res.routes_size(); ++i) {
+    route_paths_.emplace(res.routes(i).name(), at("static_resources", "routes", i));
+  }
+
+  if (b.concurrency() > kMaxConcurrency) {
+    error("concurrency", "concurrency " + std::to_string(b.concurrency()) +
+                             " exceeds the maximum of " + std::to_string(kMaxConcurrency));
+  }
+  if (b.has_admin()) {
+    const v1::Admin& a = b.admin();
+    if (!a.address().empty()) {
+      address("admin.address", a.address(), /*allow_port_zero=*/true);
+    }
+    if (a.has_prometheus_address() && !a.prometheus_address().empty()) {
+      address("admin.prometheus_address", a.prometheus_address(), true);
+    }
+    if (a.has_health_address() && !a.health_address().empty()) {
+      address("admin.health_address", a.health_address(), true);
+    }
+  }
+  for (int i = 0; i < b.xds().address_size(); ++i) {
+    if (!isHostPort(b.xds().address(i))) {
+      error(at("xds", "address", i), "invalid control plane address " + quote(b.xds().address(i)) +
+                                         " (expected HOST:PORT with a port in 1..65535)");
+    }
+  }
+  listeners(b);
+  clusters(res);
+  routeConfigs(res);
+  durations(b, "");
+
+  if (errors_.empty()) {
+    return common::Status::ok();
+  }
+  // File order reads best; errors without a position go last.
+  std::stable_sort(errors_.begin(), errors_.end(), [](const Error& x, const Error& y) {
+    auto key = [](SourcePos p) {
+      return std::pair{p.known() ? p.line : INT32_MAX, p.known() ? p.col : INT32_MAX};
+    };
+    return key(x.pos) < key(y.pos);
+  });
+  std::string m;
+  for (const Error& e : errors_) {
+    if (!m.empty()) {
+      m += '\n';
+    }
+    m += e.text;
+  }
+  return common::Status::invalid(std::move(m));
+}
+
+std::optional<ParsedAddress> Validator::address(const std::string& path, const std::string& text,
+                                                bool allow_port_zero) {
+  auto parsed = parseHostPort(text);
+  if (!parsed.isOk()) {
+    error(path, parsed.status().message());
+    return std::nullopt;
+  }
+  if (!allow_port_zero && parsed.value().port == 0) {
+    error(path, "invalid address " + quote(text) + ": port must be in 1..65535");
+    return std::nullopt;
+  }
+  return std::move(parsed).value();
+}
+
+void Validator::regex(const std::string& path, const std::string& pattern) {
+  try {
+    std::regex re(pattern, std::regex::ECMAScript);
+    (void)re;
+  } catch (const std::regex_error& e) {
+    error(path, "invalid regex " + quote(pattern) + ": " + e.what());
+  }
+}
+
+void Validator::reference(const std::string& path, const std::string& name,
+                          const std::map<std::string, std::string>& defined, std::string_view kind,
+                          std::string_view where) {
+  if (resolve_references_ && defined.find(name) == defined.end()) {
+    error(path, std::string(kind) + " " + quote(name) + " is not defined in " + std::string(where));
+  }
+}
+
+void Validator::durations(const pb::Message& m, const std::string& path) {
+  const pb::Descriptor* d = m.GetDescriptor();
+  const pb::Reflection* r = m.GetReflection();
+  if (d->full_name() == "google.protobuf.Duration") {
+    const int64_t seconds = r->GetInt64(m, d->FindFieldByName("seconds"));
+    const int32_t nanos = r->GetInt32(m, d->FindFieldByName("nanos"));
+    if (seconds < 0 || nanos < 0) {
+      error(path, "negative durations are not allowed");
+    } else if (nanos > 999999999) {
+      error(path, "duration nanos " + std::to_string(nanos) + " out of range 0..999999999");
+    } else if (seconds > kMaxDurationSeconds) {
+      error(path, "duration too large (the maximum is about 292 years)");
+    }
+    return;
+  }
+  std::vector<const pb::FieldDescriptor*> fields;
+  r->ListFields(m, &fields);
+  for (const pb::FieldDescriptor* f : fields) {
+    if (f->cpp_type() != pb::FieldDescriptor::CPPTYPE_MESSAGE || f->is_map()) {
+      continue;
+    }
+    if (f->is_repeated()) {
+      for (int i = 0; i < r->FieldSize(m, f); ++i) {
+        durations(r->GetRepeatedMessage(m, f, i), at(path, f->name(), i));
+      }
+    } else {
+      durations(r->GetMessage(m, f), at(path, f->name()));
+    }
+  }
+}
+
+void Validator::listeners(const v1::Bootstrap& b) {
+  std::map<std::string, std::string> names;      // name -> path of its first use
+  std::map<std::string, std::string> addresses;  // "host:port" -> listener path
+  for (int i = 0; i < b.listeners_size(); ++i) {
+    const v1::Listener& l = b.listeners(i);
+    const std::string path = at("", "listeners", i);
+    if (l.name().empty()) {
+      error(at(path, "name"), "listener name is required");
+    } else if (auto [first, fresh] = names.emplace(l.name(), at(path, "name")); !fresh) {
+      error(at(path, "name"),
+            "duplicate listener name " + quote(l.name()) + firstAt(first->second));
+    }
+    if (l.address().empty()) {
+      error(at(path, "address"), "listener address is required (IP:PORT)");
+    } else if (auto a = address(at(path, "address"), l.address(), /*allow_port_zero=*/true)) {
+      if (a->port != 0) {
+        std::string key = (a->ipv6 ? "[" + a->host + "]" : a->host) + ":" + std::to_string(a->port);
+        auto [first, fresh] = addresses.emplace(key, path);
+        if (!fresh) {
+          error(at(path, "address"),
+                "address " + quote(l.address()) + " is already used by " + first->second);
+        }
+      }
+    }
+    if (!l.route_config().empty()) {
+      reference(at(path, "route_config"), l.route_config(), route_paths_, "route configuration",
+                "static_resources.routes");
+    }
+    if (!l.tcp_cluster().empty()) {
+      reference(at(path, "tcp_cluster"), l.tcp_cluster(), cluster_paths_, "cluster",
+                "static_resources.clusters");
+    }
+    for (int p = 0; p < l.opaque_ports_size(); ++p) {
+      if (l.opaque_ports(p) < 1 || l.opaque_ports(p) > 65535) {
+        error(at(path, "opaque_ports", p),
+              "opaque port " + std::to_string(l.opaque_ports(p)) + " is not in 1..65535");
+      }
+    }
+    if (l.max_request_headers_kb() > kMaxRequestHeadersKb) {
+      error(at(path, "max_request_headers_kb"),
+            "max_request_headers_kb " + std::to_string(l.max_request_headers_kb()) +
+                " exceeds the maximum of " + std::to_string(kMaxRequestHeadersKb));
+    }
+  }
+}
+
+void Validator::clusters(const v1::StaticResources& r) {
+  std::map<std::string, std::string> names;
+  for (int i = 0; i < r.clusters_size(); ++i) {
+    const v1::Cluster& c = r.clusters(i);
+    const std::string path = at("static_resources", "clusters", i);
+    if (c.name().empty()) {
+      error(at(path, "name"), "cluster name is required");
+    } else if (auto [first, fresh] = names.emplace(c.name(), at(path, "name")); !fresh) {
+      error(at(path, "name"), "duplicate cluster name " + quote(c.name()) + firstAt(first->second));
+    }
+    if (c.type() == v1::Cluster::STATIC && c.endpoints_size() == 0) {
+      error(at(path, "endpoints"), "a STATIC cluster needs at least one endpoint");
+    }
+    if (c.type() == v1::Cluster::ORIGINAL_DST && c.endpoints_size() > 0) {
+      error(at(path, "endpoints"),
+            "an ORIGINAL_DST cluster must not list endpoints (it connects to the original "
+            "destination)");
+    }
+    for (int e = 0; e < c.endpoints_size(); ++e) {
+      const std::string ep = at(path, "endpoints", e);
+      if (c.endpoints(e).address().empty()) {
+        error(at(ep, "address"), "endpoint address is required (IP:PORT)");
+      } else {
+        address(at(ep, "address"), c.endpoints(e).address(), /*allow_port_zero=*/false);
+      }
+    }
+  }
+}
+
+void Validator::routeConfigs(const v1::StaticResources& r) {
+  std::map<std::string, std::string> names;
+  for (int i = 0; i < r.routes_size(); ++i) {
+    const v1::RouteConfiguration& rc = r.routes(i);
+    const std::string path = at("static_resources", "routes", i);
+    if (rc.name().empty()) {
+      error(at(path, "name"), "route configuration name is required");
+    } else if (auto [first, fresh] = names.emplace(rc.name(), at(path, "name")); !fresh) {
+      error(at(path, "name"),
+            "duplicate route configuration name " + quote(rc.name()) + firstAt(first->second));
+    }
+    std::map<std::string, std::string> domains;  // lower-cased domain -> its path
+    for (int v = 0; v < rc.virtual_hosts_size(); ++v) {
+      const v1::VirtualHost& vh = rc.virtual_hosts(v);
+      const std::string vpath = at(path, "virtual_hosts", v);
+      if (vh.domains_size() == 0) {
+        error(at(vpath, "domains"), "a virtual host needs at least one domain (\"*\" for any)");
+      }
+      for (int d = 0; d < vh.domains_size(); ++d) {
+        const std::string& domain = vh.domains(d);
+        const std::string dpath = at(vpath, "domains", d);
+        const size_t star = domain.find('*');
+        if (domain.empty()) {
+          error(dpath, "empty domain");
+          continue;
+        }
+        if (star != std::string::npos && domain != "*" &&
+            (domain.find('*', star + 1) != std::string::npos ||
+             (star != 0 && star != domain.size() - 1))) {
+          error(dpath,
+                "domain " + quote(domain) +
+                    ": a wildcard must be the whole domain, its first or its last character");
+          continue;
+        }
+        if (auto [first, fresh] = domains.emplace(lower(domain), dpath); !fresh) {
+          error(dpath, "domain " + quote(domain) + " is already used in this route configuration" +
+                           firstAt(first->second));
+        }
+      }
+      for (int k = 0; k < vh.routes_size(); ++k) {
+        route(vh.routes(k), at(vpath, "routes", k));
+      }
+    }
+  }
+}
+
+void Validator::route(const v1::Route& rt, const std::string& path) {
+  const v1::RouteMatch& m = rt.match();
+  const std::string mpath = at(path, "match");
+  if (m.path_specifier_case() == v1::RouteMatch::PATH_SPECIFIER_NOT_SET) {
+    error(mpath, "match needs prefix, path or regex");
+  } else if (m.has_regex()) {
+    regex(at(mpath, "regex"), m.regex());
+  }
+  for (int h = 0; h < m.headers_size(); ++h) {
+    const v1::HeaderMatcher& hm = m.headers(h);
+    const std::string hpath = at(mpath, "headers", h);
+    if (hm.name().empty()) {
+      error(at(hpath, "name"), "header matcher needs a name");
+    }
+    if (hm.has_regex()) {
+      regex(at(hpath, "regex"), hm.regex());
+    }
+  }
+  for (int q = 0; q < m.query_params_size(); ++q) {
+    const v1::QueryParamMatcher& qm = m.query_params(q);
+    const std::string qpath = at(mpath, "query_params", q);
+    if (qm.name().empty()) {
+      error(at(qpath, "name"), "query parameter matcher needs a name");
+    }
+    if (qm.has_regex()) {
+      regex(at(qpath, "regex"), qm.regex());
+    }
+  }
+  const std::string cpath = at(at(path, "route"), "cluster");
+  if (rt.route().cluster().empty()) {
+    error(cpath, "route needs a cluster (route.cluster)");
+  } else {
+    reference(cpath, rt.route().cluster(), cluster_paths_, "cluster", "static_resources.clusters");
+  }
+}
+
+}  // namespace
+
+common::Status validateBootstrap(const config::v1::Bootstrap& bootstrap,
+                                 std::string_view source_name, const SourceMap& map) {
+  try {
+    Validator v(source_name, map);
+    return v.run(bootstrap);
+  } catch (const std::exception& e) {
+    return common::Status::internal(formatConfigError(source_name, {}, "", e.what()));
+  }
+}
+
+common::Result<config::v1::Bootstrap> parseBootstrap(std::string_view text,
+                                                     std::string_view source_name) {
+  config::v1::Bootstrap bootstrap;
+  SourceMap map;
+  if (common::Status s = parseYamlInto(text, source_name, &bootstrap, &map); !s.isOk()) {
+    return s;
+  }
+  if (common::Status s = validateBootstrap(bootstrap, source_name, map); !s.isOk()) {
+    return s;
+  }
+  return bootstrap;
+}
+
+common::Result<config::v1::Bootstrap> loadBootstrap(const std::string& path) {
+  config::v1::Bootstrap bootstrap;
+  SourceMap map;
+  if (common::Status s = loadYamlFile(path, &bootstrap, &map); !s.isOk()) {
+    return s;
+  }
+  if (common::Status s = validateBootstrap(bootstrap, path, map); !s.isOk()) {
+    return s;
+  }
+  return bootstrap;
+}
+
+}  // namespace remora::xds

@@ -1,0 +1,46 @@
+#pragma once
+// The sidecar's bootstrap file: YAML/JSON -> config::v1::Bootstrap, then semantic validation.
+
+#include <string>
+#include <string_view>
+
+#include "common/status.h"
+#include "remora/config/v1/bootstrap.pb.h"
+#include "xds/source_map.h"
+
+namespace remora::xds {
+
+// Reads the bootstrap file at `path` (exactly one YAML or JSON document), parses it with
+// parseYamlInto and validates it with validateBootstrap. On failure the kInvalidArgument
+// Status (kNotFound when the file does not exist) lists every problem, one per line, each
+// "PATH:LINE:COL: FIELD.PATH: problem". Never throws.
+common::Result<config::v1::Bootstrap> loadBootstrap(const std::string& path);
+
+// Same as loadBootstrap for text already in memory; `source_name` is used in error messages.
+common::Result<config::v1::Bootstrap> parseBootstrap(std::string_view text,
+                                                     std::string_view source_name);
+
+// Semantic checks that the schema cannot express. `map` (from parseYamlInto; may be empty for a
+// bootstrap built in code) gives each error its line and column: the field's own position, or
+// its closest recorded ancestor's when the field was not written. Checks:
+//  - concurrency <= 128; admin, Prometheus and health addresses (when set) are IP:PORT;
+//    xds addresses are HOST:PORT (host names allowed) with a non-zero port;
+//  - listeners: name non-empty and unique, address IPv4:PORT or [IPv6]:PORT (port 0 allowed),
+//    no two listeners on the same non-zero IP:PORT, opaque_ports in 1..65535,
+//    max_request_headers_kb <= 1024;
+//  - clusters: name non-empty and unique; STATIC needs at least one endpoint, ORIGINAL_DST must
+//    have none; endpoint addresses are IP:PORT with a non-zero port (weight 0 means 1);
+//  - route configurations: name non-empty and unique; every virtual host has at least one
+//    domain, wildcards only as "*", "*suffix" or "prefix*", and no domain twice in one
+//    configuration; every route's match sets prefix, path or regex; every regex (route, header
+//    and query matchers) compiles as std::regex ECMAScript; header and query matchers name
+//    something; every route names a cluster;
+//  - references: Listener.route_config, Listener.tcp_cluster and RouteAction.cluster name a
+//    route configuration / cluster defined in static_resources. These are checked only in
+//    static mode (no xds address): with a control plane, names may be resolved by xDS;
+//  - every Duration is non-negative and fits in int64 nanoseconds.
+// Returns OK, or one kInvalidArgument Status listing ALL problems one per line, in file order.
+common::Status validateBootstrap(const config::v1::Bootstrap& bootstrap,
+                                 std::string_view source_name, const SourceMap& map);
+
+}  // namespace remora::xds
