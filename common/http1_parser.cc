@@ -75,7 +75,9 @@ Http1Parser::Status Http1Parser::finish() noexcept {
   if (error_ != Error::kNone) {
     return Status::kError;
   }
-  if (llhttp_finish(&parser_) != HPE_OK) {
+  // HPE_PAUSED: the EOF completed the message and onMessageComplete asked to pause; not an error.
+  llhttp_errno_t err = llhttp_finish(&parser_);
+  if (err != HPE_OK && err != HPE_PAUSED) {
     error_ = Error::kBadMessage;
     return Status::kError;
   }

@@ -99,7 +99,7 @@ std::string listenersJson(const Server& server) {
     w.field("name", ls[i].name);
     w.field("address", server.listenerAddresses()[i].toString());
     w.field("direction", ls[i].inbound ? "INBOUND" : "OUTBOUND");
-    w.field("opaque", ls[i].opaque);
+    w.field("protocol", ls[i].opaque ? "OPAQUE" : ls[i].http_only ? "HTTP" : "DETECT");
     w.field("route_config", ls[i].route_table >= 0
                                 ? server.snapshot()->route_tables[static_cast<size_t>(
                                                                       ls[i].route_table)]

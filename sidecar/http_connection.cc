@@ -683,8 +683,8 @@ void HttpConnection::sendLocalReply(Reason reason, std::string_view detail) noex
   if (!request_complete_ && request_has_body_) {
     close_after_response_ = true;
   }
-  if (draining_) {
-    close_after_response_ = true;
+  if (draining_ || reason == Reason::kBadRequest || reason == Reason::kHeaderTooLarge) {
+    close_after_response_ = true;  // after a framing error nothing else on it can be trusted
   }
   std::string_view name = filters::reasonName(reason);
   std::string body(name);

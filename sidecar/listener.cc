@@ -173,6 +173,11 @@ void WorkerListener::accept() noexcept {
     p->start({});
     return;
   }
+  if (lc.http_only) {
+    auto* h = new HttpConnection(worker_, lc, runtime_, std::move(conn), info);
+    h->start({});
+    return;
+  }
   new ProtocolDetector(worker_, lc, runtime_, std::move(conn), info);
 }
 

@@ -229,6 +229,7 @@ Result<cfg::Bootstrap> bootstrapFromOptions(const Options& o) {
     l->set_name("main");
     l->set_address(o.listen);
     l->set_direction(cfg::Listener::INBOUND);
+    l->set_protocol(cfg::Listener::HTTP);  // quick mode proxies HTTP only: garbage gets a 400
     l->set_route_config("quick");
     cfg::Cluster* c = b.mutable_static_resources()->add_clusters();
     c->set_name("upstream");

@@ -279,7 +279,8 @@ Result<std::shared_ptr<const Snapshot>> buildSnapshot(const cfg::Bootstrap& conf
       }
       lc.tcp_cluster = static_cast<int>(it->second);
     }
-    lc.opaque = l.opaque();
+    lc.opaque = l.protocol() == cfg::Listener::OPAQUE;
+    lc.http_only = l.protocol() == cfg::Listener::HTTP;
     if (l.opaque_ports_size() == 0) {
       for (uint32_t p : kDefaultOpaquePorts) {
         lc.opaque_ports.set(p);

@@ -75,7 +75,8 @@ struct ListenerConfig {
   bool inbound = false;
   int route_table = -1;   // index into Snapshot::route_tables, -1: none
   int tcp_cluster = -1;   // index into Snapshot::clusters, -1: original destination
-  bool opaque = false;
+  bool opaque = false;     // protocol OPAQUE: every connection is a TCP proxy
+  bool http_only = false;  // protocol HTTP: no detection
   std::bitset<65536> opaque_ports;
   uint64_t detect_timeout_ms = 300;
   uint32_t max_connections = 100000;

@@ -188,7 +188,8 @@ TEST_F(HttpServerTest, BodyOverTheLimitGets413) {
   // Chunked bodies are counted too.
   HttpClient d = client();
   ASSERT_TRUE(d.sendRaw("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
-                        "800\r\n" + std::string(0x800, 'y') + "\r\n0\r\n\r\n")
+                        "800\r\n" +
+                        std::string(0x800, 'y') + "\r\n0\r\n\r\n")
                   .isOk());
   auto chunked = d.readResponseRaw();
   ASSERT_TRUE(chunked.isOk()) << chunked.status().message();
@@ -339,6 +340,22 @@ TEST_F(HttpServerTest, ConnectionCloseIsHonouredBothWays) {
   EXPECT_TRUE(c.waitForClose(1500ms));
 }
 
+TEST_F(HttpServerTest, SlowReaderGetsTheWholeLastAnswer) {
+  HttpServer::Options o;
+  o.linger_ms = 50;  // shorter than the reader's pause: lingering must wait for the flush
+  start([](HttpRequest&, Responder r) { r.respond(200, std::string(8 << 20, 's')); }, o);
+  HttpClient c = client();
+  ASSERT_TRUE(c.send("GET", "/", {{"Connection", "close"}}).isOk());
+  auto deadline = std::chrono::steady_clock::now() + 300ms;
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::yield();  // not reading: the server's queue fills up
+  }
+  auto r = c.readResponse();
+  ASSERT_TRUE(r.isOk()) << r.status().message();
+  EXPECT_EQ(r.value().body.size(), size_t{8 << 20});
+  EXPECT_TRUE(c.waitForClose(1500ms));
+}
+
 TEST_F(HttpServerTest, IdleKeepAliveConnectionIsClosed) {
   HttpServer::Options o;
   o.idle_timeout_ms = 150;
@@ -360,7 +377,8 @@ TEST_F(HttpServerTest, DroppedResponderAnswers500) {
 TEST_F(HttpServerTest, SplitsPathAndQuery) {
   start([](HttpRequest& req, Responder r) {
     r.respond(200, req.method + "|" + req.path + "|" + req.query_string + "|" + req.query("y") +
-                       "|" + (req.hasQuery("z") ? "z" : "-") + "|" + std::string(req.header("X-A")));
+                       "|" + (req.hasQuery("z") ? "z" : "-") + "|" +
+                       std::string(req.header("X-A")));
   });
   HttpClient c = client();
   auto a = c.get("/p/a?x=1&y=a%20b+c&z", {{"x-a", "v"}});

@@ -1,0 +1,48 @@
+# The two commands of the README, plus a few for developers. Each installs what it needs first
+# (scripts/setup.sh: apt packages, idempotent and quiet).
+#   make demo   build, start echo backends + a sidecar, send traffic, print what happened
+#   make test   build, run the whole ctest suite, then the same suite under ASan+UBSan
+# Developer targets: build, unit, asan, bench, format, clean.
+
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+JOBS       ?= $(shell nproc)
+DEMO_ARGS  ?=
+
+.PHONY: setup build test unit asan demo bench format clean
+
+setup:
+	@bash scripts/setup.sh
+
+build: setup
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release >/dev/null
+	@cmake --build $(BUILD) -j$(JOBS) 2>&1 | grep -vE '^\[ *[0-9]+%\] (Building|Linking|Built)|^Consolidate|^Scanning' || true
+	@test -x $(BUILD)/sidecar/remora-sidecar
+
+test: build
+	@echo "== ctest (Release) =="
+	@cd $(BUILD) && ctest --output-on-failure -j2 --timeout 300
+	@$(MAKE) --no-print-directory asan
+
+asan: setup
+	@echo "== ctest (ASan+UBSan) =="
+	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DREMORA_SANITIZE=ON >/dev/null
+	@cmake --build $(ASAN_BUILD) -j$(JOBS) 2>&1 | grep -vE '^\[ *[0-9]+%\] (Building|Linking|Built)|^Consolidate|^Scanning' || true
+	@cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		ctest --output-on-failure -j2 --timeout 600
+
+unit: build
+	@cd $(BUILD) && ctest -L unit --output-on-failure -j2
+
+demo: build
+	@bash scripts/demo.sh $(DEMO_ARGS)
+
+bench: build
+	@bash scripts/setup.sh --bench
+	@bash test/bench/run.sh
+
+format:
+	@find common xds filters sidecar test -name '*.h' -o -name '*.cc' | xargs clang-format -i
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)
