@@ -90,7 +90,7 @@ void TcpConnection::writeSlices(const uv_buf_t* bufs, unsigned n) noexcept {
     return;
   }
   size_t skip = 0;
-  if (!c->writing && !c->connecting && c->pending.empty()) {
+  if (!corked_ && !c->writing && !c->connecting && c->pending.empty()) {
     int rc = uv_try_write(reinterpret_cast<uv_stream_t*>(&c->tcp), bufs, n);
     if (rc > 0) {
       skip = static_cast<size_t>(rc);
@@ -110,11 +110,39 @@ void TcpConnection::writeSlices(const uv_buf_t* bufs, unsigned n) noexcept {
     skip = 0;
   }
   if (!c->pending.empty()) {
-    flush();
+    if (!corked_) {
+      flush();
+    }
     if (!above_high_ && pendingBytes() > high_) {
       above_high_ = true;
       handler_->onHighWatermark();
     }
+  }
+}
+
+void TcpConnection::uncork() noexcept {
+  if (!corked_) {
+    return;
+  }
+  corked_ = false;
+  Core* c = core_;
+  if (c->closing || c->writing || c->connecting || c->pending.empty()) {
+    return;
+  }
+  uv_buf_t b = uv_buf_init(c->pending.data(), static_cast<unsigned>(c->pending.size()));
+  int rc = uv_try_write(reinterpret_cast<uv_stream_t*>(&c->tcp), &b, 1);
+  if (rc > 0) {
+    c->pending.erase(0, static_cast<size_t>(rc));
+  }
+  if (!c->pending.empty()) {
+    flush();
+  } else if (c->shutdown_wanted && !c->shutdown_sent) {
+    c->shutdown_sent = true;
+    c->shutdown_req.data = c;
+    uv_shutdown(&c->shutdown_req, reinterpret_cast<uv_stream_t*>(&c->tcp), onShutdown);
+  }
+  if (c->owner != nullptr) {
+    checkLowWatermark();
   }
 }
 
@@ -184,7 +212,7 @@ void TcpConnection::shutdownAfterFlush() noexcept {
     return;
   }
   c->shutdown_wanted = true;
-  if (!c->writing && !c->connecting && c->pending.empty()) {
+  if (!corked_ && !c->writing && !c->connecting && c->pending.empty()) {
     c->shutdown_sent = true;
     c->shutdown_req.data = c;
     uv_shutdown(&c->shutdown_req, reinterpret_cast<uv_stream_t*>(&c->tcp), onShutdown);

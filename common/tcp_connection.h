@@ -66,6 +66,11 @@ class TcpConnection {
 
   void write(std::string_view data) noexcept;
   void write(std::string_view a, std::string_view b) noexcept;
+  // Corking: while corked, writes only queue (no syscall); uncork() sends everything queued in
+  // one write. Used to send a message head and the first body bytes of the same read together.
+  void cork() noexcept { corked_ = true; }
+  void uncork() noexcept;
+  bool corked() const noexcept { return corked_; }
   // Half-closes the write side once every queued byte is written.
   void shutdownAfterFlush() noexcept;
   // Closes the socket; if `reset`, with an RST (SO_LINGER 0) instead of a FIN.
@@ -102,6 +107,7 @@ class TcpConnection {
   size_t high_ = 1024 * 1024;
   size_t low_ = 256 * 1024;
   bool above_high_ = false;
+  bool corked_ = false;
 };
 
 }  // namespace remora::common

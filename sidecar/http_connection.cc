@@ -21,6 +21,24 @@ constexpr uint64_t kLingerMs = 2000;
 
 uint64_t nowNs() { return uv_hrtime(); }
 
+// A random UUID (version 4 layout) from two random words, without printf.
+void formatRequestId(uint64_t a, uint64_t b, std::string& out) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  b = (b & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;  // variant 10xx
+  a = (a & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;  // version 4
+  char buf[36];
+  int pos = 0;
+  for (int i = 0; i < 32; ++i) {
+    if (i == 8 || i == 12 || i == 16 || i == 20) {
+      buf[pos++] = '-';
+    }
+    uint64_t word = i < 16 ? a : b;
+    int shift = 60 - 4 * (i % 16);
+    buf[pos++] = kHex[(word >> shift) & 0xf];
+  }
+  out.assign(buf, sizeof(buf));
+}
+
 void appendHex(std::string& out, size_t n) {
   char buf[20];
   auto r = std::to_chars(buf, buf + sizeof(buf), n, 16);
@@ -123,6 +141,9 @@ void HttpConnection::feed(const char* data, size_t len) noexcept {
   in_parser_ = true;
   auto r = parser_.feed(data, len);
   in_parser_ = false;
+  if (upstream_ != nullptr) {
+    upstream_->uncork();  // the request head and the body bytes of this read, in one write
+  }
   if (destroyed_ || closing_) {
     return;
   }
@@ -333,14 +354,7 @@ void HttpConnection::routeRequest(common::MessageHead& head) noexcept {
   if (head.headers.has(Wk::kXRequestId)) {
     info_stream_.request_id = std::string(head.headers.get(Wk::kXRequestId));
   } else {
-    uint64_t a = worker_.random();
-    uint64_t b = worker_.random();
-    char id[37];
-    std::snprintf(id, sizeof(id), "%08x-%04x-4%03x-%04x-%012llx", static_cast<unsigned>(a >> 32),
-                  static_cast<unsigned>((a >> 16) & 0xffff), static_cast<unsigned>(a & 0xfff),
-                  static_cast<unsigned>(0x8000 | (b >> 48 & 0x3fff)),
-                  static_cast<unsigned long long>(b & 0xffffffffffffULL));
-    info_stream_.request_id = id;
+    formatRequestId(worker_.random(), worker_.random(), info_stream_.request_id);
     head.headers.add("x-request-id", info_stream_.request_id);
   }
 
@@ -438,6 +452,7 @@ void HttpConnection::routeRequest(common::MessageHead& head) noexcept {
   if (!connectUpstream(false)) {
     return;
   }
+  upstream_->cork();  // uncorked once this read's body bytes are queued too (see feed())
   upstream_->write(replay_);
 }
 
@@ -537,9 +552,12 @@ void HttpConnection::onUpstreamHeaders(common::MessageHead& head) noexcept {
   head.version_minor = 1;
   scratch_.clear();
   common::serializeResponseHead(head, scratch_);
+  conn_->cork();  // sent with the first body bytes of this read (see onUpstreamReadEnd)
   conn_->write(scratch_);
   response_head_sent_ = true;
 }
+
+void HttpConnection::onUpstreamReadEnd() noexcept { conn_->uncork(); }
 
 void HttpConnection::onUpstreamBody(std::string_view data) noexcept {
   if (closing_ || response_complete_) {
@@ -662,6 +680,7 @@ void HttpConnection::releaseUpstream(bool reusable) noexcept {
   upstream_ = nullptr;
   upstream_blocked_ = false;
   u->release(reusable);
+  conn_->uncork();
 }
 
 void HttpConnection::failStream(Reason reason) noexcept {
@@ -711,6 +730,7 @@ void HttpConnection::sendLocalReply(Reason reason, std::string_view detail) noex
     info_stream_.bytes_sent += body.size();
   }
   conn_->write(scratch_);
+  conn_->uncork();
   response_head_sent_ = true;
   response_complete_ = true;
   if (request_complete_ || close_after_response_) {

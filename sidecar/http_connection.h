@@ -58,6 +58,7 @@ class HttpConnection final : public DownstreamConnection,
   void onUpstreamHeaders(common::MessageHead& head) noexcept override;
   void onUpstreamBody(std::string_view data) noexcept override;
   void onUpstreamComplete() noexcept override;
+  void onUpstreamReadEnd() noexcept override;
   void onUpstreamUpgrade(std::string_view rest) noexcept override;
   void onUpstreamTunnelData(std::string_view data) noexcept override;
   void onUpstreamTunnelEof() noexcept override;

@@ -61,6 +61,7 @@ void UpstreamConnection::removeFromIdle() noexcept {
 
 void UpstreamConnection::release(bool reusable) noexcept {
   client_ = nullptr;
+  conn_.uncork();
   if (!reusable || !keep_alive_ || closed_ || tunnel_ || !connected_ || pool_.idle.size() >= max_idle_ ||
       worker_.draining() || conn_.pendingBytes() > 0) {
     close();
@@ -157,7 +158,10 @@ void UpstreamConnection::onData(const char* data, size_t len) noexcept {
       break;
     case common::Http1Parser::Status::kError:
       fail(UpstreamFailure::kProtocolError);
-      break;
+      return;
+  }
+  if (!closed_ && client_ != nullptr) {
+    client_->onUpstreamReadEnd();
   }
 }
 

@@ -39,6 +39,8 @@ class UpstreamConnection final : public common::TcpConnection::Handler,
     virtual void onUpstreamHeaders(common::MessageHead& head) noexcept = 0;
     virtual void onUpstreamBody(std::string_view data) noexcept = 0;
     virtual void onUpstreamComplete() noexcept = 0;
+    // Every event of one read has been delivered (flush what was corked for it).
+    virtual void onUpstreamReadEnd() noexcept = 0;
     // 101 Switching Protocols was received; `rest` are the first tunnel bytes. Further upstream
     // bytes arrive through onUpstreamTunnelData, EOF through onUpstreamTunnelEof.
     virtual void onUpstreamUpgrade(std::string_view rest) noexcept = 0;
@@ -71,6 +73,9 @@ class UpstreamConnection final : public common::TcpConnection::Handler,
   void write(std::string_view data) noexcept { conn_.write(data); }
   void write(std::string_view a, std::string_view b) noexcept { conn_.write(a, b); }
   void shutdownWrite() noexcept { conn_.shutdownAfterFlush(); }
+  // Queue writes without syscalls until uncork() (see TcpConnection::cork).
+  void cork() noexcept { conn_.cork(); }
+  void uncork() noexcept { conn_.uncork(); }
   // The downstream cannot take more response bytes for now / again.
   void pauseReading() noexcept { conn_.readStop(); }
   void resumeReading() noexcept;
