@@ -49,7 +49,6 @@ struct RouteEntry {
   // Action.
   uint32_t cluster = 0;            // index into Snapshot::clusters
   int64_t timeout_ms = -1;         // -1: the cluster's default; 0: none
-  int64_t idle_timeout_ms = 0;     // 0: none
 };
 
 struct VirtualHost {

@@ -244,7 +244,6 @@ Result<std::shared_ptr<const Snapshot>> buildSnapshot(const cfg::Bootstrap& conf
         e.timeout_ms = r.route().has_timeout()
                            ? static_cast<int64_t>(toMs(r.route().timeout(), 0))
                            : -1;
-        e.idle_timeout_ms = static_cast<int64_t>(toMs(r.route().idle_timeout(), 0));
         v.routes.push_back(std::move(e));
       }
       std::vector<std::string> domains(vh.domains().begin(), vh.domains().end());

@@ -87,7 +87,7 @@ static_resources:
                   - {name: x-debug, present: true}
                 queryParams:
                   - {name: debug, regex: "true|1"}
-              route: {cluster: reviews, timeout: 2s, idle_timeout: 500ms}
+              route: {cluster: reviews, timeout: 2s}
             - match: {path: /health}
               route: {cluster: reviews, timeout: 0}
             - match: {prefix: /}
