@@ -26,7 +26,7 @@ test: build
 
 asan: setup
 	@echo "== ctest (ASan+UBSan) =="
-	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DREMORA_SANITIZE=ON >/dev/null
+	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DREMORA_SANITIZE=ON -DREMORA_STATIC_DEPS=OFF >/dev/null
 	@cmake --build $(ASAN_BUILD) -j$(JOBS) 2>&1 | grep -vE '^\[ *[0-9]+%\] (Building|Linking|Built)|^Consolidate|^Scanning|^g?make\[[0-9]+\]' || true
 	@cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		ctest --output-on-failure -j2 --timeout 600

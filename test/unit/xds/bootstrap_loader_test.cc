@@ -48,10 +48,10 @@ listeners:
     tcp_cluster: app
   - name: passthrough
     address: 127.0.0.1:0
-    opaque: true
+    protocol: OPAQUE
   - name: passthrough2
     address: 127.0.0.1:0
-    opaque: true
+    protocol: OPAQUE
 static_resources:
   clusters:
     - name: reviews
@@ -218,7 +218,7 @@ TEST(BootstrapLoaderTest, EmptyFileIsAnError) {
 TEST(BootstrapLoaderTest, SchemaErrorsComeBeforeSemanticChecks) {
   EXPECT_EQ(errorOf("concurrency: 500\nlisteners: [{name: a, adress: x}]\n"),
             "boot.yaml:2:23: listeners[0].adress: unknown field (Listener has: name, address, "
-            "direction, route_config, tcp_cluster, opaque_ports, opaque, detect_timeout, "
+            "direction, route_config, tcp_cluster, opaque_ports, protocol, detect_timeout, "
             "max_connections, header_read_timeout, idle_timeout, max_request_headers_kb, "
             "max_request_headers_count)");
 }
