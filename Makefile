@@ -9,7 +9,7 @@ ASAN_BUILD ?= build-asan
 JOBS       ?= $(shell nproc)
 DEMO_ARGS  ?=
 
-.PHONY: setup build test unit asan demo bench format clean
+.PHONY: setup build test unit asan demo bench fuzz format clean
 
 setup:
 	@bash scripts/setup.sh
@@ -41,8 +41,18 @@ bench: build
 	@bash scripts/setup.sh --bench
 	@bash test/bench/run.sh
 
+# libFuzzer on the HTTP/1 codec for FUZZ_SECONDS (default 60).
+FUZZ_SECONDS ?= 60
+fuzz:
+	@bash scripts/setup.sh --fuzz
+	@CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DREMORA_FUZZ=ON \
+		-DREMORA_STATIC_DEPS=OFF >/dev/null
+	@cmake --build build-fuzz -j$(JOBS) --target http1_parser_fuzz 2>&1 | grep -E 'error|warning' || true
+	@mkdir -p build-fuzz/corpus && cp -n test/fuzz/corpus/* build-fuzz/corpus/ 2>/dev/null || true
+	@build-fuzz/test/fuzz/http1_parser_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=4096 build-fuzz/corpus 2>&1 | tail -3
+
 format:
 	@find common xds filters sidecar test -name '*.h' -o -name '*.cc' | xargs clang-format -i
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) build-fuzz

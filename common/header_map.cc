@@ -147,6 +147,17 @@ std::string_view HeaderMap::get(std::string_view name) const noexcept {
   return {};
 }
 
+int HeaderMap::count(Wk wk) const noexcept {
+  if (!has(wk)) {
+    return 0;
+  }
+  int n = 0;
+  for (const Entry& e : entries_) {
+    n += (!e.removed && e.wk == wk) ? 1 : 0;
+  }
+  return n;
+}
+
 bool HeaderMap::has(std::string_view name) const noexcept {
   for (const Entry& e : entries_) {
     if (!e.removed && equalsIgnoreCase(nameOf(e), name)) {

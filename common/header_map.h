@@ -62,6 +62,8 @@ class HeaderMap {
   std::string_view get(std::string_view name) const noexcept;
   std::string_view get(Wk wk) const noexcept;
   bool has(Wk wk) const noexcept { return slot_[static_cast<size_t>(wk)] != kNoSlot; }
+  // How many live entries have this class (e.g. to reject a duplicated Host).
+  int count(Wk wk) const noexcept;
   bool has(std::string_view name) const noexcept;
 
   // Live (not removed) headers, in order.

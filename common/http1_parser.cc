@@ -51,6 +51,11 @@ Http1Parser::Result Http1Parser::feed(const char* data, size_t len) noexcept {
   if (error_ != Error::kNone) {
     return {Status::kError, 0};
   }
+  if (paused()) {
+    // llhttp would answer from its previous buffer's position: nothing is consumed.
+    return {llhttp_get_errno(&parser_) == HPE_PAUSED_UPGRADE ? Status::kUpgrade : Status::kPaused,
+            0};
+  }
   llhttp_errno_t err = llhttp_execute(&parser_, data, len);
   switch (err) {
     case HPE_OK:
@@ -84,10 +89,16 @@ Http1Parser::Status Http1Parser::finish() noexcept {
   return Status::kOk;
 }
 
+bool Http1Parser::paused() const noexcept {
+  llhttp_errno_t e = llhttp_get_errno(&parser_);
+  return e == HPE_PAUSED || e == HPE_PAUSED_UPGRADE;
+}
+
 void Http1Parser::resume() noexcept {
-  if (llhttp_get_errno(&parser_) == HPE_PAUSED_UPGRADE) {
+  llhttp_errno_t e = llhttp_get_errno(&parser_);
+  if (e == HPE_PAUSED_UPGRADE) {
     llhttp_resume_after_upgrade(&parser_);
-  } else {
+  } else if (e == HPE_PAUSED) {
     llhttp_resume(&parser_);
   }
 }

@@ -89,8 +89,11 @@ class Http1Parser {
   // The peer closed. Completes a message delimited by EOF (responses without length);
   // returns kError when a message was cut short.
   Status finish() noexcept;
-  // Leaves the paused state; the caller then feeds the bytes that were not consumed.
+  // Leaves the paused state (no-op when not paused); the caller then feeds the bytes that were
+  // not consumed.
   void resume() noexcept;
+  // True after a callback asked to pause (or an upgrade stopped parsing), until resume().
+  bool paused() const noexcept;
   // Back to the initial state (used by upstream connections that start a fresh exchange).
   void reset() noexcept;
   // Responses only: the next response answers a HEAD request (no body, whatever it says).

@@ -96,6 +96,15 @@ Result<SocketAddress> parseSocketAddress(std::string_view text) {
   return out;
 }
 
+SocketAddress loopbackAddress(uint16_t port) noexcept {
+  SocketAddress a;
+  auto* in = reinterpret_cast<sockaddr_in*>(&a.storage);
+  in->sin_family = AF_INET;
+  in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  in->sin_port = htons(port);
+  return a;
+}
+
 SocketAddress fromSockaddr(const sockaddr* sa) noexcept {
   SocketAddress out;
   if (sa->sa_family == AF_INET6) {

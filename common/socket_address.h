@@ -32,6 +32,8 @@ struct SocketAddress {
 
 // Parses "IPv4:PORT" or "[IPv6]:PORT" (numeric hosts only; port 0..65535).
 Result<SocketAddress> parseSocketAddress(std::string_view text);
+// 127.0.0.1:port.
+SocketAddress loopbackAddress(uint16_t port) noexcept;
 // Builds from a sockaddr returned by the kernel (getsockname, accept, SO_ORIGINAL_DST).
 SocketAddress fromSockaddr(const sockaddr* sa) noexcept;
 

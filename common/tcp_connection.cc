@@ -84,6 +84,13 @@ void TcpConnection::write(std::string_view a, std::string_view b) noexcept {
   writeSlices(bufs, 2);
 }
 
+void TcpConnection::write(std::string_view a, std::string_view b, std::string_view c) noexcept {
+  uv_buf_t bufs[3] = {uv_buf_init(const_cast<char*>(a.data()), static_cast<unsigned>(a.size())),
+                      uv_buf_init(const_cast<char*>(b.data()), static_cast<unsigned>(b.size())),
+                      uv_buf_init(const_cast<char*>(c.data()), static_cast<unsigned>(c.size()))};
+  writeSlices(bufs, 3);
+}
+
 void TcpConnection::writeSlices(const uv_buf_t* bufs, unsigned n) noexcept {
   Core* c = core_;
   if (c->closing || c->shutdown_sent) {

@@ -66,6 +66,7 @@ class TcpConnection {
 
   void write(std::string_view data) noexcept;
   void write(std::string_view a, std::string_view b) noexcept;
+  void write(std::string_view a, std::string_view b, std::string_view c) noexcept;
   // Corking: while corked, writes only queue (no syscall); uncork() sends everything queued in
   // one write. Used to send a message head and the first body bytes of the same read together.
   void cork() noexcept { corked_ = true; }

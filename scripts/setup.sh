@@ -8,15 +8,22 @@ set -euo pipefail
 APT_PKGS=(build-essential cmake pkg-config libuv1-dev libprotobuf-dev protobuf-compiler
           libspdlog-dev libfmt-dev libyaml-cpp-dev libgtest-dev libgmock-dev
           curl python3 iproute2 iptables)
-# Peers and load tools for test/bench (only with --bench).
+# Peers and load tools for test/bench (only with --bench); clang + libFuzzer (only with --fuzz).
 BENCH_PKGS=(wrk nginx-light haproxy util-linux)
+FUZZ_PKGS=(clang libclang-rt-14-dev)
 
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 export DEBIAN_FRONTEND=noninteractive
 
 want=("${APT_PKGS[@]}")
-if [ "${1:-}" = "--bench" ]; then want+=("${BENCH_PKGS[@]}"); fi
+for arg in "$@"; do
+  case "$arg" in
+    --bench) want+=("${BENCH_PKGS[@]}") ;;
+    --fuzz) want+=("${FUZZ_PKGS[@]}") ;;
+    *) echo "setup: unknown flag $arg (--bench, --fuzz)" >&2; exit 2 ;;
+  esac
+done
 
 missing=()
 for p in "${want[@]}"; do

@@ -21,6 +21,21 @@ constexpr uint64_t kLingerMs = 2000;
 
 uint64_t nowNs() { return uv_hrtime(); }
 
+// RFC 9110 9.2.2: the methods a client may expect to be retried.
+bool isIdempotent(llhttp_method_t m) {
+  switch (m) {
+    case HTTP_GET:
+    case HTTP_HEAD:
+    case HTTP_OPTIONS:
+    case HTTP_TRACE:
+    case HTTP_PUT:
+    case HTTP_DELETE:
+      return true;
+    default:
+      return false;
+  }
+}
+
 // A random UUID (version 4 layout) from two random words, without printf.
 void formatRequestId(uint64_t a, uint64_t b, std::string& out) {
   static constexpr char kHex[] = "0123456789abcdef";
@@ -83,11 +98,12 @@ void stripHopByHop(common::HeaderMap& h, bool keep_upgrade) {
 
 }  // namespace
 
-HttpConnection::HttpConnection(Worker& worker, const ListenerConfig& listener,
-                               ListenerRuntime& runtime,
+HttpConnection::HttpConnection(Worker& worker, std::shared_ptr<const Snapshot> listener_snapshot,
+                               const ListenerConfig& listener, ListenerRuntime& runtime,
                                std::unique_ptr<common::TcpConnection> conn,
                                const ConnectionInfo& info)
     : worker_(worker),
+      listener_snapshot_(std::move(listener_snapshot)),
       listener_(listener),
       runtime_(runtime),
       snapshot_(worker.snapshot()),
@@ -126,6 +142,7 @@ void HttpConnection::onData(const char* data, size_t len) noexcept {
     if (upstream_ != nullptr) {
       upstream_->write({data, len});
     }
+    armTimer(TimerMode::kIdle, listener_.idle_timeout_ms);
     return;
   }
   if (parser_paused_ || parser_upgrade_) {
@@ -206,9 +223,7 @@ void HttpConnection::onEof() noexcept {
     if (upstream_ != nullptr) {
       upstream_->shutdownWrite();
     }
-    if (up_eof_) {
-      destroy();
-    }
+    maybeFinishTunnel();
     return;
   }
   // A client that goes away mid-request aborts it (HTTP/1 has no useful half-close).
@@ -230,8 +245,27 @@ void HttpConnection::onLowWatermark() noexcept {
 }
 
 void HttpConnection::onDrained() noexcept {
-  if (closing_ && timer_mode_ != TimerMode::kLinger) {
+  if (tunnel_) {
+    maybeFinishTunnel();
+  } else if (closing_ && timer_mode_ != TimerMode::kLinger) {
     armTimer(TimerMode::kLinger, kLingerMs);
+  }
+}
+
+void HttpConnection::onUpstreamDrained() noexcept {
+  if (tunnel_) {
+    maybeFinishTunnel();
+  }
+}
+
+void HttpConnection::maybeFinishTunnel() noexcept {
+  if (!down_eof_ || !up_eof_) {
+    return;
+  }
+  if (conn_->pendingBytes() == 0 && (upstream_ == nullptr || upstream_->pendingBytes() == 0)) {
+    destroy();
+  } else if (timer_mode_ != TimerMode::kLinger) {
+    armTimer(TimerMode::kLinger, kLingerMs * 5);  // backstop for a peer that stopped reading
   }
 }
 
@@ -241,6 +275,7 @@ common::HeadAction HttpConnection::onHeaders(common::MessageHead& head) noexcept
   stream_active_ = true;
   worker_.streamStarted();
   snapshot_ = worker_.snapshot();
+  upstream_blocked_ = false;
   request_complete_ = false;
   response_head_sent_ = false;
   response_complete_ = false;
@@ -260,6 +295,7 @@ common::HeadAction HttpConnection::onHeaders(common::MessageHead& head) noexcept
   client_http10_ = head.http10();
   client_keep_alive_ = head.keep_alive;
   head_request_ = head.isHead();
+  idempotent_ = isIdempotent(head.method_id);
   upgrade_request_ = head.upgrade;
   request_chunked_ = head.chunked;
   request_has_body_ = head.chunked || head.content_length > 0;
@@ -277,8 +313,7 @@ void HttpConnection::onBody(std::string_view data) noexcept {
     scratch_.clear();
     appendHex(scratch_, data.size());
     scratch_.append("\r\n");
-    writeUpstream(scratch_, data);
-    writeUpstream("\r\n");
+    writeUpstream(scratch_, data, "\r\n");
   } else {
     writeUpstream(data);
   }
@@ -349,6 +384,11 @@ void HttpConnection::routeRequest(common::MessageHead& head) noexcept {
     sendLocalReply(Reason::kBadRequest, "HTTP/1.1 request without Host");
     return;
   }
+  if (head.headers.count(Wk::kHost) > 1) {
+    // Which one would the upstream believe? RFC 9112 3.2: reject.
+    sendLocalReply(Reason::kBadRequest, "more than one Host header");
+    return;
+  }
 
   // Request id: keep the client's, or make one (UUID v4 form).
   if (head.headers.has(Wk::kXRequestId)) {
@@ -399,9 +439,7 @@ void HttpConnection::routeRequest(common::MessageHead& head) noexcept {
     endpoint_ = *info_.original_dst;
     if (listener_.inbound) {
       // Inbound passthrough goes to the app on this host, on the port the client dialled.
-      auto local = common::parseSocketAddress("127.0.0.1:0");
-      endpoint_ = local.value();
-      endpoint_.setPort(info_.original_dst->port());
+      endpoint_ = common::loopbackAddress(info_.original_dst->port());
     }
     endpoint_pool_ = &worker_.dynamicPool(endpoint_.toString());
   } else {
@@ -433,15 +471,21 @@ void HttpConnection::routeRequest(common::MessageHead& head) noexcept {
     head.headers.add("connection", "upgrade");
   }
   if (listener_.inbound) {
-    std::string peer = info_.peer.host();
+    if (peer_host_.empty()) {
+      peer_host_ = info_.peer.host();
+    }
     if (head.headers.has(Wk::kXForwardedFor)) {
       std::string xff(head.headers.get(Wk::kXForwardedFor));
-      xff.append(", ").append(peer);
+      xff.append(", ").append(peer_host_);
       head.headers.set("x-forwarded-for", xff);
     } else {
-      head.headers.add("x-forwarded-for", peer);
+      head.headers.add("x-forwarded-for", peer_host_);
     }
     head.headers.set("x-forwarded-proto", "http");
+  }
+  if (!head.headers.has(Wk::kHost)) {
+    // An HTTP/1.0 client may omit Host; the upstream speaks HTTP/1.1 and needs one.
+    head.headers.add("host", endpoint_.toString());
   }
   uint8_t minor = head.version_minor;
   head.version_minor = 1;  // upstream connections always speak HTTP/1.1
@@ -473,6 +517,9 @@ bool HttpConnection::connectUpstream(bool fresh) noexcept {
   }
   c->attach(*this);
   c->expectHeadResponse(head_request_);
+  if (conn_->aboveHighWatermark()) {
+    c->pauseReading();  // the client has not read the last response yet
+  }
   upstream_ = c;
   upstream_start_ns_ = nowNs();
   filters::Attempt a;
@@ -482,15 +529,19 @@ bool HttpConnection::connectUpstream(bool fresh) noexcept {
   return true;
 }
 
-void HttpConnection::writeUpstream(std::string_view a, std::string_view b) noexcept {
-  upstream_->write(a, b);
-  if (replayable_) {
-    if (replay_.size() + a.size() + b.size() > kReplayLimit) {
+void HttpConnection::writeUpstream(std::string_view a, std::string_view b,
+                                  std::string_view c) noexcept {
+  upstream_->write(a, b, c);
+  // Only a request on a reused connection can meet the keep-alive race: keep its bytes.
+  bool reused = !info_stream_.attempts.empty() && info_stream_.attempts.back().reused_connection;
+  if (replayable_ && reused) {
+    if (replay_.size() + a.size() + b.size() + c.size() > kReplayLimit) {
       replayable_ = false;
       std::string().swap(replay_);
     } else {
       replay_.append(a);
       replay_.append(b);
+      replay_.append(c);
     }
   }
 }
@@ -528,8 +579,9 @@ void HttpConnection::onUpstreamHeaders(common::MessageHead& head) noexcept {
     response_head_sent_ = true;
     return;
   }
-  if (upgrade_request_) {
-    close_after_response_ = true;  // upgrade refused: do not reuse a connection in this state
+  if (upgrade_request_ || draining_) {
+    // Upgrade refused: do not reuse a connection in this state. Draining: tell the client.
+    close_after_response_ = true;
   }
   stripHopByHop(head.headers, false);
   if (head_request_ || status == 204 || status == 304) {
@@ -569,8 +621,7 @@ void HttpConnection::onUpstreamBody(std::string_view data) noexcept {
       scratch_.clear();
       appendHex(scratch_, data.size());
       scratch_.append("\r\n");
-      conn_->write(scratch_, data);
-      conn_->write("\r\n");
+      conn_->write(scratch_, data, "\r\n");
       break;
     case Framing::kLength:
     case Framing::kUntilClose:
@@ -624,13 +675,12 @@ void HttpConnection::onUpstreamTunnelData(std::string_view data) noexcept {
 void HttpConnection::onUpstreamTunnelEof() noexcept {
   up_eof_ = true;
   conn_->shutdownAfterFlush();
-  if (down_eof_) {
-    destroy();
-  }
+  maybeFinishTunnel();
 }
 
 void HttpConnection::onUpstreamFailure(UpstreamFailure f, bool response_started) noexcept {
   upstream_ = nullptr;  // it closed itself
+  upstream_blocked_ = false;
   if (tunnel_) {
     destroy();
     return;
@@ -645,7 +695,7 @@ void HttpConnection::onUpstreamFailure(UpstreamFailure f, bool response_started)
   // The keep-alive race: a pooled connection the upstream had already closed. Nothing of the
   // response came back, so the request was not processed; replay it once on a new connection.
   if (f == UpstreamFailure::kReset && reused && !response_started && !response_head_sent_ &&
-      replayable_ && !retried_) {
+      replayable_ && idempotent_ && !retried_) {
     retried_ = true;
     info_stream_.note("reused connection closed before any response byte: replaying once");
     std::string head;
@@ -702,8 +752,11 @@ void HttpConnection::sendLocalReply(Reason reason, std::string_view detail) noex
   if (!request_complete_ && request_has_body_) {
     close_after_response_ = true;
   }
-  if (draining_ || reason == Reason::kBadRequest || reason == Reason::kHeaderTooLarge) {
-    close_after_response_ = true;  // after a framing error nothing else on it can be trusted
+  if (draining_ || upgrade_request_ || reason == Reason::kBadRequest ||
+      reason == Reason::kHeaderTooLarge) {
+    // After a framing error nothing else on it can be trusted; after a refused upgrade the
+    // client may already be sending the new protocol.
+    close_after_response_ = true;
   }
   std::string_view name = filters::reasonName(reason);
   std::string body(name);
@@ -724,7 +777,13 @@ void HttpConnection::sendLocalReply(Reason reason, std::string_view detail) noex
     scratch_.append("\r\nx-request-id: ");
     scratch_.append(info_stream_.request_id);
   }
-  scratch_.append(close_after_response_ ? "\r\nconnection: close\r\n\r\n" : "\r\n\r\n");
+  if (close_after_response_) {
+    scratch_.append("\r\nconnection: close\r\n\r\n");
+  } else if (client_http10_) {
+    scratch_.append("\r\nconnection: keep-alive\r\n\r\n");
+  } else {
+    scratch_.append("\r\n\r\n");
+  }
   if (!head_request_) {
     scratch_.append(body);
     info_stream_.bytes_sent += body.size();

@@ -31,7 +31,9 @@ class HttpConnection final : public DownstreamConnection,
  public:
   // Takes over `conn` (already accepted, reading) and handles `initial` (bytes read during
   // protocol detection) first.
-  HttpConnection(Worker& worker, const ListenerConfig& listener, ListenerRuntime& runtime,
+  // `listener` belongs to `listener_snapshot`, which the connection keeps alive.
+  HttpConnection(Worker& worker, std::shared_ptr<const Snapshot> listener_snapshot,
+                 const ListenerConfig& listener, ListenerRuntime& runtime,
                  std::unique_ptr<common::TcpConnection> conn, const ConnectionInfo& info);
   ~HttpConnection() override;
   void start(std::string_view initial) noexcept;
@@ -65,6 +67,7 @@ class HttpConnection final : public DownstreamConnection,
   void onUpstreamFailure(UpstreamFailure f, bool response_started) noexcept override;
   void onUpstreamWriteBlocked() noexcept override;
   void onUpstreamWriteUnblocked() noexcept override;
+  void onUpstreamDrained() noexcept override;
 
  private:
   enum class TimerMode : uint8_t { kIdle, kHeaderRead, kRequest, kLinger };
@@ -81,7 +84,8 @@ class HttpConnection final : public DownstreamConnection,
 
   void routeRequest(common::MessageHead& head) noexcept;
   bool connectUpstream(bool fresh) noexcept;
-  void writeUpstream(std::string_view a, std::string_view b = {}) noexcept;
+  void writeUpstream(std::string_view a, std::string_view b = {},
+                     std::string_view c = {}) noexcept;
   void sendLocalReply(filters::Reason reason, std::string_view detail = {}) noexcept;
   void sendParseError() noexcept;
   void failStream(filters::Reason reason) noexcept;
@@ -90,13 +94,17 @@ class HttpConnection final : public DownstreamConnection,
   void closeGracefully() noexcept;
   void destroy() noexcept;
   void releaseUpstream(bool reusable) noexcept;
+  // Tunnels end once both sides sent EOF and every byte was delivered.
+  void maybeFinishTunnel() noexcept;
 
   Worker& worker_;
+  std::shared_ptr<const Snapshot> listener_snapshot_;  // keeps listener_ alive
   const ListenerConfig& listener_;
   ListenerRuntime& runtime_;
   std::shared_ptr<const Snapshot> snapshot_;  // pinned per stream
   std::unique_ptr<common::TcpConnection> conn_;
   ConnectionInfo info_;
+  std::string peer_host_;  // for x-forwarded-for, computed once
   common::Http1Parser parser_;
   common::Timer timer_;
   TimerMode timer_mode_ = TimerMode::kIdle;
@@ -117,6 +125,7 @@ class HttpConnection final : public DownstreamConnection,
   bool client_http10_ = false;
   bool client_keep_alive_ = true;
   bool head_request_ = false;
+  bool idempotent_ = false;
   bool upgrade_request_ = false;
   bool request_chunked_ = false;
   bool request_has_body_ = false;

@@ -12,9 +12,11 @@ namespace {
 // Holds a fresh connection until its first bytes (or the timeout) tell what it speaks.
 class ProtocolDetector final : public DownstreamConnection, public common::TcpConnection::Handler {
  public:
-  ProtocolDetector(Worker& worker, const ListenerConfig& listener, ListenerRuntime& runtime,
+  ProtocolDetector(Worker& worker, std::shared_ptr<const Snapshot> snapshot,
+                   const ListenerConfig& listener, ListenerRuntime& runtime,
                    std::unique_ptr<common::TcpConnection> conn, const ConnectionInfo& info)
       : worker_(worker),
+        snapshot_(std::move(snapshot)),
         listener_(listener),
         runtime_(runtime),
         conn_(std::move(conn)),
@@ -59,10 +61,10 @@ class ProtocolDetector final : public DownstreamConnection, public common::TcpCo
     timer_.stop();
     worker_.untrack(this);
     if (http) {
-      auto* c = new HttpConnection(worker_, listener_, runtime_, std::move(conn_), info_);
+      auto* c = new HttpConnection(worker_, snapshot_, listener_, runtime_, std::move(conn_), info_);
       c->start(buf_);
     } else {
-      auto* p = new TcpProxy(worker_, listener_, runtime_, std::move(conn_), info_);
+      auto* p = new TcpProxy(worker_, snapshot_, listener_, runtime_, std::move(conn_), info_);
       p->start(buf_);
     }
     worker_.loop().deferDelete(std::unique_ptr<common::Deletable>(this));
@@ -82,6 +84,7 @@ class ProtocolDetector final : public DownstreamConnection, public common::TcpCo
   }
 
   Worker& worker_;
+  std::shared_ptr<const Snapshot> snapshot_;  // keeps listener_ alive
   const ListenerConfig& listener_;
   ListenerRuntime& runtime_;
   std::unique_ptr<common::TcpConnection> conn_;
@@ -149,8 +152,8 @@ void WorkerListener::onConnection(uv_stream_t* server, int status) {
 }
 
 void WorkerListener::accept() noexcept {
-  const Snapshot& snap = *worker_.snapshot();
-  const ListenerConfig& lc = snap.listeners[index_];
+  std::shared_ptr<const Snapshot> snap = worker_.snapshot();
+  const ListenerConfig& lc = snap->listeners[index_];
   auto conn = std::make_unique<common::TcpConnection>(worker_.loop());
   if (conn->accept(reinterpret_cast<uv_stream_t*>(handle_)) != 0) {
     return;
@@ -169,16 +172,16 @@ void WorkerListener::accept() noexcept {
   info.original_dst = originalDestination(conn->fd(), info.local);
   uint16_t dst_port = info.original_dst ? info.original_dst->port() : info.local.port();
   if (lc.opaque || lc.opaque_ports.test(dst_port)) {
-    auto* p = new TcpProxy(worker_, lc, runtime_, std::move(conn), info);
+    auto* p = new TcpProxy(worker_, snap, lc, runtime_, std::move(conn), info);
     p->start({});
     return;
   }
   if (lc.http_only) {
-    auto* h = new HttpConnection(worker_, lc, runtime_, std::move(conn), info);
+    auto* h = new HttpConnection(worker_, snap, lc, runtime_, std::move(conn), info);
     h->start({});
     return;
   }
-  new ProtocolDetector(worker_, lc, runtime_, std::move(conn), info);
+  new ProtocolDetector(worker_, std::move(snap), lc, runtime_, std::move(conn), info);
 }
 
 }  // namespace remora::sidecar

@@ -9,12 +9,13 @@ constexpr size_t kHigh = 256 * 1024;
 constexpr size_t kLow = 64 * 1024;
 }  // namespace
 
-TcpProxy::TcpProxy(Worker& worker, const ListenerConfig& listener, ListenerRuntime& runtime,
+TcpProxy::TcpProxy(Worker& worker, std::shared_ptr<const Snapshot> snapshot,
+                   const ListenerConfig& listener, ListenerRuntime& runtime,
                    std::unique_ptr<common::TcpConnection> downstream, const ConnectionInfo& info)
     : worker_(worker),
       listener_(listener),
       runtime_(runtime),
-      snapshot_(worker.snapshot()),
+      snapshot_(std::move(snapshot)),
       info_(info),
       down_side_(*this, true),
       up_side_(*this, false),
@@ -40,8 +41,7 @@ void TcpProxy::start(std::string_view initial) noexcept {
   } else if (info_.original_dst) {
     target = *info_.original_dst;
     if (listener_.inbound) {
-      target = common::parseSocketAddress("127.0.0.1:0").value();
-      target.setPort(info_.original_dst->port());
+      target = common::loopbackAddress(info_.original_dst->port());
     }
   } else {
     spdlog::warn("listener {}: opaque TCP connection from {} has no destination (no tcp_cluster "
@@ -92,8 +92,20 @@ void TcpProxy::Side::onEof() noexcept {
   TcpProxy& p = proxy_;
   (downstream_ ? p.down_eof_ : p.up_eof_) = true;
   p.other(downstream_).shutdownAfterFlush();
-  if (p.down_eof_ && p.up_eof_) {
-    p.destroy();
+  p.maybeFinish();
+}
+
+void TcpProxy::Side::onDrained() noexcept { proxy_.maybeFinish(); }
+
+void TcpProxy::maybeFinish() noexcept {
+  if (!down_eof_ || !up_eof_) {
+    return;
+  }
+  // Both peers are done sending; end once everything queued for them has left.
+  if (downstream_->pendingBytes() == 0 && upstream_->pendingBytes() == 0) {
+    destroy();
+  } else {
+    idle_timer_.start(10000);  // backstop for a peer that stopped reading
   }
 }
 

@@ -17,8 +17,10 @@ namespace remora::sidecar {
 
 class TcpProxy final : public DownstreamConnection {
  public:
-  TcpProxy(Worker& worker, const ListenerConfig& listener, ListenerRuntime& runtime,
-           std::unique_ptr<common::TcpConnection> downstream, const ConnectionInfo& info);
+  // `listener` belongs to `snapshot`, which the proxy keeps alive.
+  TcpProxy(Worker& worker, std::shared_ptr<const Snapshot> snapshot, const ListenerConfig& listener,
+           ListenerRuntime& runtime, std::unique_ptr<common::TcpConnection> downstream,
+           const ConnectionInfo& info);
   // Connects upstream; `initial` are bytes already read from the client (sent first).
   void start(std::string_view initial) noexcept;
 
@@ -36,6 +38,7 @@ class TcpProxy final : public DownstreamConnection {
     void onConnected(int status) noexcept override;
     void onHighWatermark() noexcept override;
     void onLowWatermark() noexcept override;
+    void onDrained() noexcept override;
 
    private:
     TcpProxy& proxy_;
@@ -43,6 +46,7 @@ class TcpProxy final : public DownstreamConnection {
   };
 
   common::TcpConnection& other(bool downstream) { return downstream ? *upstream_ : *downstream_; }
+  void maybeFinish() noexcept;
   void destroy() noexcept;
 
   Worker& worker_;

@@ -34,17 +34,21 @@ UpstreamConnection::~UpstreamConnection() { close(); }
 void UpstreamConnection::attach(Client& client) noexcept {
   client_ = &client;
   requests_++;
-  if (response_done_) {
-    parser_.resume();  // paused after the previous response
-  }
+  parser_.resume();  // it pauses after each response
   response_started_ = false;
   response_done_ = false;
+  read_paused_ = false;
   parser_.expectHeadResponse(false);
   if (idle_) {
     removeFromIdle();
     timer_.stop();
   }
   conn_.readStart();
+}
+
+void UpstreamConnection::pauseReading() noexcept {
+  read_paused_ = true;
+  conn_.readStop();
 }
 
 void UpstreamConnection::removeFromIdle() noexcept {
@@ -62,12 +66,22 @@ void UpstreamConnection::removeFromIdle() noexcept {
 void UpstreamConnection::release(bool reusable) noexcept {
   client_ = nullptr;
   conn_.uncork();
-  if (!reusable || !keep_alive_ || closed_ || tunnel_ || !connected_ || pool_.idle.size() >= max_idle_ ||
-      worker_.draining() || conn_.pendingBytes() > 0) {
+  if (!reusable || !keep_alive_ || closed_ || tunnel_ || !connected_ ||
+      pool_.idle.size() >= max_idle_ || worker_.draining() || conn_.pendingBytes() > 0) {
     close();
     return;
   }
+  if (in_parse_) {
+    release_pending_ = true;  // goIdle() once the parser has returned
+    return;
+  }
+  goIdle();
+}
+
+void UpstreamConnection::goIdle() noexcept {
+  release_pending_ = false;
   idle_ = true;
+  read_paused_ = false;
   pool_.idle.push_back(this);
   conn_.readStart();
   timer_.start(idle_timeout_ms_);
@@ -88,6 +102,7 @@ void UpstreamConnection::close() noexcept {
 }
 
 void UpstreamConnection::resumeReading() noexcept {
+  read_paused_ = false;
   if (!closed_) {
     conn_.readStart();
   }
@@ -116,8 +131,9 @@ void UpstreamConnection::onConnected(int status) noexcept {
     return;
   }
   connected_ = true;
-  // From now on the timer means "idle for too long".
-  conn_.readStart();
+  if (!read_paused_) {
+    conn_.readStart();
+  }
   if (client_ != nullptr) {
     client_->onUpstreamConnected();
   } else {
@@ -127,7 +143,7 @@ void UpstreamConnection::onConnected(int status) noexcept {
 }
 
 void UpstreamConnection::onData(const char* data, size_t len) noexcept {
-  if (idle_ || client_ == nullptr) {
+  if (idle_ || client_ == nullptr || release_pending_) {
     // Bytes on an idle keep-alive connection: the upstream is confused or closing. Drop it.
     close();
     return;
@@ -137,7 +153,9 @@ void UpstreamConnection::onData(const char* data, size_t len) noexcept {
     return;
   }
   response_started_ = true;
+  in_parse_ = true;
   auto r = parser_.feed(data, len);
+  in_parse_ = false;
   if (closed_) {
     return;
   }
@@ -145,9 +163,10 @@ void UpstreamConnection::onData(const char* data, size_t len) noexcept {
     case common::Http1Parser::Status::kOk:
       break;
     case common::Http1Parser::Status::kPaused:
-      // We pause after a complete response: anything after it is unexpected.
+      // We pause after a complete response: bytes after it are a protocol error.
       if (r.consumed < len) {
-        close();
+        fail(UpstreamFailure::kProtocolError);
+        return;
       }
       break;
     case common::Http1Parser::Status::kUpgrade:
@@ -159,6 +178,10 @@ void UpstreamConnection::onData(const char* data, size_t len) noexcept {
     case common::Http1Parser::Status::kError:
       fail(UpstreamFailure::kProtocolError);
       return;
+  }
+  if (release_pending_) {
+    goIdle();
+    return;
   }
   if (!closed_ && client_ != nullptr) {
     client_->onUpstreamReadEnd();
@@ -180,15 +203,7 @@ void UpstreamConnection::onEof() noexcept {
   fail(UpstreamFailure::kReset);
 }
 
-void UpstreamConnection::onError(int) noexcept {
-  if (tunnel_ && client_ != nullptr) {
-    Client* c = client_;
-    close();
-    c->onUpstreamTunnelEof();
-    return;
-  }
-  fail(UpstreamFailure::kReset);
-}
+void UpstreamConnection::onError(int) noexcept { fail(UpstreamFailure::kReset); }
 
 void UpstreamConnection::onHighWatermark() noexcept {
   if (client_ != nullptr) {
@@ -199,6 +214,12 @@ void UpstreamConnection::onHighWatermark() noexcept {
 void UpstreamConnection::onLowWatermark() noexcept {
   if (client_ != nullptr) {
     client_->onUpstreamWriteUnblocked();
+  }
+}
+
+void UpstreamConnection::onDrained() noexcept {
+  if (client_ != nullptr) {
+    client_->onUpstreamDrained();
   }
 }
 

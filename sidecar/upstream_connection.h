@@ -51,6 +51,8 @@ class UpstreamConnection final : public common::TcpConnection::Handler,
     // Flow control of the request direction.
     virtual void onUpstreamWriteBlocked() noexcept = 0;
     virtual void onUpstreamWriteUnblocked() noexcept = 0;
+    // Every byte queued towards the upstream has been handed to the kernel.
+    virtual void onUpstreamDrained() noexcept = 0;
 
    protected:
     ~Client() = default;
@@ -72,12 +74,17 @@ class UpstreamConnection final : public common::TcpConnection::Handler,
 
   void write(std::string_view data) noexcept { conn_.write(data); }
   void write(std::string_view a, std::string_view b) noexcept { conn_.write(a, b); }
+  void write(std::string_view a, std::string_view b, std::string_view c) noexcept {
+    conn_.write(a, b, c);
+  }
+  size_t pendingBytes() const noexcept { return conn_.pendingBytes(); }
   void shutdownWrite() noexcept { conn_.shutdownAfterFlush(); }
   // Queue writes without syscalls until uncork() (see TcpConnection::cork).
   void cork() noexcept { conn_.cork(); }
   void uncork() noexcept { conn_.uncork(); }
-  // The downstream cannot take more response bytes for now / again.
-  void pauseReading() noexcept { conn_.readStop(); }
+  // The downstream cannot take more response bytes for now / again. The pause holds until
+  // resumeReading() or the next attach().
+  void pauseReading() noexcept;
   void resumeReading() noexcept;
   void expectHeadResponse(bool v) noexcept { parser_.expectHeadResponse(v); }
 
@@ -93,6 +100,7 @@ class UpstreamConnection final : public common::TcpConnection::Handler,
   void onConnected(int status) noexcept override;
   void onHighWatermark() noexcept override;
   void onLowWatermark() noexcept override;
+  void onDrained() noexcept override;
 
   // Http1Parser::Callbacks
   common::HeadAction onHeaders(common::MessageHead& head) noexcept override;
@@ -102,6 +110,8 @@ class UpstreamConnection final : public common::TcpConnection::Handler,
  private:
   void fail(UpstreamFailure f) noexcept;
   void removeFromIdle() noexcept;
+  // Puts the connection in its pool's idle list (or closes it when it cannot be reused).
+  void goIdle() noexcept;
 
   Worker& worker_;
   common::TcpConnection conn_;
@@ -119,6 +129,11 @@ class UpstreamConnection final : public common::TcpConnection::Handler,
   bool closed_ = false;
   bool tunnel_ = false;
   bool keep_alive_ = true;
+  bool read_paused_ = false;
+  // Inside parser_.feed(): a release() then only marks the connection reusable, so that no
+  // stream can take it while its own parser callback is still on the stack.
+  bool in_parse_ = false;
+  bool release_pending_ = false;
   bool response_started_ = false;
   bool response_done_ = false;
 };

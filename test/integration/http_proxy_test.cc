@@ -338,7 +338,8 @@ TEST(KeepAliveRaceTest, ReusedConnectionClosedByUpstreamIsReplayedOnAFreshOne) {
     auto r = c.get("/n" + std::to_string(i));
     ASSERT_TRUE(r.isOk()) << i << ": " << r.status().message();
     EXPECT_EQ(r.value().status, 200) << i << " " << r.value().header("x-remora-reason");
-    auto p = c.post("/echo-body", std::string(1000, 'p'));
+    // Idempotent requests with a body are replayed too, body included.
+    auto p = c.request("PUT", "/echo-body", {}, std::string(1000, 'p'));
     ASSERT_TRUE(p.isOk());
     EXPECT_EQ(p.value().status, 200);
     EXPECT_EQ(p.value().body, std::string(1000, 'p'));
@@ -347,16 +348,107 @@ TEST(KeepAliveRaceTest, ReusedConnectionClosedByUpstreamIsReplayedOnAFreshOne) {
   EXPECT_NE(trail.find("replaying once"), std::string::npos) << trail;
 }
 
+TEST(KeepAliveRaceTest, NonIdempotentRequestsAreNotReplayed) {
+  TempDir dir;
+  Echo e = Echo::start(dir, "closer", {"--close-on-reuse"});
+  Sidecar s = Sidecar::quick(dir, {e.address}, {"--access-log", "off"});
+  HttpClient c(s.main());
+  ASSERT_TRUE(c.get("/warm").isOk());  // leaves one pooled connection
+  // The upstream may have acted on a POST before closing: it must not run twice.
+  auto post = c.post("/echo-body", "once");
+  ASSERT_TRUE(post.isOk());
+  EXPECT_EQ(post.value().status, 502);
+  EXPECT_EQ(post.value().header("x-remora-reason"), "upstream-reset");
+}
+
 TEST(KeepAliveRaceTest, BodiesBeyondTheReplayBufferAreNotReplayed) {
   TempDir dir;
   Echo e = Echo::start(dir, "closer", {"--close-on-reuse"});
   Sidecar s = Sidecar::quick(dir, {e.address}, {"--access-log", "off"});
   HttpClient c(s.main());
   ASSERT_TRUE(c.get("/warm").isOk());  // leaves one pooled connection
-  auto big = c.post("/echo-body", std::string(200 * 1024, 'b'));
+  auto big = c.request("PUT", "/echo-body", {}, std::string(200 * 1024, 'b'));
   ASSERT_TRUE(big.isOk());
   EXPECT_EQ(big.value().status, 502);
   EXPECT_EQ(big.value().header("x-remora-reason"), "upstream-reset");
+  auto small = c.request("PUT", "/echo-body", {}, std::string(10 * 1024, 's'));
+  ASSERT_TRUE(small.isOk());
+  EXPECT_EQ(small.value().status, 200);
+}
+
+TEST(PipelineTest, PipelinedRequestsOnOneUpstreamAllGetTheirOwnResponses) {
+  // One endpoint: the pooled connection that just answered request N is the one request N+1
+  // wants, taken while its response callback is still running.
+  TempDir dir;
+  Echo e = Echo::start(dir, "one");
+  Sidecar s = Sidecar::quick(dir, {e.address}, {"--access-log", "off"});
+  for (int round = 0; round < 20; ++round) {
+    HttpClient c(s.main());
+    std::string reqs;
+    for (int i = 0; i < 8; ++i) {
+      reqs += "GET /p" + std::to_string(i) + " HTTP/1.1\r\nHost: x\r\n\r\n";
+    }
+    ASSERT_TRUE(c.sendRaw(reqs).isOk());
+    for (int i = 0; i < 8; ++i) {
+      auto r = c.readResponseRaw();
+      ASSERT_TRUE(r.isOk()) << round << "/" << i << ": " << r.status().message();
+      EXPECT_NE(r.value().body.find("\"path\":\"/p" + std::to_string(i) + "\""), std::string::npos)
+          << r.value().body;
+    }
+  }
+}
+
+TEST(HttpEdgeTest, DuplicateHostIsRejected) {
+  TempDir dir;
+  Echo e = Echo::start(dir, "one");
+  Sidecar s = Sidecar::quick(dir, {e.address}, {"--access-log", "off"});
+  HttpClient c(s.main());
+  ASSERT_TRUE(c.sendRaw("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n").isOk());
+  auto r = c.readResponseRaw();
+  ASSERT_TRUE(r.isOk());
+  EXPECT_EQ(r.value().status, 400);
+  EXPECT_EQ(r.value().header("x-remora-reason"), "bad-request");
+}
+
+TEST(HttpEdgeTest, Http10WithoutHostReachesTheUpstreamWithOne) {
+  TempDir dir;
+  Echo e = Echo::start(dir, "one");
+  Sidecar s = Sidecar::quick(dir, {e.address}, {"--access-log", "off"});
+  HttpClient c(s.main());
+  ASSERT_TRUE(c.sendRaw("GET /old HTTP/1.0\r\n\r\n").isOk());
+  auto r = c.readResponseRaw();
+  ASSERT_TRUE(r.isOk());
+  EXPECT_EQ(r.value().status, 200);
+  EXPECT_NE(r.value().body.find("\"host\":\"" + e.address + "\""), std::string::npos)
+      << r.value().body;
+}
+
+TEST(HttpEdgeTest, SlowReaderOfPipelinedResponsesKeepsProxyMemoryBounded) {
+  // Many pipelined requests for big responses, never read: the proxy must stop reading its
+  // upstreams instead of buffering every response (the watermark state crosses streams).
+  TempDir dir;
+  Echo e = Echo::start(dir, "big");
+  Sidecar s = Sidecar::quick(dir, {e.address}, {"--access-log", "off"});
+  HttpClient c(s.main(), 20s);
+  ASSERT_TRUE(c.get("/warm").isOk());
+  long base = s.process.rssKb();
+  std::string reqs;
+  for (int i = 0; i < 40; ++i) {
+    reqs += "GET /bytes/1048576 HTTP/1.1\r\nHost: x\r\n\r\n";  // 40 MiB in all
+  }
+  ASSERT_TRUE(c.sendRaw(reqs).isOk());
+  auto deadline = std::chrono::steady_clock::now() + 1500ms;
+  long peak = base;
+  while (std::chrono::steady_clock::now() < deadline) {
+    peak = std::max(peak, s.process.rssKb());
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_LT(peak - base, 16 * 1024) << "RSS grew from " << base << " KiB to " << peak << " KiB";
+  for (int i = 0; i < 40; ++i) {
+    auto r = c.readResponseRaw();
+    ASSERT_TRUE(r.isOk()) << i << ": " << r.status().message();
+    ASSERT_EQ(r.value().body.size(), 1048576u);
+  }
 }
 
 // ---- routing ---------------------------------------------------------------------------
