@@ -1,5 +1,7 @@
 #include "common/http_server.h"
 
+#include "common/tcp_listener.h"
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -831,25 +833,11 @@ Status HttpServer::listen(std::string_view address, int backlog) {
   if (listener_ != nullptr) {
     return Status::invalid("http server: already listening");
   }
-  Result<SocketAddress> addr = parseSocketAddress(address);
-  if (!addr.isOk()) {
-    return addr.status();
+  Result<uv_tcp_t*> handle = listenTcp(loop_, address, backlog, onConnection, this, &bound_);
+  if (!handle.isOk()) {
+    return handle.status();
   }
-  listener_ = new uv_tcp_t;
-  uv_tcp_init(loop_.uv(), listener_);
-  listener_->data = this;
-  int rc = uv_tcp_bind(listener_, addr.value().sa(), 0);
-  if (rc == 0) {
-    rc = uv_listen(reinterpret_cast<uv_stream_t*>(listener_), backlog, onConnection);
-  }
-  if (rc != 0) {
-    uv_close(reinterpret_cast<uv_handle_t*>(listener_),
-             [](uv_handle_t* h) { delete reinterpret_cast<uv_tcp_t*>(h); });
-    listener_ = nullptr;
-    return Status::unavailable("listen " + std::string(address) + ": " + uv_strerror(rc));
-  }
-  int len = sizeof(bound_.storage);
-  uv_tcp_getsockname(listener_, bound_.sa(), &len);
+  listener_ = handle.value();
   return Status::ok();
 }
 
@@ -884,12 +872,7 @@ void HttpServer::release(HttpServerConnection* conn) noexcept {
 }
 
 void HttpServer::close() noexcept {
-  if (listener_ != nullptr) {
-    listener_->data = nullptr;
-    uv_close(reinterpret_cast<uv_handle_t*>(listener_),
-             [](uv_handle_t* h) { delete reinterpret_cast<uv_tcp_t*>(h); });
-    listener_ = nullptr;
-  }
+  closeListener(listener_);
   auto conns = std::move(conns_);
   conns_.clear();
   for (auto& [ptr, conn] : conns) {

@@ -1,8 +1,9 @@
 #include "common/socket_address.h"
 
+#include "common/host_port.h"
+
 #include <arpa/inet.h>
 
-#include <charconv>
 #include <cstring>
 
 namespace remora::common {
@@ -53,46 +54,23 @@ bool SocketAddress::operator==(const SocketAddress& o) const noexcept {
 }
 
 Result<SocketAddress> parseSocketAddress(std::string_view text) {
-  std::string host;
-  std::string_view port_text;
-  bool v6 = false;
-  if (!text.empty() && text.front() == '[') {
-    size_t close = text.find(']');
-    if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') {
-      return Status::invalid("'" + std::string(text) + "' is not [IPv6]:PORT");
-    }
-    host = std::string(text.substr(1, close - 1));
-    port_text = text.substr(close + 2);
-    v6 = true;
-  } else {
-    size_t colon = text.rfind(':');
-    if (colon == std::string_view::npos) {
-      return Status::invalid("'" + std::string(text) + "' has no :PORT");
-    }
-    host = std::string(text.substr(0, colon));
-    port_text = text.substr(colon + 1);
+  Result<ParsedAddress> parsed = parseHostPort(text);
+  if (!parsed.isOk()) {
+    return parsed.status();
   }
-  unsigned port = 0;
-  auto r = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-  if (port_text.empty() || r.ec != std::errc() || r.ptr != port_text.data() + port_text.size() ||
-      port > 65535) {
-    return Status::invalid("'" + std::string(text) + "' has a bad port (0-65535)");
-  }
+  const ParsedAddress& p = parsed.value();
   SocketAddress out;
-  if (v6) {
+  // parseHostPort already checked the literal with inet_pton; this only fills the sockaddr.
+  if (p.ipv6) {
     auto* a = reinterpret_cast<sockaddr_in6*>(&out.storage);
     a->sin6_family = AF_INET6;
-    if (inet_pton(AF_INET6, host.c_str(), &a->sin6_addr) != 1) {
-      return Status::invalid("'" + host + "' is not an IPv6 address");
-    }
+    inet_pton(AF_INET6, p.host.c_str(), &a->sin6_addr);
   } else {
     auto* a = reinterpret_cast<sockaddr_in*>(&out.storage);
     a->sin_family = AF_INET;
-    if (inet_pton(AF_INET, host.c_str(), &a->sin_addr) != 1) {
-      return Status::invalid("'" + host + "' is not an IPv4 address");
-    }
+    inet_pton(AF_INET, p.host.c_str(), &a->sin_addr);
   }
-  out.setPort(static_cast<uint16_t>(port));
+  out.setPort(p.port);
   return out;
 }
 

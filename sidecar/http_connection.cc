@@ -661,8 +661,8 @@ void HttpConnection::onUpstreamUpgrade(std::string_view rest) noexcept {
   parser_upgrade_ = false;
   response_complete_ = true;
   recordStream();
+  // The stream stays counted as in flight (a drain waits for it) until the tunnel closes.
   stream_active_ = false;
-  worker_.streamFinished();
   armTimer(TimerMode::kIdle, listener_.idle_timeout_ms);
   updateReading();
 }
@@ -894,6 +894,9 @@ void HttpConnection::destroy() noexcept {
     stream_active_ = false;
     worker_.streamFinished();
   }
+  if (tunnel_) {
+    worker_.streamFinished();
+  }
   if (upstream_ != nullptr) {
     UpstreamConnection* u = upstream_;
     upstream_ = nullptr;
@@ -901,10 +904,7 @@ void HttpConnection::destroy() noexcept {
   }
   timer_.stop();
   conn_->close();
-  worker_.untrack(this);
-  worker_.stats().add(listener_.stats.cx_active, -1);
-  runtime_.connections.fetch_sub(1, std::memory_order_relaxed);
-  worker_.loop().deferDelete(std::unique_ptr<common::Deletable>(this));
+  retire(worker_, listener_.stats, runtime_);
 }
 
 // ---- timers ----------------------------------------------------------------------------

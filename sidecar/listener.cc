@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/tcp_listener.h"
+
 #include "sidecar/http_connection.h"
 #include "sidecar/tcp_proxy.h"
 
@@ -77,10 +79,7 @@ class ProtocolDetector final : public DownstreamConnection, public common::TcpCo
     done_ = true;
     timer_.stop();
     conn_->close();
-    worker_.untrack(this);
-    worker_.stats().add(listener_.stats.cx_active, -1);
-    runtime_.connections.fetch_sub(1, std::memory_order_relaxed);
-    worker_.loop().deferDelete(std::unique_ptr<common::Deletable>(this));
+    retire(worker_, listener_.stats, runtime_);
   }
 
   Worker& worker_;
@@ -133,15 +132,7 @@ int WorkerListener::start(int fd) noexcept {
   return rc;
 }
 
-void WorkerListener::stop() noexcept {
-  if (handle_ == nullptr) {
-    return;
-  }
-  handle_->data = nullptr;
-  uv_close(reinterpret_cast<uv_handle_t*>(handle_),
-           [](uv_handle_t* h) { delete reinterpret_cast<uv_tcp_t*>(h); });
-  handle_ = nullptr;
-}
+void WorkerListener::stop() noexcept { common::closeListener(handle_); }
 
 void WorkerListener::onConnection(uv_stream_t* server, int status) {
   auto* self = static_cast<WorkerListener*>(server->data);

@@ -45,14 +45,21 @@ StringMatch buildStringMatch(const std::string& exact, const std::string& prefix
   return m;
 }
 
+// One counter per code class 1xx..5xx at index 1..5; index 0 (a status outside 100..599) is
+// counted as 5xx.
+void registerCodeClasses(common::Counter (&out)[6], std::string_view name, const Labels& labels,
+                         common::StatsStore& stats) {
+  for (int k = 1; k <= 5; ++k) {
+    Labels lk = labels;
+    lk.emplace_back("code_class", std::to_string(k) + "xx");
+    out[k] = stats.counter(name, lk);
+  }
+  out[0] = out[5];
+}
+
 void registerClusterStats(ClusterConfig& c, common::StatsStore& stats) {
   Labels l{{"cluster", c.name}};
-  for (int k = 1; k <= 5; ++k) {
-    Labels lk = l;
-    lk.emplace_back("code_class", std::to_string(k) + "xx");
-    c.stats.rq_by_class[k] = stats.counter("remora_upstream_rq_total", lk);
-  }
-  c.stats.rq_by_class[0] = c.stats.rq_by_class[5];
+  registerCodeClasses(c.stats.rq_by_class, "remora_upstream_rq_total", l, stats);
   c.stats.rq_time = stats.histogram("remora_upstream_rq_time_ms", l);
   c.stats.rq_retry = stats.counter("remora_upstream_rq_retry_total", l);
   c.stats.rq_retry_success = stats.counter("remora_upstream_rq_retry_success_total", l);
@@ -67,12 +74,7 @@ void registerListenerStats(ListenerConfig& lc, common::StatsStore& stats) {
   Labels l{{"listener", lc.name}};
   lc.stats.cx_active = stats.gauge("remora_downstream_cx_active", l);
   lc.stats.cx_total = stats.counter("remora_downstream_cx_total", l);
-  for (int k = 1; k <= 5; ++k) {
-    Labels lk = l;
-    lk.emplace_back("code_class", std::to_string(k) + "xx");
-    lc.stats.rq_by_class[k] = stats.counter("remora_downstream_rq_total", lk);
-  }
-  lc.stats.rq_by_class[0] = lc.stats.rq_by_class[5];
+  registerCodeClasses(lc.stats.rq_by_class, "remora_downstream_rq_total", l, stats);
   lc.stats.cx_overflow = stats.counter("remora_downstream_cx_overflow_total", l);
   lc.stats.detect_timeout = stats.counter("remora_protocol_detect_timeout_total", l);
   lc.stats.opaque_cx_total = stats.counter("remora_tcp_cx_total", l);

@@ -24,6 +24,7 @@ TcpProxy::TcpProxy(Worker& worker, std::shared_ptr<const Snapshot> snapshot,
   downstream_->setHandler(down_side_);
   downstream_->setWatermarks(kHigh, kLow);
   worker_.track(this);
+  worker_.streamStarted();  // a drain waits for open TCP streams as for HTTP requests
   worker_.stats().add(listener_.stats.opaque_cx_total);
 }
 
@@ -123,16 +124,14 @@ void TcpProxy::destroy() noexcept {
     return;
   }
   destroyed_ = true;
+  worker_.streamFinished();
   idle_timer_.stop();
   downstream_->close();
   if (upstream_) {
     upstream_->close();
     worker_.stats().add(cluster_->stats.cx_active, -1);
   }
-  worker_.untrack(this);
-  worker_.stats().add(listener_.stats.cx_active, -1);
-  runtime_.connections.fetch_sub(1, std::memory_order_relaxed);
-  worker_.loop().deferDelete(std::unique_ptr<common::Deletable>(this));
+  retire(worker_, listener_.stats, runtime_);
 }
 
 }  // namespace remora::sidecar

@@ -95,6 +95,14 @@ void Worker::closeAllConnections() {
   }
 }
 
+void DownstreamConnection::retire(Worker& worker, const ListenerStats& stats,
+                                  ListenerRuntime& runtime) noexcept {
+  worker.untrack(this);
+  worker.stats().add(stats.cx_active, -1);
+  runtime.connections.fetch_sub(1, std::memory_order_relaxed);
+  worker.loop().deferDelete(std::unique_ptr<common::Deletable>(this));
+}
+
 EndpointPool& Worker::pool(uint32_t pool_id) {
   while (pools_.size() <= pool_id) {
     pools_.emplace_back();

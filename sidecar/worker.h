@@ -24,6 +24,13 @@ namespace remora::sidecar {
 class UpstreamConnection;
 class WorkerListener;
 
+class Worker;
+
+// Process-wide state of one listener shared by every worker.
+struct ListenerRuntime {
+  std::atomic<uint32_t> connections{0};
+};
+
 // Per-endpoint upstream connections of one worker.
 struct EndpointPool {
   std::vector<UpstreamConnection*> idle;  // most recently used last
@@ -41,11 +48,11 @@ class DownstreamConnection : public common::Deletable {
 
   DownstreamConnection* prev_ = nullptr;
   DownstreamConnection* next_ = nullptr;
-};
 
-// Process-wide state of one listener shared by every worker.
-struct ListenerRuntime {
-  std::atomic<uint32_t> connections{0};
+ protected:
+  // The connection is over: untrack it, give its listener slot back (cx_active, the
+  // max_connections count) and delete it after this loop iteration.
+  void retire(Worker& worker, const ListenerStats& stats, ListenerRuntime& runtime) noexcept;
 };
 
 class Worker {

@@ -8,7 +8,7 @@
 #include <regex>
 #include <vector>
 
-#include "xds/address.h"
+#include "common/host_port.h"
 #include "xds/yaml_to_proto.h"
 
 namespace remora::xds {
@@ -52,7 +52,7 @@ std::string lower(std::string_view s) {
 
 // HOST:PORT where HOST is an IP literal or a DNS name, PORT 1..65535.
 bool isHostPort(std::string_view text) {
-  auto ip = parseHostPort(text);
+  auto ip = common::parseHostPort(text);
   if (ip.isOk()) {
     return ip.value().port != 0;
   }
@@ -102,7 +102,7 @@ class Validator {
     return line > 0 ? " (first at line " + std::to_string(line) + ")" : "";
   }
 
-  std::optional<ParsedAddress> address(const std::string& path, const std::string& text,
+  std::optional<common::ParsedAddress> address(const std::string& path, const std::string& text,
                                        bool allow_port_zero);
   void regex(const std::string& path, const std::string& pattern);
   void durations(const pb::Message& m, const std::string& path);
@@ -180,9 +180,9 @@ common::Status Validator::run(const v1::Bootstrap& b) {
   return common::Status::invalid(std::move(m));
 }
 
-std::optional<ParsedAddress> Validator::address(const std::string& path, const std::string& text,
+std::optional<common::ParsedAddress> Validator::address(const std::string& path, const std::string& text,
                                                 bool allow_port_zero) {
-  auto parsed = parseHostPort(text);
+  auto parsed = common::parseHostPort(text);
   if (!parsed.isOk()) {
     error(path, parsed.status().message());
     return std::nullopt;

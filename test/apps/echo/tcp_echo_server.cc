@@ -1,5 +1,7 @@
 #include "test/apps/echo/tcp_echo_server.h"
 
+#include "common/tcp_listener.h"
+
 #include <spdlog/spdlog.h>
 
 #include "common/tcp_connection.h"
@@ -81,25 +83,11 @@ TcpEchoServer::~TcpEchoServer() {
 }
 
 common::Status TcpEchoServer::listen(std::string_view address, int backlog) {
-  auto addr = common::parseSocketAddress(address);
-  if (!addr.isOk()) {
-    return addr.status();
+  auto handle = common::listenTcp(loop_, address, backlog, onConnection, this, &bound_);
+  if (!handle.isOk()) {
+    return handle.status();
   }
-  listener_ = new uv_tcp_t;
-  uv_tcp_init(loop_.uv(), listener_);
-  listener_->data = this;
-  int rc = uv_tcp_bind(listener_, addr.value().sa(), 0);
-  if (rc == 0) {
-    rc = uv_listen(reinterpret_cast<uv_stream_t*>(listener_), backlog, onConnection);
-  }
-  if (rc != 0) {
-    uv_close(reinterpret_cast<uv_handle_t*>(listener_),
-             [](uv_handle_t* h) { delete reinterpret_cast<uv_tcp_t*>(h); });
-    listener_ = nullptr;
-    return common::Status::unavailable("listen " + std::string(address) + ": " + uv_strerror(rc));
-  }
-  int len = sizeof(bound_.storage);
-  uv_tcp_getsockname(listener_, bound_.sa(), &len);
+  listener_ = handle.value();
   return common::Status::ok();
 }
 
@@ -127,12 +115,7 @@ void TcpEchoServer::release(Conn* conn) noexcept {
 }
 
 void TcpEchoServer::close() noexcept {
-  if (listener_ != nullptr) {
-    listener_->data = nullptr;
-    uv_close(reinterpret_cast<uv_handle_t*>(listener_),
-             [](uv_handle_t* h) { delete reinterpret_cast<uv_tcp_t*>(h); });
-    listener_ = nullptr;
-  }
+  common::closeListener(listener_);
   auto conns = std::move(conns_);
   conns_.clear();
   for (auto& [raw, conn] : conns) {

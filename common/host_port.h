@@ -1,5 +1,6 @@
 #pragma once
-// Socket addresses as written in config: "IPv4:PORT" or "[IPv6]:PORT".
+// Host:port text as users write it in config and flags: "IPv4:PORT" or "[IPv6]:PORT".
+// The one parser for addresses: parseSocketAddress (socket_address.h) builds on it.
 
 #include <cstdint>
 #include <string>
@@ -7,7 +8,7 @@
 
 #include "common/status.h"
 
-namespace remora::xds {
+namespace remora::common {
 
 struct ParsedAddress {
   std::string host;  // the IP literal without brackets, e.g. "127.0.0.1" or "::1"
@@ -19,6 +20,6 @@ struct ParsedAddress {
 // need a non-zero port check it themselves). Host names, missing ports, unbracketed IPv6,
 // IPv6 zone ids and anything inet_pton rejects are errors (kInvalidArgument, the message quotes
 // the input). Never throws.
-common::Result<ParsedAddress> parseHostPort(std::string_view text);
+Result<ParsedAddress> parseHostPort(std::string_view text);
 
-}  // namespace remora::xds
+}  // namespace remora::common

@@ -1,8 +1,8 @@
-#include "xds/address.h"
+#include "common/host_port.h"
 
 #include <gtest/gtest.h>
 
-namespace remora::xds {
+namespace remora::common {
 namespace {
 
 std::string errorOf(std::string_view text) {
@@ -80,4 +80,4 @@ TEST(AddressTest, RejectsUnbracketedIpv6) {
 }
 
 }  // namespace
-}  // namespace remora::xds
+}  // namespace remora::common

@@ -1,17 +1,17 @@
-#include "xds/address.h"
+#include "common/host_port.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
-namespace remora::xds {
+namespace remora::common {
 namespace {
 
-common::Status bad(std::string_view text, std::string_view why) {
+Status bad(std::string_view text, std::string_view why) {
   std::string m = "invalid address \"";
   m.append(text);
   m += "\": ";
   m.append(why);
-  return common::Status::invalid(std::move(m));
+  return Status::invalid(std::move(m));
 }
 
 // Decimal 0..65535, digits only (no sign, no spaces).
@@ -35,7 +35,7 @@ bool parsePort(std::string_view s, uint16_t* out) {
 
 }  // namespace
 
-common::Result<ParsedAddress> parseHostPort(std::string_view text) {
+Result<ParsedAddress> parseHostPort(std::string_view text) {
   if (text.empty()) {
     return bad(text, "empty (expected IP:PORT, e.g. 127.0.0.1:8080 or [::1]:8080)");
   }
@@ -81,4 +81,4 @@ common::Result<ParsedAddress> parseHostPort(std::string_view text) {
   return out;
 }
 
-}  // namespace remora::xds
+}  // namespace remora::common
