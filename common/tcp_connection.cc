@@ -8,7 +8,6 @@ struct TcpConnection::Core {
   uv_tcp_t tcp;
   uv_write_t write_req;
   uv_connect_t connect_req;
-  uv_shutdown_t shutdown_req;
   TcpConnection* owner = nullptr;  // null once the owner is gone: no more handler calls
   EventLoop* loop = nullptr;
   std::string pending;   // bytes not yet handed to libuv
@@ -144,9 +143,7 @@ void TcpConnection::uncork() noexcept {
   if (!c->pending.empty()) {
     flush();
   } else if (c->shutdown_wanted && !c->shutdown_sent) {
-    c->shutdown_sent = true;
-    c->shutdown_req.data = c;
-    uv_shutdown(&c->shutdown_req, reinterpret_cast<uv_stream_t*>(&c->tcp), onShutdown);
+    sendFin(c);
   }
   if (c->owner != nullptr) {
     checkLowWatermark();
@@ -192,9 +189,7 @@ void TcpConnection::onWrite(uv_write_t* req, int status) {
     self->flush();
   } else {
     if (c->shutdown_wanted && !c->shutdown_sent) {
-      c->shutdown_sent = true;
-      c->shutdown_req.data = c;
-      uv_shutdown(&c->shutdown_req, reinterpret_cast<uv_stream_t*>(&c->tcp), onShutdown);
+      sendFin(c);
     }
   }
   self->checkLowWatermark();
@@ -220,13 +215,19 @@ void TcpConnection::shutdownAfterFlush() noexcept {
   }
   c->shutdown_wanted = true;
   if (!corked_ && !c->writing && !c->connecting && c->pending.empty()) {
-    c->shutdown_sent = true;
-    c->shutdown_req.data = c;
-    uv_shutdown(&c->shutdown_req, reinterpret_cast<uv_stream_t*>(&c->tcp), onShutdown);
+    sendFin(c);
   }
 }
 
-void TcpConnection::onShutdown(uv_shutdown_t*, int) {}
+void TcpConnection::sendFin(Core* c) noexcept {
+  // Nothing of ours is queued in libuv at this point, so the FIN can go right away:
+  // shutdown(2) directly costs one syscall where uv_shutdown costs two epoll changes more.
+  c->shutdown_sent = true;
+  uv_os_fd_t fd = -1;
+  if (uv_fileno(reinterpret_cast<const uv_handle_t*>(&c->tcp), &fd) == 0) {
+    ::shutdown(fd, SHUT_WR);
+  }
+}
 
 void TcpConnection::close(bool reset) noexcept {
   Core* c = core_;

@@ -99,7 +99,7 @@ class TcpConnection {
   static void onRead(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf);
   static void onWrite(uv_write_t* req, int status);
   static void onConnect(uv_connect_t* req, int status);
-  static void onShutdown(uv_shutdown_t* req, int status);
+  static void sendFin(Core* c) noexcept;
   static void onClose(uv_handle_t* h);
 
   EventLoop& loop_;

@@ -7,16 +7,19 @@
 
 namespace remora::sidecar {
 
+// (The peer address is read from the socket only where it is needed: x-forwarded-for, logs.)
 struct ConnectionInfo {
-  common::SocketAddress peer;
-  common::SocketAddress local;
-  // Set when iptables redirected the connection here (SO_ORIGINAL_DST differs from `local`).
+  // The port the listener accepted on.
+  uint16_t listener_port = 0;
+  // Set when iptables redirected the connection here.
   std::optional<common::SocketAddress> original_dst;
 };
 
-// Reads SO_ORIGINAL_DST (IPv4) / IP6T_SO_ORIGINAL_DST (IPv6) from an accepted socket.
-// Returns nullopt when the connection was not redirected.
+// Reads SO_ORIGINAL_DST (IPv4) / IP6T_SO_ORIGINAL_DST (IPv6) from a socket accepted by the
+// listener bound to `listener`. Returns nullopt when the connection was not redirected: no
+// conntrack entry, or the original destination is the listener itself (same port on a
+// wildcard listener) — which spares a getsockname per connection.
 std::optional<common::SocketAddress> originalDestination(int fd,
-                                                         const common::SocketAddress& local);
+                                                         const common::SocketAddress& listener);
 
 }  // namespace remora::sidecar

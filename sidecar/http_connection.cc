@@ -472,7 +472,7 @@ void HttpConnection::routeRequest(common::MessageHead& head) noexcept {
   }
   if (listener_.inbound) {
     if (peer_host_.empty()) {
-      peer_host_ = info_.peer.host();
+      peer_host_ = conn_->peerAddress().host();
     }
     if (head.headers.has(Wk::kXForwardedFor)) {
       std::string xff(head.headers.get(Wk::kXForwardedFor));

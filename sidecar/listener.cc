@@ -46,7 +46,7 @@ class ProtocolDetector final : public DownstreamConnection, public common::TcpCo
 
  private:
   void onTimeout() noexcept {
-    uint16_t port = info_.original_dst ? info_.original_dst->port() : info_.local.port();
+    uint16_t port = info_.original_dst ? info_.original_dst->port() : info_.listener_port;
     worker_.stats().add(listener_.stats.detect_timeout);
     spdlog::info(
         "listener {}: no client bytes within {}ms on port {} (server-speaks-first?): proxying "
@@ -127,6 +127,8 @@ int WorkerListener::start(int fd) noexcept {
   handle_->data = this;
   int rc = uv_tcp_open(handle_, fd);
   if (rc == 0) {
+    int len = sizeof(bound_.storage);
+    uv_tcp_getsockname(handle_, bound_.sa(), &len);
     rc = uv_listen(reinterpret_cast<uv_stream_t*>(handle_), 4096, onConnection);
   }
   return rc;
@@ -158,10 +160,9 @@ void WorkerListener::accept() noexcept {
   }
   worker_.stats().add(lc.stats.cx_active, 1);
   ConnectionInfo info;
-  info.peer = conn->peerAddress();
-  info.local = conn->localAddress();
-  info.original_dst = originalDestination(conn->fd(), info.local);
-  uint16_t dst_port = info.original_dst ? info.original_dst->port() : info.local.port();
+  info.listener_port = bound_.port();
+  info.original_dst = originalDestination(conn->fd(), bound_);
+  uint16_t dst_port = info.original_dst ? info.original_dst->port() : info.listener_port;
   if (lc.opaque || lc.opaque_ports.test(dst_port)) {
     auto* p = new TcpProxy(worker_, snap, lc, runtime_, std::move(conn), info);
     p->start({});

@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 
+#include "common/socket_address.h"
 #include "common/tcp_connection.h"
 #include "common/timer.h"
 #include "sidecar/connection_info.h"
@@ -35,6 +36,7 @@ class WorkerListener {
   size_t index_;
   ListenerRuntime& runtime_;
   uv_tcp_t* handle_ = nullptr;
+  common::SocketAddress bound_;  // the listening socket's own address
 };
 
 // Is this the start of an HTTP/1 request? kMaybe: too few bytes to tell yet.

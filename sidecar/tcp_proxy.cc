@@ -47,7 +47,7 @@ void TcpProxy::start(std::string_view initial) noexcept {
   } else {
     spdlog::warn("listener {}: opaque TCP connection from {} has no destination (no tcp_cluster "
                  "and not redirected); closing",
-                 listener_.name, info_.peer.toString());
+                 listener_.name, downstream_->peerAddress().toString());
     destroy();
     return;
   }
