@@ -20,10 +20,6 @@ using common::HttpClient;
 using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
-long long msSince(Clock::time_point t) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t).count();
-}
-
 std::string lower(std::string_view s) {
   std::string out(s);
   for (char& c : out) {

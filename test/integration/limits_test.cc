@@ -18,10 +18,6 @@ using common::HttpClient;
 using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
-long long msSince(Clock::time_point t) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t).count();
-}
-
 inline char patternByte(uint64_t i) { return static_cast<char>((i * 31 + 7) & 0xff); }
 
 // One listener "main" (HTTP) in front of one echo, with `listener_extra` lines added to it.

@@ -19,10 +19,6 @@ using common::HttpClient;
 using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
-long long msSince(Clock::time_point t) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t).count();
-}
-
 // One listener "tcp" whose TCP traffic goes to a cluster "backend" at `backend`.
 std::string tcpConfig(const std::string& backend, bool opaque,
                       const std::string& detect_timeout = "") {

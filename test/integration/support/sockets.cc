@@ -163,4 +163,10 @@ std::vector<std::string> splitLines(const std::string& text) {
   return lines;
 }
 
+long long msSince(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                               t)
+      .count();
+}
+
 }  // namespace remora::test

@@ -20,6 +20,9 @@ bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds tim
 // A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, read back, closed).
 uint16_t pickFreePort();
 
+// Milliseconds since `t` (steady clock).
+long long msSince(std::chrono::steady_clock::time_point t);
+
 // Writes all of `data` to a connected socket (non-blocking or blocking) within `timeout`.
 // For writer threads that feed a connection another thread reads from. False on error/deadline.
 bool sendAllFd(int fd, std::string_view data, std::chrono::milliseconds timeout);
