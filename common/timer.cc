@@ -28,7 +28,9 @@ void Timer::unref() noexcept { uv_unref(reinterpret_cast<uv_handle_t*>(handle_))
 void Timer::onTimer(uv_timer_t* h) {
   auto* self = static_cast<Timer*>(h->data);
   if (self != nullptr) {
-    self->cb_();
+    // A copy runs, so the callback may destroy the Timer (and so cb_) while it executes.
+    std::function<void()> cb = self->cb_;
+    cb();
   }
 }
 

@@ -1,7 +1,7 @@
 #pragma once
 // Timer: a one-shot or repeating uv_timer_t owned by a C++ object. The object may be destroyed at
-// any time except inside its own callback (defer that with EventLoop::deferDelete); the uv handle
-// itself is released in its close callback.
+// any time, even by its own callback (which then must not touch what it destroyed); the uv
+// handle itself is released in its close callback.
 
 #include <uv.h>
 

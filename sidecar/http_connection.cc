@@ -18,6 +18,9 @@ constexpr size_t kMaxPendingInput = 64 * 1024;
 // Request bytes kept for a replay on a fresh connection (SPEC: retry buffer default 64 KiB).
 constexpr size_t kReplayLimit = 64 * 1024 + 16 * 1024;
 constexpr uint64_t kLingerMs = 2000;
+// Request body bytes held while a filter holds the request (e.g. a fault delay).
+constexpr size_t kMaxHeldBody = 64 * 1024;
+const filters::FilterFactories kNoFilters;
 
 uint64_t nowNs() { return uv_hrtime(); }
 
@@ -207,7 +210,8 @@ void HttpConnection::updateReading() noexcept {
   if (destroyed_) {
     return;
   }
-  bool want = closing_ || (!upstream_blocked_ && pending_input_.size() < kMaxPendingInput);
+  bool want = closing_ || (!upstream_blocked_ && pending_input_.size() < kMaxPendingInput &&
+                          held_body_.size() < kMaxHeldBody);
   if (want != conn_->reading()) {
     if (want) {
       conn_->readStart();
@@ -284,8 +288,11 @@ common::HeadAction HttpConnection::onHeaders(common::MessageHead& head) noexcept
   replay_.clear();
   response_framing_ = Framing::kNone;
   cluster_ = nullptr;
+  route_ = nullptr;
   endpoint_cfg_ = nullptr;
   endpoint_pool_ = nullptr;
+  waiting_filters_ = false;
+  held_body_.clear();
   upstream_start_ns_ = 0;
 
   info_stream_.clear();
@@ -306,9 +313,17 @@ common::HeadAction HttpConnection::onHeaders(common::MessageHead& head) noexcept
 
 void HttpConnection::onBody(std::string_view data) noexcept {
   info_stream_.bytes_received += data.size();
+  if (waiting_filters_) {
+    held_body_.append(data);  // updateReading() stops reading past kMaxHeldBody
+    return;
+  }
   if (upstream_ == nullptr || response_complete_) {
     return;  // answered locally: the body is read and dropped
   }
+  forwardBody(data);
+}
+
+void HttpConnection::forwardBody(std::string_view data) noexcept {
   if (request_chunked_) {
     scratch_.clear();
     appendHex(scratch_, data.size());
@@ -321,7 +336,7 @@ void HttpConnection::onBody(std::string_view data) noexcept {
 
 bool HttpConnection::onMessageComplete() noexcept {
   request_complete_ = true;
-  if (upstream_ != nullptr && !response_complete_ && request_chunked_) {
+  if (upstream_ != nullptr && !response_complete_ && request_chunked_ && !waiting_filters_) {
     writeUpstream("0\r\n\r\n");
   }
   bool upgrade = upgrade_request_;
@@ -354,7 +369,7 @@ void HttpConnection::sendParseError() noexcept {
   }
   info_stream_.note(std::string("parse error: ") + parser_.errorReason());
   close_after_response_ = true;
-  sendLocalReply(reason, parser_.errorReason());
+  replyLocally(reason, parser_.errorReason());
 }
 
 // ---- routing and the upstream request ---------------------------------------------------
@@ -375,18 +390,18 @@ void HttpConnection::routeRequest(common::MessageHead& head) noexcept {
     head.url = std::move(path);
   } else if (head.method_id == HTTP_CONNECT) {
     info_stream_.path = head.url;
-    sendLocalReply(Reason::kBadRequest, "CONNECT is not supported");
+    replyLocally(Reason::kBadRequest, "CONNECT is not supported");
     return;
   }
   info_stream_.authority = std::string(head.headers.get(Wk::kHost));
   info_stream_.path = head.url;
   if (!client_http10_ && !head.headers.has(Wk::kHost)) {
-    sendLocalReply(Reason::kBadRequest, "HTTP/1.1 request without Host");
+    replyLocally(Reason::kBadRequest, "HTTP/1.1 request without Host");
     return;
   }
   if (head.headers.count(Wk::kHost) > 1) {
     // Which one would the upstream believe? RFC 9112 3.2: reject.
-    sendLocalReply(Reason::kBadRequest, "more than one Host header");
+    replyLocally(Reason::kBadRequest, "more than one Host header");
     return;
   }
 
@@ -424,16 +439,60 @@ void HttpConnection::routeRequest(common::MessageHead& head) noexcept {
     info_stream_.note("passthrough to original destination");
   } else {
     info_stream_.note("no route for authority '" + info_stream_.authority + "'");
-    sendLocalReply(Reason::kNoRoute);
+    replyLocally(Reason::kNoRoute);
     return;
   }
   info_stream_.cluster = cluster_->name;
+  route_ = route;
 
+  // The route's filters (fault, ...) see the request before an endpoint is picked. One may
+  // answer it, or hold it and resume() later; request body bytes wait in held_body_ meanwhile.
+  filters_.start(route != nullptr ? route->filters : kNoFilters);
+  if (!filters_.runRequest(head, *this)) {
+    waiting_filters_ = !response_complete_;
+    updateReading();
+    return;
+  }
+  forwardRequest(head);
+}
+
+void HttpConnection::resume() noexcept {
+  if (!waiting_filters_ || destroyed_ || closing_) {
+    return;
+  }
+  waiting_filters_ = false;
+  common::MessageHead& head = parser_.head();  // still this request's: the parser is past it
+  if (!filters_.runRequest(head, *this)) {
+    waiting_filters_ = !response_complete_;
+    return;
+  }
+  forwardRequest(head);
+  if (upstream_ != nullptr && !held_body_.empty()) {
+    std::string body;
+    body.swap(held_body_);
+    forwardBody(body);
+  }
+  if (upstream_ != nullptr && request_complete_ && request_chunked_) {
+    writeUpstream("0\r\n\r\n");
+  }
+  if (upstream_ != nullptr) {
+    upstream_->uncork();  // forwardRequest corked it; no read of ours is in progress to do it
+  }
+  updateReading();
+}
+
+void HttpConnection::sendLocalReply(Reason reason, std::string_view detail,
+                                    uint16_t status) noexcept {
+  replyLocally(reason, detail, status);
+}
+
+void HttpConnection::forwardRequest(common::MessageHead& head) noexcept {
+  const RouteEntry* route = route_;
   // Endpoint.
   if (cluster_->original_dst) {
     if (!info_.original_dst) {
       info_stream_.note("original destination unknown (connection was not redirected)");
-      sendLocalReply(Reason::kNoHealthyUpstream);
+      replyLocally(Reason::kNoHealthyUpstream);
       return;
     }
     endpoint_ = *info_.original_dst;
@@ -510,7 +569,7 @@ bool HttpConnection::connectUpstream(bool fresh) noexcept {
   } else if (pool.open >= cluster_->max_connections_per_endpoint) {
     worker_.stats().add(cluster_->stats.rq_pending_overflow);
     info_stream_.note("endpoint connection limit reached");
-    sendLocalReply(Reason::kOverflow);
+    replyLocally(Reason::kOverflow);
     return false;
   } else {
     c = new UpstreamConnection(worker_, *cluster_, endpoint_, pool);
@@ -583,6 +642,7 @@ void HttpConnection::onUpstreamHeaders(common::MessageHead& head) noexcept {
     // Upgrade refused: do not reuse a connection in this state. Draining: tell the client.
     close_after_response_ = true;
   }
+  filters_.runResponse(head, *this);
   stripHopByHop(head.headers, false);
   if (head_request_ || status == 204 || status == 304) {
     response_framing_ = Framing::kNone;
@@ -741,12 +801,17 @@ void HttpConnection::failStream(Reason reason) noexcept {
     destroy();
     return;
   }
-  sendLocalReply(reason);
+  replyLocally(reason);
 }
 
-void HttpConnection::sendLocalReply(Reason reason, std::string_view detail) noexcept {
+void HttpConnection::replyLocally(Reason reason, std::string_view detail,
+                                  uint16_t status) noexcept {
   releaseUpstream(false);
-  uint16_t status = filters::reasonStatus(reason);
+  waiting_filters_ = false;  // answered: whatever held the request has nothing left to resume
+  held_body_.clear();
+  if (status == 0) {
+    status = filters::reasonStatus(reason);
+  }
   info_stream_.status = status;
   info_stream_.reason = reason;
   if (!request_complete_ && request_has_body_) {
@@ -825,6 +890,7 @@ void HttpConnection::recordStream() noexcept {
     worker_.stats().add(endpoint_cfg_->stats.rq_active, -1);
     endpoint_cfg_ = nullptr;
   }
+  filters_.finish(info_stream_);
   if (snapshot_ && snapshot_->access_log) {
     writeAccessLog(info_stream_, client_http10_);
   }
@@ -876,7 +942,7 @@ void HttpConnection::onDrain() noexcept {
 void HttpConnection::closeNow() noexcept {
   if (stream_active_ && !response_head_sent_ && !tunnel_) {
     close_after_response_ = true;
-    sendLocalReply(Reason::kDraining, "proxy shutting down");
+    replyLocally(Reason::kDraining, "proxy shutting down");
   }
   destroy();
 }

@@ -17,6 +17,8 @@
 #include "common/http1_parser.h"
 #include "common/tcp_connection.h"
 #include "common/timer.h"
+#include "filters/api/filter_chain.h"
+#include "filters/api/http_filter.h"
 #include "filters/api/stream_info.h"
 #include "sidecar/connection_info.h"
 #include "sidecar/upstream_connection.h"
@@ -27,7 +29,8 @@ namespace remora::sidecar {
 class HttpConnection final : public DownstreamConnection,
                              public common::TcpConnection::Handler,
                              public common::Http1Parser::Callbacks,
-                             public UpstreamConnection::Client {
+                             public UpstreamConnection::Client,
+                             public filters::StreamCtx {
  public:
   // Takes over `conn` (already accepted, reading) and handles `initial` (bytes read during
   // protocol detection) first.
@@ -69,6 +72,15 @@ class HttpConnection final : public DownstreamConnection,
   void onUpstreamWriteUnblocked() noexcept override;
   void onUpstreamDrained() noexcept override;
 
+  // filters::StreamCtx
+  void sendLocalReply(filters::Reason reason, std::string_view detail = {},
+                      uint16_t status = 0) noexcept override;
+  void resume() noexcept override;
+  filters::StreamInfo& info() noexcept override { return info_stream_; }
+  uv_loop_t* loop() noexcept override { return worker_.loop().uv(); }
+  common::StatsShard& stats() noexcept override { return worker_.stats(); }
+  uint64_t random() noexcept override { return worker_.random(); }
+
  private:
   enum class TimerMode : uint8_t { kIdle, kHeaderRead, kRequest, kLinger };
   // How the response body is framed towards the client.
@@ -82,11 +94,17 @@ class HttpConnection final : public DownstreamConnection,
   void armTimer(TimerMode mode, uint64_t ms) noexcept;
   void onTimer() noexcept;
 
+  // Routing: authority, request id, route match, then the route's filters.
   void routeRequest(common::MessageHead& head) noexcept;
+  // After the filters: endpoint, timeout, upstream head, connection.
+  void forwardRequest(common::MessageHead& head) noexcept;
+  void forwardBody(std::string_view data) noexcept;
   bool connectUpstream(bool fresh) noexcept;
   void writeUpstream(std::string_view a, std::string_view b = {},
                      std::string_view c = {}) noexcept;
-  void sendLocalReply(filters::Reason reason, std::string_view detail = {}) noexcept;
+  // Answers the current request from the proxy (status from the reason unless given).
+  void replyLocally(filters::Reason reason, std::string_view detail = {},
+                    uint16_t status = 0) noexcept;
   void sendParseError() noexcept;
   void failStream(filters::Reason reason) noexcept;
   void finishStream() noexcept;
@@ -132,6 +150,10 @@ class HttpConnection final : public DownstreamConnection,
   bool retried_ = false;
   Framing response_framing_ = Framing::kNone;
   const ClusterConfig* cluster_ = nullptr;
+  const RouteEntry* route_ = nullptr;
+  filters::FilterChain filters_;
+  bool waiting_filters_ = false;  // a filter holds the request (it will resume() or answer)
+  std::string held_body_;         // request body that arrived while the filters held it
   const EndpointConfig* endpoint_cfg_ = nullptr;  // null for original-destination endpoints
   common::SocketAddress endpoint_;
   EndpointPool* endpoint_pool_ = nullptr;

@@ -16,6 +16,7 @@
 
 #include "common/header_map.h"
 #include "common/stats.h"
+#include "filters/api/http_filter.h"
 
 namespace remora::sidecar {
 
@@ -49,6 +50,7 @@ struct RouteEntry {
   // Action.
   uint32_t cluster = 0;            // index into Snapshot::clusters
   int64_t timeout_ms = -1;         // -1: the cluster's default; 0: none
+  filters::FilterFactories filters;  // run in order before an endpoint is picked
 };
 
 struct VirtualHost {

@@ -2,6 +2,8 @@
 
 #include <unordered_map>
 
+#include "filters/fault/config.h"
+
 namespace remora::sidecar {
 
 namespace cfg = remora::config::v1;
@@ -246,6 +248,11 @@ Result<std::shared_ptr<const Snapshot>> buildSnapshot(const cfg::Bootstrap& conf
         e.timeout_ms = r.route().has_timeout()
                            ? static_cast<int64_t>(toMs(r.route().timeout(), 0))
                            : -1;
+        if (r.has_fault()) {
+          if (auto f = filters::fault::makeFaultFactory(r.fault(), e.name, stats)) {
+            e.filters.push_back(std::move(f));
+          }
+        }
         v.routes.push_back(std::move(e));
       }
       std::vector<std::string> domains(vh.domains().begin(), vh.domains().end());

@@ -391,6 +391,22 @@ void Validator::route(const v1::Route& rt, const std::string& path) {
       regex(at(qpath, "regex"), qm.regex());
     }
   }
+  if (rt.has_fault()) {
+    const std::string fpath = at(path, "fault");
+    const v1::FaultInjection& f = rt.fault();
+    auto percent = [&](double p, const std::string& where) {
+      if (!(p >= 0 && p <= 100)) {
+        error(where, "percent " + std::to_string(p) + " is not in 0..100");
+      }
+    };
+    percent(f.delay().percent(), at(at(fpath, "delay"), "percent"));
+    percent(f.abort().percent(), at(at(fpath, "abort"), "percent"));
+    uint32_t status = f.abort().http_status();
+    if (status != 0 && (status < 200 || status > 599)) {
+      error(at(at(fpath, "abort"), "http_status"),
+            "http_status " + std::to_string(status) + " is not in 200..599");
+    }
+  }
   const std::string cpath = at(at(path, "route"), "cluster");
   if (rt.route().cluster().empty()) {
     error(cpath, "route needs a cluster (route.cluster)");

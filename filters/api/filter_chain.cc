@@ -1,0 +1,40 @@
+#include "filters/api/filter_chain.h"
+
+namespace remora::filters {
+
+void FilterChain::start(const FilterFactories& factories) {
+  filters_.clear();
+  next_ = 0;
+  finished_ = false;
+  for (const auto& f : factories) {
+    filters_.push_back(f->create());
+  }
+}
+
+bool FilterChain::runRequest(common::MessageHead& head, StreamCtx& ctx) {
+  while (next_ < filters_.size()) {
+    HttpFilter& f = *filters_[next_++];
+    if (f.onRequestHeaders(head, ctx) == FilterStatus::kStop) {
+      return false;
+    }
+  }
+  return true;
+}
+
+void FilterChain::runResponse(common::MessageHead& head, StreamCtx& ctx) {
+  for (auto& f : filters_) {
+    f->onResponseHeaders(head, ctx);
+  }
+}
+
+void FilterChain::finish(const StreamInfo& info) {
+  if (finished_) {
+    return;
+  }
+  finished_ = true;
+  for (auto& f : filters_) {
+    f->onDone(info);
+  }
+}
+
+}  // namespace remora::filters

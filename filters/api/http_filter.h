@@ -1,0 +1,73 @@
+#pragma once
+// The data-plane SDK: what an HTTP filter is and what it may do to its stream.
+//
+// A route carries a chain of filter factories, built once per config snapshot from validated
+// policy (config shared, read-only, by every worker). For each request the connection manager
+// matches the route, asks each factory for a per-stream filter, and runs the chain on the
+// request head before it picks an endpoint; on the response head in the same order; and calls
+// onDone on every filter when the stream ends, whatever the outcome.
+//
+// Threading: a filter lives on its stream's worker thread; every call happens there.
+
+#include <uv.h>
+
+#include <cstdint>
+#include <memory>
+#include <string_view>
+
+#include "common/http1_parser.h"
+#include "common/stats.h"
+#include "filters/api/stream_info.h"
+
+namespace remora::filters {
+
+enum class FilterStatus : uint8_t {
+  kContinue,  // on to the next filter (after the last one: pick an endpoint and send upstream)
+  kStop,      // the filter answered (StreamCtx::sendLocalReply) or will call StreamCtx::resume()
+};
+
+// The stream as a filter sees it. Implemented by the sidecar; valid until the filter's onDone.
+class StreamCtx {
+ public:
+  // Answers the request here: status from the reason (or `status` when non-zero), the
+  // x-remora-reason header, and `detail` in the body. The chain stops.
+  virtual void sendLocalReply(Reason reason, std::string_view detail = {},
+                              uint16_t status = 0) noexcept = 0;
+  // Goes on with the chain after the filter returned kStop without answering. Call once; not
+  // from inside onRequestHeaders itself. Meanwhile request body bytes are held (bounded).
+  virtual void resume() noexcept = 0;
+  virtual StreamInfo& info() noexcept = 0;
+  // The worker's loop (for timers) and its stats shard.
+  virtual uv_loop_t* loop() noexcept = 0;
+  virtual common::StatsShard& stats() noexcept = 0;
+  // A uniformly distributed random number (per-worker generator).
+  virtual uint64_t random() noexcept = 0;
+
+ protected:
+  ~StreamCtx() = default;
+};
+
+class HttpFilter {
+ public:
+  virtual ~HttpFilter() = default;
+  // The request head, before routing to an endpoint; the filter may change it.
+  virtual FilterStatus onRequestHeaders(common::MessageHead& /*head*/, StreamCtx& /*ctx*/) noexcept {
+    return FilterStatus::kContinue;
+  }
+  // The final response head (not 1xx), before it goes to the client; the filter may change it.
+  virtual void onResponseHeaders(common::MessageHead& /*head*/, StreamCtx& /*ctx*/) noexcept {}
+  // The stream is over. The last call: stop timers here.
+  virtual void onDone(const StreamInfo& /*info*/) noexcept {}
+};
+
+class HttpFilterFactory {
+ public:
+  virtual ~HttpFilterFactory() = default;
+  virtual std::string_view name() const noexcept = 0;
+  // One filter for one stream (worker thread). Must not fail.
+  virtual std::unique_ptr<HttpFilter> create() const = 0;
+};
+
+using FilterFactories = std::vector<std::shared_ptr<const HttpFilterFactory>>;
+
+}  // namespace remora::filters

@@ -1,0 +1,19 @@
+#pragma once
+// Where a validated FaultInjection policy becomes a filter factory (the only file of this filter
+// that sees protobuf types).
+
+#include <memory>
+#include <string>
+
+#include "common/stats.h"
+#include "filters/api/http_filter.h"
+#include "remora/config/v1/route.pb.h"
+
+namespace remora::filters::fault {
+
+// nullptr when the policy injects nothing (no delay, no abort, no header trigger).
+std::shared_ptr<const HttpFilterFactory> makeFaultFactory(const config::v1::FaultInjection& policy,
+                                                          const std::string& route_name,
+                                                          common::StatsStore& stats);
+
+}  // namespace remora::filters::fault
