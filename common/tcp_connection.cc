@@ -2,6 +2,8 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
+
 namespace remora::common {
 
 struct TcpConnection::Core {
@@ -126,19 +128,48 @@ void TcpConnection::writeSlices(const uv_buf_t* bufs, unsigned n) noexcept {
   }
 }
 
-void TcpConnection::uncork() noexcept {
+void TcpConnection::uncork() noexcept { uncork({}); }
+
+void TcpConnection::uncork(std::string_view extra) noexcept {
   if (!corked_) {
+    if (!extra.empty()) {
+      write(extra);
+    }
     return;
   }
   corked_ = false;
   Core* c = core_;
-  if (c->closing || c->writing || c->connecting || c->pending.empty()) {
+  if (c->closing) {
     return;
   }
-  uv_buf_t b = uv_buf_init(c->pending.data(), static_cast<unsigned>(c->pending.size()));
-  int rc = uv_try_write(reinterpret_cast<uv_stream_t*>(&c->tcp), &b, 1);
-  if (rc > 0) {
-    c->pending.erase(0, static_cast<size_t>(rc));
+  if (c->pending.empty()) {
+    if (!extra.empty()) {
+      write(extra);
+    }
+    return;
+  }
+  if (c->writing || c->connecting) {
+    write(extra);  // queues behind what is in flight
+    return;
+  }
+  // What was corked and `extra` leave together; only what the kernel does not take is copied.
+  uv_buf_t bufs[2] = {
+      uv_buf_init(c->pending.data(), static_cast<unsigned>(c->pending.size())),
+      uv_buf_init(const_cast<char*>(extra.data()), static_cast<unsigned>(extra.size()))};
+  int rc = uv_try_write(reinterpret_cast<uv_stream_t*>(&c->tcp), bufs, extra.empty() ? 1 : 2);
+  size_t done = rc > 0 ? static_cast<size_t>(rc) : 0;
+  size_t from_pending = std::min(done, c->pending.size());
+  c->pending.erase(0, from_pending);
+  done -= from_pending;
+  if (done < extra.size()) {
+    c->pending.append(extra.substr(done));
+  }
+  if (!above_high_ && pendingBytes() > high_) {
+    above_high_ = true;
+    handler_->onHighWatermark();
+    if (c->owner == nullptr) {
+      return;
+    }
   }
   if (!c->pending.empty()) {
     flush();

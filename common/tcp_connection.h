@@ -71,6 +71,9 @@ class TcpConnection {
   // one write. Used to send a message head and the first body bytes of the same read together.
   void cork() noexcept { corked_ = true; }
   void uncork() noexcept;
+  // Uncorks with `extra` appended: one write, and `extra` is copied only if the kernel does not
+  // take it all (used for a response head and the body bytes that came with it).
+  void uncork(std::string_view extra) noexcept;
   bool corked() const noexcept { return corked_; }
   // Half-closes the write side once every queued byte is written.
   void shutdownAfterFlush() noexcept;

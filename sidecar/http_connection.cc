@@ -685,7 +685,7 @@ void HttpConnection::onUpstreamBody(std::string_view data) noexcept {
       break;
     case Framing::kLength:
     case Framing::kUntilClose:
-      conn_->write(data);
+      conn_->uncork(data);  // after a corked head: head and body in one write, body not copied
       break;
     case Framing::kNone:
       break;

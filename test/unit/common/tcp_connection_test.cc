@@ -86,6 +86,17 @@ TEST_F(TcpConnectionTest, CorkedWritesWaitForUncork) {
   EXPECT_EQ(rb_.received, "head|body");
 }
 
+TEST_F(TcpConnectionTest, UncorkWithExtraSendsBothInOrderWithoutQueueing) {
+  a_->cork();
+  a_->write("head|");
+  a_->uncork("body-without-copy");
+  EXPECT_FALSE(a_->corked());
+  EXPECT_EQ(a_->pendingBytes(), 0u);
+  a_->uncork("|more");  // not corked: a plain write
+  runUntil(loop_, [&] { return rb_.received.size() == 27; });
+  EXPECT_EQ(rb_.received, "head|body-without-copy|more");
+}
+
 TEST_F(TcpConnectionTest, ShutdownWhileCorkedSendsFinAfterTheData) {
   a_->cork();
   a_->write("last words");
