@@ -3,6 +3,7 @@
 #include <unordered_map>
 
 #include "filters/fault/config.h"
+#include "filters/header_mutation/config.h"
 
 namespace remora::sidecar {
 
@@ -248,10 +249,17 @@ Result<std::shared_ptr<const Snapshot>> buildSnapshot(const cfg::Bootstrap& conf
         e.timeout_ms = r.route().has_timeout()
                            ? static_cast<int64_t>(toMs(r.route().timeout(), 0))
                            : -1;
+        // The route's filters, in order: faults first (an aborted request needs no rewriting),
+        // then header mutation and prefix rewrite.
         if (r.has_fault()) {
           if (auto f = filters::fault::makeFaultFactory(r.fault(), e.name, stats)) {
             e.filters.push_back(std::move(f));
           }
+        }
+        if (auto m = filters::header_mutation::makeHeaderMutationFactory(
+                r, r.match().path_specifier_case() == cfg::RouteMatch::kPrefix ? r.match().prefix()
+                                                                               : std::string())) {
+          e.filters.push_back(std::move(m));
         }
         v.routes.push_back(std::move(e));
       }

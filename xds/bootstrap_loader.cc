@@ -391,6 +391,29 @@ void Validator::route(const v1::Route& rt, const std::string& path) {
       regex(at(qpath, "regex"), qm.regex());
     }
   }
+  if (!rt.prefix_rewrite().empty() && rt.match().path_specifier_case() != v1::RouteMatch::kPrefix) {
+    error(at(path, "prefix_rewrite"), "prefix_rewrite needs a prefix match");
+  }
+  for (const char* which : {"request_headers", "response_headers"}) {
+    const v1::HeaderMutation& m =
+        std::string_view(which) == "request_headers" ? rt.request_headers() : rt.response_headers();
+    const std::string mpath = at(path, which);
+    for (int k = 0; k < m.remove_size(); ++k) {
+      if (m.remove(k).empty()) {
+        error(at(mpath, "remove", k), "empty header name");
+      }
+    }
+    for (const auto* map : {&m.set(), &m.add()}) {
+      for (const auto& [name, value] : *map) {
+        if (name.empty() || name.find_first_of(" :\t\r\n") != std::string::npos) {
+          error(mpath, "invalid header name \"" + name + "\"");
+        }
+        if (value.find_first_of("\r\n") != std::string::npos) {
+          error(mpath, "header value of \"" + name + "\" has a line break");
+        }
+      }
+    }
+  }
   if (rt.has_fault()) {
     const std::string fpath = at(path, "fault");
     const v1::FaultInjection& f = rt.fault();
