@@ -162,11 +162,8 @@ static_resources:
         route: {cluster: app}
         fault: {abort: {percent: 150, http_status: 99}}
 )";
-  std::string path = dir.write("bad.yaml", yaml);
-  Process p;
-  ASSERT_TRUE(p.start({sidecarBin(), "--config", path}, dir.file("out"), dir.file("err")));
-  EXPECT_EQ(p.wait(5s), 2);
-  std::string err = readFile(dir.file("err"));
+  std::string err = configErrorOf(dir, yaml);
+  EXPECT_NE(err.rfind("exit ", 0), 0u) << "the sidecar must exit with code 2: " << err;
   EXPECT_NE(err.find("bad.yaml:13:"), std::string::npos) << err;
   EXPECT_NE(err.find("fault.abort.percent: percent 150"), std::string::npos) << err;
   EXPECT_NE(err.find("fault.abort.http_status: http_status 99"), std::string::npos) << err;

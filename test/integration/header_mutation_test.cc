@@ -69,7 +69,7 @@ static_resources:
 
 TEST(HeaderMutationTest, PrefixRewriteWithoutAPrefixMatchIsAConfigError) {
   TempDir dir;
-  std::string path = dir.write("bad.yaml", R"(admin: {address: 127.0.0.1:0}
+  std::string err = configErrorOf(dir, R"(admin: {address: 127.0.0.1:0}
 listeners: [{name: main, address: 127.0.0.1:0, route_config: r}]
 static_resources:
   clusters: [{name: app, endpoints: [{address: 127.0.0.1:9}]}]
@@ -83,10 +83,7 @@ static_resources:
         route: {cluster: app}
         prefix_rewrite: /x
 )");
-  Process p;
-  ASSERT_TRUE(p.start({sidecarBin(), "--config", path}, dir.file("out"), dir.file("err")));
-  EXPECT_EQ(p.wait(5s), 2);
-  std::string err = readFile(dir.file("err"));
+  EXPECT_NE(err.rfind("exit ", 0), 0u) << "the sidecar must exit with code 2: " << err;
   EXPECT_NE(err.find("bad.yaml:13:"), std::string::npos) << err;
   EXPECT_NE(err.find("prefix_rewrite needs a prefix match"), std::string::npos) << err;
 }

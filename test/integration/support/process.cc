@@ -172,6 +172,17 @@ long long jsonInt(const std::string& json, const std::string& key, long long fal
   return fallback;
 }
 
+std::string configErrorOf(const TempDir& dir, const std::string& yaml) {
+  std::string path = dir.write("bad.yaml", yaml);
+  Process p;
+  if (!p.start({sidecarBin(), "--config", path}, dir.file("bad.out"), dir.file("bad.err"))) {
+    return "could not start the sidecar";
+  }
+  int code = p.wait(5000ms);
+  std::string err = readFile(dir.file("bad.err"));
+  return code == 2 ? err : "exit " + std::to_string(code) + ": " + err;
+}
+
 std::string sidecarBin() { return REMORA_SIDECAR_BIN; }
 std::string echoBin() { return REMORA_ECHO_BIN; }
 

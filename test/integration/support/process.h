@@ -94,6 +94,10 @@ struct Sidecar {
   long long stat(const std::string& line_prefix) const;
 };
 
+// Starts the sidecar on `yaml` (written to DIR/bad.yaml), expects exit code 2 within 5 s and
+// returns its stderr; on any other outcome returns "exit N: <stderr>" so assertions show it.
+std::string configErrorOf(const TempDir& dir, const std::string& yaml);
+
 std::string sidecarBin();
 std::string echoBin();
 
