@@ -530,9 +530,7 @@ void HttpConnection::forwardRequest(common::MessageHead& head) noexcept {
     head.headers.add("connection", "upgrade");
   }
   if (listener_.inbound) {
-    if (peer_host_.empty()) {
-      peer_host_ = conn_->peerAddress().host();
-    }
+    downstreamHost();  // fills peer_host_
     if (head.headers.has(Wk::kXForwardedFor)) {
       std::string xff(head.headers.get(Wk::kXForwardedFor));
       xff.append(", ").append(peer_host_);
@@ -804,8 +802,30 @@ void HttpConnection::failStream(Reason reason) noexcept {
   replyLocally(reason);
 }
 
+void HttpConnection::sendLocalReply(const filters::LocalReply& reply) noexcept {
+  replyLocally(reply);
+}
+
+std::string_view HttpConnection::downstreamHost() noexcept {
+  if (peer_host_.empty()) {
+    peer_host_ = conn_->peerAddress().host();
+  }
+  return peer_host_;
+}
+
 void HttpConnection::replyLocally(Reason reason, std::string_view detail,
                                   uint16_t status) noexcept {
+  filters::LocalReply reply;
+  reply.reason = reason;
+  reply.detail = detail;
+  reply.status = status;
+  replyLocally(reply);
+}
+
+void HttpConnection::replyLocally(const filters::LocalReply& reply) noexcept {
+  Reason reason = reply.reason;
+  uint16_t status = reply.status;
+  std::string_view detail = reply.detail;
   releaseUpstream(false);
   waiting_filters_ = false;  // answered: whatever held the request has nothing left to resume
   held_body_.clear();
@@ -824,17 +844,30 @@ void HttpConnection::replyLocally(Reason reason, std::string_view detail,
     close_after_response_ = true;
   }
   std::string_view name = filters::reasonName(reason);
-  std::string body(name);
-  if (!detail.empty()) {
-    body.append(": ").append(detail);
+  std::string body;
+  if (reply.has_body) {
+    body.assign(reply.body);
+  } else {
+    body.assign(name);
+    if (!detail.empty()) {
+      body.append(": ").append(detail);
+    }
+    body.push_back('\n');
   }
-  body.push_back('\n');
   scratch_.clear();
   scratch_.append("HTTP/1.1 ");
   scratch_.append(std::to_string(status));
   scratch_.push_back(' ');
   scratch_.append(common::reasonPhrase(status));
-  scratch_.append("\r\ncontent-type: text/plain\r\nx-remora-reason: ");
+  bool has_content_type = false;
+  for (const auto& [k, v] : reply.headers) {
+    has_content_type = has_content_type || common::equalsIgnoreCase(k, "content-type");
+    scratch_.append("\r\n").append(k).append(": ").append(v);
+  }
+  if (!has_content_type) {
+    scratch_.append("\r\ncontent-type: text/plain");
+  }
+  scratch_.append("\r\nx-remora-reason: ");
   scratch_.append(name);
   scratch_.append("\r\ncontent-length: ");
   scratch_.append(std::to_string(body.size()));

@@ -75,7 +75,9 @@ class HttpConnection final : public DownstreamConnection,
   // filters::StreamCtx
   void sendLocalReply(filters::Reason reason, std::string_view detail = {},
                       uint16_t status = 0) noexcept override;
+  void sendLocalReply(const filters::LocalReply& reply) noexcept override;
   void resume() noexcept override;
+  std::string_view downstreamHost() noexcept override;
   filters::StreamInfo& info() noexcept override { return info_stream_; }
   uv_loop_t* loop() noexcept override { return worker_.loop().uv(); }
   common::StatsShard& stats() noexcept override { return worker_.stats(); }
@@ -105,6 +107,7 @@ class HttpConnection final : public DownstreamConnection,
   // Answers the current request from the proxy (status from the reason unless given).
   void replyLocally(filters::Reason reason, std::string_view detail = {},
                     uint16_t status = 0) noexcept;
+  void replyLocally(const filters::LocalReply& reply) noexcept;
   void sendParseError() noexcept;
   void failStream(filters::Reason reason) noexcept;
   void finishStream() noexcept;

@@ -14,6 +14,8 @@
 #include <cstdint>
 #include <memory>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "common/http1_parser.h"
 #include "common/stats.h"
@@ -26,6 +28,17 @@ enum class FilterStatus : uint8_t {
   kStop,      // the filter answered (StreamCtx::sendLocalReply) or will call StreamCtx::resume()
 };
 
+// A response the proxy makes itself, with more control than a bare reason: a fixed status,
+// headers (e.g. retry-after) and a body of its own (e.g. a fallback response).
+struct LocalReply {
+  Reason reason = Reason::kNone;
+  uint16_t status = 0;             // 0: reasonStatus(reason)
+  std::string_view detail;         // body "<reason>: <detail>\n" unless `body` is set
+  bool has_body = false;
+  std::string_view body;           // used as it is when has_body
+  std::vector<std::pair<std::string_view, std::string_view>> headers;
+};
+
 // The stream as a filter sees it. Implemented by the sidecar; valid until the filter's onDone.
 class StreamCtx {
  public:
@@ -33,6 +46,8 @@ class StreamCtx {
   // x-remora-reason header, and `detail` in the body. The chain stops.
   virtual void sendLocalReply(Reason reason, std::string_view detail = {},
                               uint16_t status = 0) noexcept = 0;
+  // The same with headers and/or a body of the filter's own.
+  virtual void sendLocalReply(const LocalReply& reply) noexcept = 0;
   // Goes on with the chain after the filter returned kStop without answering. Call once; not
   // from inside onRequestHeaders itself. Meanwhile request body bytes are held (bounded).
   virtual void resume() noexcept = 0;
@@ -42,6 +57,8 @@ class StreamCtx {
   virtual common::StatsShard& stats() noexcept = 0;
   // A uniformly distributed random number (per-worker generator).
   virtual uint64_t random() noexcept = 0;
+  // The client's address without port ("10.0.0.7", "::1").
+  virtual std::string_view downstreamHost() noexcept = 0;
 
  protected:
   ~StreamCtx() = default;

@@ -4,40 +4,14 @@
 
 #include <gtest/gtest.h>
 
-#include <random>
-
 #include "common/event_loop.h"
 #include "filters/api/filter_chain.h"
+#include "test/unit/filters/fake_stream_ctx.h"
 
 namespace remora::filters {
 namespace {
 
-class FakeCtx final : public StreamCtx {
- public:
-  explicit FakeCtx(common::EventLoop& loop) : loop_(loop), stats_(1), rng_(42) {}
-  void sendLocalReply(Reason reason, std::string_view, uint16_t status) noexcept override {
-    replied = true;
-    reply_reason = reason;
-    reply_status = status ? status : reasonStatus(reason);
-  }
-  void resume() noexcept override { ++resumed; }
-  StreamInfo& info() noexcept override { return info_; }
-  uv_loop_t* loop() noexcept override { return loop_.uv(); }
-  common::StatsShard& stats() noexcept override { return stats_.shard(0); }
-  uint64_t random() noexcept override { return rng_(); }
-
-  common::StatsStore& store() { return stats_; }
-  bool replied = false;
-  Reason reply_reason = Reason::kNone;
-  uint16_t reply_status = 0;
-  int resumed = 0;
-
- private:
-  common::EventLoop& loop_;
-  common::StatsStore stats_;
-  std::mt19937_64 rng_;
-  StreamInfo info_;
-};
+using FakeCtx = fakes::FakeStreamCtx;
 
 fault::FaultConfig config(common::StatsStore& stats, double delay_pct, uint64_t delay_ms,
                           double abort_pct, uint16_t status = 503, bool header_trigger = false) {
