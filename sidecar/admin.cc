@@ -50,25 +50,59 @@ std::string clustersJson(const Server& server) {
     w.beginObject();
     w.field("name", c.name);
     w.field("type", c.original_dst ? "ORIGINAL_DST" : "STATIC");
-    w.field("lb_policy", c.lb_policy);
+    w.field("lb_policy", filters::lb::policyName(c.lb));
+    w.field("panic_threshold_percent", static_cast<int64_t>(c.panic_threshold_percent));
     w.field("connect_timeout_ms", static_cast<int64_t>(c.connect_timeout_ms));
     w.field("request_timeout_ms", static_cast<int64_t>(c.request_timeout_ms));
     w.field("idle_timeout_ms", static_cast<int64_t>(c.idle_timeout_ms));
     w.field("max_connections_per_endpoint", static_cast<int64_t>(c.max_connections_per_endpoint));
+    w.key("circuit_breakers");
+    w.beginObject();
+    w.field("max_connections", static_cast<int64_t>(c.max_connections));
+    w.field("max_pending_requests", static_cast<int64_t>(c.max_pending_requests));
+    w.field("max_requests", static_cast<int64_t>(c.max_requests));
+    w.field("max_retries", static_cast<int64_t>(c.max_retries));
+    if (c.runtime) {
+      w.field("connections", c.runtime->connections.load(std::memory_order_relaxed));
+      w.field("pending_requests", c.runtime->pending_requests.load(std::memory_order_relaxed));
+      w.field("active_requests", c.runtime->active_requests.load(std::memory_order_relaxed));
+      w.field("active_retries", c.runtime->active_retries.load(std::memory_order_relaxed));
+    }
+    w.endObject();
+    w.key("retry_policy");
+    w.beginObject();
+    w.field("num_retries", static_cast<int64_t>(c.retry.num_retries));
+    w.field("per_try_timeout_ms", static_cast<int64_t>(c.retry.per_try_timeout_ms));
+    w.endObject();
+    w.field("outlier_detection", c.outlier_enabled);
+    w.field("health_checks", c.health_check != nullptr);
+    w.field("fallback", c.has_fallback);
     w.field("upstream_cx_active", st.value(c.stats.cx_active));
     w.field("upstream_cx_total", st.value(c.stats.cx_total));
     w.field("upstream_cx_connect_fail", st.value(c.stats.cx_connect_fail));
     w.field("upstream_rq_timeout", st.value(c.stats.rq_timeout));
+    w.field("upstream_rq_retry", st.value(c.stats.rq_retry));
+    w.field("outlier_ejections_total", st.value(c.stats.outlier_ejections));
     w.key("endpoints");
     w.beginArray();
+    uint64_t now = uv_hrtime();
     for (const EndpointConfig& e : c.endpoints) {
       uint64_t total = st.value(e.stats.rq_total);
       uint64_t errors = st.value(e.stats.rq_error);
+      const filters::HostState& h = *e.host;
       w.beginObject();
       w.field("address", e.address_text);
       w.field("weight", static_cast<int64_t>(e.weight));
-      w.field("health", "healthy");
-      w.field("active_requests", st.value(e.stats.rq_active));
+      const char* health = h.has(filters::kHostFailedHealthCheck) ? "unhealthy"
+                           : h.has(filters::kHostEjected)         ? "ejected"
+                                                                  : "healthy";
+      w.field("health", health);
+      if (h.has(filters::kHostEjected)) {
+        uint64_t until = h.ejected_until_ns.load(std::memory_order_relaxed);
+        w.field("ejected_for_ms", static_cast<int64_t>(until > now ? (until - now) / 1000000 : 0));
+      }
+      w.field("times_ejected", static_cast<int64_t>(h.times_ejected.load(std::memory_order_relaxed)));
+      w.field("active_requests", static_cast<int64_t>(h.active_requests.load(std::memory_order_relaxed)));
       w.field("requests_total", total);
       w.field("errors_total", errors);
       if (total > 0) {
@@ -76,6 +110,13 @@ std::string clustersJson(const Server& server) {
                 static_cast<double>(total - errors) / static_cast<double>(total));
       } else {
         w.key("success_rate");
+        w.null();
+      }
+      double ewma = h.ewmaMicros();
+      if (ewma > 0) {
+        w.field("ewma_latency_ms", ewma / 1000.0);
+      } else {
+        w.key("ewma_latency_ms");
         w.null();
       }
       w.endObject();

@@ -1,7 +1,13 @@
 #include "sidecar/http_connection.h"
 
-#include <charconv>
+#include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <charconv>
+#include <cstdio>
+
+#include "filters/lb/load_balancer.h"
+#include "filters/retry/retry_policy.h"
 #include "sidecar/access_log.h"
 
 namespace remora::sidecar {
@@ -113,7 +119,8 @@ HttpConnection::HttpConnection(Worker& worker, std::shared_ptr<const Snapshot> l
       conn_(std::move(conn)),
       info_(info),
       parser_(common::Http1Parser::Kind::kRequest, *this, listener.limits),
-      timer_(worker.loop().uv(), [this] { onTimer(); }) {
+      timer_(worker.loop().uv(), [this] { onTimer(); }),
+      try_timer_(worker.loop().uv(), [this] { onTryTimer(); }) {
   conn_->setHandler(*this);
   conn_->setWatermarks(kWriteHighWatermark, kWriteLowWatermark);
   worker_.track(this);
@@ -283,14 +290,22 @@ common::HeadAction HttpConnection::onHeaders(common::MessageHead& head) noexcept
   request_complete_ = false;
   response_head_sent_ = false;
   response_complete_ = false;
-  retried_ = false;
-  replayable_ = true;
-  replay_.clear();
   response_framing_ = Framing::kNone;
   cluster_ = nullptr;
   route_ = nullptr;
   endpoint_cfg_ = nullptr;
+  endpoint_index_ = -1;
   endpoint_pool_ = nullptr;
+  retry_policy_ = nullptr;
+  body_buffer_.clear();
+  buffering_ = false;
+  race_replayed_ = false;
+  waiting_retry_ = false;
+  tries_ = 0;
+  retries_ = 0;
+  last_failed_endpoint_ = -1;
+  has_hash_ = false;
+  stream_idle_ms_ = 0;
   waiting_filters_ = false;
   held_body_.clear();
   upstream_start_ns_ = 0;
@@ -317,9 +332,16 @@ void HttpConnection::onBody(std::string_view data) noexcept {
     held_body_.append(data);  // updateReading() stops reading past kMaxHeldBody
     return;
   }
-  if (upstream_ == nullptr || response_complete_) {
+  if (response_complete_) {
     return;  // answered locally: the body is read and dropped
   }
+  if (upstream_ == nullptr) {
+    if (buffering_ && (waiting_retry_ || holds_request_slot_)) {
+      forwardBody(data);  // between tries: kept for the next one
+    }
+    return;
+  }
+  noteActivity();
   forwardBody(data);
 }
 
@@ -336,7 +358,8 @@ void HttpConnection::forwardBody(std::string_view data) noexcept {
 
 bool HttpConnection::onMessageComplete() noexcept {
   request_complete_ = true;
-  if (upstream_ != nullptr && !response_complete_ && request_chunked_ && !waiting_filters_) {
+  if ((upstream_ != nullptr || waiting_retry_) && !response_complete_ && request_chunked_ &&
+      !waiting_filters_) {
     writeUpstream("0\r\n\r\n");
   }
   bool upgrade = upgrade_request_;
@@ -428,7 +451,18 @@ void HttpConnection::routeRequest(common::MessageHead& head) noexcept {
     }
   }
   if (route != nullptr) {
-    cluster_ = &snap.clusters[route->cluster];
+    uint32_t cluster_index = route->cluster;
+    if (route->weighted.size() > 1) {
+      // A weighted split (canary): one backend per request, by weight.
+      uint64_t ticket = worker_.random() % route->total_weight;
+      for (const auto& [index, cumulative] : route->weighted) {
+        if (ticket < cumulative) {
+          cluster_index = index;
+          break;
+        }
+      }
+    }
+    cluster_ = &snap.clusters[cluster_index];
     info_stream_.route = route->name;
     info_stream_.note("route " + route->name);
   } else if (listener_.route_table < 0 && listener_.tcp_cluster >= 0) {
@@ -488,29 +522,21 @@ void HttpConnection::sendLocalReply(Reason reason, std::string_view detail,
 
 void HttpConnection::forwardRequest(common::MessageHead& head) noexcept {
   const RouteEntry* route = route_;
-  // Endpoint.
-  if (cluster_->original_dst) {
-    if (!info_.original_dst) {
-      info_stream_.note("original destination unknown (connection was not redirected)");
-      replyLocally(Reason::kNoHealthyUpstream);
+  ClusterRuntime* rt = cluster_->runtime.get();
+  // Circuit breaker: requests in flight to the cluster, across workers.
+  if (rt != nullptr) {
+    if (rt->active_requests.load(std::memory_order_relaxed) >= cluster_->max_requests) {
+      worker_.stats().add(cluster_->stats.rq_overflow);
+      info_stream_.note("circuit breaker: max_requests " + std::to_string(cluster_->max_requests) +
+                        " reached");
+      replyLocally(Reason::kOverflow, "max_requests");
       return;
     }
-    endpoint_ = *info_.original_dst;
-    if (listener_.inbound) {
-      // Inbound passthrough goes to the app on this host, on the port the client dialled.
-      endpoint_ = common::loopbackAddress(info_.original_dst->port());
-    }
-    endpoint_pool_ = &worker_.dynamicPool(endpoint_.toString());
-  } else {
-    const auto& eps = cluster_->endpoints;
-    const EndpointConfig& ep = eps[worker_.nextRoundRobin(cluster_->index) % eps.size()];
-    endpoint_ = ep.address;
-    endpoint_pool_ = &worker_.pool(ep.pool_id);
-    endpoint_cfg_ = &ep;
-    worker_.stats().add(ep.stats.rq_active, 1);
+    rt->active_requests.fetch_add(1, std::memory_order_relaxed);
+    holds_request_slot_ = true;
   }
 
-  // Timeout for the whole response.
+  // Timeout for the whole response (all tries).
   int64_t route_timeout = route != nullptr ? route->timeout_ms : -1;
   request_timeout_ms_ =
       route_timeout >= 0 ? static_cast<uint64_t>(route_timeout) : cluster_->request_timeout_ms;
@@ -520,9 +546,31 @@ void HttpConnection::forwardRequest(common::MessageHead& head) noexcept {
     timer_.stop();
     timer_mode_ = TimerMode::kRequest;
   }
+  if (route != nullptr && route->idle_timeout_ms > 0) {
+    stream_idle_ms_ = static_cast<uint64_t>(route->idle_timeout_ms);
+    if (!stream_idle_timer_) {
+      stream_idle_timer_ =
+          std::make_unique<common::Timer>(worker_.loop().uv(), [this] { onStreamIdleTimer(); });
+    }
+    noteActivity();
+    stream_idle_timer_->start(stream_idle_ms_);
+  }
+
+  // Retries: the route's policy, else the cluster's. Upgrades are never retried.
+  retry_policy_ = route != nullptr && route->has_retry ? &route->retry : &cluster_->retry;
+  if (upgrade_request_) {
+    retry_policy_ = nullptr;
+  }
+  buffering_ = (retry_policy_ != nullptr && retry_policy_->enabled()) || idempotent_;
+
+  // The consistent-hash key, read before the head is changed for upstream.
+  if (cluster_->hash_on != ClusterConfig::HashOn::kNone) {
+    hash_ = requestHash(head);
+  }
 
   // The upstream request head.
   stripHopByHop(head.headers, upgrade_request_);
+  head.headers.remove("x-remora-attempt");  // ours to set, never the client's
   if (request_chunked_) {
     head.headers.add("transfer-encoding", "chunked");
   }
@@ -541,36 +589,185 @@ void HttpConnection::forwardRequest(common::MessageHead& head) noexcept {
     head.headers.set("x-forwarded-proto", "http");
   }
   if (!head.headers.has(Wk::kHost)) {
-    // An HTTP/1.0 client may omit Host; the upstream speaks HTTP/1.1 and needs one.
-    head.headers.add("host", endpoint_.toString());
+    // An HTTP/1.0 client may omit Host; the upstream speaks HTTP/1.1 and needs one. (Set per
+    // cluster rather than per endpoint: tries may go to different endpoints.)
+    head.headers.add("host", cluster_->original_dst && info_.original_dst
+                                 ? info_.original_dst->toString()
+                                 : cluster_->name);
   }
   uint8_t minor = head.version_minor;
   head.version_minor = 1;  // upstream connections always speak HTTP/1.1
-  replay_.clear();
-  common::serializeRequestHead(head, replay_);
+  head_bytes_.clear();
+  common::serializeRequestHead(head, head_bytes_);
+  head_bytes_.resize(head_bytes_.size() - 2);  // the final CRLF comes after x-remora-attempt
   head.version_minor = minor;
 
-  if (!connectUpstream(false)) {
-    return;
+  if (startTry()) {
+    upstream_->cork();  // uncorked once this read's body bytes are queued too (see feed())
   }
-  upstream_->cork();  // uncorked once this read's body bytes are queued too (see feed())
-  upstream_->write(replay_);
+}
+
+uint64_t HttpConnection::requestHash(const common::MessageHead& head) noexcept {
+  std::string_view key;
+  switch (cluster_->hash_on) {
+    case ClusterConfig::HashOn::kHeader:
+      if (!head.headers.has(cluster_->hash_name)) {
+        return 0;
+      }
+      key = head.headers.get(cluster_->hash_name);
+      break;
+    case ClusterConfig::HashOn::kCookie: {
+      std::string_view cookies = head.headers.get("cookie");
+      const std::string& name = cluster_->hash_name;
+      size_t pos = 0;
+      while (pos < cookies.size()) {
+        while (pos < cookies.size() && (cookies[pos] == ' ' || cookies[pos] == ';')) {
+          ++pos;
+        }
+        size_t end = cookies.find(';', pos);
+        std::string_view pair = cookies.substr(pos, end == std::string_view::npos ? end : end - pos);
+        if (pair.size() > name.size() && pair.substr(0, name.size()) == name &&
+            pair[name.size()] == '=') {
+          key = pair.substr(name.size() + 1);
+          break;
+        }
+        pos = end == std::string_view::npos ? cookies.size() : end + 1;
+      }
+      if (key.empty()) {
+        return 0;
+      }
+      break;
+    }
+    case ClusterConfig::HashOn::kSourceIp:
+      key = downstreamHost();
+      break;
+    case ClusterConfig::HashOn::kNone:
+      return 0;
+  }
+  has_hash_ = true;
+  return filters::lb::hashKey(key);
+}
+
+bool HttpConnection::pickEndpoint() noexcept {
+  if (cluster_->original_dst) {
+    if (!info_.original_dst) {
+      info_stream_.note("original destination unknown (connection was not redirected)");
+      replyLocally(Reason::kNoHealthyUpstream);
+      return false;
+    }
+    endpoint_ = *info_.original_dst;
+    if (listener_.inbound) {
+      // Inbound passthrough goes to the app on this host, on the port the client dialled.
+      endpoint_ = common::loopbackAddress(info_.original_dst->port());
+    }
+    endpoint_pool_ = &worker_.dynamicPool(endpoint_.toString());
+    endpoint_cfg_ = nullptr;
+    endpoint_index_ = -1;
+    return true;
+  }
+  // Health: below the panic threshold every endpoint is used whatever its health; with none
+  // healthy, the fallback response answers instead when one is configured.
+  const ClusterRuntime& rt = *cluster_->runtime;
+  uint64_t total = cluster_->endpoints.size();
+  uint64_t unavailable = std::min<uint64_t>(rt.health.unavailable.load(std::memory_order_relaxed), total);
+  uint64_t healthy = total - unavailable;
+  filters::lb::PickContext pc;
+  pc.now_ns = nowNs();
+  pc.has_hash = has_hash_;
+  pc.hash = hash_;
+  pc.avoid = last_failed_endpoint_;
+  if (healthy == 0 && cluster_->has_fallback) {
+    worker_.stats().add(cluster_->stats.fallback_responses);
+    info_stream_.note("no healthy endpoint: fallback response");
+    filters::LocalReply reply;
+    reply.reason = Reason::kNoHealthyUpstream;
+    reply.status = cluster_->fallback_status;
+    reply.has_body = true;
+    reply.body = cluster_->fallback_body;
+    for (const auto& [k, v] : cluster_->fallback_headers) {
+      reply.headers.emplace_back(k, v);
+    }
+    replyLocally(reply);
+    return false;
+  }
+  if (healthy * 100 < total * cluster_->panic_threshold_percent) {
+    pc.ignore_health = true;
+    info_stream_.note("panic: " + std::to_string(healthy) + "/" + std::to_string(total) +
+                      " endpoints healthy, health ignored");
+  }
+  int index = cluster_->balancers[worker_.index()]->pick(pc);
+  if (index < 0) {
+    info_stream_.note("no healthy endpoint");
+    replyLocally(Reason::kNoHealthyUpstream);
+    return false;
+  }
+  const EndpointConfig& ep = cluster_->endpoints[static_cast<size_t>(index)];
+  endpoint_index_ = index;
+  endpoint_ = ep.address;
+  endpoint_pool_ = &worker_.pool(ep.pool_id);
+  endpoint_cfg_ = &ep;
+  return true;
+}
+
+bool HttpConnection::startTry() noexcept {
+  waiting_retry_ = false;
+  if (!pickEndpoint()) {
+    return false;
+  }
+  if (endpoint_cfg_ != nullptr) {
+    endpoint_cfg_->host->active_requests.fetch_add(1, std::memory_order_relaxed);
+    worker_.stats().add(endpoint_cfg_->stats.rq_active, 1);
+  }
+  try_active_ = true;
+  try_answered_ = false;
+  try_start_ns_ = nowNs();
+  ++tries_;
+  if (!connectUpstream(false)) {
+    return false;
+  }
+  if (retry_policy_ != nullptr && retry_policy_->per_try_timeout_ms > 0) {
+    try_timer_mode_ = TryTimerMode::kPerTry;
+    try_timer_.start(retry_policy_->per_try_timeout_ms);
+  }
+  sendTryHead();
+  return true;
+}
+
+void HttpConnection::sendTryHead() noexcept {
+  char line[48];
+  int n = std::snprintf(line, sizeof line, "x-remora-attempt: %u\r\n\r\n", tries_);
+  upstream_->write(head_bytes_, std::string_view(line, static_cast<size_t>(n)), body_buffer_);
 }
 
 bool HttpConnection::connectUpstream(bool fresh) noexcept {
   EndpointPool& pool = *endpoint_pool_;
+  ClusterRuntime* rt = cluster_->runtime.get();
   UpstreamConnection* c = nullptr;
   bool reused = false;
   if (!fresh && !pool.idle.empty()) {
     c = pool.idle.back();
     reused = true;
-  } else if (pool.open >= cluster_->max_connections_per_endpoint) {
+  } else if (pool.open >= cluster_->max_connections_per_endpoint ||
+             (rt != nullptr &&
+              rt->connections.load(std::memory_order_relaxed) >= cluster_->max_connections)) {
+    worker_.stats().add(cluster_->stats.rq_overflow);
+    info_stream_.note("circuit breaker: connection limit reached");
+    endTry(false, filters::outlier::Outcome::kSuccess, false);  // not the endpoint's doing
+    replyLocally(Reason::kOverflow, "max_connections");
+    return false;
+  } else if (rt != nullptr &&
+             rt->pending_requests.load(std::memory_order_relaxed) >= cluster_->max_pending_requests) {
     worker_.stats().add(cluster_->stats.rq_pending_overflow);
-    info_stream_.note("endpoint connection limit reached");
-    replyLocally(Reason::kOverflow);
+    info_stream_.note("circuit breaker: max_pending_requests reached");
+    endTry(false, filters::outlier::Outcome::kSuccess, false);
+    replyLocally(Reason::kOverflow, "max_pending_requests");
     return false;
   } else {
     c = new UpstreamConnection(worker_, *cluster_, endpoint_, pool);
+    if (rt != nullptr) {
+      rt->pending_requests.fetch_add(1, std::memory_order_relaxed);
+      holds_pending_slot_ = true;
+    }
   }
   c->attach(*this);
   c->expectHeadResponse(head_request_);
@@ -578,7 +775,9 @@ bool HttpConnection::connectUpstream(bool fresh) noexcept {
     c->pauseReading();  // the client has not read the last response yet
   }
   upstream_ = c;
-  upstream_start_ns_ = nowNs();
+  if (upstream_start_ns_ == 0) {
+    upstream_start_ns_ = nowNs();
+  }
   filters::Attempt a;
   a.endpoint = endpoint_.toString();
   a.reused_connection = reused;
@@ -588,22 +787,184 @@ bool HttpConnection::connectUpstream(bool fresh) noexcept {
 
 void HttpConnection::writeUpstream(std::string_view a, std::string_view b,
                                   std::string_view c) noexcept {
-  upstream_->write(a, b, c);
-  // Only a request on a reused connection can meet the keep-alive race: keep its bytes.
-  bool reused = !info_stream_.attempts.empty() && info_stream_.attempts.back().reused_connection;
-  if (replayable_ && reused) {
-    if (replay_.size() + a.size() + b.size() + c.size() > kReplayLimit) {
-      replayable_ = false;
-      std::string().swap(replay_);
-    } else {
-      replay_.append(a);
-      replay_.append(b);
-      replay_.append(c);
+  if (upstream_ != nullptr) {
+    upstream_->write(a, b, c);
+  }
+  if (!buffering_) {
+    return;
+  }
+  size_t limit = retry_policy_ != nullptr && retry_policy_->enabled()
+                     ? retry_policy_->buffer_limit_bytes
+                     : kReplayLimit;
+  if (body_buffer_.size() + a.size() + b.size() + c.size() > limit) {
+    // Too big to send again: this request gets no retry and no replay.
+    buffering_ = false;
+    std::string().swap(body_buffer_);
+    info_stream_.note("request body over the retry buffer: no retries");
+    return;
+  }
+  body_buffer_.append(a);
+  body_buffer_.append(b);
+  body_buffer_.append(c);
+}
+
+void HttpConnection::endTry(bool observed, filters::outlier::Outcome outcome,
+                            bool errored) noexcept {
+  if (holds_pending_slot_) {
+    holds_pending_slot_ = false;
+    cluster_->runtime->pending_requests.fetch_sub(1, std::memory_order_relaxed);
+  }
+  if (!try_active_) {
+    return;
+  }
+  try_active_ = false;
+  try_timer_.stop();
+  if (holds_retry_slot_) {
+    holds_retry_slot_ = false;
+    cluster_->runtime->active_retries.fetch_sub(1, std::memory_order_relaxed);
+  }
+  if (endpoint_cfg_ == nullptr) {
+    return;
+  }
+  filters::HostState& host = *endpoint_cfg_->host;
+  host.active_requests.fetch_sub(1, std::memory_order_relaxed);
+  common::StatsShard& st = worker_.stats();
+  st.add(endpoint_cfg_->stats.rq_active, -1);
+  if (observed) {
+    st.add(endpoint_cfg_->stats.rq_total);
+    if (errored) {
+      st.add(endpoint_cfg_->stats.rq_error);
     }
+  }
+  if (observed && cluster_->outlier_enabled &&
+      filters::outlier::recordOutcome(cluster_->outlier, host, cluster_->runtime->health,
+                                      static_cast<uint32_t>(cluster_->endpoints.size()), outcome,
+                                      nowNs())) {
+    st.add(cluster_->stats.outlier_ejections);
+    info_stream_.note("outlier detection ejected " + endpoint_cfg_->address_text);
+    spdlog::info("outlier detection: cluster {} endpoint {} ejected", cluster_->name,
+                 endpoint_cfg_->address_text);
   }
 }
 
-void HttpConnection::onUpstreamConnected() noexcept {}
+bool HttpConnection::maybeRetry(const char* why) noexcept {
+  const filters::retry::RetryPolicy* p = retry_policy_;
+  if (p == nullptr || retries_ >= p->num_retries || !buffering_ || response_head_sent_ ||
+      closing_ || destroyed_) {
+    return false;
+  }
+  ClusterRuntime& rt = *cluster_->runtime;
+  if (rt.active_retries.load(std::memory_order_relaxed) >= cluster_->max_retries) {
+    worker_.stats().add(cluster_->stats.rq_retry_overflow);
+    info_stream_.note("retry refused: circuit breaker max_retries");
+    return false;
+  }
+  if (!rt.retry_budget.tryAcquire(*p, nowNs(), rt.active_requests.load(std::memory_order_relaxed),
+                                  rt.active_retries.load(std::memory_order_relaxed))) {
+    worker_.stats().add(cluster_->stats.rq_retry_overflow);
+    info_stream_.note("retry refused: retry budget exhausted");
+    return false;
+  }
+  rt.active_retries.fetch_add(1, std::memory_order_relaxed);
+  holds_retry_slot_ = true;
+  ++retries_;
+  worker_.stats().add(cluster_->stats.rq_retry);
+  last_failed_endpoint_ = endpoint_index_;
+  uint64_t backoff = filters::retry::backoffMs(*p, retries_, worker_.random());
+  info_stream_.note(std::string("retry ") + std::to_string(retries_) + " after " + why +
+                    " in " + std::to_string(backoff) + "ms");
+  waiting_retry_ = true;
+  try_timer_mode_ = TryTimerMode::kBackoff;
+  try_timer_.start(backoff);
+  return true;
+}
+
+void HttpConnection::onTryTimer() noexcept {
+  if (destroyed_ || closing_) {
+    return;
+  }
+  if (try_timer_mode_ == TryTimerMode::kBackoff) {
+    // The retry slot moves on to the new try (released when it ends).
+    bool slot = holds_retry_slot_;
+    holds_retry_slot_ = false;
+    if (startTry()) {
+      holds_retry_slot_ = slot;
+    } else if (slot) {
+      cluster_->runtime->active_retries.fetch_sub(1, std::memory_order_relaxed);
+    }
+    return;
+  }
+  // Per-try timeout: this try is abandoned; another may be made.
+  info_stream_.note("per-try timeout " + std::to_string(retry_policy_->per_try_timeout_ms) + "ms");
+  if (!info_stream_.attempts.empty()) {
+    info_stream_.attempts.back().outcome = "per-try-timeout";
+  }
+  releaseUpstream(false);
+  endTry(true, filters::outlier::Outcome::kTimeout, true);
+  if (retry_policy_->retriesFailure(filters::retry::TryFailure::kTimeout) &&
+      maybeRetry("per-try timeout")) {
+    return;
+  }
+  worker_.stats().add(cluster_->stats.rq_timeout);
+  close_after_response_ = close_after_response_ || !request_complete_;
+  if (retries_ > 0) {
+    replyLocally(Reason::kRetriesExhausted, "last try: per-try timeout", 504);
+    return;
+  }
+  failStream(Reason::kUpstreamTimeout);
+}
+
+void HttpConnection::noteActivity() noexcept {
+  if (stream_idle_ms_ > 0) {
+    last_activity_ms_ = uv_now(worker_.loop().uv());
+  }
+}
+
+void HttpConnection::onStreamIdleTimer() noexcept {
+  if (destroyed_ || closing_ || !stream_active_ || stream_idle_ms_ == 0 || response_complete_) {
+    return;
+  }
+  uint64_t now = uv_now(worker_.loop().uv());
+  uint64_t idle = now - last_activity_ms_;
+  if (idle < stream_idle_ms_) {
+    stream_idle_timer_->start(stream_idle_ms_ - idle);
+    return;
+  }
+  info_stream_.note("stream idle timeout " + std::to_string(stream_idle_ms_) + "ms");
+  worker_.stats().add(cluster_->stats.rq_timeout);
+  releaseUpstream(false);
+  endTry(true, filters::outlier::Outcome::kTimeout, true);
+  close_after_response_ = close_after_response_ || !request_complete_;
+  failStream(Reason::kUpstreamTimeout);
+}
+
+void HttpConnection::releaseSlots() noexcept {
+  if (cluster_ == nullptr) {
+    return;
+  }
+  // A try still open here ended with its response (or the client went away: not observed).
+  endTry(try_answered_, try_outcome_, try_outcome_ != filters::outlier::Outcome::kSuccess);
+  try_timer_.stop();
+  if (stream_idle_timer_) {
+    stream_idle_timer_->stop();
+  }
+  waiting_retry_ = false;
+  if (holds_retry_slot_) {
+    holds_retry_slot_ = false;
+    cluster_->runtime->active_retries.fetch_sub(1, std::memory_order_relaxed);
+  }
+  if (holds_request_slot_) {
+    holds_request_slot_ = false;
+    cluster_->runtime->active_requests.fetch_sub(1, std::memory_order_relaxed);
+  }
+}
+
+void HttpConnection::onUpstreamConnected() noexcept {
+  if (holds_pending_slot_) {
+    holds_pending_slot_ = false;
+    cluster_->runtime->pending_requests.fetch_sub(1, std::memory_order_relaxed);
+  }
+}
 
 void HttpConnection::onUpstreamHeaders(common::MessageHead& head) noexcept {
   if (response_complete_ || closing_) {
@@ -620,10 +981,34 @@ void HttpConnection::onUpstreamHeaders(common::MessageHead& head) noexcept {
     }
     return;
   }
-  info_stream_.status = static_cast<uint16_t>(status);
   if (!info_stream_.attempts.empty()) {
     info_stream_.attempts.back().outcome = std::to_string(status);
   }
+  if (try_active_) {
+    try_answered_ = true;
+    try_outcome_ = filters::outlier::classifyStatus(static_cast<uint16_t>(status));
+    try_timer_.stop();  // the per-try timeout covers the wait for the response head
+    if (endpoint_cfg_ != nullptr) {
+      uint64_t now = nowNs();
+      endpoint_cfg_->host->observeLatency(static_cast<double>(now - try_start_ns_) / 1000.0, now,
+                                          cluster_->ewma_decay_ns);
+    }
+    if (retry_policy_ != nullptr && retry_policy_->enabled() &&
+        retry_policy_->retriesStatus(static_cast<uint16_t>(status)) && retries_ < retry_policy_->num_retries) {
+      // Drop this response (and its connection) and try again, if allowed.
+      UpstreamConnection* failed = upstream_;
+      upstream_ = nullptr;
+      upstream_blocked_ = false;
+      endTry(true, try_outcome_, true);
+      std::string why = "status " + std::to_string(status);
+      if (maybeRetry(why.c_str())) {
+        failed->release(false);
+        return;
+      }
+      upstream_ = failed;  // no retry after all: this response goes to the client
+    }
+  }
+  info_stream_.status = static_cast<uint16_t>(status);
   if (status == 101) {
     if (!upgrade_request_) {
       failStream(Reason::kUpstreamReset);
@@ -751,17 +1136,31 @@ void HttpConnection::onUpstreamFailure(UpstreamFailure f, bool response_started)
     info_stream_.attempts.back().outcome = what;
   }
   // The keep-alive race: a pooled connection the upstream had already closed. Nothing of the
-  // response came back, so the request was not processed; replay it once on a new connection.
+  // response came back, so the request was not processed; replay it once on a new connection
+  // to the same endpoint. Not a retry: no budget, no outlier verdict.
   if (f == UpstreamFailure::kReset && reused && !response_started && !response_head_sent_ &&
-      replayable_ && idempotent_ && !retried_) {
-    retried_ = true;
+      buffering_ && idempotent_ && !race_replayed_) {
+    race_replayed_ = true;
     info_stream_.note("reused connection closed before any response byte: replaying once");
-    std::string head;
-    head.swap(replay_);
     if (connectUpstream(true)) {
-      upstream_->write(head);
-      replay_.swap(head);
+      sendTryHead();
+      upstream_->uncork();
     }
+    return;
+  }
+  filters::outlier::Outcome outcome = f == UpstreamFailure::kConnectFailure
+                                          ? filters::outlier::Outcome::kConnectFailure
+                                          : filters::outlier::Outcome::kReset;
+  endTry(true, outcome, true);
+  filters::retry::TryFailure tf = f == UpstreamFailure::kConnectFailure
+                                      ? filters::retry::TryFailure::kConnectFailure
+                                      : filters::retry::TryFailure::kReset;
+  if (!response_started && retry_policy_ != nullptr && retry_policy_->retriesFailure(tf) &&
+      maybeRetry(what)) {
+    return;
+  }
+  if (retries_ > 0 && !response_head_sent_) {
+    replyLocally(Reason::kRetriesExhausted, std::string("last try: ") + what, 502);
     return;
   }
   failStream(f == UpstreamFailure::kConnectFailure ? Reason::kConnectFailure
@@ -907,22 +1306,18 @@ void HttpConnection::recordStream() noexcept {
     bool upstream_answered =
         info_stream_.reason == Reason::kNone || info_stream_.reason == Reason::kUpstreamReset ||
         info_stream_.reason == Reason::kUpstreamTimeout ||
-        info_stream_.reason == Reason::kConnectFailure;
+        info_stream_.reason == Reason::kConnectFailure ||
+        info_stream_.reason == Reason::kRetriesExhausted;
     if (cluster_ != nullptr && upstream_answered && !info_stream_.attempts.empty()) {
       worker_.stats().add(cluster_->stats.rq_by_class[cls]);
       worker_.stats().recordMicros(cluster_->stats.rq_time, info_stream_.upstream_us);
-      if (endpoint_cfg_ != nullptr) {
-        worker_.stats().add(endpoint_cfg_->stats.rq_total);
-        if (cls == 5) {
-          worker_.stats().add(endpoint_cfg_->stats.rq_error);
-        }
+      if (retries_ > 0 && cls < 5) {
+        worker_.stats().add(cluster_->stats.rq_retry_success);
       }
     }
   }
-  if (endpoint_cfg_ != nullptr) {
-    worker_.stats().add(endpoint_cfg_->stats.rq_active, -1);
-    endpoint_cfg_ = nullptr;
-  }
+  releaseSlots();
+  endpoint_cfg_ = nullptr;
   filters_.finish(info_stream_);
   if (snapshot_ && snapshot_->access_log) {
     writeAccessLog(info_stream_, client_http10_);
@@ -1035,6 +1430,9 @@ void HttpConnection::onTimer() noexcept {
       info_stream_.note("request timeout " + std::to_string(request_timeout_ms_) + "ms");
       if (!info_stream_.attempts.empty() && info_stream_.attempts.back().outcome.empty()) {
         info_stream_.attempts.back().outcome = "timeout";
+      }
+      if (try_active_ && !try_answered_) {
+        endTry(true, filters::outlier::Outcome::kTimeout, true);
       }
       close_after_response_ = close_after_response_ || !request_complete_;
       failStream(Reason::kUpstreamTimeout);

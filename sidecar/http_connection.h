@@ -20,6 +20,7 @@
 #include "filters/api/filter_chain.h"
 #include "filters/api/http_filter.h"
 #include "filters/api/stream_info.h"
+#include "filters/outlier/outlier_detector.h"
 #include "sidecar/connection_info.h"
 #include "sidecar/upstream_connection.h"
 #include "sidecar/worker.h"
@@ -98,10 +99,27 @@ class HttpConnection final : public DownstreamConnection,
 
   // Routing: authority, request id, route match, then the route's filters.
   void routeRequest(common::MessageHead& head) noexcept;
-  // After the filters: endpoint, timeout, upstream head, connection.
+  // After the filters: circuit breaker, timeouts, upstream head, then the first try.
   void forwardRequest(common::MessageHead& head) noexcept;
   void forwardBody(std::string_view data) noexcept;
+  // One try: pick an endpoint (avoiding the last one), connect, send the head and what is
+  // buffered of the body. False when the stream was answered instead.
+  bool startTry() noexcept;
+  // The endpoint for the next try, or an answer (fallback / 503) and false.
+  bool pickEndpoint() noexcept;
   bool connectUpstream(bool fresh) noexcept;
+  void sendTryHead() noexcept;
+  // The current try is over: endpoint counters and (when `observed`: the endpoint's answer or
+  // failure is known) outlier detection.
+  void endTry(bool observed, filters::outlier::Outcome outcome, bool errored) noexcept;
+  // Retries after a failed try when the policy, the budget and the breaker allow; true when a
+  // retry was scheduled (the caller must not answer).
+  bool maybeRetry(const char* why) noexcept;
+  void onTryTimer() noexcept;
+  void onStreamIdleTimer() noexcept;
+  void noteActivity() noexcept;
+  void releaseSlots() noexcept;
+  uint64_t requestHash(const common::MessageHead& head) noexcept;
   void writeUpstream(std::string_view a, std::string_view b = {},
                      std::string_view c = {}) noexcept;
   // Answers the current request from the proxy (status from the reason unless given).
@@ -150,7 +168,6 @@ class HttpConnection final : public DownstreamConnection,
   bool upgrade_request_ = false;
   bool request_chunked_ = false;
   bool request_has_body_ = false;
-  bool retried_ = false;
   Framing response_framing_ = Framing::kNone;
   const ClusterConfig* cluster_ = nullptr;
   const RouteEntry* route_ = nullptr;
@@ -158,13 +175,39 @@ class HttpConnection final : public DownstreamConnection,
   bool waiting_filters_ = false;  // a filter holds the request (it will resume() or answer)
   std::string held_body_;         // request body that arrived while the filters held it
   const EndpointConfig* endpoint_cfg_ = nullptr;  // null for original-destination endpoints
+  int endpoint_index_ = -1;                       // in cluster_->endpoints, -1: none
   common::SocketAddress endpoint_;
   EndpointPool* endpoint_pool_ = nullptr;
   UpstreamConnection* upstream_ = nullptr;
-  // Every byte sent upstream for this request, kept while it may be replayed once on a fresh
-  // connection (the keep-alive race). Cleared and marked unreplayable past kReplayLimit.
-  std::string replay_;
-  bool replayable_ = true;
+  // Tries and retries. The upstream head is kept without its final CRLF so each try can add
+  // its own x-remora-attempt; the body bytes sent upstream (framed) are kept while a retry or a
+  // keep-alive-race replay may need them, up to the policy's limit.
+  const filters::retry::RetryPolicy* retry_policy_ = nullptr;
+  std::string head_bytes_;
+  std::string body_buffer_;
+  bool buffering_ = false;
+  bool race_replayed_ = false;
+  bool try_active_ = false;          // an endpoint is counted for the current try
+  bool holds_request_slot_ = false;  // counted in the cluster's active requests
+  bool holds_pending_slot_ = false;  // counted as pending (waiting for a new connection)
+  bool holds_retry_slot_ = false;    // counted in the cluster's active retries
+  bool waiting_retry_ = false;       // between two tries (backoff)
+  uint32_t tries_ = 0;
+  uint32_t retries_ = 0;
+  int last_failed_endpoint_ = -1;
+  bool has_hash_ = false;
+  uint64_t hash_ = 0;
+  enum class TryTimerMode : uint8_t { kPerTry, kBackoff };
+  common::Timer try_timer_;  // per-try timeout, then the backoff before a retry
+  TryTimerMode try_timer_mode_ = TryTimerMode::kPerTry;
+  uint64_t try_start_ns_ = 0;
+  // What the current try's response head said (recorded when the try ends).
+  bool try_answered_ = false;
+  filters::outlier::Outcome try_outcome_ = filters::outlier::Outcome::kSuccess;
+  // The route's stream idle timeout (created only for routes that set one).
+  std::unique_ptr<common::Timer> stream_idle_timer_;
+  uint64_t stream_idle_ms_ = 0;
+  uint64_t last_activity_ms_ = 0;
   uint64_t upstream_start_ns_ = 0;
   uint64_t request_timeout_ms_ = 0;
   filters::StreamInfo info_stream_;

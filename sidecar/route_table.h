@@ -17,6 +17,7 @@
 #include "common/header_map.h"
 #include "common/stats.h"
 #include "filters/api/http_filter.h"
+#include "filters/retry/retry_policy.h"
 
 namespace remora::sidecar {
 
@@ -48,8 +49,14 @@ struct RouteEntry {
   std::vector<HeaderCondition> headers;
   std::vector<QueryCondition> query;
   // Action.
-  uint32_t cluster = 0;            // index into Snapshot::clusters
+  uint32_t cluster = 0;            // index into Snapshot::clusters (the first backend)
+  // Weighted backends (canary): cluster index and cumulative weight; empty: just `cluster`.
+  std::vector<std::pair<uint32_t, uint32_t>> weighted;
+  uint32_t total_weight = 0;
   int64_t timeout_ms = -1;         // -1: the cluster's default; 0: none
+  int64_t idle_timeout_ms = 0;     // 0: none
+  bool has_retry = false;          // the route's retry policy replaces the cluster's
+  filters::retry::RetryPolicy retry;
   filters::FilterFactories filters;  // run in order before an endpoint is picked
 };
 

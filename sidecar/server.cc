@@ -141,7 +141,8 @@ int Server::run() {
   size_t concurrency = bootstrap_.concurrency() ? bootstrap_.concurrency() : 2;
   stats_ = std::make_unique<common::StatsStore>(concurrency + 1);
   applyDefaultListeners(bootstrap_);
-  auto snap = buildSnapshot(bootstrap_, *stats_, pool_ids_, 1);
+  SnapshotContext ctx{*stats_, pool_ids_, cluster_runtimes_, static_cast<uint32_t>(concurrency)};
+  auto snap = buildSnapshot(bootstrap_, ctx, 1);
   if (!snap.isOk()) {
     spdlog::error("config: {}", snap.status().message());
     return 2;
@@ -199,18 +200,34 @@ int Server::run() {
   uv_signal_start(sigint_, on_signal, SIGINT);
 
   state_ = ServerState::kLive;
-  ready_ = true;  // static config: the first full config is applied
   for (size_t i = 0; i < listener_addresses_.size(); ++i) {
     spdlog::info("listener {} on {} ({})", snapshot_->listeners[i].name,
                  listener_addresses_[i].toString(),
                  snapshot_->listeners[i].inbound ? "inbound" : "outbound");
   }
-  spdlog::info("admin on {}; {} worker(s); ready", admin_address_.toString(), workers_.size());
-  writeReadyFile();
+  // Static config: ready once applied, after the first round of health checks (an endpoint that
+  // is down is known before the first request could reach it).
+  maintenance_ = std::make_unique<ClusterMaintenance>(loop_.uv(), stats_->shard(0));
+  maintenance_->onInitialHealthChecksDone([this] { becomeReady(); });
+  maintenance_->apply(snapshot_);
+  if (maintenance_->initialHealthChecksDone()) {
+    becomeReady();
+  } else {
+    spdlog::info("waiting for the first health checks before reporting ready");
+  }
 
   loop_.run();
   shutdown();
   return 0;
+}
+
+void Server::becomeReady() {
+  if (ready_) {
+    return;
+  }
+  ready_ = true;
+  spdlog::info("admin on {}; {} worker(s); ready", admin_address_.toString(), workers_.size());
+  writeReadyFile();
 }
 
 void Server::beginDrain() {
@@ -257,6 +274,7 @@ void Server::shutdown() {
     w->stop();
   }
   drain_timer_.reset();
+  maintenance_.reset();
   for (auto& a : admin_servers_) {
     a->close();
   }

@@ -20,6 +20,8 @@
 #include "common/stats.h"
 #include "common/timer.h"
 #include "remora/config/v1/bootstrap.pb.h"
+#include "sidecar/cluster_maintenance.h"
+#include "sidecar/cluster_runtime.h"
 #include "sidecar/snapshot.h"
 #include "sidecar/worker.h"
 
@@ -56,6 +58,8 @@ class Server {
   common::Status bindListeners(std::vector<std::vector<int>>& fds_per_worker);
   common::Status startAdmin();
   void writeReadyFile();
+  // Ready once the first config is applied and its first health checks are done.
+  void becomeReady();
   void checkDrained();
   void shutdown();
 
@@ -64,6 +68,8 @@ class Server {
   common::EventLoop loop_;
   std::unique_ptr<common::StatsStore> stats_;
   PoolIds pool_ids_;
+  ClusterRuntimes cluster_runtimes_;
+  std::unique_ptr<ClusterMaintenance> maintenance_;
   std::shared_ptr<const Snapshot> snapshot_;
   std::vector<std::unique_ptr<ListenerRuntime>> runtimes_;
   std::vector<common::SocketAddress> listener_addresses_;

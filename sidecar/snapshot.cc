@@ -2,8 +2,13 @@
 
 #include <unordered_map>
 
+#include <map>
+
 #include "filters/fault/config.h"
 #include "filters/header_mutation/config.h"
+#include "filters/health_check/config.h"
+#include "filters/outlier/config.h"
+#include "filters/retry/config.h"
 
 namespace remora::sidecar {
 
@@ -71,6 +76,114 @@ void registerClusterStats(ClusterConfig& c, common::StatsStore& stats) {
   c.stats.cx_active = stats.gauge("remora_upstream_cx_active", l);
   c.stats.cx_total = stats.counter("remora_upstream_cx_total", l);
   c.stats.cx_connect_fail = stats.counter("remora_upstream_cx_connect_fail_total", l);
+  c.stats.rq_overflow = stats.counter("remora_upstream_rq_overflow_total", l);
+  c.stats.rq_retry_overflow = stats.counter("remora_upstream_rq_retry_overflow_total", l);
+  c.stats.outlier_ejections = stats.counter("remora_outlier_ejections_total", l);
+  c.stats.outlier_ejections_active = stats.gauge("remora_outlier_ejections_active", l);
+  c.stats.health_check_failures = stats.counter("remora_health_check_failure_total", l);
+  c.stats.fallback_responses = stats.counter("remora_upstream_rq_fallback_total", l);
+}
+
+filters::lb::Policy lbPolicy(cfg::Cluster::LbPolicy p) {
+  using filters::lb::Policy;
+  switch (p) {
+    case cfg::Cluster::WEIGHTED_ROUND_ROBIN:
+      return Policy::kWeightedRoundRobin;
+    case cfg::Cluster::RANDOM:
+      return Policy::kRandom;
+    case cfg::Cluster::LEAST_REQUEST:
+      return Policy::kLeastRequest;
+    case cfg::Cluster::RING_HASH:
+      return Policy::kRingHash;
+    case cfg::Cluster::MAGLEV:
+      return Policy::kMaglev;
+    case cfg::Cluster::PEAK_EWMA:
+      return Policy::kPeakEwma;
+    default:
+      return Policy::kRoundRobin;
+  }
+}
+
+// Policies of a cluster other than its endpoints: balancer options, breakers, retries,
+// outlier detection, health checks, fallback.
+void applyClusterPolicy(const cfg::Cluster& c, ClusterConfig& cc) {
+  const cfg::LoadBalancer& lb = c.load_balancer();
+  cc.lb = lbPolicy(c.lb_policy());
+  switch (lb.hash_on().key_case()) {
+    case cfg::HashPolicy::kHeader:
+      cc.hash_on = ClusterConfig::HashOn::kHeader;
+      cc.hash_name = lb.hash_on().header();  // HeaderMap lookups ignore case
+      break;
+    case cfg::HashPolicy::kCookie:
+      cc.hash_on = ClusterConfig::HashOn::kCookie;
+      cc.hash_name = lb.hash_on().cookie();
+      break;
+    case cfg::HashPolicy::kSourceIp:
+      cc.hash_on = lb.hash_on().source_ip() ? ClusterConfig::HashOn::kSourceIp
+                                            : ClusterConfig::HashOn::kNone;
+      break;
+    default:
+      break;
+  }
+  cc.panic_threshold_percent = lb.has_panic_threshold_percent() ? lb.panic_threshold_percent() : 50;
+  cc.ewma_decay_ns = toMs(lb.ewma_decay(), 10000) * 1'000'000ULL;
+  cc.lb_options.ewma_decay_ns = cc.ewma_decay_ns;
+  if (lb.ring_size() > 0) {
+    cc.lb_options.ring_size = lb.ring_size();
+  }
+  if (lb.choice_count() > 0) {
+    cc.lb_options.choice_count = lb.choice_count();
+  }
+
+  const cfg::CircuitBreakers& cb = c.circuit_breakers();
+  cc.max_connections = cb.has_max_connections() ? cb.max_connections() : 1024;
+  cc.max_pending_requests = cb.has_max_pending_requests() ? cb.max_pending_requests() : 1024;
+  cc.max_requests = cb.has_max_requests() ? cb.max_requests() : 1024;
+  cc.max_retries = cb.has_max_retries() ? cb.max_retries() : 3;
+
+  cc.retry = filters::retry::retryPolicyFromProto(c.retry_policy());
+  cc.outlier_enabled = c.has_outlier_detection();
+  if (cc.outlier_enabled) {
+    cc.outlier = filters::outlier::outlierConfigFromProto(c.outlier_detection());
+  }
+  if (c.has_health_check()) {
+    cc.health_check = std::make_shared<const filters::health_check::HealthCheckConfig>(
+        filters::health_check::healthCheckConfigFromProto(c.health_check()));
+  }
+  cc.has_fallback = c.has_fallback();
+  if (cc.has_fallback) {
+    cc.fallback_status = static_cast<uint16_t>(c.fallback().status() ? c.fallback().status() : 200);
+    cc.fallback_body = c.fallback().body();
+    // Sorted, so that the response (and /config_dump) does not depend on map order.
+    std::map<std::string, std::string> sorted(c.fallback().headers().begin(),
+                                              c.fallback().headers().end());
+    cc.fallback_headers.assign(sorted.begin(), sorted.end());
+  }
+}
+
+// The cluster's shared run-time state and balancers (after its endpoints are known).
+void attachRuntime(ClusterConfig& cc, SnapshotContext& ctx) {
+  std::vector<std::string> addresses;
+  for (const EndpointConfig& e : cc.endpoints) {
+    addresses.push_back(e.address_text);
+  }
+  uint8_t hc = filters::kHostFailedHealthCheck;
+  std::vector<std::shared_ptr<filters::HostState>> hosts;
+  cc.runtime = ctx.runtimes.update(cc.name, addresses, cc.health_check ? hc : 0,
+                                   cc.health_check ? 0 : hc, hosts);
+  std::vector<filters::lb::Host> lb_hosts;
+  for (size_t i = 0; i < cc.endpoints.size(); ++i) {
+    cc.endpoints[i].host = hosts[i];
+    lb_hosts.push_back(filters::lb::Host{cc.endpoints[i].address_text, cc.endpoints[i].weight,
+                                         hosts[i].get()});
+  }
+  if (cc.endpoints.empty()) {
+    return;  // original destination: no balancing
+  }
+  cc.lb_factory = filters::lb::makeLoadBalancerFactory(cc.lb, std::move(lb_hosts), cc.lb_options);
+  for (uint32_t w = 0; w < ctx.workers; ++w) {
+    cc.balancers.push_back(cc.lb_factory->create(0x9e3779b97f4a7c15ULL * (w + 1)));
+  }
 }
 
 void registerListenerStats(ListenerConfig& lc, common::StatsStore& stats) {
@@ -129,8 +242,9 @@ void applyDefaultListeners(cfg::Bootstrap& config) {
 }
 
 Result<std::shared_ptr<const Snapshot>> buildSnapshot(const cfg::Bootstrap& config,
-                                                     common::StatsStore& stats, PoolIds& pool_ids,
-                                                     uint64_t version) {
+                                                     SnapshotContext& ctx, uint64_t version) {
+  common::StatsStore& stats = ctx.stats;
+  PoolIds& pool_ids = ctx.pool_ids;
   auto snap = std::make_shared<Snapshot>();
   snap->version = version;
   snap->source = config;
@@ -172,6 +286,8 @@ Result<std::shared_ptr<const Snapshot>> buildSnapshot(const cfg::Bootstrap& conf
     if (!cluster_index.emplace(cc.name, cc.index).second) {
       return Status::invalid("duplicate cluster '" + cc.name + "'");
     }
+    applyClusterPolicy(c, cc);
+    attachRuntime(cc, ctx);
     registerClusterStats(cc, stats);
     snap->clusters.push_back(std::move(cc));
     return Status::ok();
@@ -240,15 +356,37 @@ Result<std::shared_ptr<const Snapshot>> buildSnapshot(const cfg::Bootstrap& conf
         } catch (const std::regex_error& err) {
           return Status::invalid("route '" + e.name + "': bad regex: " + err.what());
         }
-        auto it = cluster_index.find(r.route().cluster());
-        if (it == cluster_index.end()) {
-          return Status::invalid("route '" + e.name + "' names unknown cluster '" +
-                                 r.route().cluster() + "'");
+        const cfg::RouteAction& action = r.route();
+        auto find_cluster = [&](const std::string& name, uint32_t& out) {
+          auto it = cluster_index.find(name);
+          if (it == cluster_index.end()) {
+            return Status::invalid("route '" + e.name + "' names unknown cluster '" + name + "'");
+          }
+          out = it->second;
+          return Status::ok();
+        };
+        if (action.weighted_clusters_size() > 0) {
+          for (const cfg::WeightedCluster& wc : action.weighted_clusters()) {
+            uint32_t index = 0;
+            if (Status st = find_cluster(wc.cluster(), index); !st.isOk()) {
+              return st;
+            }
+            if (wc.weight() == 0) {
+              continue;
+            }
+            e.total_weight += wc.weight();
+            e.weighted.emplace_back(index, e.total_weight);
+          }
+          e.cluster = e.weighted.empty() ? 0 : e.weighted.front().first;
+        } else if (Status st = find_cluster(action.cluster(), e.cluster); !st.isOk()) {
+          return st;
         }
-        e.cluster = it->second;
-        e.timeout_ms = r.route().has_timeout()
-                           ? static_cast<int64_t>(toMs(r.route().timeout(), 0))
-                           : -1;
+        e.timeout_ms = action.has_timeout() ? static_cast<int64_t>(toMs(action.timeout(), 0)) : -1;
+        e.idle_timeout_ms = static_cast<int64_t>(toMs(action.idle_timeout(), 0));
+        e.has_retry = action.has_retry_policy();
+        if (e.has_retry) {
+          e.retry = filters::retry::retryPolicyFromProto(action.retry_policy());
+        }
         // The route's filters, in order: faults first (an aborted request needs no rewriting),
         // then header mutation and prefix rewrite.
         if (r.has_fault()) {

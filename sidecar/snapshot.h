@@ -14,7 +14,12 @@
 #include "common/socket_address.h"
 #include "common/stats.h"
 #include "common/status.h"
+#include "filters/health_check/health_checker.h"
+#include "filters/lb/load_balancer.h"
+#include "filters/outlier/outlier_detector.h"
+#include "filters/retry/retry_policy.h"
 #include "remora/config/v1/bootstrap.pb.h"
+#include "sidecar/cluster_runtime.h"
 #include "sidecar/route_table.h"
 
 namespace remora::sidecar {
@@ -30,6 +35,7 @@ struct EndpointConfig {
   std::string address_text;
   uint32_t weight = 1;
   uint32_t pool_id = 0;  // stable per address across snapshots: index of a worker's pool
+  std::shared_ptr<filters::HostState> host;  // shared run-time state (ClusterRuntime::hosts)
   EndpointStats stats;
 };
 
@@ -40,6 +46,12 @@ struct ClusterStats {
   common::Counter rq_retry_success;
   common::Counter rq_timeout;
   common::Counter rq_pending_overflow;
+  common::Counter rq_overflow;        // max_requests / max_connections reached
+  common::Counter rq_retry_overflow;  // a retry refused by max_retries or the budget
+  common::Counter outlier_ejections;
+  common::Gauge outlier_ejections_active;  // main thread keeps it equal to health.ejected
+  common::Counter health_check_failures;
+  common::Counter fallback_responses;
   common::Gauge cx_active;
   common::Counter cx_total;
   common::Counter cx_connect_fail;
@@ -56,6 +68,36 @@ struct ClusterConfig {
   uint64_t request_timeout_ms = 15000;  // 0: none
   uint32_t max_idle_per_endpoint = 64;
   uint32_t max_connections_per_endpoint = 1024;
+
+  // Load balancing: the factory (immutable, shared) and one balancer per worker (each used only
+  // by its worker, so no lock).
+  filters::lb::Policy lb = filters::lb::Policy::kRoundRobin;
+  std::shared_ptr<const filters::lb::LoadBalancerFactory> lb_factory;
+  std::vector<std::unique_ptr<filters::lb::LoadBalancer>> balancers;
+  enum class HashOn : uint8_t { kNone, kHeader, kCookie, kSourceIp } hash_on = HashOn::kNone;
+  std::string hash_name;  // header name (lowercase) or cookie name
+  uint32_t panic_threshold_percent = 50;
+  uint64_t ewma_decay_ns = 10'000'000'000ULL;
+  filters::lb::Options lb_options;
+
+  // Circuit breakers (across workers).
+  uint32_t max_connections = 1024;
+  uint32_t max_pending_requests = 1024;
+  uint32_t max_requests = 1024;
+  uint32_t max_retries = 3;
+
+  filters::retry::RetryPolicy retry;
+  bool outlier_enabled = false;
+  filters::outlier::OutlierConfig outlier;
+  std::shared_ptr<const filters::health_check::HealthCheckConfig> health_check;  // null: none
+
+  // The response when no healthy endpoint is left (has_fallback false: 503).
+  bool has_fallback = false;
+  uint16_t fallback_status = 200;
+  std::string fallback_body;
+  std::vector<std::pair<std::string, std::string>> fallback_headers;
+
+  std::shared_ptr<ClusterRuntime> runtime;
   ClusterStats stats;
 };
 
@@ -111,10 +153,18 @@ class PoolIds {
   std::unordered_map<std::string, uint32_t> ids_;
 };
 
-// Builds a snapshot from a validated bootstrap. Registers metrics in `stats`.
+// What outlives snapshots and is needed to build one (main thread).
+struct SnapshotContext {
+  common::StatsStore& stats;
+  PoolIds& pool_ids;
+  ClusterRuntimes& runtimes;
+  uint32_t workers = 1;  // one balancer per worker per cluster
+};
+
+// Builds a snapshot from a validated bootstrap. Registers metrics in `ctx.stats`.
 common::Result<std::shared_ptr<const Snapshot>> buildSnapshot(const config::v1::Bootstrap& config,
-                                                             common::StatsStore& stats,
-                                                             PoolIds& pool_ids, uint64_t version);
+                                                             SnapshotContext& ctx,
+                                                             uint64_t version);
 
 // The listeners a bootstrap gets when it names none: outbound 0.0.0.0:15001, inbound
 // 0.0.0.0:15006 (both routed by the static route configs "outbound" / "inbound" when present).

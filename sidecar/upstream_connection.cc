@@ -13,11 +13,15 @@ UpstreamConnection::UpstreamConnection(Worker& worker, const ClusterConfig& clus
       parser_(common::Http1Parser::Kind::kResponse, *this),
       timer_(worker.loop().uv(), [this] { fail(UpstreamFailure::kConnectFailure); }),
       stats_(cluster.stats),
+      runtime_(cluster.runtime),
       address_(address),
       pool_(pool),
       max_idle_(cluster.max_idle_per_endpoint),
       idle_timeout_ms_(cluster.idle_timeout_ms) {
   pool_.open++;
+  if (runtime_) {
+    runtime_->connections.fetch_add(1, std::memory_order_relaxed);
+  }
   worker_.stats().add(stats_.cx_total);
   worker_.stats().add(stats_.cx_active, 1);
   int rc = conn_.connect(address_);
@@ -97,6 +101,9 @@ void UpstreamConnection::close() noexcept {
   timer_.stop();
   conn_.close();
   pool_.open--;
+  if (runtime_) {
+    runtime_->connections.fetch_sub(1, std::memory_order_relaxed);
+  }
   worker_.stats().add(stats_.cx_active, -1);
   worker_.loop().deferDelete(std::unique_ptr<common::Deletable>(this));
 }

@@ -118,6 +118,7 @@ class UpstreamConnection final : public common::TcpConnection::Handler,
   common::Http1Parser parser_;
   common::Timer timer_;  // connect timeout while connecting, idle timeout while pooled
   ClusterStats stats_;
+  std::shared_ptr<ClusterRuntime> runtime_;  // counts the cluster's connections (breaker)
   common::SocketAddress address_;
   EndpointPool& pool_;
   uint32_t max_idle_;

@@ -110,6 +110,9 @@ class Validator {
   void clusters(const v1::StaticResources& r);
   void routeConfigs(const v1::StaticResources& r);
   void route(const v1::Route& route, const std::string& path);
+  void clusterPolicy(const v1::Cluster& c, const std::string& path);
+  void retryPolicy(const v1::RetryPolicy& p, const std::string& path);
+  void routeAction(const v1::RouteAction& a, const std::string& path);
   void reference(const std::string& path, const std::string& name,
                  const std::map<std::string, std::string>& defined, std::string_view kind,
                  std::string_view where);
@@ -314,6 +317,141 @@ void Validator::clusters(const v1::StaticResources& r) {
         address(at(ep, "address"), c.endpoints(e).address(), /*allow_port_zero=*/false);
       }
     }
+    clusterPolicy(c, path);
+  }
+}
+
+void Validator::clusterPolicy(const v1::Cluster& c, const std::string& path) {
+  const v1::LoadBalancer& lb = c.load_balancer();
+  const std::string lpath = at(path, "load_balancer");
+  if (lb.has_panic_threshold_percent() && lb.panic_threshold_percent() > 100) {
+    error(at(lpath, "panic_threshold_percent"),
+          "panic_threshold_percent " + std::to_string(lb.panic_threshold_percent()) +
+              " is not in 0..100");
+  }
+  if (lb.ring_size() > 8 * 1024 * 1024) {
+    error(at(lpath, "ring_size"), "ring_size is above 8388608");
+  }
+  if (lb.choice_count() == 1 || lb.choice_count() > 100) {
+    error(at(lpath, "choice_count"), "choice_count must be 2..100");
+  }
+  bool hashing = c.lb_policy() == v1::Cluster::RING_HASH || c.lb_policy() == v1::Cluster::MAGLEV;
+  if (lb.has_hash_on() && !hashing) {
+    error(at(lpath, "hash_on"), "hash_on is only used by RING_HASH and MAGLEV");
+  }
+  if (lb.hash_on().key_case() == v1::HashPolicy::kHeader && lb.hash_on().header().empty()) {
+    error(at(at(lpath, "hash_on"), "header"), "header name is empty");
+  }
+  if (lb.hash_on().key_case() == v1::HashPolicy::kCookie && lb.hash_on().cookie().empty()) {
+    error(at(at(lpath, "hash_on"), "cookie"), "cookie name is empty");
+  }
+  if (c.has_outlier_detection()) {
+    const v1::OutlierDetection& o = c.outlier_detection();
+    const std::string opath = at(path, "outlier_detection");
+    if (o.has_max_ejection_percent() && o.max_ejection_percent() > 100) {
+      error(at(opath, "max_ejection_percent"), "max_ejection_percent is not in 0..100");
+    }
+  }
+  if (c.has_health_check()) {
+    const v1::HealthCheck& h = c.health_check();
+    const std::string hpath = at(path, "health_check");
+    if (h.kind_case() == v1::HealthCheck::KIND_NOT_SET) {
+      error(hpath, "a health check needs http or tcp");
+    }
+    for (int i = 0; i < h.http().expected_statuses_size(); ++i) {
+      uint32_t st = h.http().expected_statuses(i);
+      if (st < 100 || st > 599) {
+        error(at(at(hpath, "http"), "expected_statuses", i),
+              "status " + std::to_string(st) + " is not in 100..599");
+      }
+    }
+    if (!h.http().path().empty() && h.http().path().front() != '/') {
+      error(at(at(hpath, "http"), "path"), "path must start with '/'");
+    }
+    if ((h.has_unhealthy_threshold() && h.unhealthy_threshold() == 0) ||
+        (h.has_healthy_threshold() && h.healthy_threshold() == 0)) {
+      error(hpath, "thresholds must be at least 1");
+    }
+    if (c.type() == v1::Cluster::ORIGINAL_DST) {
+      error(hpath, "an ORIGINAL_DST cluster has no endpoints to check");
+    }
+  }
+  if (c.has_retry_policy()) {
+    retryPolicy(c.retry_policy(), at(path, "retry_policy"));
+  }
+  if (c.has_fallback()) {
+    uint32_t st = c.fallback().status();
+    if (st != 0 && (st < 200 || st > 599)) {
+      error(at(at(path, "fallback"), "status"), "status " + std::to_string(st) +
+                                                    " is not in 200..599");
+    }
+    for (const auto& [name, value] : c.fallback().headers()) {
+      if (name.empty() || name.find_first_of(" :\t\r\n") != std::string::npos ||
+          value.find_first_of("\r\n") != std::string::npos) {
+        error(at(at(path, "fallback"), "headers"), "invalid header \"" + name + "\"");
+      }
+    }
+  }
+}
+
+void Validator::retryPolicy(const v1::RetryPolicy& p, const std::string& path) {
+  static const char* const kRetryOn[] = {"5xx", "gateway-error", "reset", "connect-failure",
+                                         "retriable-status-codes"};
+  for (int i = 0; i < p.retry_on_size(); ++i) {
+    bool known = false;
+    for (const char* k : kRetryOn) {
+      known = known || p.retry_on(i) == k;
+    }
+    if (!known) {
+      error(at(path, "retry_on", i),
+            "unknown retry_on " + quote(p.retry_on(i)) +
+                " (use 5xx, gateway-error, reset, connect-failure, retriable-status-codes)");
+    }
+  }
+  for (int i = 0; i < p.retriable_status_codes_size(); ++i) {
+    uint32_t st = p.retriable_status_codes(i);
+    if (st < 100 || st > 599) {
+      error(at(path, "retriable_status_codes", i),
+            "status " + std::to_string(st) + " is not in 100..599");
+    }
+  }
+  if (p.num_retries() > 10) {
+    error(at(path, "num_retries"), "num_retries " + std::to_string(p.num_retries()) +
+                                       " is above the maximum of 10");
+  }
+  if (p.budget().has_percent() && !(p.budget().percent() >= 0 && p.budget().percent() <= 100)) {
+    error(at(at(path, "budget"), "percent"), "percent is not in 0..100");
+  }
+}
+
+void Validator::routeAction(const v1::RouteAction& a, const std::string& path) {
+  if (a.has_retry_policy()) {
+    retryPolicy(a.retry_policy(), at(path, "retry_policy"));
+  }
+  if (a.weighted_clusters_size() == 0) {
+    const std::string cpath = at(path, "cluster");
+    if (a.cluster().empty()) {
+      error(cpath, "route needs a cluster (route.cluster or route.weighted_clusters)");
+    } else {
+      reference(cpath, a.cluster(), cluster_paths_, "cluster", "static_resources.clusters");
+    }
+    return;
+  }
+  if (!a.cluster().empty()) {
+    error(at(path, "cluster"), "set either cluster or weighted_clusters, not both");
+  }
+  uint64_t total = 0;
+  for (int i = 0; i < a.weighted_clusters_size(); ++i) {
+    const v1::WeightedCluster& wc = a.weighted_clusters(i);
+    const std::string wpath = at(path, "weighted_clusters", i);
+    reference(at(wpath, "cluster"), wc.cluster(), cluster_paths_, "cluster",
+              "static_resources.clusters");
+    total += wc.weight();
+  }
+  if (total == 0) {
+    error(at(path, "weighted_clusters"), "the weights add up to 0");
+  } else if (total > 1000000) {
+    error(at(path, "weighted_clusters"), "the weights add up to more than 1000000");
   }
 }
 
@@ -430,12 +568,7 @@ void Validator::route(const v1::Route& rt, const std::string& path) {
             "http_status " + std::to_string(status) + " is not in 200..599");
     }
   }
-  const std::string cpath = at(at(path, "route"), "cluster");
-  if (rt.route().cluster().empty()) {
-    error(cpath, "route needs a cluster (route.cluster)");
-  } else {
-    reference(cpath, rt.route().cluster(), cluster_paths_, "cluster", "static_resources.clusters");
-  }
+  routeAction(rt.route(), at(path, "route"));
 }
 
 }  // namespace

@@ -294,7 +294,7 @@ SCENARIOS = [
     ("close_small", "d. new connection per request (Connection: close), GET /"),
     ("rate_small", "e. fixed rate (open loop), GET /"),
 ]
-ROW_ORDER = ["direct", "remora", "haproxy", "nginx"]
+ROW_ORDER = ["direct", "remora", "remora-policy", "haproxy", "nginx"]
 
 
 def fmt_us(v):
@@ -395,6 +395,10 @@ def report(a):
         h_cpu = h.get("proxy_cpu_s_per_100k") if h.get("ok") else None
         h_rps = h.get("rps") if h.get("ok") else None
         d_rps = d.get("rps") if d.get("ok") else None
+        rem = sc_runs.get("remora") or {}
+        rem_rps = rem.get("rps") if rem.get("ok") else None
+        rem_cpu = rem.get("proxy_cpu_s_per_100k") if rem.get("ok") else None
+        policy_rows = []
         trows, rrows, sc_json = [], [], {}
         for n in row_names:
             r = sc_runs.get(n)
@@ -413,6 +417,11 @@ def report(a):
                 "added_p99_vs_haproxy": ratio(add, h_add) if (h_add and h_add > 0) else None,
                 "cpu_vs_haproxy": ratio(cpu, h_cpu) if not is_direct else None,
             }
+            if n == "remora-policy":
+                calc["rps_vs_remora"] = ratio(rps, rem_rps)
+                calc["cpu_vs_remora"] = ratio(cpu, rem_cpu)
+                policy_rows.append([name, fmt_ratio(calc["rps_vs_remora"]),
+                                    fmt_ratio(calc["cpu_vs_remora"])])
             calc = {k: (round(v, 3) if isinstance(v, float) else v) for k, v in calc.items()}
             sc_json[n] = dict(r, **calc)
             sc_json[n].pop("type", None)
@@ -455,6 +464,10 @@ def report(a):
             out.append("")
             out.append(table(["ratios", "req/s vs direct", "req/s vs HAProxy", "added p99",
                               "added p99 vs HAProxy", "CPU vs HAProxy"], rrows))
+        if policy_rows:
+            out.append("")
+            out.append(table(["policy cost", "req/s vs remora", "CPU-s/100k vs remora"],
+                             policy_rows))
     if idle:
         out.append("")
         out.append("== RSS with idle keep-alive connections open (one GET each, then idle)")

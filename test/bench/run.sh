@@ -8,6 +8,9 @@
 # Rows (all in front of ONE nginx upstream with one worker, generated config):
 #   direct   wrk -> upstream nginx, no proxy (baseline)
 #   remora   $REMORA_SIDECAR --concurrency 1 (skipped with a message if not built)
+#   remora-policy  the same with a realistic policy set (LEAST_REQUEST, retries + budget,
+#            outlier detection, breakers, a rate limit that never triggers); its cost is
+#            printed as ratios to the remora row
 #   haproxy  HAProxy, mode http, nbthread 1, http-reuse always, no logging
 #   nginx    nginx reverse proxy, 1 worker, upstream keepalive 64, access_log off
 # Scenarios (each against each row, same duration):
@@ -41,7 +44,7 @@
 #   BENCH_CONNS      wrk / openloop connections (default 50)
 #   BENCH_RATE       fixed-rate scenario, req/s (default 5000)
 #   BENCH_OUT        results JSON (default build/bench/results.json in the repo)
-#   BENCH_ROWS       comma list of rows to run (default direct,remora,haproxy,nginx)
+#   BENCH_ROWS       comma list of rows to run (default direct,remora,remora-policy,haproxy,nginx)
 #   BENCH_SCENARIOS  comma list of scenarios (default all five, in the order above)
 #   BENCH_IDLE_CONNS idle keep-alive connections for the RSS reading (default 1000)
 #   BENCH_IDLE_PEERS 1 = also take that reading for haproxy and nginx (default 0)
@@ -70,7 +73,7 @@ if ((QUICK)); then DURATION=2; fi
 CONNS=${BENCH_CONNS:-50}
 RATE=${BENCH_RATE:-5000}
 OUT=${BENCH_OUT:-$ROOT/build/bench/results.json}
-ROWS_WANTED=${BENCH_ROWS:-direct,remora,haproxy,nginx}
+ROWS_WANTED=${BENCH_ROWS:-direct,remora,remora-policy,haproxy,nginx}
 IDLE_CONNS=${BENCH_IDLE_CONNS:-1000}
 IDLE_PEERS=${BENCH_IDLE_PEERS:-0}
 for v in DURATION CONNS RATE IDLE_CONNS; do
@@ -193,8 +196,8 @@ wait_http() { # URL PID: bounded wait (5 s) for a 200 while PID lives
 }
 
 # --------------------------------------------------------------- configs ----
-read -r UP_PORT REMORA_PORT HAPROXY_PORT NGINX_PORT < <(py ports 4)
-mkdir -p "$TMP/www" "$TMP/up" "$TMP/ngx" "$TMP/hap" "$TMP/rem"
+read -r UP_PORT REMORA_PORT HAPROXY_PORT NGINX_PORT REMORA_POLICY_PORT < <(py ports 5)
+mkdir -p "$TMP/www" "$TMP/up" "$TMP/ngx" "$TMP/hap"
 head -c 4096 /dev/urandom >"$TMP/www/4k"
 head -c 65536 /dev/urandom >"$TMP/www/64k"
 chmod 755 "$TMP/www" && chmod 644 "$TMP/www/4k" "$TMP/www/64k"
@@ -340,30 +343,73 @@ if row_wanted direct; then
   add_row direct "$UP_PORT" "" "wrk -> nginx upstream (no proxy)"
 fi
 
-if row_wanted remora; then
+# start_remora ROW PORT ARGS...: one remora-sidecar row, ready-file gated.
+start_remora() {
+  local row=$1 port=$2
+  shift 2
   if [[ ! -x $REMORA_SIDECAR ]]; then
     echo "remora-sidecar not built: skipped"
-    py emit row row=remora status="skipped: $REMORA_SIDECAR not built" >>"$JSONL"
-  else
-    ready=$TMP/rem/ready
-    rcmd=("$REMORA_SIDECAR" --listen "127.0.0.1:$REMORA_PORT" --upstream "127.0.0.1:$UP_PORT"
-          --admin 127.0.0.1:0 --concurrency 1 --access-log off --ready-file "$ready")
-    start_bg remora taskset -c "$SERVER_CPU" "${rcmd[@]}"
-    rpid=$LAST_PID
-    for ((i = 0; i < 100; i++)); do # ready file: at most 10 s
-      [[ -e $ready ]] && break
-      alive "$rpid" || break
-      sleep 0.1
-    done
-    if [[ -e $ready ]] && alive "$rpid"; then
-      add_row remora "$REMORA_PORT" "$rpid" "${rcmd[*]}"
-    else
-      log "remora did not become ready within 10 s (alive: $(alive "$rpid" && echo yes || echo no)); output:"
-      tail -n 20 "$TMP/remora.out" >&2 || true
-      py emit row row=remora status="failed: not ready within 10 s" command="${rcmd[*]}" >>"$JSONL"
-      stop_tree "$rpid"
-    fi
+    py emit row row="$row" status="skipped: $REMORA_SIDECAR not built" >>"$JSONL"
+    return 0
   fi
+  local ready=$TMP/$row.ready
+  local rcmd=("$REMORA_SIDECAR" "$@" --admin 127.0.0.1:0 --access-log off --ready-file "$ready")
+  start_bg "$row" taskset -c "$SERVER_CPU" "${rcmd[@]}"
+  local rpid=$LAST_PID i
+  for ((i = 0; i < 100; i++)); do # ready file: at most 10 s
+    [[ -e $ready ]] && break
+    alive "$rpid" || break
+    sleep 0.1
+  done
+  if [[ -e $ready ]] && alive "$rpid"; then
+    add_row "$row" "$port" "$rpid" "${rcmd[*]}"
+  else
+    log "$row did not become ready within 10 s (alive: $(alive "$rpid" && echo yes || echo no)); output:"
+    tail -n 20 "$TMP/$row.out" >&2 || true
+    py emit row row="$row" status="failed: not ready within 10 s" command="${rcmd[*]}" >>"$JSONL"
+    stop_tree "$rpid"
+  fi
+}
+
+if row_wanted remora; then
+  start_remora remora "$REMORA_PORT" --listen "127.0.0.1:$REMORA_PORT" \
+    --upstream "127.0.0.1:$UP_PORT" --concurrency 1
+fi
+
+# The same proxy with a realistic policy set on the route and cluster: LEAST_REQUEST, retries
+# with a budget, outlier detection, circuit breakers, a rate limit too high to trigger; telemetry
+# is always on. Its cost is reported as ratios to the plain remora row.
+if row_wanted remora-policy; then
+  cat >"$TMP/remora-policy.yaml" <<YAML
+admin: {address: 127.0.0.1:0}
+concurrency: 1
+listeners:
+- {name: main, address: "127.0.0.1:$REMORA_POLICY_PORT", direction: OUTBOUND, protocol: HTTP, route_config: r}
+static_resources:
+  clusters:
+  - name: upstream
+    endpoints: [{address: "127.0.0.1:$UP_PORT"}]
+    lb_policy: LEAST_REQUEST
+    circuit_breakers: {max_connections: 4096, max_pending_requests: 4096, max_requests: 4096, max_retries: 64}
+    retry_policy:
+      num_retries: 2
+      retry_on: [gateway-error, connect-failure, reset]
+      per_try_timeout: 2s
+      backoff: {base_interval: 25ms, max_interval: 250ms}
+      budget: {percent: 20, min_retries_per_second: 10}
+    outlier_detection: {consecutive_5xx: 5, consecutive_gateway_failure: 5, base_ejection_time: 30s, max_ejection_percent: 50}
+  routes:
+  - name: r
+    virtual_hosts:
+    - name: all
+      domains: ["*"]
+      routes:
+      - name: all
+        match: {prefix: /}
+        route: {cluster: upstream, timeout: 15s}
+        rate_limit: {requests_per_unit: 100000000, unit: SECOND}
+YAML
+  start_remora remora-policy "$REMORA_POLICY_PORT" --config "$TMP/remora-policy.yaml"
 fi
 
 if row_wanted haproxy; then
@@ -503,6 +549,7 @@ for row in "${ROWS[@]}"; do
   case $row in
     direct) ;;
     remora) idle_rss remora ;;
+    remora-policy) ;;
     *) if [[ $IDLE_PEERS == 1 ]]; then idle_rss "$row"; fi ;;
   esac
 done
