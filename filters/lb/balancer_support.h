@@ -46,8 +46,9 @@ uint64_t fnv1a64(std::string_view bytes) noexcept;
 // A strong 64-bit finalizer: every input bit affects every output bit.
 uint64_t mix64(uint64_t x) noexcept;
 
-// hashKey of `key` followed by the 8 bytes of `salt`: independent hashes of one key (ring
-// replicas, Maglev's offset and skip). Stable across processes, like hashKey.
+// The hash of `key` followed by the 8 little-endian bytes of `salt`, made like hashKey:
+// independent hashes of one key (ring replicas, Maglev's offset and skip), stable across
+// processes.
 uint64_t hashKeySalted(std::string_view key, uint64_t salt) noexcept;
 
 // splitmix64: a small, fast generator; good enough to spread picks, not for secrets.
@@ -60,8 +61,6 @@ class FastRandom {
   uint32_t below(uint32_t bound) noexcept {
     return static_cast<uint32_t>((static_cast<unsigned __int128>(next()) * bound) >> 64);
   }
-  // Uniform in [0, 1).
-  double unit() noexcept { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
 
  private:
   uint64_t state_;
@@ -200,20 +199,10 @@ std::shared_ptr<const LoadBalancerFactory> makeFactory(Policy policy, std::vecto
   return std::make_shared<BalancerFactory<Balancer, Table>>(std::move(shared));
 }
 
-// One factory per policy (each in its own .cc); makeLoadBalancerFactory dispatches to them.
-std::shared_ptr<const LoadBalancerFactory> makeRoundRobinFactory(std::vector<Host> hosts,
-                                                                 const Options& options);
-std::shared_ptr<const LoadBalancerFactory> makeWeightedRoundRobinFactory(std::vector<Host> hosts,
-                                                                         const Options& options);
-std::shared_ptr<const LoadBalancerFactory> makeRandomFactory(std::vector<Host> hosts,
-                                                             const Options& options);
-std::shared_ptr<const LoadBalancerFactory> makeLeastRequestFactory(std::vector<Host> hosts,
-                                                                   const Options& options);
-std::shared_ptr<const LoadBalancerFactory> makeRingHashFactory(std::vector<Host> hosts,
-                                                               const Options& options);
-std::shared_ptr<const LoadBalancerFactory> makeMaglevFactory(std::vector<Host> hosts,
-                                                             const Options& options);
-std::shared_ptr<const LoadBalancerFactory> makePeakEwmaFactory(std::vector<Host> hosts,
-                                                               const Options& options);
+// One factory maker per policy, each in its own .cc; makeLoadBalancerFactory dispatches to them.
+using FactoryMaker = std::shared_ptr<const LoadBalancerFactory>(std::vector<Host> hosts,
+                                                                const Options& options);
+FactoryMaker makeRoundRobinFactory, makeWeightedRoundRobinFactory, makeRandomFactory,
+    makeLeastRequestFactory, makeRingHashFactory, makeMaglevFactory, makePeakEwmaFactory;
 
 }  // namespace remora::filters::lb::internal

@@ -1,51 +1,38 @@
 #include "filters/lb/load_balancer.h"
 
+#include <iterator>
 #include <utility>
 
 #include "filters/lb/balancer_support.h"
 
 namespace remora::filters::lb {
+namespace {
+
+// Indexed by Policy, in its declaration order.
+constexpr std::string_view kPolicyNames[] = {
+    "ROUND_ROBIN", "WEIGHTED_ROUND_ROBIN", "RANDOM", "LEAST_REQUEST", "RING_HASH", "MAGLEV",
+    "PEAK_EWMA"};
+constexpr internal::FactoryMaker* kFactoryMakers[] = {
+    internal::makeRoundRobinFactory, internal::makeWeightedRoundRobinFactory,
+    internal::makeRandomFactory,     internal::makeLeastRequestFactory,
+    internal::makeRingHashFactory,   internal::makeMaglevFactory,
+    internal::makePeakEwmaFactory};
+constexpr size_t kPolicyCount = static_cast<size_t>(Policy::kPeakEwma) + 1;
+static_assert(std::size(kPolicyNames) == kPolicyCount, "a name per policy");
+static_assert(std::size(kFactoryMakers) == kPolicyCount, "a factory maker per policy");
+
+}  // namespace
 
 std::string_view policyName(Policy p) noexcept {
-  switch (p) {
-    case Policy::kRoundRobin:
-      return "ROUND_ROBIN";
-    case Policy::kWeightedRoundRobin:
-      return "WEIGHTED_ROUND_ROBIN";
-    case Policy::kRandom:
-      return "RANDOM";
-    case Policy::kLeastRequest:
-      return "LEAST_REQUEST";
-    case Policy::kRingHash:
-      return "RING_HASH";
-    case Policy::kMaglev:
-      return "MAGLEV";
-    case Policy::kPeakEwma:
-      return "PEAK_EWMA";
-  }
-  return "UNKNOWN";
+  auto index = static_cast<size_t>(p);
+  return index < kPolicyCount ? kPolicyNames[index] : "UNKNOWN";
 }
 
 std::shared_ptr<const LoadBalancerFactory> makeLoadBalancerFactory(Policy policy,
                                                                    std::vector<Host> hosts,
                                                                    const Options& options) {
-  switch (policy) {
-    case Policy::kRoundRobin:
-      return internal::makeRoundRobinFactory(std::move(hosts), options);
-    case Policy::kWeightedRoundRobin:
-      return internal::makeWeightedRoundRobinFactory(std::move(hosts), options);
-    case Policy::kRandom:
-      return internal::makeRandomFactory(std::move(hosts), options);
-    case Policy::kLeastRequest:
-      return internal::makeLeastRequestFactory(std::move(hosts), options);
-    case Policy::kRingHash:
-      return internal::makeRingHashFactory(std::move(hosts), options);
-    case Policy::kMaglev:
-      return internal::makeMaglevFactory(std::move(hosts), options);
-    case Policy::kPeakEwma:
-      return internal::makePeakEwmaFactory(std::move(hosts), options);
-  }
-  return internal::makeRoundRobinFactory(std::move(hosts), options);
+  auto index = static_cast<size_t>(policy);
+  return kFactoryMakers[index < kPolicyCount ? index : 0](std::move(hosts), options);
 }
 
 uint64_t hashKey(std::string_view key) noexcept {

@@ -1,7 +1,12 @@
 // RING_HASH: a ketama-style hash ring. Each endpoint owns points on a 64-bit ring in proportion
-// to its weight (at least options.ring_size points in all, at least one each); point r of an
-// endpoint is hashKeySalted(key, r). A request goes to the owner of the first point at or after
-// its hash, so adding or removing an endpoint moves only the requests of its own points.
+// to its weight; point r of an endpoint is hashKeySalted(key, r). A request goes to the owner of
+// the first point at or after its hash.
+//
+// Points per unit of weight: the smallest power of two (possibly below 1) that puts at least
+// options.ring_size points on the ring, each endpoint getting ceil(weight x that) and at least
+// one. A power of two rather than ring_size / total weight keeps the count of the others when
+// an endpoint comes or goes (unless ring_size / total weight crosses a power of two), so that only
+// the requests of the endpoint's own points move.
 
 #include <algorithm>
 #include <cmath>
@@ -27,10 +32,17 @@ Ring buildRing(const std::vector<Host>& hosts, const Options& options) {
   for (const Host& host : hosts) {
     total_weight += effectiveWeight(host);
   }
+  const double min_points = std::max<uint32_t>(options.ring_size, 1);
+  double points_per_weight = 1;
+  while (total_weight * points_per_weight < min_points) {
+    points_per_weight *= 2;
+  }
+  while (total_weight * points_per_weight / 2 >= min_points) {
+    points_per_weight /= 2;
+  }
   std::vector<std::pair<uint64_t, uint32_t>> entries;
   for (size_t i = 0; i < hosts.size(); ++i) {
-    double share = effectiveWeight(hosts[i]) / total_weight;
-    auto replicas = static_cast<uint64_t>(std::ceil(share * options.ring_size));
+    auto replicas = static_cast<uint64_t>(std::ceil(effectiveWeight(hosts[i]) * points_per_weight));
     replicas = std::max<uint64_t>(replicas, 1);
     for (uint64_t replica = 0; replica < replicas; ++replica) {
       entries.emplace_back(hashKeySalted(hosts[i].key, replica), static_cast<uint32_t>(i));
