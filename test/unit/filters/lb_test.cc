@@ -134,14 +134,18 @@ TEST(LbRoundRobinTest, SkipsUnavailableHostsUntilTheyAreBack) {
   EXPECT_EQ(countPicks(*lb, 5, 400), (std::vector<int>{100, 0, 100, 100, 100}));
 }
 
-TEST(LbRoundRobinTest, WorkersStartAtSeedDependentOffsets) {
-  FakeCluster cluster = FakeCluster::ofSize(5);
-  auto factory = cluster.factory(Policy::kRoundRobin);
+// The endpoints that the first picks of 32 workers (seeds 0 to 31) go to.
+std::set<int> firstPicksOfWorkers(const LoadBalancerFactory& factory) {
   std::set<int> first_picks;
   for (uint64_t seed = 0; seed < 32; ++seed) {
-    first_picks.insert(factory->create(seed)->pick({}));
+    first_picks.insert(factory.create(seed)->pick({}));
   }
-  EXPECT_GE(first_picks.size(), 4u);
+  return first_picks;
+}
+
+TEST(LbRoundRobinTest, WorkersStartAtSeedDependentOffsets) {
+  FakeCluster cluster = FakeCluster::ofSize(5);
+  EXPECT_GE(firstPicksOfWorkers(*cluster.factory(Policy::kRoundRobin)).size(), 4u);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -180,11 +184,7 @@ TEST(LbWeightedRoundRobinTest, SharesOnlyAmongAvailableHosts) {
 TEST(LbWeightedRoundRobinTest, EqualWeightsStartAtSeedDependentOffsets) {
   FakeCluster cluster = FakeCluster::ofSize(5);
   auto factory = cluster.factory(Policy::kWeightedRoundRobin);
-  std::set<int> first_picks;
-  for (uint64_t seed = 0; seed < 32; ++seed) {
-    first_picks.insert(factory->create(seed)->pick({}));
-  }
-  EXPECT_GE(first_picks.size(), 4u);
+  EXPECT_GE(firstPicksOfWorkers(*factory).size(), 4u);
   EXPECT_EQ(countPicks(*factory->create(9), 5, 500), std::vector<int>(5, 100));
 }
 
