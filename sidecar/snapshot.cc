@@ -4,6 +4,7 @@
 
 #include "filters/fault/config.h"
 #include "filters/header_mutation/config.h"
+#include "filters/ratelimit/config.h"
 
 namespace remora::sidecar {
 
@@ -249,8 +250,11 @@ Result<std::shared_ptr<const Snapshot>> buildSnapshot(const cfg::Bootstrap& conf
         e.timeout_ms = r.route().has_timeout()
                            ? static_cast<int64_t>(toMs(r.route().timeout(), 0))
                            : -1;
-        // The route's filters, in order: faults first (an aborted request needs no rewriting),
-        // then header mutation and prefix rewrite.
+        // The route's filters, in order: the rate limit first (a limited request costs nothing
+        // more), faults (an aborted request needs no rewriting), header mutation, prefix rewrite.
+        if (auto l = filters::ratelimit::makeRateLimitFactory(r.rate_limit(), e.name, stats)) {
+          e.filters.push_back(std::move(l));
+        }
         if (r.has_fault()) {
           if (auto f = filters::fault::makeFaultFactory(r.fault(), e.name, stats)) {
             e.filters.push_back(std::move(f));
