@@ -9,6 +9,7 @@
 #include "filters/health_check/config.h"
 #include "filters/outlier/config.h"
 #include "filters/retry/config.h"
+#include "filters/ratelimit/config.h"
 
 namespace remora::sidecar {
 
@@ -387,8 +388,11 @@ Result<std::shared_ptr<const Snapshot>> buildSnapshot(const cfg::Bootstrap& conf
         if (e.has_retry) {
           e.retry = filters::retry::retryPolicyFromProto(action.retry_policy());
         }
-        // The route's filters, in order: faults first (an aborted request needs no rewriting),
-        // then header mutation and prefix rewrite.
+        // The route's filters, in order: the rate limit first (a limited request costs nothing
+        // more), faults (an aborted request needs no rewriting), header mutation, prefix rewrite.
+        if (auto l = filters::ratelimit::makeRateLimitFactory(r.rate_limit(), e.name, stats)) {
+          e.filters.push_back(std::move(l));
+        }
         if (r.has_fault()) {
           if (auto f = filters::fault::makeFaultFactory(r.fault(), e.name, stats)) {
             e.filters.push_back(std::move(f));

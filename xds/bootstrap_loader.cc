@@ -19,6 +19,8 @@ namespace v1 = config::v1;
 
 constexpr uint32_t kMaxConcurrency = 128;
 constexpr uint32_t kMaxRequestHeadersKb = 1024;
+// Client addresses one per-source rate limit may track (each costs ~150 bytes).
+constexpr uint32_t kMaxRateLimitSources = 1000000;
 // Largest Duration.seconds whose value still fits in int64 nanoseconds.
 constexpr int64_t kMaxDurationSeconds = 9223372035;
 
@@ -113,6 +115,7 @@ class Validator {
   void clusterPolicy(const v1::Cluster& c, const std::string& path);
   void retryPolicy(const v1::RetryPolicy& p, const std::string& path);
   void routeAction(const v1::RouteAction& a, const std::string& path);
+  void rateLimit(const v1::RateLimit& rl, const std::string& path);
   void reference(const std::string& path, const std::string& name,
                  const std::map<std::string, std::string>& defined, std::string_view kind,
                  std::string_view where);
@@ -552,6 +555,9 @@ void Validator::route(const v1::Route& rt, const std::string& path) {
       }
     }
   }
+  if (rt.has_rate_limit()) {
+    rateLimit(rt.rate_limit(), at(path, "rate_limit"));
+  }
   if (rt.has_fault()) {
     const std::string fpath = at(path, "fault");
     const v1::FaultInjection& f = rt.fault();
@@ -569,6 +575,24 @@ void Validator::route(const v1::Route& rt, const std::string& path) {
     }
   }
   routeAction(rt.route(), at(path, "route"));
+}
+
+// An empty rate_limit means none; one that sets anything needs a rate.
+void Validator::rateLimit(const v1::RateLimit& rl, const std::string& path) {
+  if (rl.requests_per_unit() == 0) {
+    if (rl.unit() != v1::RateLimit::SECOND || rl.burst() != 0 || rl.per_source() ||
+        rl.max_sources() != 0) {
+      error(at(path, "requests_per_unit"), "requests_per_unit must be > 0 in a rate limit");
+    }
+    return;
+  }
+  if (rl.max_sources() != 0 && !rl.per_source()) {
+    error(at(path, "max_sources"), "max_sources needs per_source: true");
+  } else if (rl.max_sources() > kMaxRateLimitSources) {
+    error(at(path, "max_sources"), "max_sources " + std::to_string(rl.max_sources()) +
+                                       " exceeds the maximum of " +
+                                       std::to_string(kMaxRateLimitSources));
+  }
 }
 
 }  // namespace

@@ -1,0 +1,60 @@
+#pragma once
+// Retry decisions of a cluster (or of a route that overrides it): which outcomes of a try are
+// retried, how long to back off before the next try. Pure functions of the policy; no I/O.
+//
+// The policy is built once per config snapshot (config.h) and shared, read-only, by every
+// worker.
+
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+namespace remora::filters::retry {
+
+// The retry_on conditions, as bits of RetryPolicy::retry_on.
+enum RetryOn : uint32_t {
+  kRetryOn5xx = 1,                    // any response >= 500, connect failures, resets, timeouts
+  kRetryOnGatewayError = 2,           // 502, 503, 504, connect failures, per-try timeouts
+  kRetryOnReset = 4,                  // the upstream reset the stream before a response head
+  kRetryOnConnectFailure = 8,         // no connection could be made to the endpoint
+  kRetryOnRetriableStatusCodes = 16,  // the codes in RetryPolicy::retriable_status_codes
+};
+
+// The bit of a retry_on name: "5xx", "gateway-error", "reset", "connect-failure",
+// "retriable-status-codes" (exact, lower case). 0 if unknown.
+uint32_t parseRetryOn(std::string_view name) noexcept;
+
+// How a try failed before a response head arrived.
+enum class TryFailure : uint8_t {
+  kConnectFailure,
+  kReset,
+  kTimeout,  // the per-try timeout fired
+};
+
+struct RetryPolicy {
+  uint32_t retry_on = 0;            // RetryOn bits
+  uint32_t num_retries = 0;         // retries after the first try; 0 = retries off
+  uint64_t per_try_timeout_ms = 0;  // 0 = none
+  std::vector<uint16_t> retriable_status_codes;
+  uint64_t backoff_base_ms = 25;
+  uint64_t backoff_max_ms = 250;
+  bool budget = false;  // budget configured
+  double budget_percent = 20;
+  uint32_t budget_min_per_second = 3;
+  uint32_t buffer_limit_bytes = 65536;  // a request whose body grew past this is not retried
+
+  bool enabled() const noexcept { return num_retries > 0; }
+  // Is a response with this status retried? 5xx: any >= 500; gateway-error: 502, 503, 504;
+  // retriable-status-codes: the listed codes. Whether retries are left is not asked here.
+  bool retriesStatus(uint16_t status) const noexcept;
+  // Is a try that failed this way retried? Connect failure: 5xx, gateway-error,
+  // connect-failure; reset: 5xx, reset; per-try timeout: 5xx, gateway-error.
+  bool retriesFailure(TryFailure f) const noexcept;
+};
+
+// Exponential backoff with full jitter before retry number `retry` (1 = first retry; 0 is
+// taken as 1): uniform in [0, min(backoff_max_ms, backoff_base_ms * 2^(retry-1))], drawn from
+// `random` (a uniformly distributed 64-bit number). Never overflows, whatever `retry` is.
+uint64_t backoffMs(const RetryPolicy& p, uint32_t retry, uint64_t random) noexcept;
+
+}  // namespace remora::filters::retry
