@@ -313,12 +313,5 @@ TEST(RetryConfigTest, BackoffAndBudgetDefaults) {
   EXPECT_EQ(p.budget_min_per_second, 0u);
 }
 
-TEST(RetryConfigTest, IsReachableFromTheRemoraNamespace) {
-  config::v1::RetryPolicy m;
-  m.set_num_retries(1);
-  m.add_retry_on("reset");
-  EXPECT_EQ(remora::retryPolicyFromProto(m).retry_on, kRetryOnReset);
-}
-
 }  // namespace
 }  // namespace remora::filters::retry
