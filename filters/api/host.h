@@ -74,7 +74,8 @@ struct HostState {
     return true;
   }
 
-  // The latency EWMA at `now_ns`, decayed towards nothing-known over time; 0 when unknown.
+  // The latency EWMA as last updated (not decayed by the time since: readers that need that,
+  // like PEAK_EWMA, apply it themselves); 0 when nothing was observed yet.
   double ewmaMicros() const noexcept {
     uint64_t bits = ewma_us_bits.load(std::memory_order_relaxed);
     double v;

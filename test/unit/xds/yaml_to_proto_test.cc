@@ -481,7 +481,8 @@ static_resources:
   EXPECT_EQ(s.message(),
             "boot.yaml:7:7: static_resources.clusters[1].endpointz: unknown field (Cluster has: "
             "name, type, endpoints, lb_policy, connect_timeout, idle_timeout, request_timeout, "
-            "max_idle_per_endpoint, max_connections_per_endpoint)");
+            "max_idle_per_endpoint, max_connections_per_endpoint, load_balancer, circuit_breakers, "
+            "outlier_detection, health_check, retry_policy, fallback)");
 }
 
 TEST_F(YamlToProtoTest, UnknownFieldDeepInListNamesIndexedPath) {
