@@ -4,6 +4,7 @@ namespace remora::common {
 
 EventLoop::EventLoop() : read_buf_(new char[kReadBufferSize]) {
   uv_loop_init(&loop_);
+  loop_.data = this;
   uv_async_init(&loop_, &async_, onAsync);
   async_.data = this;
   uv_check_init(&loop_, &check_);
@@ -17,6 +18,10 @@ EventLoop::~EventLoop() {
   if (!closed_) {
     closeAll();
   }
+}
+
+EventLoop* EventLoop::fromUv(uv_loop_t* loop) noexcept {
+  return loop == nullptr ? nullptr : static_cast<EventLoop*>(loop->data);
 }
 
 void EventLoop::run() { uv_run(&loop_, UV_RUN_DEFAULT); }

@@ -29,6 +29,9 @@ class EventLoop {
   EventLoop& operator=(const EventLoop&) = delete;
 
   uv_loop_t* uv() noexcept { return &loop_; }
+  // The EventLoop whose uv() is `loop` (kept in loop->data), or nullptr for a uv_loop_t that no
+  // EventLoop owns. Lets code handed a bare uv_loop_t use TcpConnection and deferDelete.
+  static EventLoop* fromUv(uv_loop_t* loop) noexcept;
   // Runs until stop() or until nothing keeps the loop alive.
   void run();
   // Thread-safe: asks the loop to close its own handles and return from run().

@@ -36,6 +36,8 @@ struct HostState {
   std::atomic<uint32_t> consecutive_gateway{0};
   std::atomic<uint32_t> times_ejected{0};       // the ejection-time multiplier
   std::atomic<uint64_t> ejected_until_ns{0};    // meaningful while kHostEjected is set
+  // When times_ejected last decayed (or the host came back); written by the outlier sweep only.
+  std::atomic<uint64_t> outlier_decay_ns{0};
 
   // Latency EWMA (PEAK_EWMA and /clusters): the value in microseconds as double bits, and when
   // it was last updated. 0 bits: no observation yet (a neutral start).
