@@ -12,8 +12,10 @@ namespace {
 constexpr uint64_t kMaxSweepMs = 1000;
 }  // namespace
 
-ClusterMaintenance::ClusterMaintenance(uv_loop_t* loop, common::StatsShard& shard)
+ClusterMaintenance::ClusterMaintenance(uv_loop_t* loop, const common::StatsStore& stats,
+                                       common::StatsShard& shard)
     : loop_(loop),
+      stats_(stats),
       shard_(shard),
       checker_(loop, shard, uv_hrtime()),
       sweep_timer_(loop, [this] { sweep(); }) {}
@@ -78,12 +80,10 @@ void ClusterMaintenance::sweep() {
         next_ns = n;
       }
     }
-    // The gauge is kept per cluster name (its handle is the same in every snapshot).
     int64_t ejected = c.runtime->health.ejected.load(std::memory_order_relaxed);
-    int64_t& reported = reported_ejected_[c.name];
-    if (ejected != reported) {
-      shard_.add(c.stats.outlier_ejections_active, ejected - reported);
-      reported = ejected;
+    int64_t shown = stats_.value(c.stats.outlier_ejections_active);
+    if (ejected != shown) {
+      shard_.add(c.stats.outlier_ejections_active, ejected - shown);
     }
   }
   if (!any) {

@@ -2,14 +2,13 @@
 // ClusterMaintenance: the main thread's recurring work on clusters. Active health checks (one
 // HealthChecker for every cluster that configures them) and outlier-detection sweeps (return
 // ejected endpoints when their time is up, forgive ejections over time, keep the
-// remora_outlier_ejections_active gauge equal to the number ejected).
+// remora_outlier_ejections_active gauge equal to the number ejected: workers add one when they
+// eject, the sweep sets the main thread's shard so that the sum is right).
 //
 // apply() is called with every new snapshot; it keeps the state of endpoints the snapshot keeps.
 
 #include <functional>
 #include <memory>
-#include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "common/stats.h"
@@ -21,8 +20,8 @@ namespace remora::sidecar {
 
 class ClusterMaintenance {
  public:
-  // `shard`: the main thread's stats shard.
-  ClusterMaintenance(uv_loop_t* loop, common::StatsShard& shard);
+  // `shard`: the main thread's shard of `stats`.
+  ClusterMaintenance(uv_loop_t* loop, const common::StatsStore& stats, common::StatsShard& shard);
   ~ClusterMaintenance();
 
   void apply(std::shared_ptr<const Snapshot> snapshot);
@@ -36,11 +35,11 @@ class ClusterMaintenance {
   void scheduleSweep();
 
   uv_loop_t* loop_;
+  const common::StatsStore& stats_;
   common::StatsShard& shard_;
   std::shared_ptr<const Snapshot> snapshot_;
   filters::health_check::HealthChecker checker_;
   common::Timer sweep_timer_;
-  std::unordered_map<std::string, int64_t> reported_ejected_;  // by cluster: the gauge's value
 };
 
 }  // namespace remora::sidecar

@@ -588,13 +588,9 @@ void HttpConnection::forwardRequest(common::MessageHead& head) noexcept {
     }
     head.headers.set("x-forwarded-proto", "http");
   }
-  if (!head.headers.has(Wk::kHost)) {
-    // An HTTP/1.0 client may omit Host; the upstream speaks HTTP/1.1 and needs one. (Set per
-    // cluster rather than per endpoint: tries may go to different endpoints.)
-    head.headers.add("host", cluster_->original_dst && info_.original_dst
-                                 ? info_.original_dst->toString()
-                                 : cluster_->name);
-  }
+  // An HTTP/1.0 client may omit Host; the upstream speaks HTTP/1.1 and needs one: each try
+  // names its endpoint (see sendTryHead).
+  host_per_try_ = !head.headers.has(Wk::kHost);
   uint8_t minor = head.version_minor;
   head.version_minor = 1;  // upstream connections always speak HTTP/1.1
   head_bytes_.clear();
@@ -734,8 +730,14 @@ bool HttpConnection::startTry() noexcept {
 }
 
 void HttpConnection::sendTryHead() noexcept {
-  char line[48];
-  int n = std::snprintf(line, sizeof line, "x-remora-attempt: %u\r\n\r\n", tries_);
+  char line[96];
+  int n = 0;
+  if (host_per_try_) {
+    std::string host = endpoint_.toString();
+    n = std::snprintf(line, sizeof line, "host: %s\r\n", host.c_str());
+  }
+  n += std::snprintf(line + n, sizeof line - static_cast<size_t>(n),
+                     "x-remora-attempt: %u\r\n\r\n", tries_);
   upstream_->write(head_bytes_, std::string_view(line, static_cast<size_t>(n)), body_buffer_);
 }
 
@@ -841,6 +843,7 @@ void HttpConnection::endTry(bool observed, filters::outlier::Outcome outcome,
                                       static_cast<uint32_t>(cluster_->endpoints.size()), outcome,
                                       nowNs())) {
     st.add(cluster_->stats.outlier_ejections);
+    st.add(cluster_->stats.outlier_ejections_active, 1);  // the main thread's sweep corrects it
     info_stream_.note("outlier detection ejected " + endpoint_cfg_->address_text);
     spdlog::info("outlier detection: cluster {} endpoint {} ejected", cluster_->name,
                  endpoint_cfg_->address_text);

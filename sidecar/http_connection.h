@@ -186,6 +186,7 @@ class HttpConnection final : public DownstreamConnection,
   std::string head_bytes_;
   std::string body_buffer_;
   bool buffering_ = false;
+  bool host_per_try_ = false;  // the client sent no Host: each try names its endpoint
   bool race_replayed_ = false;
   bool try_active_ = false;          // an endpoint is counted for the current try
   bool holds_request_slot_ = false;  // counted in the cluster's active requests

@@ -207,7 +207,7 @@ int Server::run() {
   }
   // Static config: ready once applied, after the first round of health checks (an endpoint that
   // is down is known before the first request could reach it).
-  maintenance_ = std::make_unique<ClusterMaintenance>(loop_.uv(), stats_->shard(0));
+  maintenance_ = std::make_unique<ClusterMaintenance>(loop_.uv(), *stats_, stats_->shard(0));
   maintenance_->onInitialHealthChecksDone([this] { becomeReady(); });
   maintenance_->apply(snapshot_);
   if (maintenance_->initialHealthChecksDone()) {

@@ -407,7 +407,7 @@ TEST(BootstrapLoaderTest, RouteWithoutClusterIsAnError) {
             - match: {prefix: /}
 )"),
             "boot.yaml:10:15: static_resources.routes[0].virtual_hosts[0].routes[0].route.cluster: "
-            "route needs a cluster (route.cluster)");
+            "route needs a cluster (route.cluster or route.weighted_clusters)");
 }
 
 TEST(BootstrapLoaderTest, RouteMatchWithoutPathSpecifierIsAnError) {

@@ -56,7 +56,7 @@ TEST(PolicyValidationTest, AFullPolicySetLoads) {
 
 TEST(PolicyValidationTest, UnknownRetryOnNamesTheEntry) {
   EXPECT_EQ(errorOf(config("    retry_policy: {num_retries: 1, retry_on: [5xx, timeout]}\n")),
-            "p.yaml:5:18: static_resources.clusters[0].retry_policy.retry_on[1]: unknown "
+            "p.yaml:5:52: static_resources.clusters[0].retry_policy.retry_on[1]: unknown "
             "retry_on \"timeout\" (use 5xx, gateway-error, reset, connect-failure, "
             "retriable-status-codes)");
 }
