@@ -116,4 +116,13 @@ common::Result<std::chrono::nanoseconds> parseDuration(std::string_view text) {
   return std::chrono::nanoseconds{static_cast<int64_t>(total)};
 }
 
+uint64_t durationMsOr(const google::protobuf::Duration& d, uint64_t if_zero) noexcept {
+  if (d.seconds() < 0 || d.nanos() < 0) {
+    return if_zero;
+  }
+  uint64_t ms =
+      static_cast<uint64_t>(d.seconds()) * 1000 + static_cast<uint64_t>(d.nanos()) / 1000000;
+  return ms == 0 ? if_zero : ms;
+}
+
 }  // namespace remora::xds

@@ -2,7 +2,10 @@
 // Duration strings of the config model: "250ms", "5s", "1.5s", "2m", "1h", "100us", "1h30m".
 
 #include <chrono>
+#include <cstdint>
 #include <string_view>
+
+#include <google/protobuf/duration.pb.h>
 
 #include "common/status.h"
 
@@ -15,5 +18,9 @@ namespace remora::xds {
 // the input and says what is wrong, without any file position (callers add that).
 // Never throws.
 common::Result<std::chrono::nanoseconds> parseDuration(std::string_view text);
+
+// Whole milliseconds of a protobuf Duration (finer parts dropped), or `if_zero` when it is zero,
+// unset or negative: the config model's convention that a zero duration means "the default".
+uint64_t durationMsOr(const google::protobuf::Duration& d, uint64_t if_zero) noexcept;
 
 }  // namespace remora::xds
