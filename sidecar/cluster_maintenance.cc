@@ -7,8 +7,8 @@
 namespace remora::sidecar {
 
 namespace {
-// Sweeps run at least this often while a cluster detects outliers, so that an endpoint comes
-// back close to its time (the gauge follows within the same bound).
+// Sweeps run when an ejection ends or an ejection count decays, and at least this often while
+// a cluster detects outliers, so that the ejections gauge never lags behind for long.
 constexpr uint64_t kMaxSweepMs = 1000;
 }  // namespace
 
@@ -75,7 +75,7 @@ void ClusterMaintenance::sweep() {
         spdlog::info("outlier detection: cluster {}: {} endpoint(s) back from ejection", c.name,
                      back);
       }
-      uint64_t n = filters::outlier::nextReturnNs(hosts);
+      uint64_t n = filters::outlier::nextSweepNs(c.outlier, hosts);
       if (n != 0 && (next_ns == 0 || n < next_ns)) {
         next_ns = n;
       }

@@ -9,6 +9,7 @@
 #include "filters/health_check/config.h"
 #include "filters/outlier/config.h"
 #include "filters/retry/config.h"
+#include "xds/duration.h"
 #include "filters/ratelimit/config.h"
 
 namespace remora::sidecar {
@@ -22,13 +23,6 @@ namespace {
 
 constexpr uint32_t kDefaultOpaquePorts[] = {25, 587, 3306, 4444, 5432, 6379, 9300, 11211};
 constexpr char kPassthroughCluster[] = "PassthroughCluster";
-
-uint64_t toMs(const google::protobuf::Duration& d, uint64_t fallback) {
-  if (d.seconds() == 0 && d.nanos() == 0) {
-    return fallback;
-  }
-  return static_cast<uint64_t>(d.seconds()) * 1000 + static_cast<uint64_t>(d.nanos()) / 1000000;
-}
 
 StringMatch buildStringMatch(const std::string& exact, const std::string& prefix,
                              const std::string& regex, int which) {
@@ -127,7 +121,7 @@ void applyClusterPolicy(const cfg::Cluster& c, ClusterConfig& cc) {
       break;
   }
   cc.panic_threshold_percent = lb.has_panic_threshold_percent() ? lb.panic_threshold_percent() : 50;
-  cc.ewma_decay_ns = toMs(lb.ewma_decay(), 10000) * 1'000'000ULL;
+  cc.ewma_decay_ns = xds::durationMsOr(lb.ewma_decay(), 10000) * 1'000'000ULL;
   cc.lb_options.ewma_decay_ns = cc.ewma_decay_ns;
   if (lb.ring_size() > 0) {
     cc.lb_options.ring_size = lb.ring_size();
@@ -250,7 +244,7 @@ Result<std::shared_ptr<const Snapshot>> buildSnapshot(const cfg::Bootstrap& conf
   snap->version = version;
   snap->source = config;
   snap->access_log = !config.access_log().has_enabled() || config.access_log().enabled();
-  snap->drain_timeout_ms = toMs(config.drain_timeout(), 20000);
+  snap->drain_timeout_ms = xds::durationMsOr(config.drain_timeout(), 20000);
 
   std::unordered_map<std::string, uint32_t> cluster_index;
   auto add_cluster = [&](const cfg::Cluster& c) -> Status {
@@ -259,9 +253,9 @@ Result<std::shared_ptr<const Snapshot>> buildSnapshot(const cfg::Bootstrap& conf
     cc.index = static_cast<uint32_t>(snap->clusters.size());
     cc.original_dst = c.type() == cfg::Cluster::ORIGINAL_DST;
     cc.lb_policy = cfg::Cluster::LbPolicy_Name(c.lb_policy());
-    cc.connect_timeout_ms = toMs(c.connect_timeout(), 5000);
-    cc.idle_timeout_ms = toMs(c.idle_timeout(), 60000);
-    cc.request_timeout_ms = toMs(c.request_timeout(), 15000);
+    cc.connect_timeout_ms = xds::durationMsOr(c.connect_timeout(), 5000);
+    cc.idle_timeout_ms = xds::durationMsOr(c.idle_timeout(), 60000);
+    cc.request_timeout_ms = xds::durationMsOr(c.request_timeout(), 15000);
     cc.max_idle_per_endpoint = c.max_idle_per_endpoint() ? c.max_idle_per_endpoint() : 64;
     cc.max_connections_per_endpoint =
         c.max_connections_per_endpoint() ? c.max_connections_per_endpoint() : 1024;
@@ -382,8 +376,8 @@ Result<std::shared_ptr<const Snapshot>> buildSnapshot(const cfg::Bootstrap& conf
         } else if (Status st = find_cluster(action.cluster(), e.cluster); !st.isOk()) {
           return st;
         }
-        e.timeout_ms = action.has_timeout() ? static_cast<int64_t>(toMs(action.timeout(), 0)) : -1;
-        e.idle_timeout_ms = static_cast<int64_t>(toMs(action.idle_timeout(), 0));
+        e.timeout_ms = action.has_timeout() ? static_cast<int64_t>(xds::durationMsOr(action.timeout(), 0)) : -1;
+        e.idle_timeout_ms = static_cast<int64_t>(xds::durationMsOr(action.idle_timeout(), 0));
         e.has_retry = action.has_retry_policy();
         if (e.has_retry) {
           e.retry = filters::retry::retryPolicyFromProto(action.retry_policy());
@@ -450,10 +444,10 @@ Result<std::shared_ptr<const Snapshot>> buildSnapshot(const cfg::Bootstrap& conf
         }
       }
     }
-    lc.detect_timeout_ms = toMs(l.detect_timeout(), 300);
+    lc.detect_timeout_ms = xds::durationMsOr(l.detect_timeout(), 300);
     lc.max_connections = l.max_connections() ? l.max_connections() : 100000;
-    lc.header_read_timeout_ms = toMs(l.header_read_timeout(), 10000);
-    lc.idle_timeout_ms = toMs(l.idle_timeout(), 3600 * 1000);
+    lc.header_read_timeout_ms = xds::durationMsOr(l.header_read_timeout(), 10000);
+    lc.idle_timeout_ms = xds::durationMsOr(l.idle_timeout(), 3600 * 1000);
     if (l.max_request_headers_kb()) {
       lc.limits.max_header_bytes = static_cast<size_t>(l.max_request_headers_kb()) * 1024;
     }
