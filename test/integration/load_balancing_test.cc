@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "common/http_client.h"
+#include "support/configs.h"
 #include "support/process.h"
 #include "support/sockets.h"
 
@@ -20,28 +21,8 @@ using namespace std::chrono_literals;
 
 std::string clusterConfig(const std::string& policy, const std::vector<std::string>& endpoints,
                           const std::string& extra = "") {
-  std::string eps;
-  for (const std::string& e : endpoints) {
-    eps += "    - {address: " + e + "}\n";
-  }
-  return R"(
-admin: {address: 127.0.0.1:0}
-concurrency: 2
-listeners:
-- {name: main, address: 127.0.0.1:0, direction: OUTBOUND, route_config: r}
-static_resources:
-  clusters:
-  - name: app
-    lb_policy: )" + policy + "\n" + extra + "    endpoints:\n" + eps + R"(
-  routes:
-  - name: r
-    virtual_hosts:
-    - name: all
-      domains: ["*"]
-      routes:
-      - match: {prefix: /}
-        route: {cluster: app}
-)";
+  return oneRouteConfig(clusterYaml("app", endpoints, "    lb_policy: " + policy + "\n" + extra),
+                        "{cluster: app}", 2);
 }
 
 // `clients` threads, each sending `per_client` GETs on its own keep-alive connection; returns
@@ -165,11 +146,10 @@ TEST_F(LoadBalancingTest, WeightedRoundRobinFollowsEndpointWeights) {
   Echo light = Echo::start(dir_, "light");
   ASSERT_FALSE(heavy.address.empty());
   ASSERT_FALSE(light.address.empty());
-  std::string yaml = clusterConfig("WEIGHTED_ROUND_ROBIN", {});
-  std::string eps = "    - {address: " + heavy.address + ", weight: 3}\n    - {address: " +
-                    light.address + ", weight: 1}\n";
-  yaml.replace(yaml.find("    endpoints:\n") + 15, 0, eps);
-  startSidecar(yaml);
+  std::string cluster = "  - name: app\n    lb_policy: WEIGHTED_ROUND_ROBIN\n    endpoints:\n"
+                        "    - {address: " + heavy.address + ", weight: 3}\n"
+                        "    - {address: " + light.address + ", weight: 1}\n";
+  startSidecar(oneRouteConfig(cluster, "{cluster: app}", 2));
   // One worker's share of 40 requests is exactly 3:1; two workers each keep the ratio.
   auto by_echo = load(sidecar_.main(), 1, 40);
   EXPECT_NEAR(by_echo["heavy"], 30, 2);

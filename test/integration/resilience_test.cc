@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "common/http_client.h"
+#include "support/configs.h"
 #include "support/process.h"
 #include "support/sockets.h"
 
@@ -17,37 +18,11 @@ namespace {
 using common::HttpClient;
 using namespace std::chrono_literals;
 
-// One route "r" on listener "main" to cluster "app" with `cluster_extra` YAML (indented 4) and
-// these endpoints.
+// One route on listener "main" to cluster "app" with these endpoints and `cluster_extra` (YAML
+// lines indented by 4).
 std::string singleClusterConfig(const std::vector<std::string>& endpoints,
-                                const std::string& cluster_extra,
-                                const std::string& route_extra = "") {
-  std::string eps;
-  for (const std::string& e : endpoints) {
-    eps += "    - {address: " + e + "}\n";
-  }
-  return R"(
-admin: {address: 127.0.0.1:0}
-concurrency: 1
-listeners:
-- {name: main, address: 127.0.0.1:0, direction: OUTBOUND, route_config: r}
-static_resources:
-  clusters:
-  - name: app
-    endpoints:
-)" + eps + cluster_extra +
-         R"(
-  routes:
-  - name: r
-    virtual_hosts:
-    - name: all
-      domains: ["*"]
-      routes:
-      - name: all
-        match: {prefix: /}
-        route: {cluster: app)" +
-         route_extra + R"(}
-)";
+                                const std::string& cluster_extra) {
+  return oneRouteConfig(clusterYaml("app", endpoints, cluster_extra), "{cluster: app}");
 }
 
 std::string echoIdOf(const HttpClient::Response& r) { return std::string(r.header("x-echo-id")); }
@@ -339,25 +314,9 @@ TEST_F(ResilienceTest, WithoutFallbackPanicRoutingStillTriesTheEndpoints) {
 TEST_F(ResilienceTest, ACanarySplitOf90To10LandsWithinAFewPercent) {
   Echo v1 = startEcho("v1");
   Echo v2 = startEcho("v2");
-  startSidecar(R"(
-admin: {address: 127.0.0.1:0}
-concurrency: 2
-listeners:
-- {name: main, address: 127.0.0.1:0, direction: OUTBOUND, route_config: r}
-static_resources:
-  clusters:
-  - {name: v1, endpoints: [{address: )" + v1.address + R"(}]}
-  - {name: v2, endpoints: [{address: )" + v2.address + R"(}]}
-  routes:
-  - name: r
-    virtual_hosts:
-    - name: all
-      domains: ["*"]
-      routes:
-      - match: {prefix: /}
-        route:
-          weighted_clusters: [{cluster: v1, weight: 90}, {cluster: v2, weight: 10}]
-)");
+  startSidecar(oneRouteConfig(
+      clusterYaml("v1", {v1.address}) + clusterYaml("v2", {v2.address}),
+      "{weighted_clusters: [{cluster: v1, weight: 90}, {cluster: v2, weight: 10}]}", 2));
   std::map<std::string, int> by_echo;
   auto statuses = sendMany(sidecar_.main(), 10000, "/", {}, &by_echo);
   EXPECT_EQ(statuses[200], 10000);
