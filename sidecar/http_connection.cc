@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <charconv>
-#include <cstdio>
 
 #include "filters/lb/load_balancer.h"
 #include "filters/retry/retry_policy.h"
@@ -120,7 +119,7 @@ HttpConnection::HttpConnection(Worker& worker, std::shared_ptr<const Snapshot> l
       info_(info),
       parser_(common::Http1Parser::Kind::kRequest, *this, listener.limits),
       timer_(worker.loop().uv(), [this] { onTimer(); }),
-      try_timer_(worker.loop().uv(), [this] { onTryTimer(); }) {
+      backoff_timer_(worker.loop().uv(), [this] { onBackoffTimer(); }) {
   conn_->setHandler(*this);
   conn_->setWatermarks(kWriteHighWatermark, kWriteLowWatermark);
   worker_.track(this);
@@ -306,6 +305,8 @@ common::HeadAction HttpConnection::onHeaders(common::MessageHead& head) noexcept
   last_failed_endpoint_ = -1;
   has_hash_ = false;
   stream_idle_ms_ = 0;
+  request_deadline_ms_ = 0;
+  try_deadline_ms_ = 0;
   waiting_filters_ = false;
   held_body_.clear();
   upstream_start_ns_ = 0;
@@ -540,12 +541,11 @@ void HttpConnection::forwardRequest(common::MessageHead& head) noexcept {
   int64_t route_timeout = route != nullptr ? route->timeout_ms : -1;
   request_timeout_ms_ =
       route_timeout >= 0 ? static_cast<uint64_t>(route_timeout) : cluster_->request_timeout_ms;
-  if (request_timeout_ms_ > 0) {
-    armTimer(TimerMode::kRequest, request_timeout_ms_);
-  } else {
-    timer_.stop();
-    timer_mode_ = TimerMode::kRequest;
-  }
+  // One timer serves the request and per-try timeouts (armed by each try, see armRequestTimer).
+  timer_.stop();
+  timer_mode_ = TimerMode::kRequest;
+  request_deadline_ms_ =
+      request_timeout_ms_ > 0 ? uv_now(worker_.loop().uv()) + request_timeout_ms_ : 0;
   if (route != nullptr && route->idle_timeout_ms > 0) {
     stream_idle_ms_ = static_cast<uint64_t>(route->idle_timeout_ms);
     if (!stream_idle_timer_) {
@@ -721,24 +721,26 @@ bool HttpConnection::startTry() noexcept {
   if (!connectUpstream(false)) {
     return false;
   }
-  if (retry_policy_ != nullptr && retry_policy_->per_try_timeout_ms > 0) {
-    try_timer_mode_ = TryTimerMode::kPerTry;
-    try_timer_.start(retry_policy_->per_try_timeout_ms);
-  }
+  try_deadline_ms_ = retry_policy_ != nullptr && retry_policy_->per_try_timeout_ms > 0
+                        ? uv_now(worker_.loop().uv()) + retry_policy_->per_try_timeout_ms
+                        : 0;
+  armRequestTimer();
   sendTryHead();
   return true;
 }
 
 void HttpConnection::sendTryHead() noexcept {
-  char line[96];
-  int n = 0;
+  // The per-try end of the head (no printf: this runs for every request).
+  scratch_.clear();
   if (host_per_try_) {
-    std::string host = endpoint_.toString();
-    n = std::snprintf(line, sizeof line, "host: %s\r\n", host.c_str());
+    scratch_.append("host: ")
+        .append(endpoint_cfg_ != nullptr ? endpoint_cfg_->address_text : endpoint_.toString())
+        .append("\r\n");
   }
-  n += std::snprintf(line + n, sizeof line - static_cast<size_t>(n),
-                     "x-remora-attempt: %u\r\n\r\n", tries_);
-  upstream_->write(head_bytes_, std::string_view(line, static_cast<size_t>(n)), body_buffer_);
+  char digits[12];
+  auto r = std::to_chars(digits, digits + sizeof digits, tries_);
+  scratch_.append("x-remora-attempt: ").append(digits, r.ptr).append("\r\n\r\n");
+  upstream_->write(head_bytes_, scratch_, body_buffer_);
 }
 
 bool HttpConnection::connectUpstream(bool fresh) noexcept {
@@ -781,7 +783,9 @@ bool HttpConnection::connectUpstream(bool fresh) noexcept {
     upstream_start_ns_ = nowNs();
   }
   filters::Attempt a;
-  a.endpoint = endpoint_.toString();
+  // (The configured endpoint's text is precomputed: formatting an address costs more than the
+  // rest of the try's bookkeeping.)
+  a.endpoint = endpoint_cfg_ != nullptr ? endpoint_cfg_->address_text : endpoint_.toString();
   a.reused_connection = reused;
   info_stream_.attempts.push_back(std::move(a));
   return true;
@@ -820,7 +824,6 @@ void HttpConnection::endTry(bool observed, filters::outlier::Outcome outcome,
     return;
   }
   try_active_ = false;
-  try_timer_.stop();
   if (holds_retry_slot_) {
     holds_retry_slot_ = false;
     cluster_->runtime->active_retries.fetch_sub(1, std::memory_order_relaxed);
@@ -877,26 +880,42 @@ bool HttpConnection::maybeRetry(const char* why) noexcept {
   info_stream_.note(std::string("retry ") + std::to_string(retries_) + " after " + why +
                     " in " + std::to_string(backoff) + "ms");
   waiting_retry_ = true;
-  try_timer_mode_ = TryTimerMode::kBackoff;
-  try_timer_.start(backoff);
+  backoff_timer_.start(backoff);
   return true;
 }
 
-void HttpConnection::onTryTimer() noexcept {
-  if (destroyed_ || closing_) {
+void HttpConnection::armRequestTimer() noexcept {
+  // The earlier of the request's deadline and, while the try waits for its response head, the
+  // try's. A per-try deadline that passes after the head arrived only re-arms (no heap work
+  // per request to cancel it).
+  uint64_t deadline = request_deadline_ms_;
+  if (try_active_ && !try_answered_ && try_deadline_ms_ != 0 &&
+      (deadline == 0 || try_deadline_ms_ < deadline)) {
+    deadline = try_deadline_ms_;
+  }
+  if (deadline == 0) {
+    timer_.stop();
     return;
   }
-  if (try_timer_mode_ == TryTimerMode::kBackoff) {
-    // The retry slot moves on to the new try (released when it ends).
-    bool slot = holds_retry_slot_;
-    holds_retry_slot_ = false;
-    if (startTry()) {
-      holds_retry_slot_ = slot;
-    } else if (slot) {
-      cluster_->runtime->active_retries.fetch_sub(1, std::memory_order_relaxed);
-    }
+  uint64_t now = uv_now(worker_.loop().uv());
+  armTimer(TimerMode::kRequest, deadline > now ? deadline - now : 0);
+}
+
+void HttpConnection::onBackoffTimer() noexcept {
+  if (destroyed_ || closing_ || !waiting_retry_) {
     return;
   }
+  // The retry slot moves on to the new try (released when it ends).
+  bool slot = holds_retry_slot_;
+  holds_retry_slot_ = false;
+  if (startTry()) {
+    holds_retry_slot_ = slot;
+  } else if (slot) {
+    cluster_->runtime->active_retries.fetch_sub(1, std::memory_order_relaxed);
+  }
+}
+
+void HttpConnection::onPerTryTimeout() noexcept {
   // Per-try timeout: this try is abandoned; another may be made.
   info_stream_.note("per-try timeout " + std::to_string(retry_policy_->per_try_timeout_ms) + "ms");
   if (!info_stream_.attempts.empty()) {
@@ -947,7 +966,7 @@ void HttpConnection::releaseSlots() noexcept {
   }
   // A try still open here ended with its response (or the client went away: not observed).
   endTry(try_answered_, try_outcome_, try_outcome_ != filters::outlier::Outcome::kSuccess);
-  try_timer_.stop();
+  backoff_timer_.stop();
   if (stream_idle_timer_) {
     stream_idle_timer_->stop();
   }
@@ -990,7 +1009,6 @@ void HttpConnection::onUpstreamHeaders(common::MessageHead& head) noexcept {
   if (try_active_) {
     try_answered_ = true;
     try_outcome_ = filters::outlier::classifyStatus(static_cast<uint16_t>(status));
-    try_timer_.stop();  // the per-try timeout covers the wait for the response head
     if (endpoint_cfg_ != nullptr) {
       uint64_t now = nowNs();
       endpoint_cfg_->host->observeLatency(static_cast<double>(now - try_start_ns_) / 1000.0, now,
@@ -1426,7 +1444,16 @@ void HttpConnection::onTimer() noexcept {
       closeGracefully();
       break;
     }
-    case TimerMode::kRequest:
+    case TimerMode::kRequest: {
+      uint64_t now = uv_now(worker_.loop().uv());
+      if (request_deadline_ms_ == 0 || now < request_deadline_ms_) {
+        if (try_active_ && !try_answered_ && try_deadline_ms_ != 0 && now >= try_deadline_ms_) {
+          onPerTryTimeout();
+        } else {
+          armRequestTimer();  // a per-try deadline that no longer matters
+        }
+        break;
+      }
       if (cluster_ != nullptr) {
         worker_.stats().add(cluster_->stats.rq_timeout);
       }
@@ -1440,6 +1467,7 @@ void HttpConnection::onTimer() noexcept {
       close_after_response_ = close_after_response_ || !request_complete_;
       failStream(Reason::kUpstreamTimeout);
       break;
+    }
   }
 }
 

@@ -115,7 +115,10 @@ class HttpConnection final : public DownstreamConnection,
   // Retries after a failed try when the policy, the budget and the breaker allow; true when a
   // retry was scheduled (the caller must not answer).
   bool maybeRetry(const char* why) noexcept;
-  void onTryTimer() noexcept;
+  // The request timer: the request's deadline or the current try's, whichever comes first.
+  void armRequestTimer() noexcept;
+  void onPerTryTimeout() noexcept;
+  void onBackoffTimer() noexcept;
   void onStreamIdleTimer() noexcept;
   void noteActivity() noexcept;
   void releaseSlots() noexcept;
@@ -198,9 +201,9 @@ class HttpConnection final : public DownstreamConnection,
   int last_failed_endpoint_ = -1;
   bool has_hash_ = false;
   uint64_t hash_ = 0;
-  enum class TryTimerMode : uint8_t { kPerTry, kBackoff };
-  common::Timer try_timer_;  // per-try timeout, then the backoff before a retry
-  TryTimerMode try_timer_mode_ = TryTimerMode::kPerTry;
+  common::Timer backoff_timer_;  // the wait before a retry
+  uint64_t request_deadline_ms_ = 0;  // loop time; 0: none
+  uint64_t try_deadline_ms_ = 0;      // loop time; 0: none
   uint64_t try_start_ns_ = 0;
   // What the current try's response head said (recorded when the try ends).
   bool try_answered_ = false;

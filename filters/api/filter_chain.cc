@@ -4,10 +4,16 @@ namespace remora::filters {
 
 void FilterChain::start(const FilterFactories& factories) {
   filters_.clear();
+  owned_.clear();
   next_ = 0;
   finished_ = false;
   for (const auto& f : factories) {
-    filters_.push_back(f->create());
+    if (HttpFilter* shared = f->shared()) {
+      filters_.push_back(shared);
+    } else {
+      owned_.push_back(f->create());
+      filters_.push_back(owned_.back().get());
+    }
   }
 }
 
@@ -22,7 +28,7 @@ bool FilterChain::runRequest(common::MessageHead& head, StreamCtx& ctx) {
 }
 
 void FilterChain::runResponse(common::MessageHead& head, StreamCtx& ctx) {
-  for (auto& f : filters_) {
+  for (HttpFilter* f : filters_) {
     f->onResponseHeaders(head, ctx);
   }
 }
@@ -32,7 +38,7 @@ void FilterChain::finish(const StreamInfo& info) {
     return;
   }
   finished_ = true;
-  for (auto& f : filters_) {
+  for (HttpFilter* f : filters_) {
     f->onDone(info);
   }
 }

@@ -23,7 +23,8 @@ class FilterChain {
   bool empty() const noexcept { return filters_.empty(); }
 
  private:
-  std::vector<std::unique_ptr<HttpFilter>> filters_;
+  std::vector<HttpFilter*> filters_;                // in order: shared or owned
+  std::vector<std::unique_ptr<HttpFilter>> owned_;  // the per-stream ones
   size_t next_ = 0;
   bool finished_ = true;
 };

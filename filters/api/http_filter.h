@@ -83,6 +83,11 @@ class HttpFilterFactory {
   virtual std::string_view name() const noexcept = 0;
   // One filter for one stream (worker thread). Must not fail.
   virtual std::unique_ptr<HttpFilter> create() const = 0;
+  // A filter without per-stream state may instead be one instance that serves every stream of
+  // every worker (no allocation per request). Non-null: streams use it and create() is not
+  // called; its hooks then run on several threads at once and must only read its config or use
+  // thread-safe state.
+  virtual HttpFilter* shared() const noexcept { return nullptr; }
 };
 
 using FilterFactories = std::vector<std::shared_ptr<const HttpFilterFactory>>;

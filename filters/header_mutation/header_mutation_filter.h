@@ -40,14 +40,18 @@ class HeaderMutationFilter final : public HttpFilter {
 
 class HeaderMutationFactory final : public HttpFilterFactory {
  public:
-  explicit HeaderMutationFactory(MutationConfig config) : config_(std::move(config)) {}
+  explicit HeaderMutationFactory(MutationConfig config)
+      : config_(std::move(config)), shared_(config_) {}
   std::string_view name() const noexcept override { return "header_mutation"; }
   std::unique_ptr<HttpFilter> create() const override {
     return std::make_unique<HeaderMutationFilter>(config_);
   }
+  // Reads only its config: one filter for every stream.
+  HttpFilter* shared() const noexcept override { return &shared_; }
 
  private:
   MutationConfig config_;
+  mutable HeaderMutationFilter shared_;
 };
 
 }  // namespace remora::filters::header_mutation

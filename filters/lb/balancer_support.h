@@ -6,6 +6,7 @@
 //   candidate : usable and not `ctx.avoid`. A policy picks among candidates; when there is none,
 //               `lastResort` gives `ctx.avoid` if it is usable (the only endpoint left), else -1.
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -120,6 +121,9 @@ class RandomizedBalancer : public LoadBalancer {
 
   // A uniformly random candidate, or lastResort when there is none.
   int pickRandom(const PickContext& ctx) noexcept {
+    if (hosts().size() == 1) {
+      return isCandidate(hosts(), 0, ctx) ? 0 : lastResort(hosts(), ctx);
+    }
     CandidateSampler sampler(hosts(), ctx, random_, scratch_);
     int index = sampler.next();
     return index >= 0 ? index : lastResort(hosts(), ctx);
@@ -130,6 +134,11 @@ class RandomizedBalancer : public LoadBalancer {
   // With at least as many choices as candidates this is the exact cheapest.
   template <class Cheaper>
   int pickCheapestOf(const PickContext& ctx, uint32_t choices, Cheaper cheaper) noexcept {
+    if (hosts().size() == 1) {
+      return isCandidate(hosts(), 0, ctx) ? 0 : lastResort(hosts(), ctx);  // nothing to compare
+    }
+    // Never more draws than endpoints: a draw past them only finds the ones drawn already.
+    choices = std::min<uint32_t>(choices, static_cast<uint32_t>(hosts().size()));
     CandidateSampler sampler(hosts(), ctx, random_, scratch_);
     int best = -1;
     for (uint32_t drawn = 0; drawn < choices; ++drawn) {

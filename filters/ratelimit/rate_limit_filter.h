@@ -25,21 +25,6 @@ struct RateLimitConfig {
   uint64_t (*clock)() = &uv_hrtime;  // monotonic ns, the same clock on every worker
 };
 
-// Holds the config and the limiter that every stream of the route (on every worker) shares.
-class RateLimitFilterFactory final : public HttpFilterFactory {
- public:
-  explicit RateLimitFilterFactory(RateLimitConfig config)
-      : config_(std::move(config)), limiter_(config_.settings) {}
-  std::string_view name() const noexcept override { return "rate_limit"; }
-  std::unique_ptr<HttpFilter> create() const override;
-  const RateLimitConfig& config() const noexcept { return config_; }
-  RateLimiter& limiter() const noexcept { return limiter_; }
-
- private:
-  RateLimitConfig config_;
-  mutable RateLimiter limiter_;  // thread-safe; the factory is shared as const
-};
-
 class RateLimitFilter final : public HttpFilter {
  public:
   RateLimitFilter(const RateLimitConfig& config, RateLimiter& limiter)
@@ -50,6 +35,24 @@ class RateLimitFilter final : public HttpFilter {
  private:
   const RateLimitConfig& config_;
   RateLimiter& limiter_;
+};
+
+// Holds the config and the limiter that every stream of the route (on every worker) shares.
+class RateLimitFilterFactory final : public HttpFilterFactory {
+ public:
+  explicit RateLimitFilterFactory(RateLimitConfig config)
+      : config_(std::move(config)), limiter_(config_.settings), shared_(config_, limiter_) {}
+  std::string_view name() const noexcept override { return "rate_limit"; }
+  std::unique_ptr<HttpFilter> create() const override;
+  // Stateless per stream (the limiter is thread-safe): one filter for every stream.
+  HttpFilter* shared() const noexcept override { return &shared_; }
+  const RateLimitConfig& config() const noexcept { return config_; }
+  RateLimiter& limiter() const noexcept { return limiter_; }
+
+ private:
+  RateLimitConfig config_;
+  mutable RateLimiter limiter_;  // thread-safe; the factory is shared as const
+  mutable RateLimitFilter shared_;
 };
 
 }  // namespace remora::filters::ratelimit

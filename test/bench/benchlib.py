@@ -420,7 +420,7 @@ def report(a):
             if n == "remora-policy":
                 calc["rps_vs_remora"] = ratio(rps, rem_rps)
                 calc["cpu_vs_remora"] = ratio(cpu, rem_cpu)
-                policy_rows.append([name, fmt_ratio(calc["rps_vs_remora"]),
+                policy_rows.append([n, fmt_ratio(calc["rps_vs_remora"]),
                                     fmt_ratio(calc["cpu_vs_remora"])])
             calc = {k: (round(v, 3) if isinstance(v, float) else v) for k, v in calc.items()}
             sc_json[n] = dict(r, **calc)
