@@ -5,7 +5,7 @@
 #
 #   bash test/bench/policy_instructions.sh     # about a minute
 #
-# For each config the sidecar runs under callgrind twice, serving N1 and N2 keep-alive GETs
+# For each row the sidecar runs under callgrind twice, serving N1 and N2 keep-alive GETs
 # from one client to a remora-echo upstream; (Ir(N2) - Ir(N1)) / (N2 - N1) is the cost of one
 # request with start-up and shutdown cancelled out. Prints both figures and their ratio.
 #
@@ -34,59 +34,20 @@ ECHO_PID=$!
 for _ in $(seq 100); do [[ -s $TMP/echo.ready ]] && break; sleep 0.1; done
 UP=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["listen"])' "$TMP/echo.ready")
 
-cat >"$TMP/plain.yaml" <<YAML
-admin: {address: 127.0.0.1:0}
-concurrency: 1
-access_log: {enabled: false}
-listeners:
-- {name: main, address: 127.0.0.1:0, direction: OUTBOUND, protocol: HTTP, route_config: r}
-static_resources:
-  clusters:
-  - name: upstream
-    endpoints: [{address: "$UP"}]
-  routes:
-  - name: r
-    virtual_hosts:
-    - {name: all, domains: ["*"], routes: [{name: all, match: {prefix: /}, route: {cluster: upstream}}]}
-YAML
-# The policy set of run.sh's remora-policy row.
-cat >"$TMP/policy.yaml" <<YAML
-admin: {address: 127.0.0.1:0}
-concurrency: 1
-access_log: {enabled: false}
-listeners:
-- {name: main, address: 127.0.0.1:0, direction: OUTBOUND, protocol: HTTP, route_config: r}
-static_resources:
-  clusters:
-  - name: upstream
-    endpoints: [{address: "$UP"}]
-    lb_policy: LEAST_REQUEST
-    circuit_breakers: {max_connections: 4096, max_pending_requests: 4096, max_requests: 4096, max_retries: 64}
-    retry_policy:
-      num_retries: 2
-      retry_on: [gateway-error, connect-failure, reset]
-      per_try_timeout: 2s
-      backoff: {base_interval: 25ms, max_interval: 250ms}
-      budget: {percent: 20, min_retries_per_second: 10}
-    outlier_detection: {consecutive_5xx: 5, consecutive_gateway_failure: 5, base_ejection_time: 30s, max_ejection_percent: 50}
-  routes:
-  - name: r
-    virtual_hosts:
-    - name: all
-      domains: ["*"]
-      routes:
-      - name: all
-        match: {prefix: /}
-        route: {cluster: upstream, timeout: 15s}
-        rate_limit: {requests_per_unit: 100000000, unit: SECOND}
-YAML
+# The plain row is quick mode, as in run.sh; the policy row is test/bench/policy.yaml.
+sed -e "s/@LISTEN@/127.0.0.1:0/" -e "s/@UPSTREAM@/$UP/" "$HERE/policy.yaml" >"$TMP/policy.yaml"
+declare -A ARGS=(
+  [plain]="--listen 127.0.0.1:0 --upstream $UP --concurrency 1 --access-log off"
+  [policy]="--config $TMP/policy.yaml"
+)
 
-# run CONFIG N: prints the instructions callgrind counted for a sidecar that served N requests.
+# run ROW N: prints the instructions callgrind counted for a sidecar that served N requests.
 run() {
   local cfg=$1 n=$2 out=$TMP/cg.$1.$2
   rm -f "$TMP/ready"
-  valgrind --tool=callgrind --callgrind-out-file="$out" "$SIDECAR" --config "$TMP/$cfg.yaml" \
-    --ready-file "$TMP/ready" >/dev/null 2>"$TMP/vg.err" &
+  # shellcheck disable=SC2086 # ARGS holds whole argument lists
+  valgrind --tool=callgrind --callgrind-out-file="$out" "$SIDECAR" ${ARGS[$cfg]} \
+    --admin 127.0.0.1:0 --ready-file "$TMP/ready" >/dev/null 2>"$TMP/vg.err" &
   local pid=$!
   for _ in $(seq 300); do [[ -s $TMP/ready ]] && break; sleep 0.1; done
   [[ -s $TMP/ready ]] || { echo "sidecar did not start under valgrind:" >&2; tail "$TMP/vg.err" >&2; exit 1; }

@@ -376,39 +376,11 @@ if row_wanted remora; then
     --upstream "127.0.0.1:$UP_PORT" --concurrency 1
 fi
 
-# The same proxy with a realistic policy set on the route and cluster: LEAST_REQUEST, retries
-# with a budget, outlier detection, circuit breakers, a rate limit too high to trigger; telemetry
-# is always on. Its cost is reported as ratios to the plain remora row.
+# The same proxy with the realistic policy set of test/bench/policy.yaml (telemetry is always
+# on). Its cost is reported as ratios to the plain remora row.
 if row_wanted remora-policy; then
-  cat >"$TMP/remora-policy.yaml" <<YAML
-admin: {address: 127.0.0.1:0}
-concurrency: 1
-listeners:
-- {name: main, address: "127.0.0.1:$REMORA_POLICY_PORT", direction: OUTBOUND, protocol: HTTP, route_config: r}
-static_resources:
-  clusters:
-  - name: upstream
-    endpoints: [{address: "127.0.0.1:$UP_PORT"}]
-    lb_policy: LEAST_REQUEST
-    circuit_breakers: {max_connections: 4096, max_pending_requests: 4096, max_requests: 4096, max_retries: 64}
-    retry_policy:
-      num_retries: 2
-      retry_on: [gateway-error, connect-failure, reset]
-      per_try_timeout: 2s
-      backoff: {base_interval: 25ms, max_interval: 250ms}
-      budget: {percent: 20, min_retries_per_second: 10}
-    outlier_detection: {consecutive_5xx: 5, consecutive_gateway_failure: 5, base_ejection_time: 30s, max_ejection_percent: 50}
-  routes:
-  - name: r
-    virtual_hosts:
-    - name: all
-      domains: ["*"]
-      routes:
-      - name: all
-        match: {prefix: /}
-        route: {cluster: upstream, timeout: 15s}
-        rate_limit: {requests_per_unit: 100000000, unit: SECOND}
-YAML
+  sed -e "s/@LISTEN@/127.0.0.1:$REMORA_POLICY_PORT/" -e "s/@UPSTREAM@/127.0.0.1:$UP_PORT/" \
+    "$HERE/policy.yaml" >"$TMP/remora-policy.yaml"
   start_remora remora-policy "$REMORA_POLICY_PORT" --config "$TMP/remora-policy.yaml"
 fi
 
