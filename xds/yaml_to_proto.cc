@@ -408,8 +408,8 @@ bool Walker::message(const YAML::Node& node, SourcePos pos, const std::string& p
       if (!first_member) {
         fail(key_pos, field_path,
              quote(pathName(f, options_.json_paths)) + " conflicts with " +
-                 quote(pathName(other->second, options_.json_paths)) +
-                 ": only one of oneof " + quote(o->name()) + " may be set");
+                 quote(pathName(other->second, options_.json_paths)) + ": only one of oneof " +
+                 quote(o->name()) + " may be set");
         ok = false;
         continue;
       }

@@ -791,9 +791,10 @@ TEST_F(YamlToProtoTest, JsonPathsNameOneofConflictsInLowerCamelCase) {
   auto m = make();
   common::Status s =
       parseYamlInto("firstChoice: a\nsecondChoice: 2\n", "test.yaml", m.get(), nullptr, options);
-  EXPECT_EQ(s.message(),
-            "test.yaml:2:1: secondChoice: \"secondChoice\" conflicts with \"firstChoice\": only one "
-            "of oneof \"choice\" may be set");
+  EXPECT_EQ(
+      s.message(),
+      "test.yaml:2:1: secondChoice: \"secondChoice\" conflicts with \"firstChoice\": only one "
+      "of oneof \"choice\" may be set");
 }
 
 TEST(IgnoreUnknownUnderTest, MatchesRootsAndWhatIsBelowThem) {
