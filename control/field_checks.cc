@@ -13,13 +13,6 @@ bool isLowerAlnum(char c) {
   return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
 }
 
-std::string quote(std::string_view s) {
-  std::string out = "\"";
-  out.append(s);
-  out += '"';
-  return out;
-}
-
 }  // namespace
 
 bool isDnsLabel(std::string_view s) {
@@ -79,11 +72,11 @@ void checkMetadata(const mesh::ObjectMeta& meta, NameRule rule, ObjectChecker& c
 
 bool checkServiceName(std::string_view name, std::string_view path, ObjectChecker& check) {
   if (name.empty()) {
-    check.error(fieldPath(path, "name"), "required");
+    check.error(xds::joinPath(path, "name"), "required");
     return false;
   }
   if (!isDns1035Label(name)) {
-    check.error(fieldPath(path, "name"), quote(name) + " is not a valid Service name");
+    check.error(xds::joinPath(path, "name"), quote(name) + " is not a valid Service name");
     return false;
   }
   return true;

@@ -15,13 +15,6 @@ namespace pb = google::protobuf;
 
 constexpr int32_t kMaxWeight = 1000000;
 
-std::string quote(std::string_view s) {
-  std::string out = "\"";
-  out.append(s);
-  out += '"';
-  return out;
-}
-
 std::string lower(std::string_view s) {
   std::string out(s);
   for (char& c : out) {
@@ -169,36 +162,30 @@ void checkUrlRewrite(const mesh::HTTPURLRewriteFilter& f, const std::string& pat
   }
   const std::string p = path + ".path";
   const mesh::HTTPPathModifier& m = f.path();
-  auto value = [&](bool has, const std::string& v, std::string_view field) {
+  const bool prefix = m.type() == "ReplacePrefixMatch";
+  if (prefix || m.type() == "ReplaceFullPath") {
+    // The two types are mirror images: each has its own value field and needs its own kind
+    // of path match, and the other type's value must not be set.
+    const bool has = prefix ? m.has_replace_prefix_match() : m.has_replace_full_path();
+    const std::string& value = prefix ? m.replace_prefix_match() : m.replace_full_path();
+    const std::string_view field = prefix ? "replacePrefixMatch" : "replaceFullPath";
+    const std::string_view other = prefix ? "replaceFullPath" : "replacePrefixMatch";
     if (!has) {
       check.error(p, std::string(field) + " is required for type " + m.type());
-    } else if (v.empty() || v.front() != '/') {
-      check.error(fieldPath(p, field), "a path must start with '/', got " + quote(v));
+    } else if (value.empty() || value.front() != '/') {
+      check.error(xds::joinPath(p, field), "a path must start with '/', got " + quote(value));
     }
-  };
-  auto everyMatchIs = [&](std::string_view wanted) {
-    return std::all_of(match_types.begin(), match_types.end(),
-                       [&](const std::string& t) { return t == wanted; });
-  };
-  if (m.type() == "ReplacePrefixMatch") {
-    value(m.has_replace_prefix_match(), m.replace_prefix_match(), "replacePrefixMatch");
-    if (m.has_replace_full_path()) {
-      check.error(p + ".replaceFullPath", "set but type is ReplacePrefixMatch");
+    if (prefix ? m.has_replace_full_path() : m.has_replace_prefix_match()) {
+      check.error(xds::joinPath(p, other), "set but type is " + m.type());
     }
-    if (!everyMatchIs("PathPrefix")) {
+    const std::string_view wanted = prefix ? "PathPrefix" : "Exact";
+    if (!std::all_of(match_types.begin(), match_types.end(),
+                     [&](const std::string& t) { return t == wanted; })) {
       check.error(p + ".type",
-                  "ReplacePrefixMatch needs every match of the rule to be a "
-                  "PathPrefix path match");
-    }
-  } else if (m.type() == "ReplaceFullPath") {
-    value(m.has_replace_full_path(), m.replace_full_path(), "replaceFullPath");
-    if (m.has_replace_prefix_match()) {
-      check.error(p + ".replacePrefixMatch", "set but type is ReplaceFullPath");
-    }
-    if (!everyMatchIs("Exact")) {
-      check.error(p + ".type",
-                  "ReplaceFullPath can be mapped only when every match of the rule "
-                  "is an Exact path match (the sidecar rewrites a matched prefix)");
+                  prefix ? "ReplacePrefixMatch needs every match of the rule to be a PathPrefix "
+                           "path match"
+                         : "ReplaceFullPath can be mapped only when every match of the rule is "
+                           "an Exact path match (the sidecar rewrites a matched prefix)");
     }
   } else if (m.type().empty()) {
     check.error(p + ".type", "required (ReplacePrefixMatch or ReplaceFullPath)");
@@ -241,7 +228,7 @@ void checkFilters(const mesh::HTTPRouteRule& rule, const std::string& rule_path,
     }
     auto config = [&](bool has, bool wanted, std::string_view field) {
       if (has && !wanted) {
-        check.error(fieldPath(path, field), "set but type is " + quote(f.type()));
+        check.error(xds::joinPath(path, field), "set but type is " + quote(f.type()));
       } else if (!has && wanted) {
         check.error(path, std::string(field) + " is required for type " + f.type());
       }

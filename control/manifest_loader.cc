@@ -29,13 +29,6 @@ constexpr Kind kTrafficPolicy{"policy.remora.dev/v1alpha1", "TrafficPolicy"};
 constexpr Kind kList{"v1", "List"};
 constexpr Kind kKinds[] = {kService, kEndpointSlice, kEndpoints, kHttpRoute, kTrafficPolicy, kList};
 
-std::string quote(std::string_view s) {
-  std::string out = "\"";
-  out.append(s);
-  out += '"';
-  return out;
-}
-
 xds::SourcePos toPos(const YAML::Mark& m) {
   if (m.is_null() || m.line < 0 || m.column < 0) {
     return {};

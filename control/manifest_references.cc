@@ -11,13 +11,6 @@ namespace {
 
 using Key = std::pair<std::string, std::string>;  // namespace, name
 
-std::string quote(std::string_view s) {
-  std::string out = "\"";
-  out.append(s);
-  out += '"';
-  return out;
-}
-
 std::string qualified(const Key& k) {
   return k.first + "/" + k.second;
 }

@@ -4,17 +4,11 @@
 
 namespace remora::control {
 
-std::string fieldPath(std::string_view parent, std::string_view name) {
-  std::string out(parent);
-  if (!out.empty()) {
-    out += '.';
-  }
-  out.append(name);
+std::string quote(std::string_view s) {
+  std::string out = "\"";
+  out.append(s);
+  out += '"';
   return out;
-}
-
-std::string itemPath(std::string_view parent, std::string_view name, size_t index) {
-  return fieldPath(parent, name) + "[" + std::to_string(index) + "]";
 }
 
 bool pathsOverlap(std::string_view a, std::string_view b) {

@@ -18,10 +18,13 @@ struct ManifestError {
   std::string text;
 };
 
-// "parent.name" ("name" when parent is empty).
-std::string fieldPath(std::string_view parent, std::string_view name);
-// "parent.name[index]".
-std::string itemPath(std::string_view parent, std::string_view name, size_t index);
+// "parent.name[index]" ("name[index]" when parent is empty).
+inline std::string itemPath(std::string_view parent, std::string_view name, size_t index) {
+  return xds::indexPath(xds::joinPath(parent, name), index);
+}
+
+// `s` in double quotes, for values cited in messages.
+std::string quote(std::string_view s);
 
 // Whether one path is the other, or an ancestor of it ("a.b" and "a.b[0].c"; "" and anything).
 bool pathsOverlap(std::string_view a, std::string_view b);

@@ -11,13 +11,6 @@
 namespace remora::control {
 namespace {
 
-std::string quote(std::string_view s) {
-  std::string out = "\"";
-  out.append(s);
-  out += '"';
-  return out;
-}
-
 // An IANA service name as Kubernetes allows it for a named targetPort.
 bool isPortName(std::string_view s) {
   if (s.empty() || s.size() > 15 || s.front() == '-' || s.back() == '-' ||

@@ -21,13 +21,6 @@ constexpr std::string_view kLoadBalancerTypes[] = {
 constexpr std::string_view kRetryOn[] = {"5xx", "gateway-error", "reset", "connect-failure",
                                          "retriable-status-codes"};
 
-std::string quote(std::string_view s) {
-  std::string out = "\"";
-  out.append(s);
-  out += '"';
-  return out;
-}
-
 template <size_t N>
 std::string joined(const std::string_view (&names)[N]) {
   std::string out;

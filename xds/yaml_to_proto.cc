@@ -73,23 +73,6 @@ std::string describe(const YAML::Node& n) {
   return "nothing";
 }
 
-std::string joinPath(std::string_view parent, std::string_view name) {
-  std::string out(parent);
-  if (!out.empty()) {
-    out += '.';
-  }
-  out.append(name);
-  return out;
-}
-
-std::string indexPath(std::string_view parent, size_t i) {
-  std::string out(parent);
-  out += '[';
-  out += std::to_string(i);
-  out += ']';
-  return out;
-}
-
 // "remora.config.v1.Cluster.Type" -> "Cluster.Type".
 std::string shortName(const std::string& full_name, const std::string& package) {
   if (!package.empty() && full_name.size() > package.size() &&
