@@ -857,6 +857,13 @@ TEST(SourceMapTest, ParentPathHandlesIndexesAndQuotedKeys) {
   EXPECT_EQ(mapEntryPath("m", "a\"b\\c"), "m[\"a\\\"b\\\\c\"]");
 }
 
+TEST(SourceMapTest, JoinAndIndexPaths) {
+  EXPECT_EQ(joinPath("", "spec"), "spec");
+  EXPECT_EQ(joinPath("spec.rules[0]", "name"), "spec.rules[0].name");
+  EXPECT_EQ(indexPath("spec.rules", 3), "spec.rules[3]");
+  EXPECT_EQ(parentPath(indexPath(joinPath("a", "b"), 2)), "a.b");
+}
+
 TEST(SourceMapTest, EmptyMapFindsNothing) {
   SourceMap map;
   EXPECT_FALSE(map.find("a.b").known());
