@@ -32,16 +32,11 @@ std::string quote(std::string_view s) {
 }
 
 std::string at(std::string_view parent, std::string_view name) {
-  std::string out(parent);
-  if (!out.empty()) {
-    out += '.';
-  }
-  out.append(name);
-  return out;
+  return joinPath(parent, name);
 }
 
 std::string at(std::string_view parent, std::string_view name, int index) {
-  return at(parent, name) + "[" + std::to_string(index) + "]";
+  return indexPath(joinPath(parent, name), static_cast<size_t>(index));
 }
 
 std::string lower(std::string_view s) {

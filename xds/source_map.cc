@@ -42,6 +42,23 @@ std::string_view parentPath(std::string_view path) {
   return path.substr(0, last);
 }
 
+std::string joinPath(std::string_view parent, std::string_view name) {
+  std::string out(parent);
+  if (!out.empty()) {
+    out += '.';
+  }
+  out.append(name);
+  return out;
+}
+
+std::string indexPath(std::string_view list_path, size_t index) {
+  std::string out(list_path);
+  out += '[';
+  out += std::to_string(index);
+  out += ']';
+  return out;
+}
+
 std::string mapEntryPath(std::string_view map_path, std::string_view key) {
   std::string out(map_path);
   out += "[\"";

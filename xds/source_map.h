@@ -45,6 +45,12 @@ class SourceMap {
 // The parent of a field path ("a.b[2]" -> "a.b", "a.b" -> "a", "a" -> ""); "" for "".
 std::string_view parentPath(std::string_view path);
 
+// The path of field `name` under `parent`: "parent.name", or "name" when `parent` is empty.
+std::string joinPath(std::string_view parent, std::string_view name);
+
+// The path of list element `index` of the list at `list_path`: "list_path[index]".
+std::string indexPath(std::string_view list_path, size_t index);
+
 // The path of map entry `key` under `map_path`: map_path + "[\"" + escaped key + "\"]".
 std::string mapEntryPath(std::string_view map_path, std::string_view key);
 

@@ -73,23 +73,6 @@ std::string describe(const YAML::Node& n) {
   return "nothing";
 }
 
-std::string joinPath(std::string_view parent, std::string_view name) {
-  std::string out(parent);
-  if (!out.empty()) {
-    out += '.';
-  }
-  out.append(name);
-  return out;
-}
-
-std::string indexPath(std::string_view parent, size_t i) {
-  std::string out(parent);
-  out += '[';
-  out += std::to_string(i);
-  out += ']';
-  return out;
-}
-
 // "remora.config.v1.Cluster.Type" -> "Cluster.Type".
 std::string shortName(const std::string& full_name, const std::string& package) {
   if (!package.empty() && full_name.size() > package.size() &&
@@ -105,13 +88,18 @@ std::string shortName(const pb::EnumDescriptor* e) {
   return shortName(e->full_name(), e->file()->package());
 }
 
-std::string fieldList(const pb::Descriptor* d) {
+// A field's name as paths spell it (see ParseOptions::json_paths).
+const std::string& pathName(const FD* f, bool json_paths) {
+  return json_paths ? f->json_name() : f->name();
+}
+
+std::string fieldList(const pb::Descriptor* d, bool json_paths) {
   std::string out;
   for (int i = 0; i < d->field_count(); ++i) {
     if (i > 0) {
       out += ", ";
     }
-    out += d->field(i)->name();
+    out += pathName(d->field(i), json_paths);
   }
   return out;
 }
@@ -292,7 +280,8 @@ bool decodeBase64(std::string_view in, std::string* out) {
 // errors. Every method reports its own errors and returns false when it reported any.
 class Walker {
  public:
-  Walker(std::string_view source, SourceMap* map) : source_(source), map_(map) {}
+  Walker(std::string_view source, SourceMap* map, const ParseOptions& options)
+      : source_(source), map_(map), options_(options) {}
 
   bool message(const YAML::Node& node, SourcePos pos, const std::string& path, pb::Message* msg,
                int depth);
@@ -346,6 +335,7 @@ class Walker {
 
   std::string source_;
   SourceMap* map_;
+  const ParseOptions& options_;
   std::vector<std::string> errors_;
   size_t error_count_ = 0;
 };
@@ -375,12 +365,16 @@ bool Walker::message(const YAML::Node& node, SourcePos pos, const std::string& p
     }
     const FD* f = findField(d, key.Scalar());
     if (f == nullptr) {
-      fail(key_pos, joinPath(path, key.Scalar()),
-           "unknown field (" + shortName(d) + " has: " + fieldList(d) + ")");
+      std::string unknown_path = joinPath(path, key.Scalar());
+      if (options_.ignore_unknown && options_.ignore_unknown(unknown_path)) {
+        continue;
+      }
+      fail(key_pos, unknown_path,
+           "unknown field (" + shortName(d) + " has: " + fieldList(d, options_.json_paths) + ")");
       ok = false;
       continue;
     }
-    std::string field_path = joinPath(path, f->name());
+    std::string field_path = joinPath(path, pathName(f, options_.json_paths));
     auto [first, fresh] = seen.emplace(f->number(), key_pos);
     if (!fresh) {
       fail(key_pos, field_path,
@@ -396,8 +390,9 @@ bool Walker::message(const YAML::Node& node, SourcePos pos, const std::string& p
       auto [other, first_member] = oneof_members.emplace(o->index(), f);
       if (!first_member) {
         fail(key_pos, field_path,
-             quote(f->name()) + " conflicts with " + quote(other->second->name()) +
-                 ": only one of oneof " + quote(o->name()) + " may be set");
+             quote(pathName(f, options_.json_paths)) + " conflicts with " +
+                 quote(pathName(other->second, options_.json_paths)) + ": only one of oneof " +
+                 quote(o->name()) + " may be set");
         ok = false;
         continue;
       }
@@ -725,11 +720,26 @@ bool Walker::scalar(const YAML::Node& node, SourcePos pos, const std::string& pa
   return false;
 }
 
-}  // namespace
+// Walks one non-null document node; the caller handles exceptions.
+common::Status walkDocument(const YAML::Node& root, const std::string& source,
+                            google::protobuf::Message* out, SourceMap* map,
+                            const ParseOptions& options) {
+  const SourcePos root_pos = orElse(toPos(root.Mark()), SourcePos{1, 1});
+  if (map != nullptr) {
+    map->add("", root_pos);
+  }
+  Walker walker(source, map, options);
+  walker.message(root, root_pos, "", out, 0);
+  if (walker.ok() && !out->IsInitialized()) {
+    walker.fail(root_pos, "", "missing required fields: " + out->InitializationErrorString());
+  }
+  return walker.status();
+}
 
-common::Status parseYamlInto(std::string_view text, std::string_view source_name,
-                             google::protobuf::Message* out, SourceMap* map) {
-  const std::string source(source_name);
+// Runs `body` with the output cleared, turning any exception into an error Status.
+template <typename Body>
+common::Status guarded(const std::string& source, google::protobuf::Message* out, SourceMap* map,
+                       Body&& body) {
   if (out == nullptr) {
     return common::Status::internal(source + ": parseYamlInto: null output message");
   }
@@ -738,6 +748,41 @@ common::Status parseYamlInto(std::string_view text, std::string_view source_name
     if (map != nullptr) {
       map->clear();
     }
+    return body();
+  } catch (const YAML::Exception& e) {
+    return common::Status::invalid(formatConfigError(source, toPos(e.mark), "", e.msg));
+  } catch (const std::exception& e) {
+    return common::Status::internal(formatConfigError(source, {}, "", e.what()));
+  }
+}
+
+}  // namespace
+
+std::function<bool(std::string_view path)> ignoreUnknownUnder(std::vector<std::string> roots) {
+  return [roots = std::move(roots)](std::string_view path) {
+    for (const std::string& root : roots) {
+      if (root.empty() || path == root) {
+        return true;
+      }
+      if (path.size() > root.size() && path.compare(0, root.size(), root) == 0 &&
+          (path[root.size()] == '.' || path[root.size()] == '[')) {
+        return true;
+      }
+    }
+    return false;
+  };
+}
+
+common::Status parseYamlInto(std::string_view text, std::string_view source_name,
+                             google::protobuf::Message* out, SourceMap* map) {
+  return parseYamlInto(text, source_name, out, map, ParseOptions{});
+}
+
+common::Status parseYamlInto(std::string_view text, std::string_view source_name,
+                             google::protobuf::Message* out, SourceMap* map,
+                             const ParseOptions& options) {
+  const std::string source(source_name);
+  return guarded(source, out, map, [&]() -> common::Status {
     std::vector<YAML::Node> docs;
     try {
       docs = YAML::LoadAll(std::string(text));
@@ -760,26 +805,27 @@ common::Status parseYamlInto(std::string_view text, std::string_view source_name
           formatConfigError(source, toPos(real[1]->Mark()), "",
                             "expected one YAML document, found " + std::to_string(real.size())));
     }
-    const YAML::Node& root = *real[0];
-    const SourcePos root_pos = orElse(toPos(root.Mark()), SourcePos{1, 1});
-    if (map != nullptr) {
-      map->add("", root_pos);
-    }
-    Walker walker(source, map);
-    walker.message(root, root_pos, "", out, 0);
-    if (walker.ok() && !out->IsInitialized()) {
-      walker.fail(root_pos, "", "missing required fields: " + out->InitializationErrorString());
-    }
-    return walker.status();
-  } catch (const YAML::Exception& e) {
-    return common::Status::invalid(formatConfigError(source, toPos(e.mark), "", e.msg));
-  } catch (const std::exception& e) {
-    return common::Status::internal(formatConfigError(source, {}, "", e.what()));
-  }
+    return walkDocument(*real[0], source, out, map, options);
+  });
 }
 
-common::Status loadYamlFile(const std::string& path, google::protobuf::Message* out,
-                            SourceMap* map) {
+common::Status parseYamlNodeInto(const YAML::Node& node, std::string_view source_name,
+                                 google::protobuf::Message* out, SourceMap* map,
+                                 const ParseOptions& options) {
+  const std::string source(source_name);
+  return guarded(source, out, map, [&]() -> common::Status {
+    if (!node.IsDefined()) {  // IsDefined first: Mark() throws on an undefined node
+      return common::Status::invalid(formatConfigError(source, {}, "", "empty document"));
+    }
+    if (node.IsNull()) {
+      return common::Status::invalid(
+          formatConfigError(source, toPos(node.Mark()), "", "empty document"));
+    }
+    return walkDocument(node, source, out, map, options);
+  });
+}
+
+common::Result<std::string> readConfigFile(const std::string& path) {
   auto errnoMessage = [&path](std::string_view what, int err) {
     return path + ": " + std::string(what) + ": " + std::generic_category().message(err);
   };
@@ -813,7 +859,16 @@ common::Status loadYamlFile(const std::string& path, google::protobuf::Message* 
     text.append(buf, static_cast<size_t>(n));
   }
   ::close(fd);
-  return parseYamlInto(text, path, out, map);
+  return text;
+}
+
+common::Status loadYamlFile(const std::string& path, google::protobuf::Message* out,
+                            SourceMap* map) {
+  auto text = readConfigFile(path);
+  if (!text.isOk()) {
+    return text.status();
+  }
+  return parseYamlInto(text.value(), path, out, map);
 }
 
 }  // namespace remora::xds

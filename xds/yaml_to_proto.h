@@ -2,15 +2,39 @@
 // Generic YAML / JSON -> protobuf loading by descriptor reflection, with the standard protobuf
 // JSON mapping and errors of the shape "FILE:LINE:COL: FIELD.PATH: problem".
 
+#include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <google/protobuf/message.h>
 
 #include "common/status.h"
 #include "xds/source_map.h"
 
+namespace YAML {
+class Node;
+}  // namespace YAML
+
 namespace remora::xds {
+
+// How parseYamlInto / parseYamlNodeInto treat a document beyond the fixed mapping rules below.
+// The default (all members empty / false) is the strict behaviour of the config model.
+struct ParseOptions {
+  // Spell field paths (in error messages, in SourceMap keys and in the unknown-field predicate
+  // below) with the json_name of each field (lowerCamelCase, as Kubernetes manifests are
+  // written: `spec.backendRefs[0].port`) instead of the proto name (`spec.backend_refs[0].port`).
+  // The "X has: ..." list of an unknown-field error uses the same spelling.
+  bool json_paths = false;
+  // Called with the path of a key that names no field (the parent's path plus the key as
+  // written, e.g. "metadata.uid" or "status"); true skips the key and its whole value without an
+  // error and without a SourceMap entry. Empty: every unknown key is an error.
+  std::function<bool(std::string_view path)> ignore_unknown;
+};
+
+// A predicate for ParseOptions::ignore_unknown: true for a path equal to one of `roots` or
+// below one (`root.` or `root[` follows). The root "" matches every path.
+std::function<bool(std::string_view path)> ignoreUnknownUnder(std::vector<std::string> roots);
 
 // Parses `text`, one YAML document (JSON is a YAML subset, so JSON works too), into `out`, which
 // is cleared first. Mapping rules (the protobuf JSON mapping):
@@ -36,6 +60,24 @@ namespace remora::xds {
 // document. Never throws.
 common::Status parseYamlInto(std::string_view text, std::string_view source_name,
                              google::protobuf::Message* out, SourceMap* map);
+
+// parseYamlInto with options.
+common::Status parseYamlInto(std::string_view text, std::string_view source_name,
+                             google::protobuf::Message* out, SourceMap* map,
+                             const ParseOptions& options);
+
+// Walks one already loaded YAML node (a document from YAML::LoadAll, or any mapping inside one)
+// into `out` with the rules of parseYamlInto. Positions are the node's own marks, so a document
+// from a multi-document stream reports the stream's real lines. A null node is "empty
+// document". The node is only read; it may be dropped when the call returns. Never throws.
+common::Status parseYamlNodeInto(const YAML::Node& node, std::string_view source_name,
+                                 google::protobuf::Message* out, SourceMap* map,
+                                 const ParseOptions& options = {});
+
+// The whole content of the file at `path`. Errors: kNotFound "PATH: cannot open: ..." when it
+// does not exist, kInvalidArgument "PATH: ..." when it cannot be opened or read or is a
+// directory.
+common::Result<std::string> readConfigFile(const std::string& path);
 
 // Reads the file at `path` and calls parseYamlInto with `path` as the source name.
 // A file that cannot be opened or read gives kNotFound / kInvalidArgument "PATH: ...".

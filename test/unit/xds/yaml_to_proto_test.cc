@@ -7,6 +7,7 @@
 #include <google/protobuf/util/message_differencer.h>
 #include <google/protobuf/wrappers.pb.h>
 #include <gtest/gtest.h>
+#include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <cmath>
@@ -700,6 +701,153 @@ TEST_F(YamlToProtoTest, SourceMapFallsBackToClosestAncestor) {
   EXPECT_EQ(map.find("nothing.here"), (SourcePos{1, 1}));
 }
 
+TEST_F(YamlToProtoTest, IgnoredUnknownKeysAreSkippedWithTheirValues) {
+  ParseOptions options;
+  options.ignore_unknown = ignoreUnknownUnder({"inner", "status"});
+  auto m = make();
+  SourceMap map;
+  common::Status s = parseYamlInto(R"(text: a
+status: {anything: [1, 2, {deep: true}]}
+inner: {name: n, uid: 7, managed: [{x: 1}]}
+inners: [{name: c, extra: 1}]
+bogus: 1
+)",
+                                   "test.yaml", m.get(), &map, options);
+  const std::string& text = s.message();
+  EXPECT_EQ(text.substr(0, text.find('\n')),
+            "test.yaml:4:20: inners[0].extra: unknown field (Inner has: name, inner_value)");
+  EXPECT_EQ(text.rfind("\ntest.yaml:5:1: bogus: unknown field (Everything has: i32, i64, "),
+            text.find('\n'))
+      << text;
+  EXPECT_FALSE(map.contains("status"));
+  EXPECT_FALSE(map.contains("inner.uid"));
+  EXPECT_TRUE(map.contains("inner.name"));
+}
+
+TEST_F(YamlToProtoTest, IgnoringEverythingAcceptsAnyUnknownKey) {
+  ParseOptions options;
+  options.ignore_unknown = [](std::string_view) { return true; };
+  auto m = make();
+  ASSERT_TRUE(parseYamlInto("text: a\nnope: 1\ninner: {name: n, nope: {x: 1}}\n", "test.yaml",
+                            m.get(), nullptr, options)
+                  .isOk());
+  expectEqual(*m, *expected(R"(text: "a" inner { name: "n" })"));
+}
+
+TEST_F(YamlToProtoTest, IgnoringDoesNotForgiveBadValuesOfKnownFields) {
+  ParseOptions options;
+  options.ignore_unknown = [](std::string_view) { return true; };
+  auto m = make();
+  common::Status s = parseYamlInto("i32: x\n", "test.yaml", m.get(), nullptr, options);
+  EXPECT_EQ(s.message(), "test.yaml:1:6: i32: expected an integer (int32), got \"x\"");
+}
+
+TEST_F(YamlToProtoTest, PredicateSeesThePathOfTheUnknownKey) {
+  std::vector<std::string> seen;
+  ParseOptions options;
+  options.json_paths = true;
+  options.ignore_unknown = [&seen](std::string_view path) {
+    seen.emplace_back(path);
+    return true;
+  };
+  auto m = make();
+  ASSERT_TRUE(parseYamlInto("nope: 1\ninners: [{}, {innerValue: 1, x_y: 2}]\nbyId: {7: {q: 1}}\n",
+                            "test.yaml", m.get(), nullptr, options)
+                  .isOk());
+  EXPECT_EQ(seen, (std::vector<std::string>{"nope", "inners[1].x_y", "byId[\"7\"].q"}));
+}
+
+TEST_F(YamlToProtoTest, JsonPathsSpellErrorsAndSourceMapInLowerCamelCase) {
+  ParseOptions options;
+  options.json_paths = true;
+  config::v1::Bootstrap b;
+  SourceMap map;
+  common::Status s = parseYamlInto(R"(static_resources:
+  clusters:
+    - name: one
+      connect_timeout: soon
+      lbPolicy: ROUND_ROBIN
+      endpoints: [{adress: x}]
+)",
+                                   "boot.yaml", &b, &map, options);
+  const std::string& m = s.message();
+  const size_t nl = m.find('\n');
+  ASSERT_NE(nl, std::string::npos) << m;
+  EXPECT_EQ(m.rfind("boot.yaml:4:24: staticResources.clusters[0].connectTimeout: invalid duration "
+                    "\"soon\"",
+                    0),
+            0u)
+      << m;
+  EXPECT_EQ(m.substr(nl + 1),
+            "boot.yaml:6:20: staticResources.clusters[0].endpoints[0].adress: unknown field "
+            "(Endpoint has: address, weight)");
+  EXPECT_TRUE(map.contains("staticResources.clusters[0].lbPolicy"));
+  EXPECT_FALSE(map.contains("static_resources.clusters[0].lb_policy"));
+}
+
+TEST_F(YamlToProtoTest, JsonPathsNameOneofConflictsInLowerCamelCase) {
+  ParseOptions options;
+  options.json_paths = true;
+  auto m = make();
+  common::Status s =
+      parseYamlInto("firstChoice: a\nsecondChoice: 2\n", "test.yaml", m.get(), nullptr, options);
+  EXPECT_EQ(
+      s.message(),
+      "test.yaml:2:1: secondChoice: \"secondChoice\" conflicts with \"firstChoice\": only one "
+      "of oneof \"choice\" may be set");
+}
+
+TEST(IgnoreUnknownUnderTest, MatchesRootsAndWhatIsBelowThem) {
+  auto under = ignoreUnknownUnder({"metadata", "status"});
+  EXPECT_TRUE(under("metadata"));
+  EXPECT_TRUE(under("metadata.uid"));
+  EXPECT_TRUE(under("metadata.managedFields[0].x"));
+  EXPECT_TRUE(under("status"));
+  EXPECT_FALSE(under("metadataX"));
+  EXPECT_FALSE(under("spec.metadata"));
+  EXPECT_FALSE(under("spec"));
+  auto everywhere = ignoreUnknownUnder({""});
+  EXPECT_TRUE(everywhere("anything.at[3].all"));
+  auto nowhere = ignoreUnknownUnder({});
+  EXPECT_FALSE(nowhere("x"));
+}
+
+TEST_F(YamlToProtoTest, NodesOfAMultiDocumentStreamReportTheStreamsLines) {
+  std::vector<YAML::Node> docs = YAML::LoadAll("text: a\n---\n# two\ntext: b\n---\ni32: x\n");
+  ASSERT_EQ(docs.size(), 3u);
+  auto m = make();
+  SourceMap map;
+  ASSERT_TRUE(parseYamlNodeInto(docs[1], "multi.yaml", m.get(), &map).isOk());
+  expectEqual(*m, *expected(R"(text: "b")"));
+  EXPECT_EQ(map.find("text"), (SourcePos{4, 7}));
+  EXPECT_EQ(parseYamlNodeInto(docs[2], "multi.yaml", m.get(), nullptr).message(),
+            "multi.yaml:6:6: i32: expected an integer (int32), got \"x\"");
+}
+
+TEST_F(YamlToProtoTest, NullOrUndefinedNodeIsAnEmptyDocument) {
+  auto m = make();
+  EXPECT_EQ(parseYamlNodeInto(YAML::Node(), "n.yaml", m.get(), nullptr).message(),
+            "n.yaml: empty document");
+  const YAML::Node map = YAML::Load("a: 1");
+  EXPECT_EQ(parseYamlNodeInto(map["missing"], "n.yaml", m.get(), nullptr).message(),
+            "n.yaml: empty document");
+}
+
+TEST(ReadConfigFileTest, ReadsWholeFilesAndNamesMissingOnes) {
+  const std::string path = ::testing::TempDir() + "/read_config_file_test.yaml";
+  {
+    std::ofstream out(path);
+    out << "a: 1\n---\nb: 2\n";
+  }
+  auto text = readConfigFile(path);
+  ASSERT_TRUE(text.isOk());
+  EXPECT_EQ(text.value(), "a: 1\n---\nb: 2\n");
+  std::remove(path.c_str());
+  auto missing = readConfigFile(path);
+  ASSERT_FALSE(missing.isOk());
+  EXPECT_EQ(missing.status().code(), common::StatusCode::kNotFound);
+}
+
 TEST(SourceMapTest, ParentPathHandlesIndexesAndQuotedKeys) {
   EXPECT_EQ(parentPath("a.b[2].c"), "a.b[2]");
   EXPECT_EQ(parentPath("a.b[2]"), "a.b");
@@ -707,6 +855,13 @@ TEST(SourceMapTest, ParentPathHandlesIndexesAndQuotedKeys) {
   EXPECT_EQ(parentPath(""), "");
   EXPECT_EQ(parentPath(mapEntryPath("node.labels", "x.y[\"z")), "node.labels");
   EXPECT_EQ(mapEntryPath("m", "a\"b\\c"), "m[\"a\\\"b\\\\c\"]");
+}
+
+TEST(SourceMapTest, JoinAndIndexPaths) {
+  EXPECT_EQ(joinPath("", "spec"), "spec");
+  EXPECT_EQ(joinPath("spec.rules[0]", "name"), "spec.rules[0].name");
+  EXPECT_EQ(indexPath("spec.rules", 3), "spec.rules[3]");
+  EXPECT_EQ(parentPath(indexPath(joinPath("a", "b"), 2)), "a.b");
 }
 
 TEST(SourceMapTest, EmptyMapFindsNothing) {

@@ -1,0 +1,125 @@
+// remoractl: the remora operator CLI. Exit codes: 0 success, 1 the command found problems
+// (`check`: bad manifests), 2 usage errors, missing inputs and commands not implemented yet.
+
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "control/cli/check_command.h"
+
+namespace {
+
+constexpr const char* kUsage = R"(remoractl: the remora operator CLI
+
+Usage:
+  remoractl [flags] COMMAND [ARGS]
+
+Commands:
+  check DIR      validate the manifests under DIR (every *.yaml / *.yml, recursively; or one
+                 file) offline. Exit 0 and a one-line summary when all are good; exit 1 with one
+                 FILE:LINE:COL: FIELD: problem line per problem on stderr; exit 2 on bad usage
+
+Coming (not implemented yet; exit 2):
+  inject [-f FILE|-]                                   add the sidecar to workloads in YAML
+  status                                               the sidecars connected to the control plane
+  proxy-config ADMIN_ADDR [clusters|listeners|routes|config]   one sidecar's configuration
+  stat                                                 per-service rates and latencies
+
+Flags:
+  --log-level LEVEL   trace|debug|info|warn|error (default info)
+  --help, --version
+)";
+
+constexpr std::string_view kComing[] = {"inject", "status", "proxy-config", "stat"};
+
+int usageError(const std::string& message) {
+  std::fprintf(stderr, "remoractl: %s (see remoractl --help)\n", message.c_str());
+  return 2;
+}
+
+bool validLevel(std::string_view level) {
+  for (std::string_view l : {"trace", "debug", "info", "warn", "error"}) {
+    if (level == l) {
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string log_level = "info";
+  std::vector<std::string> args;  // the command and its arguments
+  bool help = false;
+  bool version = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--") {
+      args.insert(args.end(), argv + i + 1, argv + argc);
+      break;
+    }
+    if (arg == "--help" || arg == "-h") {
+      help = true;
+    } else if (arg == "--version") {
+      version = true;
+    } else if (arg == "--log-level" || arg.rfind("--log-level=", 0) == 0) {
+      if (arg == "--log-level") {
+        if (i + 1 == argc) {
+          return usageError("--log-level needs a value");
+        }
+        log_level = argv[++i];
+      } else {
+        log_level = arg.substr(arg.find('=') + 1);
+      }
+      if (!validLevel(log_level)) {
+        return usageError("--log-level wants trace|debug|info|warn|error, got '" + log_level + "'");
+      }
+    } else if (arg.size() > 1 && arg[0] == '-' && args.empty()) {
+      return usageError("unknown flag " + arg);
+    } else {  // the command, then its own arguments and flags
+      args.push_back(arg);
+    }
+  }
+  if (help) {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
+  if (version) {
+    std::printf("remoractl %s\n", REMORA_VERSION);
+    return 0;
+  }
+  auto logger = spdlog::stderr_logger_mt("remoractl");
+  spdlog::set_default_logger(logger);
+  spdlog::set_pattern("[%Y-%m-%dT%H:%M:%S.%eZ] [%^%l%$] %v", spdlog::pattern_time_type::utc);
+  spdlog::set_level(spdlog::level::from_str(log_level));
+
+  if (args.empty()) {
+    return usageError("no command given");
+  }
+  const std::string& command = args[0];
+  if (command == "check") {
+    for (size_t i = 1; i < args.size(); ++i) {
+      if (args[i].size() > 1 && args[i][0] == '-') {
+        return usageError("check: unknown flag " + args[i]);
+      }
+    }
+    if (args.size() != 2) {
+      return usageError(args.size() < 2 ? "check needs a directory: remoractl check DIR"
+                                        : "check takes one directory, got " +
+                                              std::to_string(args.size() - 1) + " arguments");
+    }
+    return remora::control::cli::runCheck(args[1], stdout, stderr);
+  }
+  for (std::string_view coming : kComing) {
+    if (command == coming) {
+      std::fprintf(stderr, "remoractl: %s: not implemented yet\n", command.c_str());
+      return 2;
+    }
+  }
+  return usageError("unknown command '" + command + "'");
+}
