@@ -168,6 +168,25 @@ TEST_F(ResilienceTest, PerTryTimeoutMovesOnToAFasterEndpoint) {
   EXPECT_LT(msSince(start), 1500) << "a slow try must be cut at its per-try timeout";
 }
 
+TEST_F(ResilienceTest, RouteIdleTimeoutEndsAStreamThatStalls) {
+  Echo app = startEcho("app");
+  startSidecar(oneRouteConfig(clusterYaml("app", {app.address}),
+                              "{cluster: app, timeout: 10s, idle_timeout: 200ms}"));
+  HttpClient c(sidecar_.main());
+  auto start = std::chrono::steady_clock::now();
+  auto stalled = c.get("/", {{"x-echo-delay-ms", "3000"}});
+  ASSERT_TRUE(stalled.isOk());
+  EXPECT_EQ(stalled.value().status, 504);
+  EXPECT_EQ(stalled.value().header("x-remora-reason"), "upstream-timeout");
+  EXPECT_LT(msSince(start), 2000) << "the idle timeout, not the 10 s request timeout, must end it";
+  EXPECT_EQ(clusterStat("remora_upstream_rq_timeout_total"), 1);
+  // A response that keeps moving is not cut.
+  HttpClient c2(sidecar_.main());
+  auto quick = c2.get("/", {{"x-echo-delay-ms", "50"}});
+  ASSERT_TRUE(quick.isOk());
+  EXPECT_EQ(quick.value().status, 200);
+}
+
 TEST_F(ResilienceTest, CircuitBreakerShedsRequestsBeyondMaxRequests) {
   Echo app = startEcho("app");
   startSidecar(singleClusterConfig({app.address}, R"(    circuit_breakers: {max_requests: 2}
