@@ -25,6 +25,8 @@ struct OutlierConfig {
   uint64_t base_ejection_ms = 30000;
   uint64_t max_ejection_ms = 300000;
   uint32_t max_ejection_percent = 10;
+
+  bool operator==(const OutlierConfig&) const = default;
 };
 
 // What one try to an endpoint came to.

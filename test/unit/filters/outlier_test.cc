@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "filters/outlier/config.h"
@@ -40,13 +42,34 @@ int record(const OutlierConfig& c, Cluster& cl, size_t i, Outcome o, int n, uint
   return ejections;
 }
 
-// A config where only consecutive_5xx (threshold 3) counts, 100% may be ejected.
-OutlierConfig only5xx() {
+// Feeds one host a sequence of outcomes (S success, 5 server error, G gateway error, C connect
+// failure, R reset, T timeout) and returns what each did: 'E' ejected the host, '.' did not.
+std::string run(const OutlierConfig& c, Cluster& cl, std::string_view outcomes, size_t i = 0) {
+  std::string ejections;
+  for (char o : outcomes) {
+    Outcome outcome = o == 'S'   ? Outcome::kSuccess
+                      : o == '5' ? Outcome::kServerError
+                      : o == 'G' ? Outcome::kGatewayError
+                      : o == 'C' ? Outcome::kConnectFailure
+                      : o == 'R' ? Outcome::kReset
+                                 : Outcome::kTimeout;
+    ejections += recordOutcome(c, cl.host(i), cl.health, cl.size(), outcome, kT0) ? 'E' : '.';
+  }
+  return ejections;
+}
+
+// Consecutive-failure thresholds (0: off), with 100% of the cluster ejectable.
+OutlierConfig thresholds(uint32_t consecutive_5xx, uint32_t consecutive_gateway) {
   OutlierConfig c;
-  c.consecutive_5xx = 3;
-  c.consecutive_gateway_failure = 0;
+  c.consecutive_5xx = consecutive_5xx;
+  c.consecutive_gateway_failure = consecutive_gateway;
   c.max_ejection_percent = 100;
   return c;
+}
+
+// Only consecutive_5xx counts, threshold 3.
+OutlierConfig only5xx() {
+  return thresholds(3, 0);
 }
 
 TEST(OutlierTest, ClassifiesStatuses) {
@@ -79,56 +102,34 @@ TEST(OutlierTest, Consecutive5xxEjectsAtTheThresholdAndNotBefore) {
 
 TEST(OutlierTest, EveryKindOfFailureCountsTowardsConsecutive5xx) {
   Cluster cl(1);
-  OutlierConfig c = only5xx();
-  EXPECT_FALSE(recordOutcome(c, cl.host(0), cl.health, 1, Outcome::kGatewayError, kT0));
-  EXPECT_FALSE(recordOutcome(c, cl.host(0), cl.health, 1, Outcome::kTimeout, kT0));
-  EXPECT_TRUE(recordOutcome(c, cl.host(0), cl.health, 1, Outcome::kServerError, kT0));
+  EXPECT_EQ(run(only5xx(), cl, "GT5"), "..E");
 }
 
 TEST(OutlierTest, ASuccessInBetweenResetsTheCounters) {
   Cluster cl(1);
-  OutlierConfig c;  // both thresholds 5
-  c.max_ejection_percent = 100;
-  EXPECT_EQ(record(c, cl, 0, Outcome::kGatewayError, 4, kT0), 0);
-  EXPECT_EQ(record(c, cl, 0, Outcome::kSuccess, 1, kT0), 0);
+  OutlierConfig c = thresholds(5, 5);
+  EXPECT_EQ(run(c, cl, "GGGGS"), ".....");
   EXPECT_EQ(cl.host(0).consecutive_5xx.load(), 0u);
   EXPECT_EQ(cl.host(0).consecutive_gateway.load(), 0u);
-  EXPECT_EQ(record(c, cl, 0, Outcome::kGatewayError, 4, kT0), 0);
-  EXPECT_FALSE(cl.host(0).has(kHostEjected));
-  EXPECT_EQ(record(c, cl, 0, Outcome::kGatewayError, 1, kT0), 1);
+  EXPECT_EQ(run(c, cl, "GGGGG"), "....E");
 }
 
 TEST(OutlierTest, GatewayFailuresCountConnectFailuresResetsAndTimeouts) {
   Cluster cl(1);
-  OutlierConfig c;
-  c.consecutive_5xx = 0;
-  c.consecutive_gateway_failure = 4;
-  c.max_ejection_percent = 100;
-  EXPECT_FALSE(recordOutcome(c, cl.host(0), cl.health, 1, Outcome::kConnectFailure, kT0));
-  EXPECT_FALSE(recordOutcome(c, cl.host(0), cl.health, 1, Outcome::kReset, kT0));
-  EXPECT_FALSE(recordOutcome(c, cl.host(0), cl.health, 1, Outcome::kTimeout, kT0));
+  OutlierConfig c = thresholds(0, 4);
+  EXPECT_EQ(run(c, cl, "CRT"), "...");
   EXPECT_EQ(cl.host(0).consecutive_gateway.load(), 3u);
-  EXPECT_TRUE(recordOutcome(c, cl.host(0), cl.health, 1, Outcome::kGatewayError, kT0));
+  EXPECT_EQ(run(c, cl, "G"), "E");
 }
 
 TEST(OutlierTest, AServerErrorBreaksARunOfGatewayFailures) {
   Cluster cl(1);
-  OutlierConfig c;
-  c.consecutive_5xx = 0;
-  c.consecutive_gateway_failure = 3;
-  c.max_ejection_percent = 100;
-  EXPECT_EQ(record(c, cl, 0, Outcome::kGatewayError, 2, kT0), 0);
-  EXPECT_EQ(record(c, cl, 0, Outcome::kServerError, 1, kT0), 0);
-  EXPECT_EQ(cl.host(0).consecutive_gateway.load(), 0u);
-  EXPECT_EQ(record(c, cl, 0, Outcome::kGatewayError, 2, kT0), 0);
-  EXPECT_EQ(record(c, cl, 0, Outcome::kGatewayError, 1, kT0), 1);
+  EXPECT_EQ(run(thresholds(0, 3), cl, "GG5GGG"), ".....E");
 }
 
 TEST(OutlierTest, BothThresholdsOffNeverEjects) {
   Cluster cl(1);
-  OutlierConfig c;
-  c.consecutive_5xx = 0;
-  c.consecutive_gateway_failure = 0;
+  OutlierConfig c = thresholds(0, 0);
   EXPECT_EQ(record(c, cl, 0, Outcome::kGatewayError, 100, kT0), 0);
   EXPECT_TRUE(cl.host(0).available());
 }
@@ -221,15 +222,26 @@ TEST(OutlierTest, NoDecayWhileEjected) {
   EXPECT_TRUE(cl.host(0).has(kHostEjected));
 }
 
+// Three server errors to each of the first `tries` hosts in turn, with max_ejection_percent
+// `percent`; returns which ones were ejected ("1" ejected, "0" refused).
+std::string ejectInTurn(Cluster& cl, uint32_t percent, size_t tries) {
+  OutlierConfig c = only5xx();
+  c.max_ejection_percent = percent;
+  std::string ejected;
+  for (size_t i = 0; i < tries; ++i) {
+    ejected += record(c, cl, i, Outcome::kServerError, 3, kT0) == 1 ? '1' : '0';
+  }
+  return ejected;
+}
+
 TEST(OutlierTest, MaxEjectionPercentRefusesTheSecondOfTenHosts) {
   Cluster cl(10);
-  OutlierConfig c = only5xx();
-  c.max_ejection_percent = 10;
-  EXPECT_EQ(record(c, cl, 0, Outcome::kServerError, 3, kT0), 1);
-  EXPECT_EQ(record(c, cl, 1, Outcome::kServerError, 3, kT0), 0);
+  EXPECT_EQ(ejectInTurn(cl, 10, 2), "10");
   EXPECT_FALSE(cl.host(1).has(kHostEjected));
   EXPECT_EQ(cl.health.ejected.load(), 1u);
   // The refused host keeps counting and is ejected once a slot is free.
+  OutlierConfig c = only5xx();
+  c.max_ejection_percent = 10;
   ASSERT_EQ(sweep(c, cl.ptrs, cl.health, kT0 + 30000 * kMs), 1u);
   EXPECT_EQ(record(c, cl, 1, Outcome::kServerError, 1, kT0 + 30000 * kMs), 1);
   EXPECT_TRUE(cl.host(1).has(kHostEjected));
@@ -237,22 +249,15 @@ TEST(OutlierTest, MaxEjectionPercentRefusesTheSecondOfTenHosts) {
 
 TEST(OutlierTest, TwentyPercentOfTenAllowsTwo) {
   Cluster cl(10);
-  OutlierConfig c = only5xx();
-  c.max_ejection_percent = 20;
-  EXPECT_EQ(record(c, cl, 0, Outcome::kServerError, 3, kT0), 1);
-  EXPECT_EQ(record(c, cl, 1, Outcome::kServerError, 3, kT0), 1);
-  EXPECT_EQ(record(c, cl, 2, Outcome::kServerError, 3, kT0), 0);
+  EXPECT_EQ(ejectInTurn(cl, 20, 3), "110");
   EXPECT_EQ(cl.health.ejected.load(), 2u);
 }
 
 TEST(OutlierTest, ASingleHostIsStillEjectable) {
-  Cluster cl(1);
-  OutlierConfig c = only5xx();
-  c.max_ejection_percent = 10;  // 10% of 1 host rounds down to 0; one is allowed anyway
-  EXPECT_EQ(record(c, cl, 0, Outcome::kServerError, 3, kT0), 1);
-  c.max_ejection_percent = 0;
-  Cluster other(3);
-  EXPECT_EQ(record(c, other, 2, Outcome::kServerError, 3, kT0), 1);
+  Cluster one(1);
+  EXPECT_EQ(ejectInTurn(one, 10, 1), "1");  // 10% of 1 host rounds down to 0; one is allowed
+  Cluster three(3);
+  EXPECT_EQ(ejectInTurn(three, 0, 2), "10");
 }
 
 TEST(OutlierTest, ClusterHealthCountsStayRightWithHealthCheckFlags) {
@@ -289,13 +294,7 @@ TEST(OutlierTest, NextReturnNsIsTheEarliestEjectionEnd) {
 
 TEST(OutlierTest, ConfigFromProtoTakesTheDocumentedDefaults) {
   config::v1::OutlierDetection p;
-  OutlierConfig d = outlierConfigFromProto(p);
-  EXPECT_EQ(d.consecutive_5xx, 5u);
-  EXPECT_EQ(d.consecutive_gateway_failure, 5u);
-  EXPECT_EQ(d.interval_ms, 10000u);
-  EXPECT_EQ(d.base_ejection_ms, 30000u);
-  EXPECT_EQ(d.max_ejection_ms, 300000u);
-  EXPECT_EQ(d.max_ejection_percent, 10u);
+  EXPECT_EQ(outlierConfigFromProto(p), (OutlierConfig{5, 5, 10000, 30000, 300000, 10}));
 
   p.set_consecutive_5xx(0);
   p.set_consecutive_gateway_failure(7);
@@ -303,13 +302,7 @@ TEST(OutlierTest, ConfigFromProtoTakesTheDocumentedDefaults) {
   p.mutable_base_ejection_time()->set_nanos(250000000);
   p.mutable_max_ejection_time()->set_seconds(60);
   p.set_max_ejection_percent(50);
-  OutlierConfig c = outlierConfigFromProto(p);
-  EXPECT_EQ(c.consecutive_5xx, 0u);
-  EXPECT_EQ(c.consecutive_gateway_failure, 7u);
-  EXPECT_EQ(c.interval_ms, 2000u);
-  EXPECT_EQ(c.base_ejection_ms, 250u);
-  EXPECT_EQ(c.max_ejection_ms, 60000u);
-  EXPECT_EQ(c.max_ejection_percent, 50u);
+  EXPECT_EQ(outlierConfigFromProto(p), (OutlierConfig{0, 7, 2000, 250, 60000, 50}));
 }
 
 }  // namespace
