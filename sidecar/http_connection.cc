@@ -465,7 +465,7 @@ void HttpConnection::routeRequest(common::MessageHead& head) noexcept {
     }
     cluster_ = &snap.clusters[cluster_index];
     info_stream_.route = route->name;
-    info_stream_.note("route " + route->name);
+    info_stream_.note(route->trail_note);
   } else if (listener_.route_table < 0 && listener_.tcp_cluster >= 0) {
     cluster_ = &snap.clusters[static_cast<size_t>(listener_.tcp_cluster)];
     info_stream_.note("listener default cluster");

@@ -42,6 +42,7 @@ struct QueryCondition {
 
 struct RouteEntry {
   std::string name;
+  std::string trail_note;  // "route NAME", built once so a request's trail line costs no concat
   enum class PathKind : uint8_t { kPrefix, kExact, kRegex } path_kind = PathKind::kPrefix;
   std::string path;
   std::optional<std::regex> path_regex;

@@ -314,6 +314,7 @@ Result<std::shared_ptr<const Snapshot>> buildSnapshot(const cfg::Bootstrap& conf
       for (const cfg::Route& r : vh.routes()) {
         RouteEntry e;
         e.name = r.name().empty() ? vh.name() + "/" + std::to_string(v.routes.size()) : r.name();
+        e.trail_note = "route " + e.name;
         const cfg::RouteMatch& m = r.match();
         try {
           switch (m.path_specifier_case()) {
