@@ -47,6 +47,33 @@ common::Status appendFrame(FrameKind kind, const google::protobuf::MessageLite& 
   return common::Status::ok();
 }
 
+common::Status appendFrameParts(FrameKind kind, std::initializer_list<std::string_view> parts,
+                                std::string& out, uint32_t max_frame_bytes) {
+  if (!isKnownFrameKind(static_cast<uint8_t>(kind))) {
+    return common::Status::invalid("unknown frame kind " +
+                                   std::to_string(static_cast<unsigned>(kind)));
+  }
+  size_t payload = 0;
+  for (std::string_view part : parts) {
+    payload += part.size();
+  }
+  if (payload >= max_frame_bytes) {
+    return common::Status::invalid("frame of " + std::to_string(payload + 1) +
+                                   " bytes is over the limit of " +
+                                   std::to_string(max_frame_bytes));
+  }
+  const auto length = static_cast<uint32_t>(payload + 1);
+  const char head[kFrameLengthBytes + 1] = {
+      static_cast<char>(length >> 24), static_cast<char>(length >> 16),
+      static_cast<char>(length >> 8), static_cast<char>(length), static_cast<char>(kind)};
+  out.reserve(out.size() + sizeof(head) + payload);
+  out.append(head, sizeof(head));
+  for (std::string_view part : parts) {
+    out.append(part);
+  }
+  return common::Status::ok();
+}
+
 common::Result<std::string> encodeFrame(FrameKind kind,
                                         const google::protobuf::MessageLite& message,
                                         uint32_t max_frame_bytes) {

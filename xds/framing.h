@@ -35,6 +35,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -71,6 +72,12 @@ inline constexpr uint32_t kDefaultMaxFrameBytes = 16u * 1024 * 1024;
 // be longer than `max_frame_bytes` (L as above), which the peer would reject anyway.
 common::Status appendFrame(FrameKind kind, const google::protobuf::MessageLite& message,
                            std::string& out, uint32_t max_frame_bytes = kDefaultMaxFrameBytes);
+
+// Appends one frame of `kind` whose payload is the concatenation of `parts`, bytes already
+// serialized (e.g. a response body shared by many connections plus the fields of one: protobuf
+// merges concatenated serializations of the same message). Same checks as appendFrame.
+common::Status appendFrameParts(FrameKind kind, std::initializer_list<std::string_view> parts,
+                                std::string& out, uint32_t max_frame_bytes = kDefaultMaxFrameBytes);
 
 // The same frame as a string of its own.
 common::Result<std::string> encodeFrame(FrameKind kind,

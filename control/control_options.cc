@@ -1,0 +1,186 @@
+#include "control/control_options.h"
+
+#include <chrono>
+#include <cstdlib>
+#include <functional>
+#include <map>
+#include <vector>
+
+#include "common/socket_address.h"
+#include "xds/duration.h"
+
+namespace remora::control {
+
+using common::Result;
+using common::Status;
+
+std::string controlUsage() {
+  return R"(remora-control: the remora control plane
+
+Usage:
+  remora-control --manifests DIR [flags]
+
+Flags (each also read from REMORA_CONTROL_<FLAG> when absent, e.g. REMORA_CONTROL_MANIFESTS):
+  --manifests DIR        file mode: every *.yaml under DIR, watched (changes pushed within a second)
+  --kubernetes           Kubernetes mode (not available yet in this build)
+  --xds ADDR             xDS address for sidecars (default 0.0.0.0:15010)
+  --http ADDR            HTTP API, /metrics and the dashboard (default 0.0.0.0:15014)
+  --ready-file FILE      write {"xds":...,"http":...} here once serving
+  --debounce DUR         quiet period before a burst of changes is pushed (default 100ms)
+  --debounce-max DUR     a burst is pushed at the latest this long after its first change (default 1s)
+  --poll DUR             how often the manifest directory is checked (default 200ms)
+  --keepalive DUR        ping a silent sidecar after this long (default 5s; dead after 3x)
+  --log-level LEVEL      trace|debug|info|warn|error (default info)
+  --help, --version
+)";
+}
+
+namespace {
+
+struct FlagSpec {
+  const char* name;
+  std::function<Status(ControlOptions&, const std::string&)> set;
+  bool takes_value = true;
+};
+
+Status setDuration(const std::string& flag, const std::string& v, uint64_t& out, bool allow_zero) {
+  auto d = xds::parseDuration(v);
+  if (!d.isOk()) {
+    return Status::invalid("--" + flag + ": " + d.status().message());
+  }
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(d.value()).count();
+  if (ms < 0 || (!allow_zero && ms == 0)) {
+    return Status::invalid("--" + flag + " must be " + (allow_zero ? "at least 0" : "positive") +
+                           ", got '" + v + "'");
+  }
+  out = static_cast<uint64_t>(ms);
+  return Status::ok();
+}
+
+Status setAddress(const std::string& flag, const std::string& v, std::string& out) {
+  auto parsed = common::parseSocketAddress(v);
+  if (!parsed.isOk()) {
+    return Status::invalid("--" + flag + ": " + parsed.status().message());
+  }
+  out = v;
+  return Status::ok();
+}
+
+const std::vector<FlagSpec>& flags() {
+  static const std::vector<FlagSpec> specs = {
+      {"manifests",
+       [](ControlOptions& o, const std::string& v) {
+         o.plane.manifests_dir = v;
+         return Status::ok();
+       }},
+      {"kubernetes", [](ControlOptions& o, const std::string&) { o.kubernetes = true; return Status::ok(); },
+       false},
+      {"xds", [](ControlOptions& o, const std::string& v) { return setAddress("xds", v, o.plane.xds_address); }},
+      {"http", [](ControlOptions& o, const std::string& v) { return setAddress("http", v, o.plane.http_address); }},
+      {"ready-file",
+       [](ControlOptions& o, const std::string& v) {
+         o.plane.ready_file = v;
+         return Status::ok();
+       }},
+      {"debounce",
+       [](ControlOptions& o, const std::string& v) { return setDuration("debounce", v, o.plane.debounce_ms, true); }},
+      {"debounce-max",
+       [](ControlOptions& o, const std::string& v) {
+         return setDuration("debounce-max", v, o.plane.debounce_max_ms, true);
+       }},
+      {"poll", [](ControlOptions& o, const std::string& v) { return setDuration("poll", v, o.plane.poll_ms, false); }},
+      {"keepalive",
+       [](ControlOptions& o, const std::string& v) {
+         Status s = setDuration("keepalive", v, o.plane.xds.ping_interval_ms, false);
+         o.plane.xds.peer_timeout_ms = o.plane.xds.ping_interval_ms * 3;
+         return s;
+       }},
+      {"log-level",
+       [](ControlOptions& o, const std::string& v) {
+         for (const char* l : {"trace", "debug", "info", "warn", "error"}) {
+           if (v == l) {
+             o.log_level = v;
+             return Status::ok();
+           }
+         }
+         return Status::invalid("--log-level wants trace|debug|info|warn|error, got '" + v + "'");
+       }},
+      {"help", [](ControlOptions& o, const std::string&) { o.help = true; return Status::ok(); }, false},
+      {"version", [](ControlOptions& o, const std::string&) { o.version = true; return Status::ok(); }, false},
+  };
+  return specs;
+}
+
+std::string envName(const std::string& flag) {
+  std::string out = "REMORA_CONTROL_";
+  for (char c : flag) {
+    out.push_back(c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<ControlOptions> parseControlOptions(int argc, char** argv) {
+  ControlOptions o;
+  std::map<std::string, bool> seen;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg.rfind("--", 0) != 0) {
+      return Status::invalid("unexpected argument '" + arg + "' (see --help)");
+    }
+    std::string name = arg.substr(2);
+    std::string value;
+    bool has_value = false;
+    if (size_t eq = name.find('='); eq != std::string::npos) {
+      value = name.substr(eq + 1);
+      name = name.substr(0, eq);
+      has_value = true;
+    }
+    const FlagSpec* spec = nullptr;
+    for (const FlagSpec& f : flags()) {
+      if (name == f.name) {
+        spec = &f;
+      }
+    }
+    if (spec == nullptr) {
+      return Status::invalid("unknown flag --" + name + " (see --help)");
+    }
+    if (spec->takes_value && !has_value) {
+      if (i + 1 >= argc) {
+        return Status::invalid("--" + name + " needs a value");
+      }
+      value = argv[++i];
+    }
+    Status s = spec->set(o, value);
+    if (!s.isOk()) {
+      return s;
+    }
+    seen[name] = true;
+  }
+  for (const FlagSpec& f : flags()) {
+    if (!f.takes_value || seen.count(f.name)) {
+      continue;
+    }
+    const char* env = std::getenv(envName(f.name).c_str());
+    if (env != nullptr && *env != '\0') {
+      Status s = f.set(o, env);
+      if (!s.isOk()) {
+        return Status::invalid(envName(f.name) + ": " + s.message());
+      }
+    }
+  }
+  if (o.help || o.version) {
+    return o;
+  }
+  if (o.kubernetes) {
+    return Status::invalid(
+        "--kubernetes: Kubernetes mode is not available in this build yet; use --manifests DIR");
+  }
+  if (o.plane.manifests_dir.empty()) {
+    return Status::invalid("nothing to watch: give --manifests DIR (see --help)");
+  }
+  return o;
+}
+
+}  // namespace remora::control

@@ -1,0 +1,247 @@
+#include "control/control_plane.h"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <fstream>
+
+#include "common/json_writer.h"
+#include "control/api_handlers.h"
+#include "control/file_source.h"
+#include "control/translator.h"
+
+namespace remora::control {
+
+using common::Status;
+
+namespace {
+constexpr uint64_t kExpiryCheckMs = 250;
+
+std::string nowRfc3339() {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+uint64_t steadyMicros() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                   std::chrono::steady_clock::now().time_since_epoch())
+                                   .count());
+}
+
+const MeshManifests& emptyManifests() {
+  static const MeshManifests kEmpty;
+  return kEmpty;
+}
+}  // namespace
+
+ControlPlane::ControlPlane(ControlPlaneOptions options)
+    : options_(std::move(options)), debouncer_(options_.debounce_ms, options_.debounce_max_ms) {
+  pushes_total_ = stats_.counter("remora_control_pushes_total");
+  push_latency_ = stats_.histogram("remora_control_push_duration_ms");
+  config_errors_ = stats_.gauge("remora_control_config_errors");
+  services_ = stats_.gauge("remora_control_services");
+  registered_ = stats_.gauge("remora_control_registered_endpoints");
+}
+
+ControlPlane::~ControlPlane() = default;
+
+void ControlPlane::changed() {
+  debouncer_.onChange(loop_.nowMs());
+  armDebounce();
+}
+
+void ControlPlane::armDebounce() {
+  auto deadline = debouncer_.deadline();
+  if (!deadline) {
+    return;
+  }
+  uint64_t now = loop_.nowMs();
+  debounce_timer_->start(*deadline > now ? *deadline - now : 0);
+}
+
+void ControlPlane::rebuild() {
+  const uint64_t start_us = steadyMicros();
+  const uint64_t waited_ms = debouncer_.fire(loop_.nowMs());
+  const MeshManifests& manifests = source_ ? source_->manifests() : emptyManifests();
+  auto config = translate(manifests, registry_.endpoints());
+  for (const std::string& e : config->errors()) {
+    spdlog::error("translation: {}", e);
+  }
+  cache_.update(config);
+  const uint64_t bytes = xds_ ? xds_->pushAll() : 0;
+  const uint64_t took_us = steadyMicros() - start_us;
+  ++pushes_;
+  last_push_time_ = nowRfc3339();
+  last_push_duration_ms_ = static_cast<double>(waited_ms) + static_cast<double>(took_us) / 1000.0;
+  common::StatsShard& shard = stats_.shard(0);
+  shard.add(pushes_total_);
+  shard.recordMicros(push_latency_, waited_ms * 1000 + took_us);
+  int64_t errors = static_cast<int64_t>(config->errors().size()) +
+                   (source_ ? static_cast<int64_t>(source_->errors().size()) : 0);
+  shard.add(config_errors_, errors - stats_.value(config_errors_));
+  shard.add(services_, static_cast<int64_t>(config->services().size()) - stats_.value(services_));
+  shard.add(registered_, static_cast<int64_t>(registry_.size()) - stats_.value(registered_));
+  spdlog::info("push {}: config {}, {} services, {} proxies, {} bytes, {:.1f} ms after the change",
+               pushes_, cache_.version(), config->services().size(),
+               xds_ ? xds_->proxyCount() : 0, bytes, last_push_duration_ms_);
+}
+
+void ControlPlane::offload(std::function<void()> work, std::function<void()> done) {
+  // The thread object is joined (and dropped) by the completion posted back to the loop, so
+  // finished threads do not pile up; shutdown() joins whatever is still running.
+  auto slot = std::make_shared<std::thread*>(nullptr);
+  helpers_.emplace_back([this, slot, work = std::move(work), done = std::move(done)]() mutable {
+    work();
+    loop_.post([this, slot, done = std::move(done)] {
+      done();
+      for (auto it = helpers_.begin(); it != helpers_.end(); ++it) {
+        if (&*it == *slot) {
+          it->join();
+          helpers_.erase(it);
+          break;
+        }
+      }
+    });
+  });
+  *slot = &helpers_.back();
+}
+
+void ControlPlane::writeReadyFile() {
+  if (options_.ready_file.empty()) {
+    return;
+  }
+  common::JsonWriter w;
+  w.beginObject();
+  w.field("xds", xds_->boundAddress().toString());
+  w.field("http", http_->boundAddress().toString());
+  w.endObject();
+  std::string tmp = options_.ready_file + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << w.str() << "\n";
+  }
+  if (std::rename(tmp.c_str(), options_.ready_file.c_str()) != 0) {
+    spdlog::error("cannot write ready file {}", options_.ready_file);
+  }
+}
+
+int ControlPlane::run() {
+  debounce_timer_ = std::make_unique<common::Timer>(loop_.uv(), [this] {
+    if (debouncer_.due(loop_.nowMs())) {
+      rebuild();
+    } else {
+      armDebounce();
+    }
+  });
+  if (!options_.manifests_dir.empty()) {
+    auto fs = std::make_unique<FileSource>(loop_.uv(), options_.manifests_dir, options_.poll_ms);
+    Status s = fs->start([this] { changed(); });
+    if (!s.isOk()) {
+      spdlog::error("--manifests: {}", s.message());
+      loop_.closeAll();
+      return 2;
+    }
+    source_ = std::move(fs);
+  }
+  xds_ = std::make_unique<XdsServer>(
+      loop_, stats_,
+      [this](const config::v1::Node& node) -> std::optional<ProxyResources> {
+        if (!cache_.config()) {
+          return std::nullopt;
+        }
+        return cache_.resourcesFor(node.namespace_(), node.service());
+      },
+      options_.xds);
+  http_ = std::make_unique<common::HttpServer>(
+      loop_, [this](common::HttpRequest& req, common::Responder r) {
+        handleApiRequest(*this, req, std::move(r));
+      });
+  // The first config before anyone can connect, so that the first response is complete.
+  debouncer_.onChange(loop_.nowMs());
+  rebuild();
+  Status s = xds_->listen(options_.xds_address);
+  if (!s.isOk()) {
+    spdlog::error("--xds {}: {}", options_.xds_address, s.message());
+  } else {
+    s = http_->listen(options_.http_address);
+    if (!s.isOk()) {
+      spdlog::error("--http {}: {}", options_.http_address, s.message());
+    }
+  }
+  if (!s.isOk()) {
+    shutdown();
+    return 1;
+  }
+  expiry_timer_ = std::make_unique<common::Timer>(loop_.uv(), [this] {
+    std::vector<std::string> gone = registry_.expire(loop_.nowMs());
+    for (const std::string& id : gone) {
+      spdlog::info("registry: {} expired (no heartbeat within its TTL)", id);
+    }
+    if (!gone.empty()) {
+      registry_last_change_ = nowRfc3339();
+      changed();
+    }
+  });
+  expiry_timer_->start(kExpiryCheckMs, kExpiryCheckMs);
+
+  auto on_signal = [](uv_signal_t* h, int signum) {
+    auto* self = static_cast<ControlPlane*>(h->data);
+    spdlog::info("signal {}: stopping", signum);
+    self->loop_.stop();
+  };
+  sigterm_ = new uv_signal_t;
+  uv_signal_init(loop_.uv(), sigterm_);
+  sigterm_->data = this;
+  uv_signal_start(sigterm_, on_signal, SIGTERM);
+  sigint_ = new uv_signal_t;
+  uv_signal_init(loop_.uv(), sigint_);
+  sigint_->data = this;
+  uv_signal_start(sigint_, on_signal, SIGINT);
+
+  ready_ = true;
+  spdlog::info("remora-control: xDS on {}, API on {}{}", xds_->boundAddress().toString(),
+               http_->boundAddress().toString(),
+               source_ ? ", manifests from " + options_.manifests_dir : "");
+  writeReadyFile();
+  loop_.run();
+  shutdown();
+  return 0;
+}
+
+void ControlPlane::shutdown() {
+  for (std::thread& t : helpers_) {
+    if (t.joinable()) {
+      t.join();
+    }
+  }
+  helpers_.clear();
+  if (xds_) {
+    xds_->onProxiesChanged(nullptr);
+    xds_->close();
+  }
+  if (http_) {
+    http_->close();
+  }
+  // Everything owning a libuv handle goes before closeAll(), which closes what is left.
+  http_.reset();
+  xds_.reset();
+  debounce_timer_.reset();
+  expiry_timer_.reset();
+  source_.reset();
+  for (uv_signal_t* sig : {sigterm_, sigint_}) {
+    if (sig != nullptr) {
+      uv_close(reinterpret_cast<uv_handle_t*>(sig),
+               [](uv_handle_t* h) { delete reinterpret_cast<uv_signal_t*>(h); });
+    }
+  }
+  sigterm_ = sigint_ = nullptr;
+  loop_.closeAll();
+}
+
+}  // namespace remora::control

@@ -1,0 +1,101 @@
+#pragma once
+// ControlPlane: the remora-control process. One event loop thread runs everything: the manifest
+// source, the registry, translation and pushes, the xDS server and the HTTP API.
+//
+// Flow of a change: a source or the registry reports a change -> the Debouncer waits for a quiet
+// period (bounded by a maximum delay) -> rebuild(): translate the whole mesh once, install it in
+// the ConfigCache (sets built and serialized once), and push every proxy what changed for it.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <list>
+#include <thread>
+#include <vector>
+
+#include "common/event_loop.h"
+#include "common/http_server.h"
+#include "common/stats.h"
+#include "common/timer.h"
+#include "control/config_cache.h"
+#include "control/debouncer.h"
+#include "control/manifest_source.h"
+#include "control/registry.h"
+#include "control/xds_server.h"
+
+namespace remora::control {
+
+struct ControlPlaneOptions {
+  std::string manifests_dir;               // file mode
+  std::string xds_address = "0.0.0.0:15010";
+  std::string http_address = "0.0.0.0:15014";
+  std::string ready_file;
+  uint64_t debounce_ms = 100;              // quiet period
+  uint64_t debounce_max_ms = 1000;         // a burst never waits longer than this
+  uint64_t poll_ms = 200;                  // manifest directory poll interval
+  XdsServer::Options xds;
+};
+
+class ControlPlane {
+ public:
+  explicit ControlPlane(ControlPlaneOptions options);
+  ~ControlPlane();
+
+  // Serves until SIGTERM / SIGINT. Returns the exit code (2: bad manifests dir, 1: cannot bind).
+  int run();
+
+  // Read by the API handlers (loop thread).
+  const ControlPlaneOptions& options() const noexcept { return options_; }
+  common::EventLoop& loop() noexcept { return loop_; }
+  common::StatsStore& stats() noexcept { return stats_; }
+  const ManifestSource* source() const noexcept { return source_.get(); }
+  Registry& registry() noexcept { return registry_; }
+  const ConfigCache& cache() const noexcept { return cache_; }
+  const XdsServer& xds() const noexcept { return *xds_; }
+  bool ready() const noexcept { return ready_; }
+  const std::string& lastPushTime() const noexcept { return last_push_time_; }
+  double lastPushDurationMs() const noexcept { return last_push_duration_ms_; }
+  uint64_t pushes() const noexcept { return pushes_; }
+  const std::string& registryLastChange() const noexcept { return registry_last_change_; }
+
+  // A source or the registry changed: schedule a (debounced) rebuild.
+  void changed();
+  // Runs `work` on a helper thread and `done` back on the loop thread (for blocking work such
+  // as collecting proxy metrics); threads are joined at shutdown.
+  void offload(std::function<void()> work, std::function<void()> done);
+
+ private:
+  void rebuild();
+  void armDebounce();
+  void armExpiry();
+  void writeReadyFile();
+  void shutdown();
+
+  ControlPlaneOptions options_;
+  common::EventLoop loop_;
+  common::StatsStore stats_{1};
+  std::unique_ptr<ManifestSource> source_;
+  Registry registry_;
+  ConfigCache cache_;
+  std::unique_ptr<XdsServer> xds_;
+  std::unique_ptr<common::HttpServer> http_;
+  Debouncer debouncer_;
+  std::unique_ptr<common::Timer> debounce_timer_;
+  std::unique_ptr<common::Timer> expiry_timer_;
+  uv_signal_t* sigterm_ = nullptr;
+  uv_signal_t* sigint_ = nullptr;
+  std::list<std::thread> helpers_;
+  bool ready_ = false;
+  uint64_t pushes_ = 0;
+  std::string last_push_time_;
+  double last_push_duration_ms_ = 0;
+  std::string registry_last_change_;
+
+  common::Counter pushes_total_;
+  common::Histogram push_latency_;
+  common::Gauge config_errors_;
+  common::Gauge services_;
+  common::Gauge registered_;
+};
+
+}  // namespace remora::control

@@ -1,0 +1,43 @@
+#pragma once
+// Where the mesh's manifests come from. The control plane reads MeshManifests from a source and
+// never knows how they got there: file mode (FileSource, a watched directory) today, a
+// Kubernetes list/watch source next to it later. Endpoints registered through the API come from
+// the Registry, not from a ManifestSource.
+//
+// Threading: a source lives on the control plane's loop thread; every call and callback happens
+// there.
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "control/manifest_set.h"
+
+namespace remora::control {
+
+class ManifestSource {
+ public:
+  virtual ~ManifestSource() = default;
+
+  // "file:DIR", "kubernetes", ... for /v1/status and logs.
+  virtual std::string name() const = 0;
+
+  // Loads the first state and starts watching; `changed` is called (on the loop thread) every
+  // time manifests() or errors() changed. An error means the source cannot work at all (e.g. the
+  // directory does not exist); problems inside manifests are errors(), not a failed start.
+  virtual common::Status start(std::function<void()> changed) = 0;
+
+  // The manifests in force: the last state without problems. Until one was seen, the valid
+  // objects of the first load (better than nothing at start).
+  virtual const MeshManifests& manifests() const noexcept = 0;
+
+  // The problems of the latest state seen ("FILE:LINE:COL: PATH: problem"); empty when it was
+  // good (and is therefore the one in force).
+  virtual const std::vector<std::string>& errors() const noexcept = 0;
+
+  // RFC 3339 time of the latest change seen ("" before any).
+  virtual const std::string& lastChange() const noexcept = 0;
+};
+
+}  // namespace remora::control

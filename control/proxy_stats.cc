@@ -1,0 +1,142 @@
+#include "control/proxy_stats.h"
+
+#include <chrono>
+#include <cstdlib>
+
+#include "common/http_client.h"
+#include "common/stats.h"
+
+namespace remora::control {
+
+namespace {
+
+// The value of label `name` in a `{a="x",b="y"}` label set (no escapes in our label values).
+std::string_view labelValue(std::string_view labels, std::string_view name) {
+  size_t pos = 0;
+  while (pos < labels.size()) {
+    size_t eq = labels.find("=\"", pos);
+    if (eq == std::string_view::npos) {
+      return {};
+    }
+    size_t key_start = labels.find_last_of("{,", eq);
+    key_start = key_start == std::string_view::npos ? 0 : key_start + 1;
+    size_t end = labels.find('"', eq + 2);
+    if (end == std::string_view::npos) {
+      return {};
+    }
+    if (labels.substr(key_start, eq - key_start) == name) {
+      return labels.substr(eq + 2, end - eq - 2);
+    }
+    pos = end + 1;
+  }
+  return {};
+}
+
+// "catalog.shop:8080" -> "shop/catalog"; empty for clusters that are not mesh Services.
+std::string serviceKey(std::string_view cluster) {
+  size_t colon = cluster.rfind(':');
+  size_t dot = cluster.find('.');
+  if (colon == std::string_view::npos || dot == std::string_view::npos || dot > colon) {
+    return {};
+  }
+  std::string_view name = cluster.substr(0, dot);
+  std::string_view ns = cluster.substr(dot + 1, colon - dot - 1);
+  if (name.empty() || ns.empty() || ns.find('.') != std::string_view::npos) {
+    return {};
+  }
+  return std::string(ns) + "/" + std::string(name);
+}
+
+control::v1::ServiceStats& entryFor(ServiceStatsMap& totals, const std::string& key) {
+  control::v1::ServiceStats& s = totals[key];
+  if (s.service().empty()) {
+    size_t slash = key.find('/');
+    s.set_namespace_(key.substr(0, slash));
+    s.set_service(key.substr(slash + 1));
+    s.mutable_latency_buckets()->Resize(static_cast<int>(common::kHistogramBuckets), 0);
+  }
+  return s;
+}
+
+}  // namespace
+
+void addPrometheusText(std::string_view text, ServiceStatsMap& totals) {
+  constexpr std::string_view kRq = "remora_upstream_rq_total{";
+  constexpr std::string_view kBucket = "remora_upstream_rq_time_ms_bucket{";
+  // Cumulative bucket counts of the current histogram, to turn into per-bucket counts.
+  std::string last_cluster;
+  uint64_t last_cumulative = 0;
+  size_t bucket_index = 0;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t eol = text.find('\n', pos);
+    std::string_view line = text.substr(pos, eol == std::string_view::npos ? text.size() - pos : eol - pos);
+    pos = eol == std::string_view::npos ? text.size() : eol + 1;
+    const bool is_rq = line.substr(0, kRq.size()) == kRq;
+    const bool is_bucket = !is_rq && line.substr(0, kBucket.size()) == kBucket;
+    if (!is_rq && !is_bucket) {
+      continue;
+    }
+    size_t close = line.rfind('}');
+    if (close == std::string_view::npos) {
+      continue;
+    }
+    std::string_view labels = line.substr(line.find('{'), close - line.find('{') + 1);
+    uint64_t value = std::strtoull(std::string(line.substr(close + 1)).c_str(), nullptr, 10);
+    std::string cluster(labelValue(labels, "cluster"));
+    std::string key = serviceKey(cluster);
+    if (key.empty()) {
+      continue;
+    }
+    control::v1::ServiceStats& s = entryFor(totals, key);
+    if (is_rq) {
+      s.set_requests(s.requests() + value);
+      if (labelValue(labels, "code_class") == "5xx") {
+        s.set_errors(s.errors() + value);
+      }
+      continue;
+    }
+    if (cluster != last_cluster) {
+      last_cluster = cluster;
+      last_cumulative = 0;
+      bucket_index = 0;
+    }
+    if (bucket_index < common::kHistogramBuckets) {
+      uint64_t in_bucket = value >= last_cumulative ? value - last_cumulative : 0;
+      s.set_latency_buckets(static_cast<int>(bucket_index),
+                            s.latency_buckets(static_cast<int>(bucket_index)) + in_bucket);
+      last_cumulative = value;
+      ++bucket_index;
+    }
+  }
+}
+
+control::v1::StatsResponse collectProxyStats(
+    const std::vector<std::pair<std::string, std::string>>& admins,
+    std::chrono::milliseconds timeout) {
+  control::v1::StatsResponse out;
+  for (double b : common::kHistogramBoundsMs) {
+    out.add_latency_bounds_ms(b);
+  }
+  ServiceStatsMap totals;
+  for (const auto& [node, address] : admins) {
+    common::HttpClient client(address, timeout);
+    auto r = client.get("/stats/prometheus");
+    if (!r.isOk() || r.value().status != 200) {
+      out.set_proxies_failed(out.proxies_failed() + 1);
+      continue;
+    }
+    out.set_proxies_scraped(out.proxies_scraped() + 1);
+    addPrometheusText(r.value().body, totals);
+  }
+  for (auto& [key, s] : totals) {
+    *out.add_services() = std::move(s);
+  }
+  out.set_collected_unix_ms(static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(
+          std::chrono::system_clock::now().time_since_epoch())
+          .count()));
+  return out;
+}
+
+}  // namespace remora::control
