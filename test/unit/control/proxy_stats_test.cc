@@ -1,0 +1,58 @@
+#include "control/proxy_stats.h"
+
+#include <gtest/gtest.h>
+
+namespace remora::control {
+namespace {
+
+constexpr const char* kSidecarA = R"(# TYPE remora_upstream_rq_total counter
+remora_upstream_rq_total{cluster="catalog.shop:8080",code_class="2xx"} 90
+remora_upstream_rq_total{cluster="catalog.shop:8080",code_class="5xx"} 10
+remora_upstream_rq_total{cluster="local-app",code_class="2xx"} 500
+remora_upstream_rq_total{cluster="passthrough",code_class="2xx"} 7
+# TYPE remora_upstream_rq_time_ms histogram
+remora_upstream_rq_time_ms_bucket{cluster="catalog.shop:8080",le="0.5"} 0
+remora_upstream_rq_time_ms_bucket{cluster="catalog.shop:8080",le="1"} 50
+remora_upstream_rq_time_ms_bucket{cluster="catalog.shop:8080",le="2"} 100
+remora_upstream_rq_time_ms_bucket{cluster="catalog.shop:8080",le="5"} 100
+remora_upstream_rq_time_ms_sum{cluster="catalog.shop:8080"} 120.5
+remora_upstream_rq_time_ms_count{cluster="catalog.shop:8080"} 100
+remora_upstream_rq_time_ms_bucket{cluster="orders.shop:8080",le="0.5"} 3
+remora_upstream_rq_time_ms_bucket{cluster="orders.shop:8080",le="1"} 4
+)";
+
+constexpr const char* kSidecarB = R"(remora_upstream_rq_total{cluster="catalog.shop:8080",code_class="2xx"} 5
+remora_upstream_rq_total{cluster="catalog-v2.shop:8080",code_class="4xx"} 3
+remora_upstream_rq_time_ms_bucket{cluster="catalog.shop:8080",le="0.5"} 5
+)";
+
+TEST(ProxyStats, SumsRequestsErrorsAndBucketsByDestinationService) {
+  ServiceStatsMap totals;
+  addPrometheusText(kSidecarA, totals);
+  addPrometheusText(kSidecarB, totals);
+  ASSERT_EQ(totals.size(), 3u);  // catalog, catalog-v2, orders; local-app and passthrough skipped
+  const auto& catalog = totals.at("shop/catalog");
+  EXPECT_EQ(catalog.service(), "catalog");
+  EXPECT_EQ(catalog.namespace_(), "shop");
+  EXPECT_EQ(catalog.requests(), 105u);
+  EXPECT_EQ(catalog.errors(), 10u);
+  // Cumulative -> per bucket: A gives 0, 50, 50, 0; B adds 5 to the first.
+  EXPECT_EQ(catalog.latency_buckets(0), 5u);
+  EXPECT_EQ(catalog.latency_buckets(1), 50u);
+  EXPECT_EQ(catalog.latency_buckets(2), 50u);
+  EXPECT_EQ(catalog.latency_buckets(3), 0u);
+  const auto& orders = totals.at("shop/orders");
+  EXPECT_EQ(orders.latency_buckets(0), 3u);
+  EXPECT_EQ(orders.latency_buckets(1), 1u);
+  EXPECT_EQ(totals.at("shop/catalog-v2").errors(), 0u);
+  EXPECT_EQ(totals.at("shop/catalog-v2").requests(), 3u);
+}
+
+TEST(ProxyStats, GarbageIsSkipped) {
+  ServiceStatsMap totals;
+  addPrometheusText("remora_upstream_rq_total{cluster=\"x\n{}}}\nnot a metric\n\n", totals);
+  EXPECT_TRUE(totals.empty());
+}
+
+}  // namespace
+}  // namespace remora::control
