@@ -32,7 +32,7 @@ TEST_F(RemoractlTest, CheckAcceptsTheExampleShop) {
   RunResult r = run({"check", std::string(REMORA_SOURCE_DIR) + "/k8s/examples/shop"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out,
-            "ok: 15 objects in 4 files (services 5, endpoint slices 7, routes 1, "
+            "ok: 17 objects in 4 files (services 5, endpoint slices 9, routes 1, "
             "policies 2)\n");
   EXPECT_EQ(r.err, "");
 }
