@@ -1,7 +1,16 @@
 #!/usr/bin/env bash
-# make demo: start three remora-echo backends and one remora-sidecar with the example static
-# config (sidecar/examples/static.yaml), send traffic through it, and print what happened.
-# Exits on its own; `make demo DEMO_ARGS=--keep-running` keeps everything up until Ctrl-C.
+# make demo: a whole remora mesh on this machine, from the manifests in k8s/examples/shop.
+#
+#   remora-control --manifests <copy of k8s/examples/shop>
+#   six workloads, each a remora-echo app with its own remora-sidecar (mesh mode, config over xDS):
+#     frontend, catalog v1 (two instances, one of them failing 80% of its requests), catalog v2,
+#     orders (two instances)
+#
+# Then it drives traffic through the mesh and shows, live: the 90/10 canary split, the flaky
+# catalog instance hidden by retries and then ejected, the orders rate limit, and a config change
+# (the HTTPRoute's weights rewritten to 50/50 in the manifest) reaching every sidecar.
+# It ends on its own with a summary; `make demo DEMO_ARGS=--keep-running` keeps the mesh up
+# (dashboard and admin URLs printed) until Ctrl-C.
 set -euo pipefail
 
 KEEP=0
@@ -15,9 +24,11 @@ done
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN=${BUILD:-$ROOT/build}
 SIDECAR=$BIN/sidecar/remora-sidecar
+CONTROL=$BIN/control/remora-control
+REMORACTL=$BIN/control/cli/remoractl
 ECHO=$BIN/test/apps/echo/remora-echo
-CONFIG=$ROOT/sidecar/examples/static.yaml
-WORK=$(mktemp -d)
+TRAFFIC="python3 $ROOT/scripts/demo_traffic.py"
+WORK=$(mktemp -d /tmp/remora-demo.XXXXXX)
 PIDS=()
 
 cleanup() {
@@ -27,99 +38,152 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-wait_file() {  # wait_file FILE WHAT: up to 10 s
-  for _ in $(seq 1 100); do [ -s "$1" ] && return 0; sleep 0.1; done
-  echo "demo: $2 did not come up; its log:" >&2
-  cat "$WORK"/*.log >&2 || true
+bold() { printf '\n\033[1m%s\033[0m\n' "$*"; }
+json() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))" "$@"; }
+
+wait_file() {  # wait_file FILE WHAT: up to 15 s
+  for _ in $(seq 1 150); do [ -s "$1" ] && return 0; sleep 0.1; done
+  echo "demo: $2 did not come up; logs in $WORK:" >&2
+  tail -n 20 "$WORK"/*.log >&2 || true
   exit 1
 }
 
-for port in 9001 9002 9003 15000 15001 15006 15021 15090; do
-  if (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null; then
-    echo "demo: port $port is already in use on 127.0.0.1; stop what holds it and retry" >&2
-    exit 1
-  fi
+# Workloads: name service version inbound-port app-port [echo flags]
+WORKLOADS=(
+  "frontend    frontend v1 18080 18180"
+  "catalog-v1  catalog  v1 18081 18181"
+  "catalog-v1b catalog  v1 18085 18185 --fail-rate 0.8 --fail-status 503"
+  "catalog-v2  catalog  v2 18082 18182"
+  "orders-a    orders   v1 18083 18183"
+  "orders-b    orders   v1 18084 18184"
+)
+for w in "${WORKLOADS[@]}"; do
+  read -r _ _ _ in app _ <<<"$w"
+  for port in $in $app; do
+    if (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null; then
+      echo "demo: port $port is already in use on 127.0.0.1; stop what holds it and retry" >&2
+      exit 1
+    fi
+  done
 done
 
-bold() { printf '\033[1m%s\033[0m\n' "$*"; }
+cp -r "$ROOT/k8s/examples/shop" "$WORK/manifests"
+bold "== remora-control --manifests k8s/examples/shop (a copy in $WORK/manifests)"
+"$CONTROL" --manifests "$WORK/manifests" --xds 127.0.0.1:0 --http 127.0.0.1:0 \
+  --ready-file "$WORK/control.ready" 2>"$WORK/control.log" &
+PIDS+=($!)
+wait_file "$WORK/control.ready" remora-control
+XDS=$(json "$WORK/control.ready" 'd["xds"]')
+API=$(json "$WORK/control.ready" 'd["http"]')
+echo "   xDS on $XDS, API and dashboard on http://$API/"
 
-bold "== starting backends: remora-echo echo-a :9001, echo-b :9002, local-app :9003"
-"$ECHO" --listen 127.0.0.1:9001 --id echo-a --ready-file "$WORK/a.ready" >"$WORK/echo-a.log" 2>&1 &
-PIDS+=($!)
-"$ECHO" --listen 127.0.0.1:9002 --id echo-b --ready-file "$WORK/b.ready" >"$WORK/echo-b.log" 2>&1 &
-PIDS+=($!)
-"$ECHO" --listen 127.0.0.1:9003 --id local-app --ready-file "$WORK/c.ready" >"$WORK/local-app.log" 2>&1 &
-PIDS+=($!)
-wait_file "$WORK/a.ready" echo-a; wait_file "$WORK/b.ready" echo-b; wait_file "$WORK/c.ready" local-app
+bold "== six workloads: remora-echo app + remora-sidecar (mesh mode) each"
+for w in "${WORKLOADS[@]}"; do
+  read -r name service version in app flags <<<"$w"
+  # shellcheck disable=SC2086
+  "$ECHO" --listen 127.0.0.1:$app --id "$name" --ready-file "$WORK/$name-app.ready" $flags \
+    >"$WORK/$name-app.log" 2>&1 &
+  PIDS+=($!)
+  "$SIDECAR" --xds "$XDS" --node-id "$name" --service "$service" --namespace shop \
+    --labels "version=$version" --inbound 127.0.0.1:$in --outbound 127.0.0.1:0 \
+    --app 127.0.0.1:$app --admin 127.0.0.1:0 --concurrency 1 --access-log off \
+    --ready-file "$WORK/$name.ready" 2>"$WORK/$name-sidecar.log" &
+  PIDS+=($!)
+done
+for w in "${WORKLOADS[@]}"; do
+  read -r name service version in app _ <<<"$w"
+  wait_file "$WORK/$name-app.ready" "$name app"
+  wait_file "$WORK/$name.ready" "$name sidecar"
+  printf '   %-12s %-9s app :%s  sidecar inbound :%s  outbound %s  admin %s\n' "$name" \
+    "$service" "$app" "$in" "$(json "$WORK/$name.ready" 'd["listeners"]["outbound"]')" \
+    "$(json "$WORK/$name.ready" 'd["admin"]')"
+done
+FRONTEND_OUT=$(json "$WORK/frontend.ready" 'd["listeners"]["outbound"]')
+FRONTEND_ADMIN=$(json "$WORK/frontend.ready" 'd["admin"]')
+CATALOG_OUT=$(json "$WORK/catalog-v1.ready" 'd["listeners"]["outbound"]')
+echo "   every sidecar is ready: it holds clusters, endpoints, routes and listeners from the control plane"
 
-bold "== starting remora-sidecar --config sidecar/examples/static.yaml"
-"$SIDECAR" --config "$CONFIG" --ready-file "$WORK/sidecar.ready" \
-  >"$WORK/access.log" 2>"$WORK/sidecar.log" &
-PIDS+=($!)
-wait_file "$WORK/sidecar.ready" remora-sidecar
-echo "   ready: $(cat "$WORK/sidecar.ready")"
+if [ -x "$REMORACTL" ] && "$REMORACTL" status --control "$API" >"$WORK/status.txt" 2>&1; then
+  bold "== remoractl status"
+  cat "$WORK/status.txt"
+fi
 
-# send NAME N curl-args...: N requests; records status, x-echo-id / x-remora-reason, time.
-send() {
-  local name=$1 n=$2; shift 2
-  for _ in $(seq 1 "$n"); do
-    curl -s -o /dev/null -D "$WORK/h" -w '%{http_code} %{time_total}\n' "$@" >>"$WORK/$name.codes" || echo "000 0" >>"$WORK/$name.codes"
-    { grep -i '^x-echo-id:' "$WORK/h" || grep -i '^x-remora-reason:' "$WORK/h" || echo "-: -"; } \
-      | tr -d '\r' | awk '{print $2}' >>"$WORK/$name.who"
-  done
+share() {  # share FILE: "v1 x% (catalog-v1 a, catalog-v1b b), v2 y%"
+  python3 - "$1" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+ids, codes = d["ids"], d["codes"]
+n = sum(ids.values())
+v1 = ids.get("catalog-v1", 0) + ids.get("catalog-v1b", 0)
+v2 = ids.get("catalog-v2", 0)
+ok = codes.get("200", 0)
+print(f"v1 {100*v1/n:.1f}% (catalog-v1 {ids.get('catalog-v1',0)}, catalog-v1b {ids.get('catalog-v1b',0)}), "
+      f"v2 {100*v2/n:.1f}%  |  {ok}/{n} answered 200 in {d['seconds']} s")
+PY
+}
+metric() {  # metric ADMIN NAME LABELFILTER
+  curl -s "http://$1/stats" | awk -v n="$2" -v f="$3" 'index($1, n"{")==1 && index($1, f) {s+=$2} END {print s+0}'
 }
 
-bold "== traffic"
-echo "   outbound, Host: echo (round robin over echo-a / echo-b)     x 40"
-send outbound 40 -H 'Host: echo' http://127.0.0.1:15001/hello
-echo "   outbound as a forward proxy: curl -x 127.0.0.1:15001 http://echo:8080/  x 10"
-send forward 10 -x http://127.0.0.1:15001 http://echo:8080/catalog
-echo "   inbound to the local app (127.0.0.1:15006)                  x 20"
-send inbound 20 http://127.0.0.1:15006/orders
-echo "   outbound to a host no route knows (expect 404 no-route)     x 3"
-send noroute 3 -H 'Host: payments' http://127.0.0.1:15001/pay
-echo "   echo told to reset the connection (expect 502 upstream-reset) x 2"
-send reset 2 -H 'Host: echo' -H 'x-echo-reset: 1' http://127.0.0.1:15001/boom
-echo "   a 64 KiB body both ways, streamed                            x 5"
-head -c 65536 /dev/urandom >"$WORK/body.bin"
-send body 5 -H 'Host: echo' --data-binary @"$WORK/body.bin" http://127.0.0.1:15001/echo-body
+bold "== 1. the canary: 1,000 requests frontend -> catalog (HTTPRoute catalog-canary: 90% v1, 10% v2)"
+$TRAFFIC split "$FRONTEND_OUT" 1000 >"$WORK/split1.json"
+SPLIT1=$(share "$WORK/split1.json")
+echo "   $SPLIT1"
 
-bold "== what happened"
-printf '   %-10s %-8s %-40s %s\n' "traffic" "requests" "status codes" "answered by (x-echo-id / x-remora-reason)"
-for t in outbound forward inbound noroute reset body; do
-  codes=$(awk '{print $1}' "$WORK/$t.codes" | sort | uniq -c | awk '{printf "%s x%s  ", $2, $1}')
-  who=$(sort "$WORK/$t.who" | uniq -c | awk '{printf "%s x%s  ", $2, $1}')
-  printf '   %-10s %-8s %-40s %s\n' "$t" "$(wc -l <"$WORK/$t.codes")" "$codes" "$who"
+bold "== 2. the flaky catalog v1 instance (80% of its answers are 503)"
+RETRIES=$(metric "$FRONTEND_ADMIN" remora_upstream_rq_retry_total 'catalog-v1.shop')
+EJECTIONS=$(metric "$FRONTEND_ADMIN" remora_outlier_ejections_total 'catalog-v1.shop')
+echo "   the frontend's sidecar retried $RETRIES requests on another endpoint, so callers saw no 503;"
+echo "   outlier detection ejected the flaky endpoint $EJECTIONS time(s). Its view of catalog-v1 now:"
+curl -s "http://$FRONTEND_ADMIN/clusters" | python3 -c '
+import json, sys
+for c in json.load(sys.stdin)["clusters"]:
+    if c["name"].startswith("catalog-v1."):
+        for e in c["endpoints"]:
+            print(f"     {e[\"address\"]:<18} {e[\"health\"]:<10} requests {e[\"requests_total\"]}, errors {e[\"errors_total\"]}")
+' 2>/dev/null || true
+
+bold "== 3. the orders rate limit (TrafficPolicy orders: 100/s, burst 20, enforced by orders' own sidecars)"
+$TRAFFIC burst "$CATALOG_OUT" orders.shop:8080 300 >"$WORK/burst.json"
+LIMITED=$(json "$WORK/burst.json" 'd["codes"].get("429", 0)')
+echo "   300 quick requests catalog -> orders: $(json "$WORK/burst.json" 'd["codes"].get("200", 0)') answered 200, $LIMITED rate-limited (429)"
+
+bold "== 4. a config change: the HTTPRoute's weights rewritten to 50/50 in the manifest"
+OLD_ROUTES=$(curl -s "http://$API/v1/proxies" | python3 -c 'import json,sys; print(json.load(sys.stdin)["proxies"][0]["types"]["routes"]["acked"])')
+sed -i 's/weight: 90}/weight: 50}/; s/weight: 10}/weight: 50}/' "$WORK/manifests/routes.yaml"
+T0=$(date +%s%N)
+for _ in $(seq 1 100); do
+  DONE=$(curl -s "http://$API/v1/proxies" | python3 -c '
+import json, sys
+ps = json.load(sys.stdin)["proxies"]
+old = sys.argv[1]
+print(sum(1 for p in ps if p["types"]["routes"]["acked"] not in ("", old) and p["types"]["routes"]["status"] == "SYNCED"), len(ps))' "$OLD_ROUTES")
+  read -r synced total <<<"$DONE"
+  [ "$synced" = "$total" ] && break
+  sleep 0.05
 done
-all=$(cat "$WORK"/*.codes | awk '$1 ~ /^2/ {print $2*1000}' | sort -n)
-count=$(echo "$all" | wc -l)
-p50=$(echo "$all" | awk -v n="$count" 'NR==int(n*0.5)+1{print; exit}')
-p99=$(echo "$all" | awk -v n="$count" 'NR==int(n*0.99)+1{print; exit}')
-echo "   client-side latency of the 2xx requests (curl, new connection each): p50 ${p50} ms, p99 ${p99} ms"
+MS=$(( ($(date +%s%N) - T0) / 1000000 ))
+echo "   every sidecar ($synced/$total) runs the new routes $MS ms after the file was written"
+$TRAFFIC split "$FRONTEND_OUT" 1000 >"$WORK/split2.json"
+SPLIT2=$(share "$WORK/split2.json")
+echo "   $SPLIT2"
 
-ADMIN=http://127.0.0.1:15000
-echo
-bold "== the sidecar's own view (admin API on $ADMIN)"
-curl -s "$ADMIN/stats" | grep -E '^remora_(downstream_rq_total|upstream_rq_total)\{.*\} [1-9]' | sed 's/^/   /'
-curl -s "$ADMIN/stats" | grep -E '^remora_upstream_rq_time_ms\{cluster="echo",quantile' | sed 's/^/   /'
-echo "   last request's decision trail (GET $ADMIN/requests?limit=1):"
-curl -s "$ADMIN/requests?limit=1" | sed 's/^/   /'
-echo
-echo "   access log (stdout of the sidecar), last 3 lines:"
-sleep 1.1  # the access log is flushed once a second
-tail -n 3 "$WORK/access.log" | sed 's/^/   /'
-echo
-bold "== where to look"
-cat <<EOT
-   $ADMIN/ready  /server_info  /stats  /stats/prometheus  /clusters  /listeners
-   $ADMIN/config_dump  /requests  (POST /logging?level=debug, /drain, /quitquitquit)
-   Prometheus scrape port: http://127.0.0.1:15090/stats/prometheus
-   Readiness for kubelet:  http://127.0.0.1:15021/healthz/ready
-EOT
+bold "== summary"
+printf '   %-34s %s\n' "canary 90/10:" "$SPLIT1"
+printf '   %-34s %s\n' "flaky instance:" "$RETRIES retries hid its 503s; ejected $EJECTIONS time(s)"
+printf '   %-34s %s\n' "orders rate limit:" "$LIMITED of 300 requests got 429"
+printf '   %-34s %s\n' "weights 50/50 written to the file:" "all $total sidecars updated in $MS ms"
+printf '   %-34s %s\n' "canary after the change:" "$SPLIT2"
 
 if [ "$KEEP" = 1 ]; then
-  bold "== running until Ctrl-C (outbound 127.0.0.1:15001, inbound 127.0.0.1:15006)"
-  wait
-else
-  bold "== done (make demo DEMO_ARGS=--keep-running keeps it up)"
+  bold "== the mesh keeps running (Ctrl-C to stop)"
+  echo "   dashboard:        http://$API/"
+  echo "   control plane:    http://$API/v1/proxies  /v1/services  /v1/status  /metrics"
+  for w in "${WORKLOADS[@]}"; do
+    read -r name _ <<<"$w"
+    echo "   $name admin: http://$(json "$WORK/$name.ready" 'd["admin"]')/   (remoractl proxy-config $(json "$WORK/$name.ready" 'd["admin"]'))"
+  done
+  echo "   traffic:          curl -H 'Host: catalog.shop:8080' http://$FRONTEND_OUT/items"
+  echo "   manifests:        $WORK/manifests (edit them: changes are pushed within a second)"
+  while true; do sleep 3600; done
 fi
