@@ -1,0 +1,312 @@
+// The mesh end to end: remora-control on manifests, sidecars in mesh mode, remora-echo backends,
+// everything on 127.0.0.1 (issue 4's integration tests).
+
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <atomic>
+#include <chrono>
+#include <fstream>
+#include <map>
+#include <thread>
+
+#include "common/http_client.h"
+#include "support/mesh.h"
+#include "support/sockets.h"
+
+namespace remora::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::string service(const std::string& name, int port = 8080) {
+  return "---\napiVersion: v1\nkind: Service\nmetadata: {name: " + name +
+         ", namespace: shop}\nspec:\n  ports: [{name: http, port: " + std::to_string(port) +
+         ", targetPort: " + std::to_string(port) + "}]\n";
+}
+
+// An EndpointSlice of `svc` with the given "IP:PORT" endpoints (one slice per port).
+std::string slice(const std::string& name, const std::string& svc, const std::string& address) {
+  size_t colon = address.rfind(':');
+  return "---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata:\n  name: " + name +
+         "\n  namespace: shop\n  labels: {kubernetes.io/service-name: " + svc +
+         "}\naddressType: IPv4\nendpoints:\n- addresses: [" + address.substr(0, colon) +
+         "]\nports: [{name: http, port: " + address.substr(colon + 1) + "}]\n";
+}
+
+std::string split(int w1, int w2) {
+  return "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: canary, "
+         "namespace: shop}\nspec:\n  parentRefs: [{group: \"\", kind: Service, name: catalog, port: "
+         "8080}]\n  rules:\n  - backendRefs:\n    - {name: catalog-v1, port: 8080, weight: " +
+         std::to_string(w1) + "}\n    - {name: catalog-v2, port: 8080, weight: " +
+         std::to_string(w2) + "}\n";
+}
+
+// Writes a file atomically (the control plane polls; it must never read half a file).
+void writeAtomically(const std::string& path, const std::string& text) {
+  std::string tmp = path + ".tmp";
+  std::ofstream(tmp) << text;
+  ASSERT_EQ(std::rename(tmp.c_str(), path.c_str()), 0);
+}
+
+// One GET through a sidecar's outbound listener to `host`; returns (status, x-echo-id).
+std::pair<int, std::string> callVia(common::HttpClient& c, const std::string& host,
+                                    const std::string& path = "/") {
+  auto r = c.get(path, {{"host", host}});
+  if (!r.isOk()) {
+    c.close();
+    return {0, ""};
+  }
+  return {r.value().status, std::string(r.value().header("x-echo-id"))};
+}
+
+class ControlPlaneTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    manifests_ = dir_.path() + "/manifests";
+    ASSERT_EQ(std::system(("mkdir -p " + manifests_).c_str()), 0);
+  }
+  std::string manifest(const std::string& name) const { return manifests_ + "/" + name; }
+
+  TempDir dir_;
+  std::string manifests_;
+};
+
+TEST_F(ControlPlaneTest, SidecarRoutesByServiceNamesFromTheManifests) {
+  Echo echo = Echo::start(dir_, "catalog-1");
+  ASSERT_FALSE(echo.address.empty());
+  writeAtomically(manifest("shop.yaml"),
+                  service("catalog") + slice("catalog-a", "catalog", echo.address));
+  ControlPlane cp = ControlPlane::start(dir_, "control", manifests_);
+  ASSERT_FALSE(cp.xds.empty()) << readFile(cp.stderr_file);
+  Sidecar sc = meshSidecar(dir_, cp.xds, "frontend-1", "frontend", "shop");
+  ASSERT_FALSE(sc.admin.empty()) << readFile(sc.stderr_file);
+
+  common::HttpClient c(sc.listeners.at("outbound"));
+  for (const char* host : {"catalog", "catalog:8080", "catalog.shop", "catalog.shop:8080",
+                           "catalog.shop.svc", "catalog.shop.svc.cluster.local:8080"}) {
+    auto [status, id] = callVia(c, host);
+    EXPECT_EQ(status, 200) << host;
+    EXPECT_EQ(id, "catalog-1") << host;
+  }
+  EXPECT_EQ(callVia(c, "orders.shop").first, 404);
+
+  // The control plane shows the proxy in sync on every type, and the service with its endpoint.
+  std::string proxies = cp.get("/v1/proxies");
+  EXPECT_NE(proxies.find("\"node_id\":\"frontend-1\""), std::string::npos) << proxies;
+  EXPECT_NE(proxies.find("\"status\":\"SYNCED\""), std::string::npos) << proxies;
+  EXPECT_EQ(proxies.find("STALE"), std::string::npos) << proxies;
+  EXPECT_EQ(proxies.find("NACKED"), std::string::npos) << proxies;
+  std::string services = cp.get("/v1/services");
+  EXPECT_NE(services.find(echo.address), std::string::npos) << services;
+  // The sidecar's own view: versions per type, and the connection gauge.
+  std::string dump = sc.adminGet("/config_dump");
+  EXPECT_NE(dump.find("catalog.shop:8080"), std::string::npos);
+  EXPECT_EQ(sc.stat("remora_xds_connected"), 1);
+}
+
+TEST_F(ControlPlaneTest, RouteChangeUnderLoadFailsNoRequest) {
+  Echo v1 = Echo::start(dir_, "v1");
+  Echo v2 = Echo::start(dir_, "v2");
+  writeAtomically(manifest("services.yaml"),
+                  service("catalog") + service("catalog-v1") + service("catalog-v2") +
+                      slice("v1", "catalog-v1", v1.address) + slice("v2", "catalog-v2", v2.address));
+  writeAtomically(manifest("route.yaml"), split(100, 0));
+  ControlPlane cp = ControlPlane::start(dir_, "control", manifests_);
+  ASSERT_FALSE(cp.xds.empty()) << readFile(cp.stderr_file);
+  Sidecar sc = meshSidecar(dir_, cp.xds, "frontend-1", "frontend", "shop");
+  ASSERT_FALSE(sc.admin.empty()) << readFile(sc.stderr_file);
+  const std::string out = sc.listeners.at("outbound");
+
+  std::atomic<bool> stop{false};
+  std::atomic<int> ok{0}, failed{0};
+  std::atomic<int> from_v2_after{0};
+  std::atomic<bool> changed{false};
+  auto load = [&] {
+    common::HttpClient c(out);
+    for (int i = 0; i < 3000 && !stop.load(); ++i) {
+      auto [status, id] = callVia(c, "catalog.shop:8080");
+      (status == 200 ? ok : failed)++;
+      if (changed.load() && id == "v2") from_v2_after++;
+    }
+  };
+  std::thread a(load), b(load);
+  std::this_thread::sleep_for(150ms);
+  writeAtomically(manifest("route.yaml"), split(0, 100));
+  changed = true;
+  // The new route reaches the sidecar within a second; keep the load going past that.
+  EXPECT_TRUE(eventually([&] { return from_v2_after.load() > 50; }, 5s));
+  stop = true;
+  a.join();
+  b.join();
+  EXPECT_EQ(failed.load(), 0);
+  EXPECT_GT(ok.load(), 100);
+  // After the change every request goes to v2.
+  common::HttpClient c(out);
+  for (int i = 0; i < 20; ++i) {
+    EXPECT_EQ(callVia(c, "catalog.shop:8080").second, "v2");
+  }
+}
+
+TEST_F(ControlPlaneTest, BadManifestIsReportedAndTheLastGoodConfigStays) {
+  Echo v1 = Echo::start(dir_, "v1");
+  Echo v2 = Echo::start(dir_, "v2");
+  writeAtomically(manifest("services.yaml"),
+                  service("catalog") + service("catalog-v1") + service("catalog-v2") +
+                      slice("v1", "catalog-v1", v1.address) + slice("v2", "catalog-v2", v2.address));
+  writeAtomically(manifest("route.yaml"), split(100, 0));
+  ControlPlane cp = ControlPlane::start(dir_, "control", manifests_);
+  ASSERT_FALSE(cp.xds.empty());
+  Sidecar sc = meshSidecar(dir_, cp.xds, "frontend-1", "frontend", "shop");
+  ASSERT_FALSE(sc.admin.empty());
+  std::string version_before = jsonStrings(cp.get("/v1/status"))["config_version"];
+
+  // Weight 0/100 plus a field the schema does not have: the whole state is refused.
+  writeAtomically(manifest("route.yaml"), split(0, 100) + "    sessionPersistence: {}\n");
+  std::string status;
+  ASSERT_TRUE(eventually(
+      [&] {
+        status = cp.get("/v1/status");
+        return status.find("route.yaml:") != std::string::npos;
+      },
+      5s))
+      << status;
+  EXPECT_NE(status.find("sessionPersistence"), std::string::npos) << status;
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(jsonStrings(cp.get("/v1/status"))["config_version"], version_before);
+  common::HttpClient c(sc.listeners.at("outbound"));
+  for (int i = 0; i < 10; ++i) {
+    EXPECT_EQ(callVia(c, "catalog.shop:8080").second, "v1");  // the old route still serves
+  }
+  // Fixed: applied.
+  writeAtomically(manifest("route.yaml"), split(0, 100));
+  EXPECT_TRUE(eventually([&] { return callVia(c, "catalog.shop:8080").second == "v2"; }, 5s));
+  EXPECT_EQ(cp.get("/v1/status").find("route.yaml:"), std::string::npos);
+}
+
+TEST_F(ControlPlaneTest, RefusedResourceIsNackedAndVisibleInProxies) {
+  Echo echo = Echo::start(dir_, "catalog-1");
+  writeAtomically(manifest("shop.yaml"),
+                  service("catalog") + slice("catalog-a", "catalog", echo.address));
+  ControlPlane cp = ControlPlane::start(dir_, "control", manifests_);
+  ASSERT_FALSE(cp.xds.empty());
+  // A sidecar whose bootstrap binds only an outbound listener: the "inbound" listener the
+  // control plane pushes cannot be honoured, so the listeners response is NACKed.
+  std::string bootstrap = dir_.write(
+      "bootstrap.yaml",
+      "node: {id: odd-1, service: frontend, namespace: shop}\n"
+      "xds: {address: ['" + cp.xds + "']}\n"
+      "listeners:\n- {name: outbound, address: '127.0.0.1:0', direction: OUTBOUND}\n");
+  Process p;
+  ASSERT_TRUE(p.start({sidecarBin(), "--config", bootstrap, "--admin", "127.0.0.1:0"},
+                      dir_.file("odd.out"), dir_.file("odd.err")));
+  std::string proxies;
+  ASSERT_TRUE(eventually(
+      [&] {
+        proxies = cp.get("/v1/proxies");
+        return proxies.find("NACKED") != std::string::npos;
+      },
+      5s))
+      << proxies << readFile(dir_.file("odd.err"));
+  EXPECT_NE(proxies.find("inbound"), std::string::npos) << proxies;  // the reason names it
+  std::string metrics = cp.get("/metrics");
+  EXPECT_NE(metrics.find("remora_control_xds_nacks_total{type=\"listeners\"} 1"), std::string::npos)
+      << metrics;
+}
+
+TEST_F(ControlPlaneTest, ControlPlaneRestartLosesNoRequest) {
+  Echo echo = Echo::start(dir_, "catalog-1");
+  writeAtomically(manifest("shop.yaml"),
+                  service("catalog") + slice("catalog-a", "catalog", echo.address));
+  const std::string xds = "127.0.0.1:" + std::to_string(pickFreePort());
+  ControlPlane cp = ControlPlane::start(dir_, "control", manifests_, {"--xds", xds});
+  ASSERT_FALSE(cp.xds.empty()) << readFile(cp.stderr_file);
+  Sidecar sc = meshSidecar(dir_, cp.xds, "frontend-1", "frontend", "shop");
+  ASSERT_FALSE(sc.admin.empty());
+
+  std::atomic<bool> stop{false};
+  std::atomic<int> ok{0}, failed{0};
+  std::thread load([&] {
+    common::HttpClient c(sc.listeners.at("outbound"));
+    for (int i = 0; i < 20000 && !stop.load(); ++i) {
+      (callVia(c, "catalog.shop:8080").first == 200 ? ok : failed)++;
+    }
+  });
+  std::this_thread::sleep_for(200ms);
+  cp.process.signal(SIGKILL);
+  cp.process.wait(2s);
+  EXPECT_TRUE(eventually([&] { return sc.stat("remora_xds_connected") == 0; }, 5s));
+  std::this_thread::sleep_for(300ms);  // serving on the last config meanwhile
+  ControlPlane again = ControlPlane::start(dir_, "control2", manifests_, {"--xds", xds});
+  ASSERT_FALSE(again.xds.empty()) << readFile(again.stderr_file);
+  EXPECT_TRUE(eventually([&] { return again.get("/v1/proxies").find("frontend-1") != std::string::npos; },
+                         10s));
+  EXPECT_TRUE(eventually([&] { return sc.stat("remora_xds_connected") == 1; }, 5s));
+  std::this_thread::sleep_for(200ms);
+  stop = true;
+  load.join();
+  EXPECT_EQ(failed.load(), 0);
+  EXPECT_GT(ok.load(), 50);
+  EXPECT_GE(sc.stat("remora_xds_reconnects_total"), 1);
+}
+
+TEST_F(ControlPlaneTest, RegisteredEndpointExpiresWithoutHeartbeats) {
+  Echo echo = Echo::start(dir_, "orders-1");
+  writeAtomically(manifest("shop.yaml"), service("orders", 8080));
+  ControlPlane cp = ControlPlane::start(dir_, "control", manifests_);
+  ASSERT_FALSE(cp.xds.empty());
+  Sidecar sc = meshSidecar(dir_, cp.xds, "frontend-1", "frontend", "shop");
+  ASSERT_FALSE(sc.admin.empty());
+  common::HttpClient c(sc.listeners.at("outbound"));
+  EXPECT_EQ(callVia(c, "orders.shop:8080").first, 503);  // a Service without endpoints
+
+  const uint16_t port = portOf(echo.address);
+  const std::string body = "{\"service\":\"orders\",\"namespace\":\"shop\",\"address\":\"127.0.0.1\","
+                           "\"port\":" + std::to_string(port) + ",\"ttl_seconds\":1}";
+  ASSERT_EQ(cp.post("/v1/registry/register", body), 200);
+  EXPECT_TRUE(eventually([&] { return callVia(c, "orders.shop:8080").second == "orders-1"; }, 3s));
+  // Heartbeats keep it: 2 s of heartbeats every 300 ms with a 1 s TTL.
+  for (int i = 0; i < 7; ++i) {
+    std::this_thread::sleep_for(300ms);
+    ASSERT_EQ(cp.post("/v1/registry/heartbeat", body), 200);
+  }
+  EXPECT_EQ(callVia(c, "orders.shop:8080").first, 200);
+  // Silence: gone within the TTL plus the expiry check and the push.
+  auto t0 = std::chrono::steady_clock::now();
+  EXPECT_TRUE(eventually([&] { return callVia(c, "orders.shop:8080").first == 503; }, 5s));
+  EXPECT_GE(msSince(t0), 500);
+  EXPECT_EQ(cp.get("/v1/services").find(echo.address), std::string::npos);
+  EXPECT_EQ(cp.post("/v1/registry/heartbeat", body), 404);
+  EXPECT_EQ(cp.post("/v1/registry/register", "{\"service\":\"Bad Name\"}"), 400);
+}
+
+TEST_F(ControlPlaneTest, SidecarMovesToTheSecondReplicaWhenTheFirstDies) {
+  Echo v1 = Echo::start(dir_, "v1");
+  Echo v2 = Echo::start(dir_, "v2");
+  writeAtomically(manifest("services.yaml"),
+                  service("catalog") + service("catalog-v1") + service("catalog-v2") +
+                      slice("v1", "catalog-v1", v1.address) + slice("v2", "catalog-v2", v2.address));
+  writeAtomically(manifest("route.yaml"), split(100, 0));
+  ControlPlane a = ControlPlane::start(dir_, "control-a", manifests_);
+  ControlPlane b = ControlPlane::start(dir_, "control-b", manifests_);
+  ASSERT_FALSE(a.xds.empty());
+  ASSERT_FALSE(b.xds.empty());
+  // Same input, same versions on both replicas.
+  EXPECT_EQ(jsonStrings(a.get("/v1/status"))["config_version"],
+            jsonStrings(b.get("/v1/status"))["config_version"]);
+  Sidecar sc = meshSidecar(dir_, a.xds + "," + b.xds, "frontend-1", "frontend", "shop");
+  ASSERT_FALSE(sc.admin.empty());
+  EXPECT_TRUE(eventually([&] { return a.get("/v1/proxies").find("frontend-1") != std::string::npos; }, 3s));
+  EXPECT_EQ(b.get("/v1/proxies").find("frontend-1"), std::string::npos);
+
+  a.process.signal(SIGKILL);
+  a.process.wait(2s);
+  EXPECT_TRUE(eventually([&] { return b.get("/v1/proxies").find("frontend-1") != std::string::npos; }, 10s));
+  // Changes now arrive through the second replica.
+  writeAtomically(manifest("route.yaml"), split(0, 100));
+  common::HttpClient c(sc.listeners.at("outbound"));
+  EXPECT_TRUE(eventually([&] { return callVia(c, "catalog.shop:8080").second == "v2"; }, 5s));
+}
+
+}  // namespace
+}  // namespace remora::test

@@ -1,0 +1,65 @@
+#include "support/mesh.h"
+
+#include "common/http_client.h"
+
+namespace remora::test {
+
+std::string controlBin() { return REMORA_CONTROL_BIN; }
+
+ControlPlane ControlPlane::start(const TempDir& dir, const std::string& name,
+                                 const std::string& manifests_dir, std::vector<std::string> extra) {
+  ControlPlane cp;
+  std::string ready = dir.file(name + ".ready");
+  std::vector<std::string> argv = {controlBin(), "--manifests", manifests_dir, "--ready-file", ready};
+  auto has = [&](const std::string& flag) {
+    for (const std::string& a : extra) {
+      if (a == flag) return true;
+    }
+    return false;
+  };
+  for (const auto& [flag, value] : std::vector<std::pair<std::string, std::string>>{
+           {"--xds", "127.0.0.1:0"}, {"--http", "127.0.0.1:0"}, {"--debounce", "20ms"},
+           {"--poll", "50ms"}}) {
+    if (!has(flag)) {
+      argv.insert(argv.end(), {flag, value});
+    }
+  }
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  cp.stderr_file = dir.file(name + ".err");
+  if (!cp.process.start(argv, dir.file(name + ".out"), cp.stderr_file)) {
+    return cp;
+  }
+  std::string text = waitForReadyFile(ready);
+  if (text.empty()) {
+    return cp;
+  }
+  auto kv = jsonStrings(text);
+  cp.xds = kv["xds"];
+  cp.http = kv["http"];
+  return cp;
+}
+
+std::string ControlPlane::get(const std::string& path) const {
+  common::HttpClient c(http);
+  auto r = c.get(path);
+  return r.isOk() && r.value().status == 200 ? r.value().body : "";
+}
+
+int ControlPlane::post(const std::string& path, const std::string& body) const {
+  common::HttpClient c(http);
+  auto r = c.post(path, body, {{"content-type", "application/json"}});
+  return r.isOk() ? r.value().status : 0;
+}
+
+Sidecar meshSidecar(const TempDir& dir, const std::string& xds, const std::string& id,
+                    const std::string& service, const std::string& ns,
+                    std::vector<std::string> extra) {
+  std::vector<std::string> args = {"--xds",       xds,           "--node-id",  id,
+                                   "--service",   service,       "--namespace", ns,
+                                   "--outbound",  "127.0.0.1:0", "--inbound",  "127.0.0.1:0",
+                                   "--concurrency", "2"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return Sidecar::start(dir, id, args);
+}
+
+}  // namespace remora::test

@@ -1,0 +1,36 @@
+#pragma once
+// Test support for the mesh: a real remora-control on 127.0.0.1 (ports picked by the kernel
+// unless given) and sidecars in mesh mode connected to it.
+
+#include <string>
+#include <vector>
+
+#include "support/process.h"
+
+namespace remora::test {
+
+struct ControlPlane {
+  Process process;
+  std::string xds;   // "127.0.0.1:PORT"
+  std::string http;  // "127.0.0.1:PORT"
+  std::string stderr_file;
+
+  // Starts remora-control --manifests `manifests_dir` (plus `extra` flags; --xds/--http default
+  // to 127.0.0.1:0, --debounce to 20ms, --poll to 50ms unless given). Empty xds on failure.
+  static ControlPlane start(const TempDir& dir, const std::string& name,
+                            const std::string& manifests_dir, std::vector<std::string> extra = {});
+  // GET on the HTTP API; "" on failure.
+  std::string get(const std::string& path) const;
+  // POST a JSON body on the HTTP API; returns the status (0 on failure).
+  int post(const std::string& path, const std::string& body) const;
+};
+
+// A sidecar in mesh mode: --xds XDS --node-id ID --service SERVICE --namespace NS, outbound and
+// inbound on 127.0.0.1:0, plus `extra`. Waits for ready (= the first complete config).
+Sidecar meshSidecar(const TempDir& dir, const std::string& xds, const std::string& id,
+                    const std::string& service, const std::string& ns,
+                    std::vector<std::string> extra = {});
+
+std::string controlBin();
+
+}  // namespace remora::test
