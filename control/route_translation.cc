@@ -1,5 +1,6 @@
 #include "control/route_translation.h"
 
+#include <algorithm>
 #include <cctype>
 
 #include "control/policy_translation.h"

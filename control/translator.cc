@@ -1,8 +1,12 @@
 #include "control/translator.h"
 
 #include <algorithm>
+#include <iterator>
+#include <map>
 #include <set>
+#include <string>
 #include <utility>
+#include <vector>
 
 #include "control/endpoint_translation.h"
 #include "control/policy_translation.h"
