@@ -10,7 +10,9 @@ namespace {
 
 namespace cfg = remora::config::v1;
 
-bool hasLineBreak(std::string_view s) { return s.find_first_of("\r\n") != std::string_view::npos; }
+bool hasLineBreak(std::string_view s) {
+  return s.find_first_of("\r\n") != std::string_view::npos;
+}
 
 cfg::Cluster::LbPolicy lbPolicyOf(const std::string& type) {
   cfg::Cluster::LbPolicy policy = cfg::Cluster::ROUND_ROBIN;
@@ -27,10 +29,10 @@ std::vector<std::string> policyProblems(const Manifest<mesh::TrafficPolicy>& pol
   std::vector<std::string> problems;
   const mesh::TrafficPolicySpec& spec = policy.object.spec();
   if (spec.retry().has_attempts() && spec.retry().attempts() > kMaxRetries) {
-    problems.push_back(policy.error("spec.retry.attempts",
-                                    std::to_string(spec.retry().attempts()) +
-                                        " is above the sidecar's maximum of " +
-                                        std::to_string(kMaxRetries) + " retries"));
+    problems.push_back(
+        policy.error("spec.retry.attempts", std::to_string(spec.retry().attempts()) +
+                                                " is above the sidecar's maximum of " +
+                                                std::to_string(kMaxRetries) + " retries"));
   }
   // Map order is not file order: look at the names sorted so the messages come out stable.
   std::map<std::string, std::string> headers(spec.fallback().headers().begin(),
@@ -85,10 +87,14 @@ void applyClusterPolicy(const mesh::TrafficPolicySpec& spec, cfg::Cluster* clust
     if (cp.has_max_connections() || cp.has_max_pending_requests() || cp.has_max_requests() ||
         cp.has_max_retries()) {
       cfg::CircuitBreakers* cb = cluster->mutable_circuit_breakers();
-      if (cp.has_max_connections()) cb->set_max_connections(cp.max_connections());
-      if (cp.has_max_pending_requests()) cb->set_max_pending_requests(cp.max_pending_requests());
-      if (cp.has_max_requests()) cb->set_max_requests(cp.max_requests());
-      if (cp.has_max_retries()) cb->set_max_retries(cp.max_retries());
+      if (cp.has_max_connections())
+        cb->set_max_connections(cp.max_connections());
+      if (cp.has_max_pending_requests())
+        cb->set_max_pending_requests(cp.max_pending_requests());
+      if (cp.has_max_requests())
+        cb->set_max_requests(cp.max_requests());
+      if (cp.has_max_retries())
+        cb->set_max_retries(cp.max_retries());
     }
     if (cp.has_connect_timeout()) {
       *cluster->mutable_connect_timeout() = cp.connect_timeout();
@@ -101,14 +107,19 @@ void applyClusterPolicy(const mesh::TrafficPolicySpec& spec, cfg::Cluster* clust
     // Present (even empty) turns outlier detection on with the sidecar's defaults.
     const mesh::OutlierDetection& od = spec.outlier_detection();
     cfg::OutlierDetection* out = cluster->mutable_outlier_detection();
-    if (od.has_consecutive_5xx()) out->set_consecutive_5xx(od.consecutive_5xx());
+    if (od.has_consecutive_5xx())
+      out->set_consecutive_5xx(od.consecutive_5xx());
     if (od.has_consecutive_gateway_errors()) {
       out->set_consecutive_gateway_failure(od.consecutive_gateway_errors());
     }
-    if (od.has_interval()) *out->mutable_interval() = od.interval();
-    if (od.has_base_ejection_time()) *out->mutable_base_ejection_time() = od.base_ejection_time();
-    if (od.has_max_ejection_time()) *out->mutable_max_ejection_time() = od.max_ejection_time();
-    if (od.has_max_ejection_percent()) out->set_max_ejection_percent(od.max_ejection_percent());
+    if (od.has_interval())
+      *out->mutable_interval() = od.interval();
+    if (od.has_base_ejection_time())
+      *out->mutable_base_ejection_time() = od.base_ejection_time();
+    if (od.has_max_ejection_time())
+      *out->mutable_max_ejection_time() = od.max_ejection_time();
+    if (od.has_max_ejection_percent())
+      out->set_max_ejection_percent(od.max_ejection_percent());
   }
   if (spec.has_health_check()) {
     const mesh::HealthCheck& hc = spec.health_check();
@@ -120,10 +131,14 @@ void applyClusterPolicy(const mesh::TrafficPolicySpec& spec, cfg::Cluster* clust
     } else if (hc.has_tcp()) {
       out->mutable_tcp();
     }
-    if (hc.has_interval()) *out->mutable_interval() = hc.interval();
-    if (hc.has_timeout()) *out->mutable_timeout() = hc.timeout();
-    if (hc.has_unhealthy_threshold()) out->set_unhealthy_threshold(hc.unhealthy_threshold());
-    if (hc.has_healthy_threshold()) out->set_healthy_threshold(hc.healthy_threshold());
+    if (hc.has_interval())
+      *out->mutable_interval() = hc.interval();
+    if (hc.has_timeout())
+      *out->mutable_timeout() = hc.timeout();
+    if (hc.has_unhealthy_threshold())
+      out->set_unhealthy_threshold(hc.unhealthy_threshold());
+    if (hc.has_healthy_threshold())
+      out->set_healthy_threshold(hc.healthy_threshold());
   }
   if (spec.has_retry()) {
     *cluster->mutable_retry_policy() = retryPolicyOf(spec.retry());
@@ -163,7 +178,8 @@ cfg::RetryPolicy retryPolicyOf(const mesh::Retry& retry) {
   }
   if (retry.has_budget()) {
     cfg::RetryPolicy::Budget* b = out.mutable_budget();
-    if (retry.budget().has_percent()) b->set_percent(retry.budget().percent());
+    if (retry.budget().has_percent())
+      b->set_percent(retry.budget().percent());
     if (retry.budget().has_min_retries_per_second()) {
       b->set_min_retries_per_second(retry.budget().min_retries_per_second());
     }

@@ -13,7 +13,9 @@ namespace cfg = remora::config::v1;
 
 constexpr uint64_t kMaxTotalWeight = 1000000;  // the sidecar's limit on a route's weights
 
-bool hasLineBreak(std::string_view s) { return s.find_first_of("\r\n") != std::string_view::npos; }
+bool hasLineBreak(std::string_view s) {
+  return s.find_first_of("\r\n") != std::string_view::npos;
+}
 
 std::string lower(std::string_view s) {
   std::string out(s);
@@ -39,9 +41,8 @@ void headerModifierProblems(const Manifest<mesh::HTTPRoute>& route, const mesh::
     const auto& headers = list == "set" ? f.set() : f.add();
     for (int k = 0; k < headers.size(); ++k) {
       if (hasLineBreak(headers[k].value())) {
-        problems->push_back(
-            route.error(xds::indexPath(xds::joinPath(path, list), k) + ".value",
-                        "a header value cannot hold a line break"));
+        problems->push_back(route.error(xds::indexPath(xds::joinPath(path, list), k) + ".value",
+                                        "a header value cannot hold a line break"));
       }
     }
   }
@@ -107,23 +108,24 @@ std::vector<std::string> routeProblems(const Manifest<mesh::HTTPRoute>& route,
       total += b.has_weight() ? static_cast<uint64_t>(b.weight()) : 1;
     }
     if (total > kMaxTotalWeight) {
-      problems.push_back(route.error(path + ".backendRefs",
-                                     "the weights add up to " + std::to_string(total) +
-                                         ", above the sidecar's maximum of 1000000"));
+      problems.push_back(
+          route.error(path + ".backendRefs", "the weights add up to " + std::to_string(total) +
+                                                 ", above the sidecar's maximum of 1000000"));
     }
-    if (rule.retry().has_attempts() && static_cast<uint32_t>(rule.retry().attempts()) > kMaxRetries) {
-      problems.push_back(route.error(path + ".retry.attempts",
-                                     std::to_string(rule.retry().attempts()) +
-                                         " is above the sidecar's maximum of " +
-                                         std::to_string(kMaxRetries) + " retries"));
+    if (rule.retry().has_attempts() &&
+        static_cast<uint32_t>(rule.retry().attempts()) > kMaxRetries) {
+      problems.push_back(
+          route.error(path + ".retry.attempts", std::to_string(rule.retry().attempts()) +
+                                                    " is above the sidecar's maximum of " +
+                                                    std::to_string(kMaxRetries) + " retries"));
     }
     bool sets_host = false;
     for (int k = 0; k < rule.filters_size(); ++k) {
       const mesh::HTTPRouteFilter& f = rule.filters(k);
       const std::string fpath = xds::indexPath(path + ".filters", k);
       if (f.has_request_header_modifier()) {
-        headerModifierProblems(route, f.request_header_modifier(),
-                               fpath + ".requestHeaderModifier", &problems);
+        headerModifierProblems(route, f.request_header_modifier(), fpath + ".requestHeaderModifier",
+                               &problems);
         for (const mesh::HTTPHeader& h : f.request_header_modifier().set()) {
           sets_host = sets_host || lower(h.name()) == "host";
         }

@@ -19,11 +19,11 @@ namespace cfg = remora::config::v1;
 
 // One Service port's virtual host before the caller's namespace is known.
 struct MeshConfig::VirtualHostSource {
-  std::string ns;                         // the Service's namespace
-  std::string service;                    // the Service's name
+  std::string ns;       // the Service's namespace
+  std::string service;  // the Service's name
   uint32_t port = 0;
-  bool first = false;                     // the Service's first port with a cluster
-  std::string cluster_ip_domain;          // "<clusterIP>:<port>", or empty
+  bool first = false;             // the Service's first port with a cluster
+  std::string cluster_ip_domain;  // "<clusterIP>:<port>", or empty
   std::vector<cfg::Route> routes;
 };
 
@@ -31,9 +31,13 @@ namespace {
 
 using ServiceKey = std::pair<std::string, std::string>;  // namespace, name: sorts like SPEC asks
 
-std::string keyString(const ServiceKey& k) { return k.first + "/" + k.second; }
+std::string keyString(const ServiceKey& k) {
+  return k.first + "/" + k.second;
+}
 
-bool isTcp(const mesh::ServicePort& p) { return p.protocol().empty() || p.protocol() == "TCP"; }
+bool isTcp(const mesh::ServicePort& p) {
+  return p.protocol().empty() || p.protocol() == "TCP";
+}
 
 // Everything the translator knows about one Service.
 struct ServiceInfo {
@@ -58,8 +62,8 @@ struct ServiceInfo {
              " is of type ExternalName: it has no endpoints the sidecar could send to";
     }
     if (!isTcp(port(i))) {
-      return "port " + std::to_string(port(i).port()) + " of Service " + keyString(key()) +
-             " is " + port(i).protocol() + ": the sidecar proxies TCP ports only";
+      return "port " + std::to_string(port(i).port()) + " of Service " + keyString(key()) + " is " +
+             port(i).protocol() + ": the sidecar proxies TCP ports only";
     }
     return "";
   }
@@ -107,10 +111,10 @@ class Translation {
         }
         const std::string path = xds::indexPath("spec.targetRefs", i);
         if (svc->cluster_ports.empty() && hasClientSideSettings(spec)) {
-          problems.push_back(p.error(
-              path, "Service " + keyString(svc->key()) +
-                        " has no cluster for the client-side settings (" +
-                        (svc->externalName() ? "ExternalName" : "no TCP port") + ")"));
+          problems.push_back(
+              p.error(path, "Service " + keyString(svc->key()) +
+                                " has no cluster for the client-side settings (" +
+                                (svc->externalName() ? "ExternalName" : "no TCP port") + ")"));
         } else if (svc->externalName() && spec.has_rate_limit()) {
           problems.push_back(p.error(path, "Service " + keyString(svc->key()) +
                                                " is of type ExternalName: it has no sidecars to "
@@ -155,9 +159,8 @@ class Translation {
       }
     }
     for (const RegisteredEndpoint& r : registered) {
-      const std::string what =
-          "registered endpoint " + endpointAddress(r.address, r.port) + " of " + r.ns + "/" +
-          r.service + ": ";
+      const std::string what = "registered endpoint " + endpointAddress(r.address, r.port) +
+                               " of " + r.ns + "/" + r.service + ": ";
       ServiceInfo* svc = find(r.ns, r.service);
       if (svc == nullptr) {
         errors.push_back(what + "no such Service");
@@ -322,8 +325,8 @@ std::shared_ptr<const MeshConfig> translate(const MeshManifests& manifests,
     summary.routes = svc.routes;
     std::sort(summary.routes.begin(), summary.routes.end());
     if (svc.policy != nullptr) {
-      summary.policy = svc.policy->object.metadata().namespace_() + "/" +
-                       svc.policy->object.metadata().name();
+      summary.policy =
+          svc.policy->object.metadata().namespace_() + "/" + svc.policy->object.metadata().name();
       if (policy->has_rate_limit()) {
         config->inbound_rate_limits_[keyString(key)] = rateLimitOf(policy->rate_limit());
       }

@@ -86,8 +86,8 @@ std::string service(const std::string& name, const std::string& ns = "shop",
 std::string policy(const std::string& name, const std::string& target, const std::string& spec,
                    const std::string& ns = "shop") {
   return "---\napiVersion: policy.remora.dev/v1alpha1\nkind: TrafficPolicy\nmetadata: {name: " +
-         name + ", namespace: " + ns + "}\nspec:\n  targetRefs: [{group: \"\", kind: Service, name: " +
-         target + "}]\n" + spec;
+         name + ", namespace: " + ns +
+         "}\nspec:\n  targetRefs: [{group: \"\", kind: Service, name: " + target + "}]\n" + spec;
 }
 
 std::string httpRoute(const std::string& name, const std::string& parent, const std::string& spec,
@@ -104,7 +104,8 @@ std::string slice(const std::string& name, const std::string& svc, const std::st
 
 const cfg::Cluster* findCluster(const MeshConfig& c, const std::string& name) {
   for (const cfg::Cluster& cl : c.clusters()) {
-    if (cl.name() == name) return &cl;
+    if (cl.name() == name)
+      return &cl;
   }
   return nullptr;
 }
@@ -113,7 +114,8 @@ std::vector<std::string> endpointsOf(const MeshConfig& c, const std::string& nam
   for (const cfg::ClusterLoadAssignment& cla : c.endpoints()) {
     if (cla.cluster_name() == name) {
       std::vector<std::string> out;
-      for (const cfg::Endpoint& e : cla.endpoints()) out.push_back(e.address());
+      for (const cfg::Endpoint& e : cla.endpoints())
+        out.push_back(e.address());
       return out;
     }
   }
@@ -125,7 +127,8 @@ cfg::VirtualHost vhostOf(const MeshConfig& c, const std::string& caller_ns,
                          const std::string& name) {
   cfg::RouteConfiguration rc = c.outboundRoutes(caller_ns);
   for (const cfg::VirtualHost& vh : rc.virtual_hosts()) {
-    if (vh.name() == name) return vh;
+    if (vh.name() == name)
+      return vh;
   }
   ADD_FAILURE() << "no virtual host " << name;
   return {};
@@ -137,26 +140,33 @@ std::vector<std::string> domainsOf(const cfg::VirtualHost& vh) {
 
 std::vector<std::string> routeNames(const cfg::VirtualHost& vh) {
   std::vector<std::string> out;
-  for (const cfg::Route& r : vh.routes()) out.push_back(r.name());
+  for (const cfg::Route& r : vh.routes())
+    out.push_back(r.name());
   return out;
 }
 
 std::string goldenText(const MeshConfig& c) {
   std::string out;
-  for (const cfg::Cluster& cl : c.clusters()) out += "# cluster\n" + textOf(cl);
-  for (const cfg::ClusterLoadAssignment& e : c.endpoints()) out += "# endpoints\n" + textOf(e);
+  for (const cfg::Cluster& cl : c.clusters())
+    out += "# cluster\n" + textOf(cl);
+  for (const cfg::ClusterLoadAssignment& e : c.endpoints())
+    out += "# endpoints\n" + textOf(e);
   out += "# outbound routes for namespace shop\n" + textOf(c.outboundRoutes("shop"));
   out += "# outbound routes for namespace default\n" + textOf(c.outboundRoutes("default"));
   out += "# inbound routes for shop/orders\n" + textOf(c.inboundRoutes("shop", "orders"));
   out += "# inbound routes for shop/catalog\n" + textOf(c.inboundRoutes("shop", "catalog"));
-  for (const cfg::Listener& l : c.listeners()) out += "# listener\n" + textOf(l);
+  for (const cfg::Listener& l : c.listeners())
+    out += "# listener\n" + textOf(l);
   for (const ServiceSummary& s : c.services()) {
     out += "# service " + s.ns + "/" + s.name + "\nclusters:";
-    for (const auto& x : s.clusters) out += " " + x;
+    for (const auto& x : s.clusters)
+      out += " " + x;
     out += "\nendpoints:";
-    for (const auto& x : s.endpoints) out += " " + x;
+    for (const auto& x : s.endpoints)
+      out += " " + x;
     out += "\nroutes:";
-    for (const auto& x : s.routes) out += " " + x;
+    for (const auto& x : s.routes)
+      out += " " + x;
     out += "\npolicy: " + s.policy + "\n";
   }
   out += "# errors\n" + joined(c.errors());
@@ -237,17 +247,20 @@ TEST(TranslatorGolden, ShopCanaryRouteAndPolicies) {
   ASSERT_NE(orders, nullptr);
   EXPECT_TRUE(orders->health_check().has_http());
   EXPECT_FALSE(vhostOf(*config, "shop", "orders.shop:8080").routes(0).has_rate_limit());
-  EXPECT_EQ(config->inboundRoutes("shop", "orders").virtual_hosts(0).routes(0)
-                .rate_limit().requests_per_unit(), 100u);
-  EXPECT_FALSE(config->inboundRoutes("shop", "catalog").virtual_hosts(0).routes(0)
-                   .has_rate_limit());
+  EXPECT_EQ(config->inboundRoutes("shop", "orders")
+                .virtual_hosts(0)
+                .routes(0)
+                .rate_limit()
+                .requests_per_unit(),
+            100u);
+  EXPECT_FALSE(
+      config->inboundRoutes("shop", "catalog").virtual_hosts(0).routes(0).has_rate_limit());
 }
 
 TEST(Translator, SameInputGivesTheSameBytes) {
   const std::string text =
       service("catalog") +
-      policy("p", "catalog",
-             "  fallback: {body: x, headers: {b: '2', a: '1', c: '3'}}\n") +
+      policy("p", "catalog", "  fallback: {body: x, headers: {b: '2', a: '1', c: '3'}}\n") +
       httpRoute("r", "{kind: Service, name: catalog}",
                 "  rules:\n  - filters:\n    - type: RequestHeaderModifier\n"
                 "      requestHeaderModifier:\n        set: [{name: z, value: '1'}, {name: y, "
@@ -265,7 +278,8 @@ TEST(Translator, SameInputGivesTheSameBytes) {
       EXPECT_EQ(deterministicBytes(x->endpoints()[i]), deterministicBytes(y->endpoints()[i]));
     }
     for (const char* ns : {"shop", "other"}) {
-      EXPECT_EQ(deterministicBytes(x->outboundRoutes(ns)), deterministicBytes(y->outboundRoutes(ns)));
+      EXPECT_EQ(deterministicBytes(x->outboundRoutes(ns)),
+                deterministicBytes(y->outboundRoutes(ns)));
     }
     EXPECT_EQ(deterministicBytes(x->inboundRoutes("shop", "orders")),
               deterministicBytes(y->inboundRoutes("shop", "orders")));
@@ -276,18 +290,21 @@ TEST(Translator, SameInputGivesTheSameBytes) {
 // ---- clusters, names, listeners ----
 
 TEST(Translator, OneClusterPerTcpPortSortedByName) {
-  auto c = translateText(
-      service("zeta", "shop", "[{name: http, port: 8080}, {name: dns, port: 53, protocol: UDP}, "
-                              "{name: sctp, port: 9, protocol: SCTP}, {name: admin, port: 9090, "
-                              "protocol: TCP}]") +
-      service("alpha", "other") +
-      service("ext", "shop", "[{name: http, port: 80}]", "  type: ExternalName\n"));
+  auto c =
+      translateText(service("zeta", "shop",
+                            "[{name: http, port: 8080}, {name: dns, port: 53, protocol: UDP}, "
+                            "{name: sctp, port: 9, protocol: SCTP}, {name: admin, port: 9090, "
+                            "protocol: TCP}]") +
+                    service("alpha", "other") +
+                    service("ext", "shop", "[{name: http, port: 80}]", "  type: ExternalName\n"));
   std::vector<std::string> names;
-  for (const auto& cl : c->clusters()) names.push_back(cl.name());
-  EXPECT_EQ(names, (std::vector<std::string>{"alpha.other:8080", "zeta.shop:8080",
-                                             "zeta.shop:9090"}));
+  for (const auto& cl : c->clusters())
+    names.push_back(cl.name());
+  EXPECT_EQ(names,
+            (std::vector<std::string>{"alpha.other:8080", "zeta.shop:8080", "zeta.shop:9090"}));
   std::vector<std::string> cla;
-  for (const auto& e : c->endpoints()) cla.push_back(e.cluster_name());
+  for (const auto& e : c->endpoints())
+    cla.push_back(e.cluster_name());
   EXPECT_EQ(cla, names);
   // A cluster without a policy carries nothing but its name.
   EXPECT_EQ(textOf(c->clusters()[0]), "name: \"alpha.other:8080\"\n");
@@ -317,9 +334,9 @@ TEST(Translator, DomainsDependOnTheCallersNamespace) {
                                  "[{name: http, port: 8080}, {name: admin, port: 9090}]",
                                  "  clusterIP: 10.96.0.12\n"));
   EXPECT_EQ(domainsOf(vhostOf(*c, "shop", "catalog.shop:8080")),
-            (std::vector<std::string>{"catalog:8080", "catalog.shop:8080",
-                                      "catalog.shop.svc:8080", "catalog.shop.svc.cluster.local:8080",
-                                      "catalog", "catalog.shop", "catalog.shop.svc",
+            (std::vector<std::string>{"catalog:8080", "catalog.shop:8080", "catalog.shop.svc:8080",
+                                      "catalog.shop.svc.cluster.local:8080", "catalog",
+                                      "catalog.shop", "catalog.shop.svc",
                                       "catalog.shop.svc.cluster.local", "10.96.0.12:8080"}));
   EXPECT_EQ(domainsOf(vhostOf(*c, "other", "catalog.shop:8080")),
             (std::vector<std::string>{"catalog.shop:8080", "catalog.shop.svc:8080",
@@ -328,9 +345,8 @@ TEST(Translator, DomainsDependOnTheCallersNamespace) {
                                       "10.96.0.12:8080"}));
   // Not the first port: no names without a port.
   EXPECT_EQ(domainsOf(vhostOf(*c, "shop", "catalog.shop:9090")),
-            (std::vector<std::string>{"catalog:9090", "catalog.shop:9090",
-                                      "catalog.shop.svc:9090", "catalog.shop.svc.cluster.local:9090",
-                                      "10.96.0.12:9090"}));
+            (std::vector<std::string>{"catalog:9090", "catalog.shop:9090", "catalog.shop.svc:9090",
+                                      "catalog.shop.svc.cluster.local:9090", "10.96.0.12:9090"}));
 }
 
 TEST(Translator, HeadlessAndIpv6ClusterIps) {
@@ -361,7 +377,8 @@ TEST(Translator, ClusterIpCollisionKeepsTheFirstAndReportsTheOther) {
 
 TEST(Translator, SlicePortsMatchServicePortsByName) {
   auto c = translateText(
-      service("multi", "shop", "[{name: http, port: 80, targetPort: web}, {name: grpc, port: 81}]") +
+      service("multi", "shop",
+              "[{name: http, port: 80, targetPort: web}, {name: grpc, port: 81}]") +
       slice("multi-a", "multi",
             "addressType: IPv4\nendpoints:\n- addresses: [10.0.0.2, 10.0.0.99]\n"
             "- addresses: [10.0.0.1]\nports: [{name: http, port: 8080}, {name: grpc, port: "
@@ -451,8 +468,9 @@ TEST(TranslatorPolicy, LoadBalancerOnEveryPortsCluster) {
   auto c = translateText(
       service("a", "shop", "[{name: http, port: 80}, {name: b, port: 81}]") + service("b") +
       service("c") +
-      policy("pa", "a", "  loadBalancer: {type: RING_HASH, hashOn: {header: x-user}, "
-                        "panicThresholdPercent: 30}\n") +
+      policy("pa", "a",
+             "  loadBalancer: {type: RING_HASH, hashOn: {header: x-user}, "
+             "panicThresholdPercent: 30}\n") +
       policy("pb", "b", "  loadBalancer: {type: PEAK_EWMA, ewmaDecay: 5s}\n") +
       policy("pc", "c", "  loadBalancer: {type: MAGLEV, hashOn: {sourceIP: true}}\n"));
   for (const char* name : {"a.shop:80", "a.shop:81"}) {
@@ -493,7 +511,8 @@ TEST(TranslatorPolicy, ConnectionPoolOutlierDetectionTimeout) {
 }
 
 TEST(TranslatorPolicy, EmptyOutlierDetectionTurnsItOnAndZeroTimeoutMeansNone) {
-  auto c = translateText(service("a") + policy("p", "a", "  outlierDetection: {}\n  timeout: 0s\n"));
+  auto c =
+      translateText(service("a") + policy("p", "a", "  outlierDetection: {}\n  timeout: 0s\n"));
   const cfg::Cluster* cl = findCluster(*c, "a.shop:8080");
   EXPECT_TRUE(cl->has_outlier_detection());
   EXPECT_TRUE(cl->has_request_timeout());
@@ -550,10 +569,10 @@ TEST(TranslatorPolicy, FallbackDefaultsToStatus200) {
 TEST(TranslatorPolicy, FaultsGoOnEveryRouteToTheTarget) {
   auto c = translateText(
       service("a", "shop", "[{name: http, port: 80}, {name: b, port: 81}]") + service("b") +
-      policy("p", "a",
-             "  faultInjection: {delay: {fixedDelay: 100ms}, abort: {percent: 5}}\n") +
-      httpRoute("r", "{kind: Service, name: a, port: 80}",
-                "  rules:\n  - matches: [{path: {type: Exact, value: /x}}, {path: {value: /y}}]\n"));
+      policy("p", "a", "  faultInjection: {delay: {fixedDelay: 100ms}, abort: {percent: 5}}\n") +
+      httpRoute(
+          "r", "{kind: Service, name: a, port: 80}",
+          "  rules:\n  - matches: [{path: {type: Exact, value: /x}}, {path: {value: /y}}]\n"));
   const cfg::VirtualHost vh80 = vhostOf(*c, "shop", "a.shop:80");
   ASSERT_EQ(vh80.routes_size(), 2);
   for (const cfg::Route& r : vh80.routes()) {
@@ -570,7 +589,8 @@ TEST(TranslatorPolicy, FaultsGoOnEveryRouteToTheTarget) {
 TEST(TranslatorPolicy, RateLimitOnlyOnTheTargetsInboundRoute) {
   auto c = translateText(
       service("a") + service("b") + service("c") +
-      policy("pa", "a", "  rateLimit: {requestsPerUnit: 100, unit: second, burst: 20, perSource: true}\n") +
+      policy("pa", "a",
+             "  rateLimit: {requestsPerUnit: 100, unit: second, burst: 20, perSource: true}\n") +
       policy("pb", "b", "  rateLimit: {requestsPerUnit: 5, unit: minute}\n") +
       policy("pc", "c", "  rateLimit: {requestsPerUnit: 7, unit: hour}\n"));
   EXPECT_EQ(textOf(c->inboundRoutes("shop", "a")),
@@ -587,7 +607,8 @@ TEST(TranslatorPolicy, RateLimitOnlyOnTheTargetsInboundRoute) {
   // Not on the callers' side, and not for a namesake in another namespace or an unknown Service.
   const cfg::RouteConfiguration outbound = c->outboundRoutes("shop");
   for (const auto& vh : outbound.virtual_hosts()) {
-    for (const auto& r : vh.routes()) EXPECT_FALSE(r.has_rate_limit());
+    for (const auto& r : vh.routes())
+      EXPECT_FALSE(r.has_rate_limit());
   }
   EXPECT_FALSE(c->inboundRoutes("other", "a").virtual_hosts(0).routes(0).has_rate_limit());
   EXPECT_FALSE(c->inboundRoutes("shop", "nope").virtual_hosts(0).routes(0).has_rate_limit());
@@ -624,9 +645,7 @@ TEST(TranslatorPolicy, UnhonourableFieldsAreErrorsAndThePolicyIsLeftOut) {
 // ---- HTTPRoute ----
 
 TEST(TranslatorRoute, MatchesPathHeadersQueryMethod) {
-  auto c = translateText(
-      service("a") +
-      httpRoute("r", "{kind: Service, name: a}", R"(  rules:
+  auto c = translateText(service("a") + httpRoute("r", "{kind: Service, name: a}", R"(  rules:
   - name: api
     matches:
     - path: {type: Exact, value: /exact}
@@ -656,9 +675,7 @@ TEST(TranslatorRoute, MatchesPathHeadersQueryMethod) {
 }
 
 TEST(TranslatorRoute, Filters) {
-  auto c = translateText(
-      service("a") +
-      httpRoute("r", "{kind: Service, name: a}", R"(  rules:
+  auto c = translateText(service("a") + httpRoute("r", "{kind: Service, name: a}", R"(  rules:
   - matches: [{path: {value: /api}}]
     filters:
     - type: RequestHeaderModifier
@@ -682,9 +699,8 @@ TEST(TranslatorRoute, Filters) {
 }
 
 TEST(TranslatorRoute, BackendRefsSingleAndWeighted) {
-  auto c = translateText(
-      service("a") + service("b", "other", "[{name: http, port: 9000}]") +
-      httpRoute("r", "{kind: Service, name: a}", R"(  rules:
+  auto c = translateText(service("a") + service("b", "other", "[{name: http, port: 9000}]") +
+                         httpRoute("r", "{kind: Service, name: a}", R"(  rules:
   - matches: [{path: {value: /one}}]
     backendRefs: [{name: b, namespace: other, port: 9000}]
   - backendRefs: [{name: a, port: 8080, weight: 3}, {name: b, namespace: other, port: 9000}, {name: a, port: 8080, weight: 0}]
@@ -761,9 +777,9 @@ TEST(TranslatorRoute, AttachByPortOrSectionNameAndConcatenateInRouteOrder) {
                 "  rules: [{matches: [{path: {value: /m}}]}]\n") +
       httpRoute("other", "{kind: Service, name: a, namespace: shop, port: 80}",
                 "  rules: [{matches: [{path: {value: /o}}]}]\n", "aaa"));
-  EXPECT_EQ(routeNames(vhostOf(*c, "shop", "a.shop:80")),
-            (std::vector<std::string>{"aaa/other/0/0", "shop/aa/0/0", "shop/mm/0/0",
-                                      "shop/zz/0/0"}));
+  EXPECT_EQ(
+      routeNames(vhostOf(*c, "shop", "a.shop:80")),
+      (std::vector<std::string>{"aaa/other/0/0", "shop/aa/0/0", "shop/mm/0/0", "shop/zz/0/0"}));
   EXPECT_EQ(routeNames(vhostOf(*c, "shop", "a.shop:81")),
             (std::vector<std::string>{"shop/mm/0/0"}));
   EXPECT_EQ(c->services()[0].routes,
@@ -779,7 +795,8 @@ TEST(TranslatorRoute, HostnamesBecomeAHostHeaderRegex) {
   ASSERT_EQ(r.match().headers_size(), 1);
   EXPECT_EQ(r.match().headers(0).name(), "host");
   const std::regex re(r.match().headers(0).regex(), std::regex::ECMAScript);
-  for (const char* yes : {"api.example.com", "API.Example.com:8080", "a.shop.io", "x.y.shop.io:1"}) {
+  for (const char* yes :
+       {"api.example.com", "API.Example.com:8080", "a.shop.io", "x.y.shop.io:1"}) {
     EXPECT_TRUE(std::regex_match(std::string(yes), re)) << yes;
   }
   for (const char* no : {"shop.io", "apixexample.com", "api.example.com.evil", "a.shop:8080"}) {
@@ -801,22 +818,23 @@ TEST(TranslatorRoute, UnhonourableFieldsAreErrorsAndTheRouteIsLeftOut) {
                 "weight: 1}]\n") +
       httpRoute("r2", "{kind: Service, name: ext}", "  rules: [{}]\n") +
       httpRoute("r3", "{kind: Service, name: udp, port: 53}", "  rules: [{}]\n") +
-      httpRoute("r4", "{kind: Service, name: a}",
-                "  rules:\n  - filters:\n    - type: RequestHeaderModifier\n"
-                "      requestHeaderModifier: {set: [{name: host, value: a}, {name: x, value: "
-                "\"1\\r\\n2\"}]}\n    - type: URLRewrite\n      urlRewrite: {hostname: b.example}\n"));
+      httpRoute(
+          "r4", "{kind: Service, name: a}",
+          "  rules:\n  - filters:\n    - type: RequestHeaderModifier\n"
+          "      requestHeaderModifier: {set: [{name: host, value: a}, {name: x, value: "
+          "\"1\\r\\n2\"}]}\n    - type: URLRewrite\n      urlRewrite: {hostname: b.example}\n"));
   const std::string all = joined(c->errors());
-  for (const char* want : {
-           "spec.rules[0].retry.attempts: 20 is above the sidecar's maximum of 10 retries",
-           "spec.rules[1].filters[0].urlRewrite.path.type: ReplaceFullPath cannot be honoured",
-           "spec.rules[2].backendRefs[0]: Service shop/ext is of type ExternalName",
-           "spec.rules[3].backendRefs: the weights add up to 1000001",
-           "spec.parentRefs[0]: Service shop/ext is of type ExternalName",
-           "spec.parentRefs[0]: port 53 of Service shop/udp is UDP",
-           "spec.rules[0].filters[0].requestHeaderModifier.set[1].value: a header value cannot "
-           "hold a line break",
-           "spec.rules[0].filters[1].urlRewrite.hostname: the rule's RequestHeaderModifier sets "
-           "host too"}) {
+  for (const char* want :
+       {"spec.rules[0].retry.attempts: 20 is above the sidecar's maximum of 10 retries",
+        "spec.rules[1].filters[0].urlRewrite.path.type: ReplaceFullPath cannot be honoured",
+        "spec.rules[2].backendRefs[0]: Service shop/ext is of type ExternalName",
+        "spec.rules[3].backendRefs: the weights add up to 1000001",
+        "spec.parentRefs[0]: Service shop/ext is of type ExternalName",
+        "spec.parentRefs[0]: port 53 of Service shop/udp is UDP",
+        "spec.rules[0].filters[0].requestHeaderModifier.set[1].value: a header value cannot "
+        "hold a line break",
+        "spec.rules[0].filters[1].urlRewrite.hostname: the rule's RequestHeaderModifier sets "
+        "host too"}) {
     EXPECT_NE(all.find(want), std::string::npos) << want << "\nin:\n" << all;
   }
   EXPECT_EQ(c->errors().size(), 8u) << all;
@@ -834,10 +852,12 @@ TEST(TranslatorRoute, ShopStyleMeshPassesValidationWithEveryFeature) {
       service("a", "shop", "[{name: http, port: 80}, {name: b, port: 81}]",
               "  clusterIP: 10.0.0.1\n") +
       service("b", "shop", "[{name: http, port: 80}]", "  clusterIP: 10.0.0.2\n") +
-      slice("a-1", "a", "addressType: IPv4\nendpoints: [{addresses: [10.1.0.1]}]\n"
-                        "ports: [{name: http, port: 8080}, {name: b, port: 8081}]\n") +
-      slice("b-1", "b", "addressType: IPv4\nendpoints: [{addresses: [10.1.0.2]}]\n"
-                        "ports: [{name: http, port: 8080}]\n") +
+      slice("a-1", "a",
+            "addressType: IPv4\nendpoints: [{addresses: [10.1.0.1]}]\n"
+            "ports: [{name: http, port: 8080}, {name: b, port: 8081}]\n") +
+      slice("b-1", "b",
+            "addressType: IPv4\nendpoints: [{addresses: [10.1.0.2]}]\n"
+            "ports: [{name: http, port: 8080}]\n") +
       policy("p", "a",
              "  retry: {attempts: 2, retryOn: [5xx]}\n  faultInjection: {abort: {percent: 1}}\n"
              "  rateLimit: {requestsPerUnit: 3}\n  loadBalancer: {type: RING_HASH, hashOn: "
@@ -855,7 +875,8 @@ TEST(TranslatorRoute, ShopStyleMeshPassesValidationWithEveryFeature) {
     cfg::Cluster* out = boot.mutable_static_resources()->add_clusters();
     *out = cl;
     for (const auto& cla : c->endpoints()) {
-      if (cla.cluster_name() == cl.name()) *out->mutable_endpoints() = cla.endpoints();
+      if (cla.cluster_name() == cl.name())
+        *out->mutable_endpoints() = cla.endpoints();
     }
   }
   cfg::Cluster* local = boot.mutable_static_resources()->add_clusters();
