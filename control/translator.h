@@ -15,13 +15,19 @@
 //    `catalog.shop.svc.cluster.local`, each with ":<port>", and without a port for the Service's
 //    first port; the short name only for callers in the same namespace; "<clusterIP>:<port>"
 //    when the Service has a cluster IP), routes from the HTTPRoutes attached to that Service
-//    (port) or one default route to its own cluster, with the TrafficPolicy's retry, timeout
-//    and fault settings on every route (the HTTPRoute's timeouts / retry override them);
+//    (port) or one default route to its own cluster, with the TrafficPolicy's faults on every
+//    route; a route carries a timeout / retry policy only when its HTTPRoute rule sets
+//    timeouts / retry (merged over the policy's retry: control/route_translation.h), else the
+//    cluster's (the policy's) apply;
 //  - RouteConfiguration "inbound" per proxy service: one virtual host "*" with one route "/"
 //    to the sidecar-local cluster kLocalAppCluster, carrying the rate limit of the TrafficPolicy
 //    attached to the proxy's own Service;
 //  - Listeners "outbound" and "inbound" naming those route configurations (no address: the
 //    sidecar binds its own).
+//
+// Resources hold protobuf maps (header mutations, fallback headers): serialize them with
+// deterministic serialization (CodedOutputStream::SetSerializationDeterministic) to get the
+// same bytes every time.
 
 #include <cstdint>
 #include <map>
