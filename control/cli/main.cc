@@ -1,5 +1,6 @@
 // remoractl: the remora operator CLI. Exit codes: 0 success, 1 the command found problems
-// (`check`: bad manifests), 2 usage errors, missing inputs and commands not implemented yet.
+// (`check`: bad manifests) or failed (cannot reach the control plane or a sidecar), 2 usage
+// errors, missing inputs and commands not implemented yet. Each command lives in its own file.
 
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
@@ -9,7 +10,11 @@
 #include <string_view>
 #include <vector>
 
+#include "control/cli/args.h"
 #include "control/cli/check_command.h"
+#include "control/cli/proxy_config_command.h"
+#include "control/cli/stat_command.h"
+#include "control/cli/status_command.h"
 
 namespace {
 
@@ -23,22 +28,40 @@ Commands:
                  file) offline. Exit 0 and a one-line summary when all are good; exit 1 with one
                  FILE:LINE:COL: FIELD: problem line per problem on stderr; exit 2 on bad usage
 
+  status [--control ADDR]
+                 the sidecars connected to the control plane (GET /v1/proxies): per proxy its
+                 service, the sync state and version of clusters, endpoints, routes and
+                 listeners (SYNCED, STALE, NACKED, NOT SENT), admin address and age; then one
+                 "NODE TYPE: error" line per NACKed type
+
+  proxy-config ADMIN_ADDR [clusters|listeners|routes|config]
+                 one sidecar's configuration from its admin API (e.g. 127.0.0.1:15000):
+                 clusters (default) with their endpoints and health, listeners, the routes of
+                 every route configuration, or the whole config dump as indented JSON
+
+  stat [--control ADDR] [--window DURATION]
+                 per destination service: requests per second, success rate, p50 and p99
+                 latency and request count over DURATION (default 2s), from two samples of the
+                 control plane's GET /v1/stats taken DURATION apart
+
+  --control ADDR is the control plane's HTTP API, IP:PORT (default $REMORA_CONTROL, else
+  127.0.0.1:15014).
+
 Coming (not implemented yet; exit 2):
-  inject [-f FILE|-]                                   add the sidecar to workloads in YAML
-  status                                               the sidecars connected to the control plane
-  proxy-config ADMIN_ADDR [clusters|listeners|routes|config]   one sidecar's configuration
-  stat                                                 per-service rates and latencies
+  inject [-f FILE|-]   add the sidecar to workloads in YAML
 
 Flags:
   --log-level LEVEL   trace|debug|info|warn|error (default info)
   --help, --version
+
+Exit codes: 0 success; 1 the command failed (problems found, cannot reach the control plane or
+the sidecar); 2 bad usage, missing inputs, commands not implemented yet.
 )";
 
-constexpr std::string_view kComing[] = {"inject", "status", "proxy-config", "stat"};
+constexpr std::string_view kComing[] = {"inject"};
 
 int usageError(const std::string& message) {
-  std::fprintf(stderr, "remoractl: %s (see remoractl --help)\n", message.c_str());
-  return 2;
+  return remora::control::cli::usageError(stderr, message);
 }
 
 bool validLevel(std::string_view level) {
@@ -114,6 +137,16 @@ int main(int argc, char** argv) {
                                               std::to_string(args.size() - 1) + " arguments");
     }
     return remora::control::cli::runCheck(args[1], stdout, stderr);
+  }
+  const std::vector<std::string> command_args(args.begin() + 1, args.end());
+  if (command == "status") {
+    return remora::control::cli::runStatus(command_args, stdout, stderr);
+  }
+  if (command == "proxy-config") {
+    return remora::control::cli::runProxyConfig(command_args, stdout, stderr);
+  }
+  if (command == "stat") {
+    return remora::control::cli::runStat(command_args, stdout, stderr);
   }
   for (std::string_view coming : kComing) {
     if (command == coming) {
