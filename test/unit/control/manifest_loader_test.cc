@@ -305,7 +305,7 @@ TEST(ManifestLoaderTest, TheExampleShopIsValid) {
   ASSERT_TRUE(load.ok()) << ::testing::PrintToString(load.errors);
   const MeshManifests& m = load.manifests;
   EXPECT_EQ(m.services.size(), 5u);
-  EXPECT_EQ(m.endpoint_slices.size(), 7u);
+  EXPECT_EQ(m.endpoint_slices.size(), 9u);
   EXPECT_EQ(m.routes.size(), 1u);
   EXPECT_EQ(m.policies.size(), 2u);
   // The canary: 90 / 10 between catalog-v1 and catalog-v2.
