@@ -15,7 +15,9 @@ using common::Status;
 
 namespace {
 
-std::string quoted(std::string_view s) { return "'" + std::string(s) + "'"; }
+std::string quoted(std::string_view s) {
+  return "'" + std::string(s) + "'";
+}
 
 // Unpacks every resource into `out` (cleared first), keyed by `name_of`.
 template <typename M, typename NameOf>
@@ -92,21 +94,24 @@ Status replaceResources(std::string_view type_url,
                         const google::protobuf::RepeatedPtrField<google::protobuf::Any>& resources,
                         DynamicResources& out) {
   if (type_url == xds::kClusterType) {
-    return unpackAll(type_url, resources, "cluster",
-                     [](const cfg::Cluster& c) { return c.name(); }, out.clusters);
+    return unpackAll(
+        type_url, resources, "cluster", [](const cfg::Cluster& c) { return c.name(); },
+        out.clusters);
   }
   if (type_url == xds::kEndpointType) {
-    return unpackAll(type_url, resources, "cluster load assignment",
-                     [](const cfg::ClusterLoadAssignment& a) { return a.cluster_name(); },
-                     out.endpoints);
+    return unpackAll(
+        type_url, resources, "cluster load assignment",
+        [](const cfg::ClusterLoadAssignment& a) { return a.cluster_name(); }, out.endpoints);
   }
   if (type_url == xds::kRouteType) {
-    return unpackAll(type_url, resources, "route configuration",
-                     [](const cfg::RouteConfiguration& r) { return r.name(); }, out.routes);
+    return unpackAll(
+        type_url, resources, "route configuration",
+        [](const cfg::RouteConfiguration& r) { return r.name(); }, out.routes);
   }
   if (type_url == xds::kListenerType) {
-    return unpackAll(type_url, resources, "listener",
-                     [](const cfg::Listener& l) { return l.name(); }, out.listeners);
+    return unpackAll(
+        type_url, resources, "listener", [](const cfg::Listener& l) { return l.name(); },
+        out.listeners);
   }
   return Status::invalid("unknown resource type " + std::string(type_url));
 }
@@ -116,8 +121,7 @@ Status applyEndpointDelta(const remora::xds::v1::DeltaDiscoveryResponse& delta,
   if (delta.type_url() != xds::kEndpointType) {
     return Status::invalid("deltas are only for endpoints, not " + delta.type_url());
   }
-  std::set<std::string> removed(delta.removed_resources().begin(),
-                                delta.removed_resources().end());
+  std::set<std::string> removed(delta.removed_resources().begin(), delta.removed_resources().end());
   for (int i = 0; i < delta.resources_size(); ++i) {
     const remora::xds::v1::Resource& r = delta.resources(i);
     std::string at = "resource " + std::to_string(i);
@@ -198,9 +202,8 @@ Result<cfg::Bootstrap> mergeMeshBootstrap(const cfg::Bootstrap& base,
       }
     }
     if (bound == nullptr) {
-      return Status::invalid("listener " + quoted(name) +
-                             ": not bound by this sidecar (it has " + names +
-                             "; a new listener needs a restart)");
+      return Status::invalid("listener " + quoted(name) + ": not bound by this sidecar (it has " +
+                             names + "; a new listener needs a restart)");
     }
     std::string address = bound->address();
     if (!pushed.address().empty()) {

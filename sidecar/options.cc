@@ -211,8 +211,8 @@ Status applyMeshMode(const Options& o, cfg::Bootstrap& b) {
   if (!o.inbound.empty()) {
     in->set_address(o.inbound);
   }
-  if (out->address() == in->address() && common::parseSocketAddress(out->address()).isOk() &&
-      common::parseSocketAddress(out->address()).value().port() != 0) {
+  auto out_address = common::parseSocketAddress(out->address());
+  if (out->address() == in->address() && out_address.isOk() && out_address.value().port() != 0) {
     return Status::invalid("the outbound and inbound listeners cannot share " + out->address());
   }
   for (const cfg::Cluster& c : b.static_resources().clusters()) {

@@ -53,14 +53,18 @@ XdsClient::XdsClient(common::EventLoop& loop, common::StatsStore& stats, common:
     std::string_view type_url = xds::kPushOrder[i];
     types_.emplace_back(type_url);
     std::string name(xds::typeShortName(type_url));
-    accepted_[i] = stats.counter("remora_xds_updates_total", {{"type", name}, {"result", "accepted"}});
-    rejected_[i] = stats.counter("remora_xds_updates_total", {{"type", name}, {"result", "rejected"}});
+    accepted_[i] =
+        stats.counter("remora_xds_updates_total", {{"type", name}, {"result", "accepted"}});
+    rejected_[i] =
+        stats.counter("remora_xds_updates_total", {{"type", name}, {"result", "rejected"}});
   }
   connected_gauge_ = stats.gauge("remora_xds_connected");
   reconnects_ = stats.counter("remora_xds_reconnects_total");
 }
 
-XdsClient::~XdsClient() { stop(); }
+XdsClient::~XdsClient() {
+  stop();
+}
 
 void XdsClient::start() {
   if (phase_ != Phase::kIdle || options_.addresses.empty()) {
@@ -79,7 +83,8 @@ void XdsClient::stop() {
 }
 
 bool XdsClient::allTypesAccepted() const noexcept {
-  return std::all_of(status_.begin(), status_.end(), [](const TypeStatus& s) { return s.accepted; });
+  return std::all_of(status_.begin(), status_.end(),
+                     [](const TypeStatus& s) { return s.accepted; });
 }
 
 // ---- connecting ----------------------------------------------------------------------------
@@ -157,9 +162,9 @@ void XdsClient::connectTo(const common::SocketAddress& address) {
     return;
   }
   // Queued until the connect completes.
-  std::string request = "GET " + std::string(xds::kXdsPath) + " HTTP/1.1\r\nHost: " +
-                        current_address_ + "\r\nConnection: Upgrade\r\nUpgrade: " +
-                        std::string(xds::kXdsUpgradeToken) + "\r\n\r\n";
+  std::string request =
+      "GET " + std::string(xds::kXdsPath) + " HTTP/1.1\r\nHost: " + current_address_ +
+      "\r\nConnection: Upgrade\r\nUpgrade: " + std::string(xds::kXdsUpgradeToken) + "\r\n\r\n";
   conn_->write(request);
   handshake_ = std::make_unique<common::Http1Parser>(common::Http1Parser::Kind::kResponse, *this);
   handshake_status_ = 0;
@@ -222,7 +227,9 @@ void XdsClient::onData(const char* data, size_t len) noexcept {
   }
 }
 
-void XdsClient::onEof() noexcept { fail("the control plane closed the connection"); }
+void XdsClient::onEof() noexcept {
+  fail("the control plane closed the connection");
+}
 
 void XdsClient::onError(int uv_err) noexcept {
   fail(std::string("connection error: ") + uv_strerror(uv_err));

@@ -70,8 +70,8 @@ class FakeControlPlane {
   const std::string& address() const { return address_; }
 
   // The first request (any connection) for which `pred` holds, waiting up to `timeout`.
-  std::optional<v1::DiscoveryRequest> waitRequest(
-      const std::function<bool(const Received&)>& pred, std::chrono::milliseconds timeout = 5s) {
+  std::optional<v1::DiscoveryRequest> waitRequest(const std::function<bool(const Received&)>& pred,
+                                                  std::chrono::milliseconds timeout = 5s) {
     std::unique_lock<std::mutex> lock(mu_);
     std::optional<v1::DiscoveryRequest> found;
     cv_.wait_for(lock, timeout, [&] {
@@ -237,7 +237,8 @@ class FakeControlPlane {
       switch (frame.kind) {
         case xds::FrameKind::kDiscoveryRequest: {
           v1::DiscoveryRequest req;
-          EXPECT_TRUE(req.ParseFromArray(frame.payload.data(), static_cast<int>(frame.payload.size())));
+          EXPECT_TRUE(
+              req.ParseFromArray(frame.payload.data(), static_cast<int>(frame.payload.size())));
           received_.push_back({conn.index, std::move(req)});
           break;
         }
@@ -349,15 +350,31 @@ class XdsClientTest : public ::testing::Test {
     ready_file_ = dir_.file("sidecar.ready");
     sidecar_.stdout_file = dir_.file("sidecar.out");
     sidecar_.stderr_file = dir_.file("sidecar.err");
-    std::vector<std::string> argv = {sidecarBin(),  "--xds",        xds.empty() ? cp_.address() : xds,
-                                     "--node-id",   "frontend-1",   "--service",
-                                     "frontend",    "--namespace",  "shop",
-                                     "--labels",    "version=v1,team=web",
-                                     "--outbound",  "127.0.0.1:0",  "--inbound",
-                                     "127.0.0.1:0", "--app",        a_.address,
-                                     "--admin",     "127.0.0.1:0",  "--ready-file",
-                                     ready_file_,   "--access-log", "off",
-                                     "--concurrency", "2"};
+    std::vector<std::string> argv = {sidecarBin(),
+                                     "--xds",
+                                     xds.empty() ? cp_.address() : xds,
+                                     "--node-id",
+                                     "frontend-1",
+                                     "--service",
+                                     "frontend",
+                                     "--namespace",
+                                     "shop",
+                                     "--labels",
+                                     "version=v1,team=web",
+                                     "--outbound",
+                                     "127.0.0.1:0",
+                                     "--inbound",
+                                     "127.0.0.1:0",
+                                     "--app",
+                                     a_.address,
+                                     "--admin",
+                                     "127.0.0.1:0",
+                                     "--ready-file",
+                                     ready_file_,
+                                     "--access-log",
+                                     "off",
+                                     "--concurrency",
+                                     "2"};
     argv.insert(argv.end(), extra.begin(), extra.end());
     ASSERT_TRUE(sidecar_.process.start(argv, sidecar_.stdout_file, sidecar_.stderr_file));
     for (std::string_view type : xds::kPushOrder) {
@@ -412,7 +429,8 @@ class XdsClientTest : public ::testing::Test {
     if (r.value().hasHeader("x-echo-id")) {
       return std::string(r.value().header("x-echo-id"));
     }
-    return std::to_string(r.value().status) + " " + std::string(r.value().header("x-remora-reason"));
+    return std::to_string(r.value().status) + " " +
+           std::string(r.value().header("x-remora-reason"));
   }
   std::string who(const std::string& host = "catalog") {
     HttpClient c(sidecar_.listeners.at("outbound"));
@@ -547,7 +565,8 @@ TEST_F(XdsClientTest, ListenersTheSidecarDidNotBindAreNacked) {
   EXPECT_NE(other_port.error_detail().message().find("listener 'outbound'"), std::string::npos)
       << other_port.error_detail().message();
 
-  auto local_app = cp_.pushAndWait(xds::kClusterType, "4", anys(cluster("echo"), cluster("local-app")));
+  auto local_app =
+      cp_.pushAndWait(xds::kClusterType, "4", anys(cluster("echo"), cluster("local-app")));
   ASSERT_TRUE(local_app.has_error_detail());
   EXPECT_NE(local_app.error_detail().message().find("local-app"), std::string::npos);
 
@@ -621,21 +640,21 @@ TEST_F(XdsClientTest, EndpointDeltaIsAppliedOnTopOfTheFullSet) {
 TEST_F(XdsClientTest, ConfigDumpShowsVersionsAndNoncesPerType) {
   startSidecar();
   std::string nc = cp_.pushAndWait(xds::kClusterType, "c1", anys(cluster("echo"))).response_nonce();
-  std::string ne =
-      cp_.pushAndWait(xds::kEndpointType, "e1", anys(assignment("echo", {a_.address})))
-          .response_nonce();
-  std::string nr = cp_.pushAndWait(xds::kRouteType, "r1", anys(routeTo("outbound", "echo")))
+  std::string ne = cp_.pushAndWait(xds::kEndpointType, "e1", anys(assignment("echo", {a_.address})))
                        .response_nonce();
-  std::string nl =
-      cp_.pushAndWait(xds::kListenerType, "l1", anys(listener("outbound", "outbound")))
-          .response_nonce();
+  std::string nr =
+      cp_.pushAndWait(xds::kRouteType, "r1", anys(routeTo("outbound", "echo"))).response_nonce();
+  std::string nl = cp_.pushAndWait(xds::kListenerType, "l1", anys(listener("outbound", "outbound")))
+                       .response_nonce();
   waitReady();
   std::string dump = sidecar_.adminGet("/config_dump");
   struct Expected {
     std::string type, version, nonce;
   };
-  const Expected expected[] = {
-      {"clusters", "c1", nc}, {"endpoints", "e1", ne}, {"routes", "r1", nr}, {"listeners", "l1", nl}};
+  const Expected expected[] = {{"clusters", "c1", nc},
+                               {"endpoints", "e1", ne},
+                               {"routes", "r1", nr},
+                               {"listeners", "l1", nl}};
   for (const Expected& x : expected) {
     std::string entry = "\"" + x.type + "\":{\"version\":\"" + x.version + "\",\"nonce\":\"" +
                         x.nonce + "\",\"last_error\":\"\"}";
@@ -735,8 +754,9 @@ TEST_F(XdsClientTest, RouteChangesUnderLoadFailNoRequest) {
   while (done.load() < 2 && version < 200) {
     bool to_b = version % 2 == 0;
     std::vector<google::protobuf::Any> routes =
-        to_b ? anys(routeTo("aaa-first", "echo-a", "nothing.invalid"), routeTo("outbound", "echo-b"))
-             : anys(routeTo("outbound", "echo-a"));
+        to_b
+            ? anys(routeTo("aaa-first", "echo-a", "nothing.invalid"), routeTo("outbound", "echo-b"))
+            : anys(routeTo("outbound", "echo-a"));
     auto ack = cp_.pushAndWait(xds::kRouteType, std::to_string(version), routes);
     EXPECT_FALSE(ack.has_error_detail()) << ack.error_detail().message();
     ++version;
@@ -763,8 +783,7 @@ class NullDelegate : public sidecar::XdsClient::Delegate {
 // An XdsClient on its own loop thread.
 class InProcessClient {
  public:
-  InProcessClient(const std::string& address, uint64_t ping_ms, uint64_t dead_ms)
-      : stats_(1) {
+  InProcessClient(const std::string& address, uint64_t ping_ms, uint64_t dead_ms) : stats_(1) {
     sidecar::XdsClient::Options o;
     o.addresses = {address};
     o.node.set_id("in-process");

@@ -199,10 +199,11 @@ TEST(MeshConfigTest, ValidationNamesTheResource) {
   ASSERT_TRUE(merged.isOk());
   common::Status s = validateMeshBootstrap(merged.value());
   ASSERT_FALSE(s.isOk());
-  EXPECT_EQ(s.message().rfind("route configuration 'outbound': virtual_hosts[0].routes[0].match.regex: "
-                              "invalid regex \"(\"",
-                              0),
-            0u)
+  EXPECT_EQ(
+      s.message().rfind("route configuration 'outbound': virtual_hosts[0].routes[0].match.regex: "
+                        "invalid regex \"(\"",
+                        0),
+      0u)
       << s.message();
 }
 
