@@ -36,6 +36,11 @@ std::string serverInfo(const Server& server) {
   w.field("state", stateName(server.state()));
   w.field("concurrency", static_cast<int64_t>(server.workers().size()));
   w.field("config_version", static_cast<int64_t>(server.snapshot()->version));
+  w.field("mode", server.xdsClient() != nullptr ? "mesh" : "static");
+  if (const XdsClient* xds = server.xdsClient()) {
+    w.field("xds_connected", xds->connected());
+    w.field("xds_address", xds->currentAddress());
+  }
   w.endObject();
   return w.take();
 }
@@ -164,17 +169,43 @@ std::string configDump(const Server& server) {
     bootstrap_json = "null";
   }
   std::string version = std::to_string(server.snapshot()->version);
-  // Static mode: every resource type carries the snapshot version and no nonce.
+  const XdsClient* xds = server.xdsClient();
   std::string out = "{\"version_info\":" + common::jsonQuote(version) + ",\"resources\":{";
-  const char* types[] = {"listeners", "clusters", "routes"};
-  for (size_t i = 0; i < 3; ++i) {
-    if (i > 0) {
-      out += ",";
+  if (xds == nullptr) {
+    // Static mode: every resource type carries the snapshot version and no nonce.
+    const char* types[] = {"listeners", "clusters", "routes"};
+    for (size_t i = 0; i < 3; ++i) {
+      if (i > 0) {
+        out += ",";
+      }
+      out += common::jsonQuote(types[i]) + ":{\"version_info\":" + common::jsonQuote(version) +
+             ",\"nonce\":\"\",\"source\":\"static\"}";
     }
-    out += common::jsonQuote(types[i]) + ":{\"version_info\":" + common::jsonQuote(version) +
-           ",\"nonce\":\"\",\"source\":\"static\"}";
+    out += "}";
+  } else {
+    // Mesh mode: each type as accepted from the control plane; "bootstrap" below is the merged
+    // config the snapshot was built from (static resources and the pushed ones together).
+    for (size_t i = 0; i < XdsClient::kTypes; ++i) {
+      const XdsClient::TypeStatus& st = xds->typeStatus(i);
+      if (i > 0) {
+        out += ",";
+      }
+      out += common::jsonQuote(xds::typeShortName(xds::kPushOrder[i])) +
+             ":{\"version_info\":" + common::jsonQuote(st.version) +
+             ",\"nonce\":" + common::jsonQuote(st.nonce) + ",\"source\":\"xds\"}";
+    }
+    out += "},\"xds\":{\"connected\":" + std::string(xds->connected() ? "true" : "false") +
+           ",\"address\":" + common::jsonQuote(xds->currentAddress());
+    for (size_t i = 0; i < XdsClient::kTypes; ++i) {
+      const XdsClient::TypeStatus& st = xds->typeStatus(i);
+      out += "," + common::jsonQuote(xds::typeShortName(xds::kPushOrder[i])) +
+             ":{\"version\":" + common::jsonQuote(st.version) +
+             ",\"nonce\":" + common::jsonQuote(st.nonce) +
+             ",\"last_error\":" + common::jsonQuote(st.last_error) + "}";
+    }
+    out += "}";
   }
-  out += "},\"bootstrap\":" + bootstrap_json + "}";
+  out += ",\"bootstrap\":" + bootstrap_json + "}";
   return out;
 }
 

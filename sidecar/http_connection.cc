@@ -112,7 +112,7 @@ HttpConnection::HttpConnection(Worker& worker, std::shared_ptr<const Snapshot> l
                                const ConnectionInfo& info)
     : worker_(worker),
       listener_snapshot_(std::move(listener_snapshot)),
-      listener_(listener),
+      listener_(&listener),
       runtime_(runtime),
       snapshot_(worker.snapshot()),
       conn_(std::move(conn)),
@@ -128,7 +128,7 @@ HttpConnection::HttpConnection(Worker& worker, std::shared_ptr<const Snapshot> l
 HttpConnection::~HttpConnection() = default;
 
 void HttpConnection::start(std::string_view initial) noexcept {
-  armTimer(TimerMode::kIdle, listener_.idle_timeout_ms);
+  armTimer(TimerMode::kIdle, listener_->idle_timeout_ms);
   conn_->readStart();
   if (worker_.draining()) {
     draining_ = true;
@@ -151,7 +151,7 @@ void HttpConnection::onData(const char* data, size_t len) noexcept {
     if (upstream_ != nullptr) {
       upstream_->write({data, len});
     }
-    armTimer(TimerMode::kIdle, listener_.idle_timeout_ms);
+    armTimer(TimerMode::kIdle, listener_->idle_timeout_ms);
     return;
   }
   if (parser_paused_ || parser_upgrade_) {
@@ -190,7 +190,7 @@ void HttpConnection::feed(const char* data, size_t len) noexcept {
   }
   // A request head that did not arrive whole must arrive within the header timeout.
   if (parser_.inMessage() && !parser_.headDone() && timer_mode_ != TimerMode::kHeaderRead) {
-    armTimer(TimerMode::kHeaderRead, listener_.header_read_timeout_ms);
+    armTimer(TimerMode::kHeaderRead, listener_->header_read_timeout_ms);
   }
 }
 
@@ -285,6 +285,12 @@ common::HeadAction HttpConnection::onHeaders(common::MessageHead& head) noexcept
   stream_active_ = true;
   worker_.streamStarted();
   snapshot_ = worker_.snapshot();
+  // The listener of this stream's snapshot: its route table and cluster indexes belong to it.
+  uint32_t listener_index = listener_->index;
+  if (listener_index >= snapshot_->listeners.size()) {
+    snapshot_ = listener_snapshot_;  // cannot happen: listeners never change position
+  }
+  listener_ = &snapshot_->listeners[listener_index];
   upstream_blocked_ = false;
   request_complete_ = false;
   response_head_sent_ = false;
@@ -313,7 +319,7 @@ common::HeadAction HttpConnection::onHeaders(common::MessageHead& head) noexcept
 
   info_stream_.clear();
   info_stream_.start_ns = nowNs();
-  info_stream_.listener = listener_.name;
+  info_stream_.listener = listener_->name;
   info_stream_.method = head.method;
   client_http10_ = head.http10();
   client_keep_alive_ = head.keep_alive;
@@ -374,7 +380,7 @@ bool HttpConnection::onMessageComplete() noexcept {
 
 void HttpConnection::sendParseError() noexcept {
   bool too_large = parser_.error() == common::Http1Parser::Error::kHeadersTooLarge;
-  worker_.stats().add(listener_.stats.bad_request);
+  worker_.stats().add(listener_->stats.bad_request);
   Reason reason = too_large ? Reason::kHeaderTooLarge : Reason::kBadRequest;
   if (stream_active_ && response_head_sent_) {
     // The body went bad after the response began: nothing sensible to say; drop the connection.
@@ -387,7 +393,7 @@ void HttpConnection::sendParseError() noexcept {
     worker_.streamStarted();
     info_stream_.clear();
     info_stream_.start_ns = nowNs();
-    info_stream_.listener = listener_.name;
+    info_stream_.listener = listener_->name;
     info_stream_.method = parser_.head().method;
     info_stream_.path = parser_.head().url;
   }
@@ -441,8 +447,8 @@ void HttpConnection::routeRequest(common::MessageHead& head) noexcept {
   // passthrough to the original destination.
   const Snapshot& snap = *snapshot_;
   const RouteEntry* route = nullptr;
-  if (listener_.route_table >= 0) {
-    const RouteTable& table = snap.route_tables[static_cast<size_t>(listener_.route_table)];
+  if (listener_->route_table >= 0) {
+    const RouteTable& table = snap.route_tables[static_cast<size_t>(listener_->route_table)];
     RouteRequest rr{info_stream_.authority, head.url, head.method, &head.headers};
     route = table.match(rr);
     if (route == nullptr && info_.original_dst) {
@@ -453,26 +459,39 @@ void HttpConnection::routeRequest(common::MessageHead& head) noexcept {
   }
   if (route != nullptr) {
     uint32_t cluster_index = route->cluster;
+    size_t position = 0;
     if (route->weighted.size() > 1) {
       // A weighted split (canary): one backend per request, by weight.
       uint64_t ticket = worker_.random() % route->total_weight;
-      for (const auto& [index, cumulative] : route->weighted) {
-        if (ticket < cumulative) {
-          cluster_index = index;
+      for (size_t i = 0; i < route->weighted.size(); ++i) {
+        if (ticket < route->weighted[i].second) {
+          cluster_index = route->weighted[i].first;
+          position = i;
           break;
         }
       }
     }
-    cluster_ = &snap.clusters[cluster_index];
     info_stream_.route = route->name;
     info_stream_.note(route->trail_note);
-  } else if (listener_.route_table < 0 && listener_.tcp_cluster >= 0) {
-    cluster_ = &snap.clusters[static_cast<size_t>(listener_.tcp_cluster)];
+    if (cluster_index == RouteEntry::kMissingCluster) {
+      // Mesh mode: the control plane named a cluster this snapshot does not have (yet).
+      const std::string& name = route->missing_clusters[position];
+      info_stream_.cluster = name;
+      info_stream_.note("cluster " + name + " not found");
+      replyLocally(Reason::kNoHealthyUpstream);
+      return;
+    }
+    cluster_ = &snap.clusters[cluster_index];
+  } else if (listener_->route_table < 0 && listener_->tcp_cluster >= 0) {
+    cluster_ = &snap.clusters[static_cast<size_t>(listener_->tcp_cluster)];
     info_stream_.note("listener default cluster");
   } else if (info_.original_dst) {
     cluster_ = &snap.clusters[snap.passthrough_cluster];
     info_stream_.note("passthrough to original destination");
   } else {
+    if (!listener_->missing_route_config.empty()) {
+      info_stream_.note("route configuration " + listener_->missing_route_config + " not found");
+    }
     info_stream_.note("no route for authority '" + info_stream_.authority + "'");
     replyLocally(Reason::kNoRoute);
     return;
@@ -577,7 +596,7 @@ void HttpConnection::forwardRequest(common::MessageHead& head) noexcept {
   if (upgrade_request_) {
     head.headers.add("connection", "upgrade");
   }
-  if (listener_.inbound) {
+  if (listener_->inbound) {
     downstreamHost();  // fills peer_host_
     if (head.headers.has(Wk::kXForwardedFor)) {
       std::string xff(head.headers.get(Wk::kXForwardedFor));
@@ -652,7 +671,7 @@ bool HttpConnection::pickEndpoint() noexcept {
       return false;
     }
     endpoint_ = *info_.original_dst;
-    if (listener_.inbound) {
+    if (listener_->inbound) {
       // Inbound passthrough goes to the app on this host, on the port the client dialled.
       endpoint_ = common::loopbackAddress(info_.original_dst->port());
     }
@@ -684,6 +703,12 @@ bool HttpConnection::pickEndpoint() noexcept {
       reply.headers.emplace_back(k, v);
     }
     replyLocally(reply);
+    return false;
+  }
+  if (total == 0) {
+    // Mesh mode: a cluster whose endpoints have not arrived (or are all gone).
+    info_stream_.note("cluster has no endpoints");
+    replyLocally(Reason::kNoHealthyUpstream);
     return false;
   }
   if (healthy * 100 < total * cluster_->panic_threshold_percent) {
@@ -1127,13 +1152,13 @@ void HttpConnection::onUpstreamUpgrade(std::string_view rest) noexcept {
   recordStream();
   // The stream stays counted as in flight (a drain waits for it) until the tunnel closes.
   stream_active_ = false;
-  armTimer(TimerMode::kIdle, listener_.idle_timeout_ms);
+  armTimer(TimerMode::kIdle, listener_->idle_timeout_ms);
   updateReading();
 }
 
 void HttpConnection::onUpstreamTunnelData(std::string_view data) noexcept {
   conn_->write(data);
-  armTimer(TimerMode::kIdle, listener_.idle_timeout_ms);
+  armTimer(TimerMode::kIdle, listener_->idle_timeout_ms);
 }
 
 void HttpConnection::onUpstreamTunnelEof() noexcept {
@@ -1323,7 +1348,7 @@ void HttpConnection::recordStream() noexcept {
   }
   unsigned cls = info_stream_.status / 100;
   if (cls >= 1 && cls <= 5) {
-    worker_.stats().add(listener_.stats.rq_by_class[cls]);
+    worker_.stats().add(listener_->stats.rq_by_class[cls]);
     bool upstream_answered =
         info_stream_.reason == Reason::kNone || info_stream_.reason == Reason::kUpstreamReset ||
         info_stream_.reason == Reason::kUpstreamTimeout ||
@@ -1357,7 +1382,7 @@ void HttpConnection::finishStream() noexcept {
     closeGracefully();
     return;
   }
-  armTimer(TimerMode::kIdle, listener_.idle_timeout_ms);
+  armTimer(TimerMode::kIdle, listener_->idle_timeout_ms);
   if (!in_parser_) {
     pump();
   }
@@ -1377,7 +1402,7 @@ void HttpConnection::closeGracefully() noexcept {
   if (conn_->pendingBytes() == 0) {
     armTimer(TimerMode::kLinger, kLingerMs);
   } else {
-    armTimer(TimerMode::kIdle, listener_.idle_timeout_ms);
+    armTimer(TimerMode::kIdle, listener_->idle_timeout_ms);
   }
 }
 
@@ -1419,7 +1444,7 @@ void HttpConnection::destroy() noexcept {
   }
   timer_.stop();
   conn_->close();
-  retire(worker_, listener_.stats, runtime_);
+  retire(worker_, listener_->stats, runtime_);
 }
 
 // ---- timers ----------------------------------------------------------------------------
@@ -1437,7 +1462,7 @@ void HttpConnection::onTimer() noexcept {
       break;
     case TimerMode::kHeaderRead: {
       // Slowloris guard: the head did not arrive in time.
-      worker_.stats().add(listener_.stats.bad_request);
+      worker_.stats().add(listener_->stats.bad_request);
       static constexpr std::string_view kTimeout =
           "HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\nconnection: close\r\n\r\n";
       conn_->write(kTimeout);

@@ -140,8 +140,11 @@ class HttpConnection final : public DownstreamConnection,
   void maybeFinishTunnel() noexcept;
 
   Worker& worker_;
-  std::shared_ptr<const Snapshot> listener_snapshot_;  // keeps listener_ alive
-  const ListenerConfig& listener_;
+  std::shared_ptr<const Snapshot> listener_snapshot_;  // the snapshot the connection was accepted on
+  // This connection's listener: from listener_snapshot_ until the first stream, then from each
+  // stream's snapshot (looked up by index at the stream's start, so that its route table and
+  // cluster indexes are those of the same snapshot).
+  const ListenerConfig* listener_;
   ListenerRuntime& runtime_;
   std::shared_ptr<const Snapshot> snapshot_;  // pinned per stream
   std::unique_ptr<common::TcpConnection> conn_;

@@ -7,6 +7,7 @@
 #include "common/socket_address.h"
 #include "xds/bootstrap_loader.h"
 #include "xds/duration.h"
+#include "xds/resource_types.h"
 
 namespace remora::sidecar {
 
@@ -20,6 +21,7 @@ std::string usage() {
 Usage:
   remora-sidecar --config FILE [flags]
   remora-sidecar --listen ADDR --upstream ADDR[,ADDR...] [flags]     (quick mode)
+  remora-sidecar --xds ADDR[,ADDR...] --node-id ID --service NAME [flags]   (mesh mode)
 
 Flags (each has an environment twin: --foo-bar = REMORA_FOO_BAR; the flag wins):
   --config FILE          bootstrap file (YAML or JSON); see docs/configuration.md
@@ -32,7 +34,14 @@ Flags (each has an environment twin: --foo-bar = REMORA_FOO_BAR; the flag wins):
   --ready-file FILE      write {"listeners":{...},"admin":...} here once serving
   --access-log on|off    one line per request on stdout (default on)
   --drain-timeout DUR    how long in-flight requests may finish on SIGTERM (default 20s)
-  --node-id ID, --service NAME, --namespace NS   identity shown in /server_info
+  --node-id ID, --service NAME, --namespace NS   identity (sent to the control plane in
+                         mesh mode, shown in /server_info); namespace default "default"
+  --xds LIST             mesh mode: control plane HOST:PORT addresses, tried in turn
+  --labels K=V,...       mesh mode: workload labels sent to the control plane
+  --outbound ADDR        mesh mode: outbound capture listener (default 0.0.0.0:15001)
+  --inbound ADDR         mesh mode: inbound capture listener (default 0.0.0.0:15006)
+  --app IP:PORT          mesh mode: where inbound traffic goes (default: the original
+                         destination port on 127.0.0.1)
   --log-level LEVEL      trace|debug|info|warn|error (default info)
   --help, --version
 )";
@@ -71,6 +80,25 @@ std::vector<std::string> splitComma(const std::string& v) {
     start = comma + 1;
   }
   return out;
+}
+
+// "k=v,k2=v2": every entry needs a non-empty key; a key given twice is an error.
+Status setLabels(Options& o, const std::string& v) {
+  o.labels.clear();
+  for (const std::string& part : splitComma(v)) {
+    size_t eq = part.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      return Status::invalid("--labels wants KEY=VALUE[,KEY=VALUE...], got '" + part + "'");
+    }
+    std::string key = part.substr(0, eq);
+    for (const auto& [k, unused] : o.labels) {
+      if (k == key) {
+        return Status::invalid("--labels: label '" + key + "' given twice");
+      }
+    }
+    o.labels.emplace_back(std::move(key), part.substr(eq + 1));
+  }
+  return Status::ok();
 }
 
 const std::vector<FlagSpec>& flags() {
@@ -116,6 +144,18 @@ const std::vector<FlagSpec>& flags() {
          return Status::ok();
        }},
       {"node-id", [](Options& o, const std::string& v) { o.node_id = v; return Status::ok(); }},
+      {"xds",
+       [](Options& o, const std::string& v) {
+         o.xds = splitComma(v);
+         if (o.xds.empty()) {
+           return Status::invalid("--xds wants HOST:PORT[,HOST:PORT...], got '" + v + "'");
+         }
+         return Status::ok();
+       }},
+      {"labels", setLabels},
+      {"outbound", [](Options& o, const std::string& v) { o.outbound = v; return Status::ok(); }},
+      {"inbound", [](Options& o, const std::string& v) { o.inbound = v; return Status::ok(); }},
+      {"app", [](Options& o, const std::string& v) { o.app = v; return Status::ok(); }},
       {"service", [](Options& o, const std::string& v) { o.service = v; return Status::ok(); }},
       {"namespace", [](Options& o, const std::string& v) { o.ns = v; return Status::ok(); }},
       {"help", [](Options& o, const std::string&) { o.help = true; return Status::ok(); }, false},
@@ -131,6 +171,68 @@ std::string envName(const std::string& flag) {
     out.push_back(c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
   }
   return out;
+}
+
+// The listener `name` of `b`, added with `direction` and `default_address` when missing.
+cfg::Listener* meshListener(cfg::Bootstrap& b, const std::string& name,
+                            cfg::Listener::Direction direction, const char* default_address) {
+  for (cfg::Listener& l : *b.mutable_listeners()) {
+    if (l.name() == name) {
+      return &l;
+    }
+  }
+  cfg::Listener* l = b.add_listeners();
+  l->set_name(name);
+  l->set_direction(direction);
+  l->set_address(default_address);
+  return l;
+}
+
+// Mesh mode on top of the file (or nothing): identity, the two capture listeners, local-app.
+Status applyMeshMode(const Options& o, cfg::Bootstrap& b) {
+  cfg::Node* node = b.mutable_node();
+  for (const auto& [k, v] : o.labels) {
+    (*node->mutable_labels())[k] = v;
+  }
+  if (node->id().empty()) {
+    return Status::invalid("mesh mode needs a node id: --node-id ID (or REMORA_NODE_ID)");
+  }
+  if (node->service().empty()) {
+    return Status::invalid("mesh mode needs a service name: --service NAME (or REMORA_SERVICE)");
+  }
+  if (node->namespace_().empty()) {
+    node->set_namespace_("default");
+  }
+  cfg::Listener* out = meshListener(b, "outbound", cfg::Listener::OUTBOUND, "0.0.0.0:15001");
+  if (!o.outbound.empty()) {
+    out->set_address(o.outbound);
+  }
+  cfg::Listener* in = meshListener(b, "inbound", cfg::Listener::INBOUND, "0.0.0.0:15006");
+  if (!o.inbound.empty()) {
+    in->set_address(o.inbound);
+  }
+  auto out_address = common::parseSocketAddress(out->address());
+  if (out->address() == in->address() && out_address.isOk() && out_address.value().port() != 0) {
+    return Status::invalid("the outbound and inbound listeners cannot share " + out->address());
+  }
+  for (const cfg::Cluster& c : b.static_resources().clusters()) {
+    if (c.name() == xds::kLocalAppCluster) {
+      if (!o.app.empty()) {
+        return Status::invalid("--app conflicts with the cluster '" + c.name() +
+                               "' of the config file");
+      }
+      return Status::ok();  // the file defines the app's cluster itself
+    }
+  }
+  cfg::Cluster* app = b.mutable_static_resources()->add_clusters();
+  app->set_name(std::string(xds::kLocalAppCluster));
+  if (o.app.empty()) {
+    app->set_type(cfg::Cluster::ORIGINAL_DST);
+  } else {
+    app->set_type(cfg::Cluster::STATIC);
+    app->add_endpoints()->set_address(o.app);
+  }
+  return Status::ok();
 }
 
 }  // namespace
@@ -189,21 +291,49 @@ Result<Options> parseOptions(int argc, char** argv) {
     return o;
   }
   bool quick = !o.listen.empty() || !o.upstreams.empty();
+  bool mesh_flags = !o.outbound.empty() || !o.inbound.empty() || !o.app.empty() ||
+                    !o.labels.empty();
   if (quick && !o.config_file.empty()) {
     return Status::invalid("--config and quick mode (--listen/--upstream) are exclusive");
+  }
+  if (quick && !o.xds.empty()) {
+    return Status::invalid("--xds (mesh mode) and quick mode (--listen/--upstream) are exclusive");
+  }
+  if (quick && mesh_flags) {
+    return Status::invalid(
+        "--outbound, --inbound, --app and --labels are mesh-mode flags (they need --xds)");
   }
   if (quick && (o.listen.empty() || o.upstreams.empty())) {
     return Status::invalid("quick mode needs both --listen and --upstream");
   }
-  if (!quick && o.config_file.empty()) {
-    return Status::invalid("nothing to do: give --config FILE or --listen/--upstream (see --help)");
+  if (!quick && o.config_file.empty() && o.xds.empty()) {
+    return Status::invalid(
+        "nothing to do: give --config FILE, --xds ADDR (mesh mode) or --listen/--upstream "
+        "(see --help)");
   }
-  for (const std::string* a : {&o.listen, &o.admin, &o.prometheus, &o.health}) {
+  for (const std::string* a :
+       {&o.listen, &o.admin, &o.prometheus, &o.health, &o.outbound, &o.inbound}) {
     if (!a->empty()) {
       auto parsed = common::parseSocketAddress(*a);
       if (!parsed.isOk()) {
         return Status::invalid("bad address: " + parsed.status().message());
       }
+    }
+  }
+  if (!o.app.empty()) {
+    auto parsed = common::parseSocketAddress(o.app);
+    if (!parsed.isOk()) {
+      return Status::invalid("--app: " + parsed.status().message());
+    }
+    if (parsed.value().port() == 0) {
+      return Status::invalid("--app: port must be in 1..65535, got '" + o.app + "'");
+    }
+  }
+  for (const std::string& x : o.xds) {
+    // Host names are allowed (a Kubernetes Service name); they are resolved at each connect.
+    if (!xds::isControlPlaneAddress(x)) {
+      return Status::invalid("--xds: invalid control plane address '" + x +
+                             "' (expected HOST:PORT with a port in 1..65535)");
     }
   }
   for (const std::string& u : o.upstreams) {
@@ -223,7 +353,7 @@ Result<cfg::Bootstrap> bootstrapFromOptions(const Options& o) {
       return loaded.status();
     }
     b = std::move(loaded).value();
-  } else {
+  } else if (!o.listen.empty()) {
     b.set_concurrency(1);
     cfg::Listener* l = b.add_listeners();
     l->set_name("main");
@@ -281,6 +411,25 @@ Result<cfg::Bootstrap> bootstrapFromOptions(const Options& o) {
   }
   if (!o.ns.empty()) {
     b.mutable_node()->set_namespace_(o.ns);
+  }
+  if (!o.xds.empty()) {
+    b.mutable_xds()->clear_address();
+    for (const std::string& x : o.xds) {
+      b.mutable_xds()->add_address(x);
+    }
+  }
+  bool mesh = b.xds().address_size() > 0;
+  if (!mesh) {
+    if (!o.outbound.empty() || !o.inbound.empty() || !o.app.empty() || !o.labels.empty()) {
+      return Status::invalid(
+          "--outbound, --inbound, --app and --labels are mesh-mode flags (they need --xds or "
+          "xds.address)");
+    }
+    return b;
+  }
+  Status s = applyMeshMode(o, b);
+  if (!s.isOk()) {
+    return s;
   }
   return b;
 }

@@ -50,9 +50,15 @@ struct RouteEntry {
   std::vector<HeaderCondition> headers;
   std::vector<QueryCondition> query;
   // Action.
+  // A backend whose cluster the snapshot does not have (mesh mode only: xDS may name a cluster
+  // before it arrives, or after it left). Requests sent to it get 503 no-healthy-upstream.
+  static constexpr uint32_t kMissingCluster = UINT32_MAX;
   uint32_t cluster = 0;            // index into Snapshot::clusters (the first backend)
   // Weighted backends (canary): cluster index and cumulative weight; empty: just `cluster`.
   std::vector<std::pair<uint32_t, uint32_t>> weighted;
+  // Names of the backends that are kMissingCluster, by backend position (`cluster`: 0,
+  // `weighted[i]`: i); "" for a backend that exists. Empty when every backend exists.
+  std::vector<std::string> missing_clusters;
   uint32_t total_weight = 0;
   int64_t timeout_ms = -1;         // -1: the cluster's default; 0: none
   int64_t idle_timeout_ms = 0;     // 0: none

@@ -13,6 +13,7 @@
 #include "common/json_writer.h"
 #include "sidecar/access_log.h"
 #include "sidecar/admin.h"
+#include "sidecar/mesh_config.h"
 
 namespace remora::sidecar {
 
@@ -139,6 +140,7 @@ void Server::writeReadyFile() {
 int Server::run() {
   start_ms_ = uv_now(loop_.uv());
   size_t concurrency = bootstrap_.concurrency() ? bootstrap_.concurrency() : 2;
+  concurrency_ = static_cast<uint32_t>(concurrency);
   stats_ = std::make_unique<common::StatsStore>(concurrency + 1);
   applyDefaultListeners(bootstrap_);
   SnapshotContext ctx{*stats_, pool_ids_, cluster_runtimes_, static_cast<uint32_t>(concurrency)};
@@ -205,20 +207,72 @@ int Server::run() {
                  listener_addresses_[i].toString(),
                  snapshot_->listeners[i].inbound ? "inbound" : "outbound");
   }
-  // Static config: ready once applied, after the first round of health checks (an endpoint that
-  // is down is known before the first request could reach it).
+  // Ready once the config is applied (static: now; mesh: every xDS type accepted), after the
+  // first round of health checks (an endpoint that is down is known before the first request
+  // could reach it).
   maintenance_ = std::make_unique<ClusterMaintenance>(loop_.uv(), *stats_, stats_->shard(0));
-  maintenance_->onInitialHealthChecksDone([this] { becomeReady(); });
+  maintenance_->onInitialHealthChecksDone([this] { maybeBecomeReady(); });
   maintenance_->apply(snapshot_);
-  if (maintenance_->initialHealthChecksDone()) {
-    becomeReady();
-  } else {
+  if (bootstrap_.xds().address_size() > 0) {
+    XdsClient::Options xo;
+    xo.addresses.assign(bootstrap_.xds().address().begin(), bootstrap_.xds().address().end());
+    xo.node = bootstrap_.node();
+    xo.node.set_admin_address(admin_address_.toString());
+    XdsClient::Delegate& delegate = *this;
+    xds_client_ =
+        std::make_unique<XdsClient>(loop_, *stats_, stats_->shard(0), std::move(xo), delegate);
+    spdlog::info("mesh mode: waiting for the config from the control plane ({})",
+                 bootstrap_.xds().address(0));
+    xds_client_->start();
+  } else if (!maintenance_->initialHealthChecksDone()) {
     spdlog::info("waiting for the first health checks before reporting ready");
   }
+  maybeBecomeReady();
 
   loop_.run();
   shutdown();
   return 0;
+}
+
+Status Server::applyResources(const DynamicResources& resources) {
+  auto merged = mergeMeshBootstrap(bootstrap_, resources);
+  if (!merged.isOk()) {
+    return merged.status();
+  }
+  Status valid = validateMeshBootstrap(merged.value());
+  if (!valid.isOk()) {
+    return valid;
+  }
+  SnapshotContext ctx{*stats_, pool_ids_, cluster_runtimes_, concurrency_};
+  auto snap = buildSnapshot(merged.value(), ctx, snapshot_->version + 1);
+  if (!snap.isOk()) {
+    return snap.status();
+  }
+  install(std::move(snap).value());
+  return Status::ok();
+}
+
+void Server::onUpdateAccepted() { maybeBecomeReady(); }
+
+void Server::install(std::shared_ptr<const Snapshot> snapshot) {
+  snapshot_ = std::move(snapshot);
+  for (auto& w : workers_) {
+    w->updateSnapshot(snapshot_);
+  }
+  maintenance_->apply(snapshot_);
+}
+
+void Server::maybeBecomeReady() {
+  if (ready_ || (xds_client_ && !xds_client_->allTypesAccepted())) {
+    return;
+  }
+  if (!maintenance_->initialHealthChecksDone()) {
+    if (xds_client_) {
+      spdlog::info("config complete; waiting for the first health checks before reporting ready");
+    }
+    return;
+  }
+  becomeReady();
 }
 
 void Server::becomeReady() {
@@ -274,6 +328,7 @@ void Server::shutdown() {
     w->stop();
   }
   drain_timer_.reset();
+  xds_client_.reset();
   maintenance_.reset();
   for (auto& a : admin_servers_) {
     a->close();

@@ -9,6 +9,13 @@
 //  - SIGTERM / SIGINT / POST /drain: stop accepting, let in-flight requests finish (keep-alive
 //    responses get Connection: close) up to the drain timeout, then exit 0.
 //  - POST /quitquitquit: exit 0 at once.
+//
+// Mesh mode (the bootstrap has xds addresses): the first snapshot is the base bootstrap alone
+// (listeners bound, no routes from the control plane yet); an XdsClient then feeds the resources
+// the control plane pushes, and every accepted update rebuilds the whole snapshot (base + xDS,
+// sidecar/mesh_config.h) and installs it like the first one: on every worker (new streams take
+// it; in-flight ones finish on theirs) and in ClusterMaintenance. Ready once a response of every
+// type was accepted and the first health checks are done.
 
 #include <atomic>
 #include <memory>
@@ -24,12 +31,13 @@
 #include "sidecar/cluster_runtime.h"
 #include "sidecar/snapshot.h"
 #include "sidecar/worker.h"
+#include "sidecar/xds_client.h"
 
 namespace remora::sidecar {
 
 enum class ServerState : uint8_t { kInitializing, kLive, kDraining };
 
-class Server {
+class Server final : private XdsClient::Delegate {
  public:
   Server(config::v1::Bootstrap bootstrap, std::string ready_file);
   ~Server();
@@ -53,8 +61,19 @@ class Server {
     return listener_addresses_;
   }
   uint64_t uptimeSeconds() const noexcept;
+  // Mesh mode: the control plane client; nullptr in static mode.
+  const XdsClient* xdsClient() const noexcept { return xds_client_.get(); }
 
  private:
+  // XdsClient::Delegate (mesh mode)
+  common::Status applyResources(const DynamicResources& resources) override;
+  void onUpdateAccepted() override;
+  // Makes `snapshot` the config of new streams everywhere.
+  void install(std::shared_ptr<const Snapshot> snapshot);
+  // Ready when the config is complete (mesh mode: every xDS type accepted) and the first
+  // health checks are done.
+  void maybeBecomeReady();
+
   common::Status bindListeners(std::vector<std::vector<int>>& fds_per_worker);
   common::Status startAdmin();
   void writeReadyFile();
@@ -70,6 +89,8 @@ class Server {
   PoolIds pool_ids_;
   ClusterRuntimes cluster_runtimes_;
   std::unique_ptr<ClusterMaintenance> maintenance_;
+  std::unique_ptr<XdsClient> xds_client_;
+  uint32_t concurrency_ = 1;
   std::shared_ptr<const Snapshot> snapshot_;
   std::vector<std::unique_ptr<ListenerRuntime>> runtimes_;
   std::vector<common::SocketAddress> listener_addresses_;

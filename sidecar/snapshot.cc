@@ -245,6 +245,7 @@ Result<std::shared_ptr<const Snapshot>> buildSnapshot(const cfg::Bootstrap& conf
   snap->source = config;
   snap->access_log = !config.access_log().has_enabled() || config.access_log().enabled();
   snap->drain_timeout_ms = xds::durationMsOr(config.drain_timeout(), 20000);
+  const bool mesh = config.xds().address_size() > 0;
 
   std::unordered_map<std::string, uint32_t> cluster_index;
   auto add_cluster = [&](const cfg::Cluster& c) -> Status {
@@ -275,7 +276,7 @@ Result<std::shared_ptr<const Snapshot>> buildSnapshot(const cfg::Bootstrap& conf
       ec.stats.rq_active = stats.gauge("remora_endpoint_rq_active", el);
       cc.endpoints.push_back(std::move(ec));
     }
-    if (!cc.original_dst && cc.endpoints.empty()) {
+    if (!cc.original_dst && cc.endpoints.empty() && !mesh) {
       return Status::invalid("cluster '" + c.name() + "' has no endpoints");
     }
     if (!cluster_index.emplace(cc.name, cc.index).second) {
@@ -353,28 +354,42 @@ Result<std::shared_ptr<const Snapshot>> buildSnapshot(const cfg::Bootstrap& conf
           return Status::invalid("route '" + e.name + "': bad regex: " + err.what());
         }
         const cfg::RouteAction& action = r.route();
-        auto find_cluster = [&](const std::string& name, uint32_t& out) {
+        // `position`: the backend's place (see RouteEntry::missing_clusters).
+        auto find_cluster = [&](const std::string& name, size_t position, uint32_t& out) {
           auto it = cluster_index.find(name);
-          if (it == cluster_index.end()) {
+          if (it != cluster_index.end()) {
+            out = it->second;
+            return Status::ok();
+          }
+          if (!mesh) {
             return Status::invalid("route '" + e.name + "' names unknown cluster '" + name + "'");
           }
-          out = it->second;
+          out = RouteEntry::kMissingCluster;
+          e.missing_clusters.resize(position + 1);
+          e.missing_clusters[position] = name;
           return Status::ok();
         };
         if (action.weighted_clusters_size() > 0) {
           for (const cfg::WeightedCluster& wc : action.weighted_clusters()) {
-            uint32_t index = 0;
-            if (Status st = find_cluster(wc.cluster(), index); !st.isOk()) {
-              return st;
-            }
             if (wc.weight() == 0) {
+              if (cluster_index.count(wc.cluster()) == 0 && !mesh) {
+                return Status::invalid("route '" + e.name + "' names unknown cluster '" +
+                                       wc.cluster() + "'");
+              }
               continue;
+            }
+            uint32_t index = 0;
+            if (Status st = find_cluster(wc.cluster(), e.weighted.size(), index); !st.isOk()) {
+              return st;
             }
             e.total_weight += wc.weight();
             e.weighted.emplace_back(index, e.total_weight);
           }
           e.cluster = e.weighted.empty() ? 0 : e.weighted.front().first;
-        } else if (Status st = find_cluster(action.cluster(), e.cluster); !st.isOk()) {
+          if (e.weighted.empty()) {
+            e.missing_clusters.clear();
+          }
+        } else if (Status st = find_cluster(action.cluster(), 0, e.cluster); !st.isOk()) {
           return st;
         }
         e.timeout_ms = action.has_timeout() ? static_cast<int64_t>(xds::durationMsOr(action.timeout(), 0)) : -1;
@@ -410,6 +425,7 @@ Result<std::shared_ptr<const Snapshot>> buildSnapshot(const cfg::Bootstrap& conf
   for (const cfg::Listener& l : config.listeners()) {
     ListenerConfig lc;
     lc.name = l.name();
+    lc.index = static_cast<uint32_t>(snap->listeners.size());
     auto addr = common::parseSocketAddress(l.address());
     if (!addr.isOk()) {
       return Status::invalid("listener '" + l.name() + "': " + addr.status().message());
@@ -418,19 +434,23 @@ Result<std::shared_ptr<const Snapshot>> buildSnapshot(const cfg::Bootstrap& conf
     lc.inbound = l.direction() == cfg::Listener::INBOUND;
     if (!l.route_config().empty()) {
       auto it = table_index.find(l.route_config());
-      if (it == table_index.end()) {
+      if (it != table_index.end()) {
+        lc.route_table = it->second;
+      } else if (mesh) {
+        lc.missing_route_config = l.route_config();
+      } else {
         return Status::invalid("listener '" + l.name() + "' names unknown route_config '" +
                                l.route_config() + "'");
       }
-      lc.route_table = it->second;
     }
     if (!l.tcp_cluster().empty()) {
       auto it = cluster_index.find(l.tcp_cluster());
-      if (it == cluster_index.end()) {
+      if (it != cluster_index.end()) {
+        lc.tcp_cluster = static_cast<int>(it->second);
+      } else if (!mesh) {
         return Status::invalid("listener '" + l.name() + "' names unknown tcp_cluster '" +
                                l.tcp_cluster() + "'");
       }
-      lc.tcp_cluster = static_cast<int>(it->second);
     }
     lc.opaque = l.protocol() == cfg::Listener::OPAQUE;
     lc.http_only = l.protocol() == cfg::Listener::HTTP;

@@ -113,9 +113,15 @@ struct ListenerStats {
 
 struct ListenerConfig {
   std::string name;
+  // Position in Snapshot::listeners. Listeners keep their positions across snapshots (they are
+  // bound once at start), so a connection finds its listener in a later snapshot by index.
+  uint32_t index = 0;
   common::SocketAddress address;
   bool inbound = false;
   int route_table = -1;   // index into Snapshot::route_tables, -1: none
+  // Mesh mode: the route configuration the listener names but the snapshot lacks (route_table
+  // is -1 then); shown in the decision trail of requests that find no route.
+  std::string missing_route_config;
   int tcp_cluster = -1;   // index into Snapshot::clusters, -1: original destination
   bool opaque = false;     // protocol OPAQUE: every connection is a TCP proxy
   bool http_only = false;  // protocol HTTP: no detection
@@ -162,6 +168,11 @@ struct SnapshotContext {
 };
 
 // Builds a snapshot from a validated bootstrap. Registers metrics in `ctx.stats`.
+// Mesh mode (the bootstrap has xds addresses): names may be resolved by xDS later, so a STATIC
+// cluster may have no endpoints (503 no-healthy-upstream, or its fallback), a route may name a
+// cluster that does not exist (RouteEntry::kMissingCluster: 503 no-healthy-upstream with a
+// "cluster X not found" note), and a listener may name a missing route configuration (no route
+// table) or TCP cluster (original destination). In static mode each of these is an error.
 common::Result<std::shared_ptr<const Snapshot>> buildSnapshot(const config::v1::Bootstrap& config,
                                                              SnapshotContext& ctx,
                                                              uint64_t version);

@@ -36,6 +36,13 @@ void TcpProxy::start(std::string_view initial) noexcept {
   } else {
     cluster_ = &snapshot_->clusters[snapshot_->passthrough_cluster];
   }
+  if (!cluster_->original_dst && cluster_->endpoints.empty()) {
+    // Mesh mode: the cluster's endpoints have not arrived (or are all gone).
+    spdlog::warn("listener {}: opaque TCP connection from {}: cluster {} has no endpoints; closing",
+                 listener_.name, downstream_->peerAddress().toString(), cluster_->name);
+    destroy();
+    return;
+  }
   if (!cluster_->original_dst) {
     const auto& eps = cluster_->endpoints;
     target = eps[worker_.nextRoundRobin(cluster_->index) % eps.size()].address;

@@ -47,36 +47,6 @@ std::string lower(std::string_view s) {
   return out;
 }
 
-// HOST:PORT where HOST is an IP literal or a DNS name, PORT 1..65535.
-bool isHostPort(std::string_view text) {
-  auto ip = common::parseHostPort(text);
-  if (ip.isOk()) {
-    return ip.value().port != 0;
-  }
-  size_t colon = text.rfind(':');
-  if (colon == std::string_view::npos || colon == 0) {
-    return false;
-  }
-  std::string_view host = text.substr(0, colon);
-  for (char c : host) {
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-') {
-      return false;
-    }
-  }
-  std::string_view port = text.substr(colon + 1);
-  if (port.empty() || port.size() > 5) {
-    return false;
-  }
-  uint32_t v = 0;
-  for (char c : port) {
-    if (c < '0' || c > '9') {
-      return false;
-    }
-    v = v * 10 + static_cast<uint32_t>(c - '0');
-  }
-  return v >= 1 && v <= 65535;
-}
-
 class Validator {
  public:
   Validator(std::string_view source, const SourceMap& map) : source_(source), map_(map) {}
@@ -151,7 +121,7 @@ common::Status Validator::run(const v1::Bootstrap& b) {
     }
   }
   for (int i = 0; i < b.xds().address_size(); ++i) {
-    if (!isHostPort(b.xds().address(i))) {
+    if (!isControlPlaneAddress(b.xds().address(i))) {
       error(at("xds", "address", i), "invalid control plane address " + quote(b.xds().address(i)) +
                                          " (expected HOST:PORT with a port in 1..65535)");
     }
@@ -299,7 +269,8 @@ void Validator::clusters(const v1::StaticResources& r) {
     } else if (auto [first, fresh] = names.emplace(c.name(), at(path, "name")); !fresh) {
       error(at(path, "name"), "duplicate cluster name " + quote(c.name()) + firstAt(first->second));
     }
-    if (c.type() == v1::Cluster::STATIC && c.endpoints_size() == 0) {
+    // With a control plane the endpoints may come later (a ClusterLoadAssignment).
+    if (c.type() == v1::Cluster::STATIC && c.endpoints_size() == 0 && resolve_references_) {
       error(at(path, "endpoints"), "a STATIC cluster needs at least one endpoint");
     }
     if (c.type() == v1::Cluster::ORIGINAL_DST && c.endpoints_size() > 0) {
@@ -625,6 +596,35 @@ common::Result<config::v1::Bootstrap> loadBootstrap(const std::string& path) {
     return s;
   }
   return bootstrap;
+}
+
+bool isControlPlaneAddress(std::string_view text) {
+  auto ip = common::parseHostPort(text);
+  if (ip.isOk()) {
+    return ip.value().port != 0;
+  }
+  size_t colon = text.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) {
+    return false;
+  }
+  std::string_view host = text.substr(0, colon);
+  for (char c : host) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-') {
+      return false;
+    }
+  }
+  std::string_view port = text.substr(colon + 1);
+  if (port.empty() || port.size() > 5) {
+    return false;
+  }
+  uint32_t v = 0;
+  for (char c : port) {
+    if (c < '0' || c > '9') {
+      return false;
+    }
+    v = v * 10 + static_cast<uint32_t>(c - '0');
+  }
+  return v >= 1 && v <= 65535;
 }
 
 }  // namespace remora::xds

@@ -28,7 +28,8 @@ common::Result<config::v1::Bootstrap> parseBootstrap(std::string_view text,
 //  - listeners: name non-empty and unique, address IPv4:PORT or [IPv6]:PORT (port 0 allowed),
 //    no two listeners on the same non-zero IP:PORT, opaque_ports in 1..65535,
 //    max_request_headers_kb <= 1024;
-//  - clusters: name non-empty and unique; STATIC needs at least one endpoint, ORIGINAL_DST must
+//  - clusters: name non-empty and unique; STATIC needs at least one endpoint (static mode only:
+//    with a control plane its endpoints may come as a ClusterLoadAssignment), ORIGINAL_DST must
 //    have none; endpoint addresses are IP:PORT with a non-zero port (weight 0 means 1);
 //  - route configurations: name non-empty and unique; every virtual host has at least one
 //    domain, wildcards only as "*", "*suffix" or "prefix*", and no domain twice in one
@@ -42,5 +43,9 @@ common::Result<config::v1::Bootstrap> parseBootstrap(std::string_view text,
 // Returns OK, or one kInvalidArgument Status listing ALL problems one per line, in file order.
 common::Status validateBootstrap(const config::v1::Bootstrap& bootstrap,
                                  std::string_view source_name, const SourceMap& map);
+
+// True for a control plane address: HOST:PORT where HOST is an IP literal ([IPv6] bracketed) or
+// a DNS name (letters, digits, '.', '-'), PORT 1..65535.
+bool isControlPlaneAddress(std::string_view text);
 
 }  // namespace remora::xds

@@ -28,6 +28,30 @@ inline constexpr std::string_view kListenerType = "type.googleapis.com/remora.co
 inline constexpr std::array<std::string_view, 4> kPushOrder = {kClusterType, kEndpointType,
                                                                kRouteType, kListenerType};
 
+// The short name of a type for logs, metric labels and /config_dump: "clusters", "endpoints",
+// "routes", "listeners"; "unknown" for anything else.
+constexpr std::string_view typeShortName(std::string_view type_url) noexcept {
+  if (type_url == kClusterType) {
+    return "clusters";
+  }
+  if (type_url == kEndpointType) {
+    return "endpoints";
+  }
+  if (type_url == kRouteType) {
+    return "routes";
+  }
+  if (type_url == kListenerType) {
+    return "listeners";
+  }
+  return "unknown";
+}
+
+// The cluster every sidecar defines itself for traffic to its own workload (the inbound
+// routes' target): STATIC to `--app` when given, else ORIGINAL_DST (the port the client
+// dialled, on 127.0.0.1). A control plane never pushes a cluster of this name; a sidecar
+// rejects (NACKs) one that does.
+inline constexpr std::string_view kLocalAppCluster = "local-app";
+
 // True when `type_url` is one of the four types above.
 constexpr bool isKnownType(std::string_view type_url) noexcept {
   for (std::string_view t : kPushOrder) {
