@@ -7,9 +7,7 @@
 namespace remora::control {
 
 std::string_view typeShortName(size_t index) noexcept {
-  static constexpr std::string_view kNames[kTypeCount] = {"clusters", "endpoints", "routes",
-                                                          "listeners"};
-  return index < kTypeCount ? kNames[index] : "unknown";
+  return index < kTypeCount ? xds::typeShortName(xds::kPushOrder[index]) : "unknown";
 }
 
 size_t typeIndex(std::string_view type_url) noexcept {

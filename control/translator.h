@@ -38,12 +38,12 @@
 
 #include "control/manifest_set.h"
 #include "remora/config/v1/bootstrap.pb.h"
+#include "xds/resource_types.h"
 
 namespace remora::control {
 
-// The cluster every "inbound" route names. The sidecar defines it itself (its --app address, or
-// the original destination); the control plane never sends a cluster of this name.
-inline constexpr std::string_view kLocalAppCluster = "local-app";
+// The cluster every "inbound" route names; the sidecar defines it itself (xds/resource_types.h).
+using xds::kLocalAppCluster;
 
 // An endpoint registered through the registration API (file mode), already validated.
 struct RegisteredEndpoint {

@@ -190,13 +190,19 @@ TEST_F(ControlPlaneTest, RefusedResourceIsNackedAndVisibleInProxies) {
                   service("catalog") + slice("catalog-a", "catalog", echo.address));
   ControlPlane cp = ControlPlane::start(dir_, "control", manifests_);
   ASSERT_FALSE(cp.xds.empty());
-  // A sidecar whose bootstrap binds only an outbound listener: the "inbound" listener the
-  // control plane pushes cannot be honoured, so the listeners response is NACKed.
+  // A sidecar whose bootstrap already defines a static cluster named like the one the control
+  // plane pushes: it cannot hold both, so it refuses the clusters response (NACK) and keeps
+  // serving what it has.
   std::string bootstrap = dir_.write(
       "bootstrap.yaml",
       "node: {id: odd-1, service: frontend, namespace: shop}\n"
       "xds: {address: ['" + cp.xds + "']}\n"
-      "listeners:\n- {name: outbound, address: '127.0.0.1:0', direction: OUTBOUND}\n");
+      "listeners:\n"
+      "- {name: outbound, address: '127.0.0.1:0', direction: OUTBOUND}\n"
+      "- {name: inbound, address: '127.0.0.1:0', direction: INBOUND}\n"
+      "static_resources:\n"
+      "  clusters:\n"
+      "  - {name: 'catalog.shop:8080', endpoints: [{address: '" + echo.address + "'}]}\n");
   Process p;
   ASSERT_TRUE(p.start({sidecarBin(), "--config", bootstrap, "--admin", "127.0.0.1:0"},
                       dir_.file("odd.out"), dir_.file("odd.err")));
@@ -208,9 +214,9 @@ TEST_F(ControlPlaneTest, RefusedResourceIsNackedAndVisibleInProxies) {
       },
       5s))
       << proxies << readFile(dir_.file("odd.err"));
-  EXPECT_NE(proxies.find("inbound"), std::string::npos) << proxies;  // the reason names it
+  EXPECT_NE(proxies.find("catalog.shop:8080"), std::string::npos) << proxies;  // the reason
   std::string metrics = cp.get("/metrics");
-  EXPECT_NE(metrics.find("remora_control_xds_nacks_total{type=\"listeners\"} 1"), std::string::npos)
+  EXPECT_NE(metrics.find("remora_control_xds_nacks_total{type=\"clusters\"} 1"), std::string::npos)
       << metrics;
 }
 

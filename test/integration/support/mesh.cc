@@ -1,4 +1,4 @@
-#include "support/mesh.h"
+#include "mesh.h"
 
 #include "common/http_client.h"
 

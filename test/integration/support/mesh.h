@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "support/process.h"
+#include "process.h"
 
 namespace remora::test {
 
