@@ -135,13 +135,14 @@ RETRIES=$(metric "$FRONTEND_ADMIN" remora_upstream_rq_retry_total 'catalog-v1.sh
 EJECTIONS=$(metric "$FRONTEND_ADMIN" remora_outlier_ejections_total 'catalog-v1.shop')
 echo "   the frontend's sidecar retried $RETRIES requests on another endpoint, so callers saw no 503;"
 echo "   outlier detection ejected the flaky endpoint $EJECTIONS time(s). Its view of catalog-v1 now:"
-curl -s "http://$FRONTEND_ADMIN/clusters" | python3 -c '
+curl -s "http://$FRONTEND_ADMIN/clusters" | python3 -c "$(cat <<'PY'
 import json, sys
 for c in json.load(sys.stdin)["clusters"]:
     if c["name"].startswith("catalog-v1."):
         for e in c["endpoints"]:
-            print(f"     {e[\"address\"]:<18} {e[\"health\"]:<10} requests {e[\"requests_total\"]}, errors {e[\"errors_total\"]}")
-' 2>/dev/null || true
+            print("     %-18s %-9s requests %5d, errors %4d" % (e["address"], e["health"], e["requests_total"], e["errors_total"]))
+PY
+)"
 
 bold "== 3. the orders rate limit (TrafficPolicy orders: 100/s, burst 20, enforced by orders' own sidecars)"
 $TRAFFIC burst "$CATALOG_OUT" orders.shop:8080 300 >"$WORK/burst.json"
