@@ -1,6 +1,6 @@
 # The two commands of the README, plus a few for developers. Each installs what it needs first
 # (scripts/setup.sh: apt packages, idempotent and quiet).
-#   make demo   build, start echo backends + a sidecar, send traffic, print what happened
+#   make demo   build, run the shop mesh (control plane + sidecars + apps), drive traffic, summarize
 #   make test   build, run the whole ctest suite, then the same suite under ASan+UBSan
 # Developer targets: build, unit, asan, bench, format, clean.
 
