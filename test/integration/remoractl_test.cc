@@ -198,7 +198,7 @@ TEST_F(RemoractlTest, DebugLogLevelLogsToStderrAndLeavesTheSummaryAlone) {
       run({"--log-level=debug", "check", std::string(REMORA_SOURCE_DIR) + "/k8s/examples/shop"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.err.find("[debug] checking manifests under"), std::string::npos) << r.err;
-  EXPECT_EQ(r.out.rfind("ok: 15 objects", 0), 0u) << r.out;
+  EXPECT_EQ(r.out.rfind("ok: 17 objects", 0), 0u) << r.out;
 }
 
 // --- status and stat against a fake control plane API -----------------------------------------
