@@ -39,21 +39,10 @@ StatsStore::StatsStore(size_t shards) {
   }
 }
 
-std::string StatsStore::key(std::string_view name, const Labels& labels) {
-  std::string k(name);
-  for (const auto& [n, v] : labels) {
-    k.push_back('\0');
-    k.append(n);
-    k.push_back('\0');
-    k.append(v);
-  }
-  return k;
-}
-
 uint32_t StatsStore::registerMetric(std::string_view name, const Labels& labels, MetricType type) {
   std::lock_guard<std::mutex> lock(mu_);
-  std::string k = key(name, labels);
-  auto it = index_.find(k);
+  std::string series = std::string(name) + formatLabels(labels);
+  auto it = index_.find(series);
   if (it != index_.end()) {
     return descs_[it->second].slot;
   }
@@ -74,8 +63,9 @@ uint32_t StatsStore::registerMetric(std::string_view name, const Labels& labels,
       }
     }
   }
-  index_.emplace(std::move(k), descs_.size());
-  descs_.push_back(Desc{std::string(name), labels, type, slot});
+  series.shrink_to_fit();
+  descs_.push_back(Desc{std::move(series), static_cast<uint32_t>(name.size()), type, slot});
+  index_.emplace(descs_.back().series, descs_.size() - 1);
   return slot;
 }
 
@@ -110,7 +100,7 @@ HistogramSnapshot StatsStore::value(Histogram h) const noexcept {
 bool StatsStore::find(std::string_view name, const Labels& labels, MetricType* type,
                       uint32_t* slot) const {
   std::lock_guard<std::mutex> lock(mu_);
-  auto it = index_.find(key(name, labels));
+  auto it = index_.find(std::string(name) + formatLabels(labels));
   if (it == index_.end()) {
     return false;
   }
@@ -191,25 +181,47 @@ std::string formatLabels(const Labels& labels, std::string_view extra_name,
   return out;
 }
 
+namespace {
+// `labels` (`{a="x"}` or empty) with one more label appended: `{a="x",extra="v"}`.
+std::string withExtraLabel(std::string_view labels, std::string_view name, std::string_view value) {
+  std::string out;
+  if (labels.empty()) {
+    out = "{";
+  } else {
+    out.assign(labels.substr(0, labels.size() - 1));
+    out.push_back(',');
+  }
+  out.append(name);
+  out.append("=\"");
+  appendEscaped(out, value);
+  out.append("\"}");
+  return out;
+}
+}  // namespace
+
 std::string StatsStore::renderText() const {
   std::lock_guard<std::mutex> lock(mu_);
   std::string out;
   for (const Desc& d : descs_) {
     if (d.type == MetricType::kHistogram) {
       HistogramSnapshot s = value(Histogram{d.slot});
-      std::string l = formatLabels(d.labels);
-      out += d.name + "_count" + l + " " + std::to_string(s.count) + "\n";
-      out += d.name + "_sum" + l + " " + formatDouble(static_cast<double>(s.sum_micros) / 1000.0) +
-             "\n";
+      std::string name(d.name());
+      std::string_view l = d.labels();
+      out += name + "_count";
+      out += l;
+      out += " " + std::to_string(s.count) + "\n";
+      out += name + "_sum";
+      out += l;
+      out += " " + formatDouble(static_cast<double>(s.sum_micros) / 1000.0) + "\n";
       for (double q : {0.5, 0.9, 0.99}) {
-        out += d.name + formatLabels(d.labels, "quantile", formatDouble(q)) + " " +
+        out += name + withExtraLabel(l, "quantile", formatDouble(q)) + " " +
                formatDouble(s.quantileMs(q)) + "\n";
       }
     } else {
       uint64_t v = sum(d.slot);
       std::string value = d.type == MetricType::kGauge ? std::to_string(static_cast<int64_t>(v))
                                                        : std::to_string(v);
-      out += d.name + formatLabels(d.labels) + " " + value + "\n";
+      out += d.series + " " + value + "\n";
     }
   }
   return out;
@@ -218,18 +230,19 @@ std::string StatsStore::renderText() const {
 std::string StatsStore::renderPrometheus() const {
   std::lock_guard<std::mutex> lock(mu_);
   // Group by family name, in first-registration order, so each family's TYPE line is unique.
-  std::vector<std::string> order;
-  std::unordered_map<std::string, std::vector<const Desc*>> families;
+  std::vector<std::string_view> order;
+  std::unordered_map<std::string_view, std::vector<const Desc*>> families;
   for (const Desc& d : descs_) {
-    auto& f = families[d.name];
+    auto& f = families[d.name()];
     if (f.empty()) {
-      order.push_back(d.name);
+      order.push_back(d.name());
     }
     f.push_back(&d);
   }
   std::string out;
-  for (const std::string& name : order) {
-    const auto& members = families[name];
+  for (std::string_view family : order) {
+    const auto& members = families[family];
+    const std::string name(family);
     out += "# TYPE " + name + " " + typeName(members.front()->type) + "\n";
     for (const Desc* d : members) {
       if (d->type == MetricType::kHistogram) {
@@ -239,18 +252,21 @@ std::string StatsStore::renderPrometheus() const {
           cumulative += s.buckets[b];
           std::string le =
               b < std::size(kHistogramBoundsMs) ? formatDouble(kHistogramBoundsMs[b]) : "+Inf";
-          out += name + "_bucket" + formatLabels(d->labels, "le", le) + " " +
+          out += name + "_bucket" + withExtraLabel(d->labels(), "le", le) + " " +
                  std::to_string(cumulative) + "\n";
         }
-        out += name + "_sum" + formatLabels(d->labels) + " " +
-               formatDouble(static_cast<double>(s.sum_micros) / 1000.0) + "\n";
-        out += name + "_count" + formatLabels(d->labels) + " " + std::to_string(s.count) + "\n";
+        out += name + "_sum";
+        out += d->labels();
+        out += " " + formatDouble(static_cast<double>(s.sum_micros) / 1000.0) + "\n";
+        out += name + "_count";
+        out += d->labels();
+        out += " " + std::to_string(s.count) + "\n";
       } else {
         uint64_t v = sum(d->slot);
         std::string value = d->type == MetricType::kGauge
                                 ? std::to_string(static_cast<int64_t>(v))
                                 : std::to_string(v);
-        out += name + formatLabels(d->labels) + " " + value + "\n";
+        out += d->series + " " + value + "\n";
       }
     }
   }

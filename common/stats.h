@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -109,20 +110,26 @@ class StatsStore {
   int64_t valueOf(std::string_view name, const Labels& labels = {}) const;
 
  private:
+  // One registered series, kept compact because a mesh sidecar registers tens of thousands
+  // (every cluster and endpoint of the mesh): the series text is the name followed by the
+  // formatted labels, `remora_x_total{cluster="a"}`, which is both the index key and what the
+  // text renderers print.
   struct Desc {
-    std::string name;
-    Labels labels;
+    std::string series;
+    uint32_t name_len;
     MetricType type;
     uint32_t slot;
+    std::string_view name() const noexcept { return std::string_view(series).substr(0, name_len); }
+    // `{...}` or empty.
+    std::string_view labels() const noexcept { return std::string_view(series).substr(name_len); }
   };
   uint32_t registerMetric(std::string_view name, const Labels& labels, MetricType type);
   uint64_t sum(uint32_t slot) const noexcept;
-  static std::string key(std::string_view name, const Labels& labels);
 
   mutable std::mutex mu_;  // guards descs_ / index_ against concurrent readers
   std::vector<std::unique_ptr<StatsShard>> shards_;
-  std::vector<Desc> descs_;
-  std::unordered_map<std::string, size_t> index_;
+  std::deque<Desc> descs_;  // a deque: index_ keys point into the series strings
+  std::unordered_map<std::string_view, size_t> index_;
   uint32_t next_slot_ = 0;
 };
 

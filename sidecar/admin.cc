@@ -92,9 +92,9 @@ std::string clustersJson(const Server& server) {
     w.beginArray();
     uint64_t now = uv_hrtime();
     for (const EndpointConfig& e : c.endpoints) {
-      uint64_t total = st.value(e.stats.rq_total);
-      uint64_t errors = st.value(e.stats.rq_error);
       const filters::HostState& h = *e.host;
+      uint64_t total = h.rq_total.load(std::memory_order_relaxed);
+      uint64_t errors = h.rq_error.load(std::memory_order_relaxed);
       w.beginObject();
       w.field("address", e.address_text);
       w.field("weight", static_cast<int64_t>(e.weight));

@@ -737,7 +737,6 @@ bool HttpConnection::startTry() noexcept {
   }
   if (endpoint_cfg_ != nullptr) {
     endpoint_cfg_->host->active_requests.fetch_add(1, std::memory_order_relaxed);
-    worker_.stats().add(endpoint_cfg_->stats.rq_active, 1);
   }
   try_active_ = true;
   try_answered_ = false;
@@ -858,18 +857,17 @@ void HttpConnection::endTry(bool observed, filters::outlier::Outcome outcome,
   }
   filters::HostState& host = *endpoint_cfg_->host;
   host.active_requests.fetch_sub(1, std::memory_order_relaxed);
-  common::StatsShard& st = worker_.stats();
-  st.add(endpoint_cfg_->stats.rq_active, -1);
   if (observed) {
-    st.add(endpoint_cfg_->stats.rq_total);
+    host.rq_total.fetch_add(1, std::memory_order_relaxed);
     if (errored) {
-      st.add(endpoint_cfg_->stats.rq_error);
+      host.rq_error.fetch_add(1, std::memory_order_relaxed);
     }
   }
   if (observed && cluster_->outlier_enabled &&
       filters::outlier::recordOutcome(cluster_->outlier, host, cluster_->runtime->health,
                                       static_cast<uint32_t>(cluster_->endpoints.size()), outcome,
                                       nowNs())) {
+    common::StatsShard& st = worker_.stats();
     st.add(cluster_->stats.outlier_ejections);
     st.add(cluster_->stats.outlier_ejections_active, 1);  // the main thread's sweep corrects it
     info_stream_.note("outlier detection ejected " + endpoint_cfg_->address_text);

@@ -1,6 +1,7 @@
 #include "sidecar/server.h"
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
@@ -21,6 +22,9 @@ using common::Status;
 
 namespace {
 constexpr uint64_t kDrainPollMs = 50;
+// How long after a config update the freed memory is returned to the kernel (a burst of updates
+// trims once).
+constexpr uint64_t kTrimDelayMs = 500;
 
 // A listening socket with SO_REUSEPORT, so every worker can have its own.
 common::Result<int> bindReusePort(const common::SocketAddress& addr) {
@@ -260,6 +264,13 @@ void Server::install(std::shared_ptr<const Snapshot> snapshot) {
     w->updateSnapshot(snapshot_);
   }
   maintenance_->apply(snapshot_);
+  // A config update frees the previous snapshot (once the workers moved on) and the build's
+  // temporaries; glibc keeps freed memory in its arenas, so the process would stay at its peak
+  // (two configs at once) for good. Hand it back to the kernel once the update has settled.
+  if (!trim_timer_) {
+    trim_timer_ = std::make_unique<common::Timer>(loop_.uv(), [] { malloc_trim(0); });
+  }
+  trim_timer_->start(kTrimDelayMs);
 }
 
 void Server::maybeBecomeReady() {
@@ -328,6 +339,7 @@ void Server::shutdown() {
     w->stop();
   }
   drain_timer_.reset();
+  trim_timer_.reset();
   xds_client_.reset();
   maintenance_.reset();
   for (auto& a : admin_servers_) {

@@ -98,6 +98,7 @@ class Server final : private XdsClient::Delegate {
   std::vector<std::unique_ptr<common::HttpServer>> admin_servers_;
   common::SocketAddress admin_address_;
   std::unique_ptr<common::Timer> drain_timer_;
+  std::unique_ptr<common::Timer> trim_timer_;
   uv_signal_t* sigterm_ = nullptr;
   uv_signal_t* sigint_ = nullptr;
   ServerState state_ = ServerState::kInitializing;

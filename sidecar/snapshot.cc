@@ -260,6 +260,7 @@ Result<std::shared_ptr<const Snapshot>> buildSnapshot(const cfg::Bootstrap& conf
     cc.max_idle_per_endpoint = c.max_idle_per_endpoint() ? c.max_idle_per_endpoint() : 64;
     cc.max_connections_per_endpoint =
         c.max_connections_per_endpoint() ? c.max_connections_per_endpoint() : 1024;
+    cc.endpoints.reserve(static_cast<size_t>(c.endpoints_size()));
     for (const cfg::Endpoint& e : c.endpoints()) {
       auto addr = common::parseSocketAddress(e.address());
       if (!addr.isOk()) {
@@ -270,10 +271,6 @@ Result<std::shared_ptr<const Snapshot>> buildSnapshot(const cfg::Bootstrap& conf
       ec.address_text = addr.value().toString();
       ec.weight = e.weight() ? e.weight() : 1;
       ec.pool_id = pool_ids.idFor(ec.address_text);
-      Labels el{{"cluster", cc.name}, {"endpoint", ec.address_text}};
-      ec.stats.rq_total = stats.counter("remora_endpoint_rq_total", el);
-      ec.stats.rq_error = stats.counter("remora_endpoint_rq_error_total", el);
-      ec.stats.rq_active = stats.gauge("remora_endpoint_rq_active", el);
       cc.endpoints.push_back(std::move(ec));
     }
     if (!cc.original_dst && cc.endpoints.empty() && !mesh) {

@@ -24,19 +24,13 @@
 
 namespace remora::sidecar {
 
-struct EndpointStats {
-  common::Counter rq_total;
-  common::Counter rq_error;  // 5xx and proxy-detected upstream failures
-  common::Gauge rq_active;
-};
-
 struct EndpointConfig {
   common::SocketAddress address;
   std::string address_text;
   uint32_t weight = 1;
   uint32_t pool_id = 0;  // stable per address across snapshots: index of a worker's pool
-  std::shared_ptr<filters::HostState> host;  // shared run-time state (ClusterRuntime::hosts)
-  EndpointStats stats;
+  // Shared run-time state (ClusterRuntime::hosts): health, in-flight and answered requests.
+  std::shared_ptr<filters::HostState> host;
 };
 
 struct ClusterStats {

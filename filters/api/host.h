@@ -30,6 +30,12 @@ struct HostState {
   std::atomic<uint8_t> flags{0};
   // Requests in flight to this endpoint, from every worker.
   std::atomic<int32_t> active_requests{0};
+  // Tries answered (or failed) by this endpoint, and how many of those were errors (5xx or a
+  // proxy-detected failure), from every worker, for /clusters. Kept here rather than as metric
+  // series: a mesh sidecar knows every endpoint of the mesh, and three series per endpoint
+  // would be most of its memory (Envoy keeps per-host counters out of its stats too).
+  std::atomic<uint64_t> rq_total{0};
+  std::atomic<uint64_t> rq_error{0};
 
   // Outlier detection.
   std::atomic<uint32_t> consecutive_5xx{0};

@@ -361,8 +361,7 @@ TEST_F(AdminTest, HealthPortAnswersReadyUntilTheDrainAndNothingElse) {
   ASSERT_TRUE(slow.send("GET", "/slow", {{"x-echo-delay-ms", "1000"}}).isOk());
   ASSERT_TRUE(eventually(
       [&] {
-        return sidecar_.stat("remora_endpoint_rq_active{cluster=\"upstream\",endpoint=\"" +
-                             echo_.address + "\"}") == 1;
+        return sidecar_.endpointStat("upstream", echo_.address, "active_requests") == 1;
       },
       2s));
   auto drain = admin("POST", "/drain");

@@ -226,8 +226,7 @@ class LifecycleDrainTest : public ::testing::Test {
     ASSERT_FALSE(sidecar_.admin.empty()) << readFile(sidecar_.stderr_file);
   }
   long long inFlight() const {
-    return sidecar_.stat("remora_endpoint_rq_active{cluster=\"upstream\",endpoint=\"" +
-                         echo_.address + "\"}");
+    return sidecar_.endpointStat("upstream", echo_.address, "active_requests");
   }
 
   // 5 slow requests in flight on 5 connections plus one idle keep-alive connection; `trigger`

@@ -90,8 +90,7 @@ TEST_F(ResilienceTest, RetriesHideAFlakyEndpointFromTheClient) {
   // Every failed try on the flaky endpoint was retried once, on the good one.
   long long retries = clusterStat("remora_upstream_rq_retry_total");
   EXPECT_GT(retries, 0);
-  EXPECT_EQ(retries, sidecar_.stat("remora_endpoint_rq_error_total{cluster=\"app\",endpoint=\"" +
-                                   flaky.address + "\"}"));
+  EXPECT_EQ(retries, sidecar_.endpointStat("app", flaky.address, "errors_total"));
   EXPECT_EQ(clusterStat("remora_upstream_rq_retry_success_total"), retries);
   // (The worker records a request just after its last byte went out: wait for it.)
   EXPECT_TRUE(eventually(

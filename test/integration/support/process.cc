@@ -266,4 +266,19 @@ long long Sidecar::stat(const std::string& line_prefix) const {
   return -1;
 }
 
+long long Sidecar::endpointStat(const std::string& cluster, const std::string& endpoint,
+                                const std::string& field) const {
+  std::string json = adminGet("/clusters");
+  size_t c = json.find("\"name\":\"" + cluster + "\"");
+  if (c == std::string::npos) {
+    return -1;
+  }
+  size_t e = json.find("\"address\":\"" + endpoint + "\"", c);
+  if (e == std::string::npos) {
+    return -1;
+  }
+  size_t end = json.find('}', e);
+  return jsonInt(json.substr(e, end - e), field);
+}
+
 }  // namespace remora::test

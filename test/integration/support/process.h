@@ -92,6 +92,10 @@ struct Sidecar {
   std::string adminGet(const std::string& path) const;
   // A counter or gauge from /stats, e.g. stat("remora_upstream_rq_total{cluster=\"c\",...}").
   long long stat(const std::string& line_prefix) const;
+  // A number of one endpoint in /clusters (e.g. "active_requests", "requests_total",
+  // "errors_total"); -1 when the cluster or endpoint is not there.
+  long long endpointStat(const std::string& cluster, const std::string& endpoint,
+                         const std::string& field) const;
 };
 
 // Starts the sidecar on `yaml` (written to DIR/bad.yaml), expects exit code 2 within 5 s and
