@@ -87,7 +87,7 @@ CPU0=$(cpu_ticks $CP)
   --trigger-file "$WORK/manifests/policy.yaml:$WORK/policy.yaml.new" --timeout 120 \
   | tee "$WORK/load.txt"
 CPU1=$(cpu_ticks $CP)
-sleep 0.5
+sleep 1.5  # the sidecar returns a replaced config's memory 0.5 s after an update
 SC_RSS=$(rss_kib $SC)
 CP_RSS=$(rss_kib $CP)
 CP_HWM=$(hwm_kib $CP)
