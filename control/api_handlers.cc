@@ -100,7 +100,7 @@ void registryRequest(ControlPlane& cp, common::HttpRequest& req, common::Respond
     auto res = cp.registry().registerEndpoint(body, now, &changed);
     if (res.isOk() && changed) {
       spdlog::info("registry: {} registered (ttl {}s)", res.value().id(), res.value().ttl_seconds());
-      cp.changed();
+      cp.registryChanged();
     }
     answer(std::move(res));
   } else if (action == "heartbeat") {
@@ -113,7 +113,7 @@ void registryRequest(ControlPlane& cp, common::HttpRequest& req, common::Respond
     }
     spdlog::info("registry: {}/{} {}:{} deregistered", body.namespace_().empty() ? "default" : body.namespace_(),
                  body.service(), body.address(), body.port());
-    cp.changed();
+    cp.registryChanged();
     r.respond(common::HttpResponse::json(200, "{}\n"));
   }
 }

@@ -6,6 +6,7 @@
 #include <map>
 #include <vector>
 
+#include "common/cli_flags.h"
 #include "common/socket_address.h"
 #include "xds/duration.h"
 
@@ -37,11 +38,7 @@ Flags (each also read from REMORA_CONTROL_<FLAG> when absent, e.g. REMORA_CONTRO
 
 namespace {
 
-struct FlagSpec {
-  const char* name;
-  std::function<Status(ControlOptions&, const std::string&)> set;
-  bool takes_value = true;
-};
+using FlagSpec = common::FlagSpec<ControlOptions>;
 
 Status setDuration(const std::string& flag, const std::string& v, uint64_t& out, bool allow_zero) {
   auto d = xds::parseDuration(v);
@@ -111,64 +108,12 @@ const std::vector<FlagSpec>& flags() {
   return specs;
 }
 
-std::string envName(const std::string& flag) {
-  std::string out = "REMORA_CONTROL_";
-  for (char c : flag) {
-    out.push_back(c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
-  }
-  return out;
-}
-
 }  // namespace
 
 Result<ControlOptions> parseControlOptions(int argc, char** argv) {
   ControlOptions o;
-  std::map<std::string, bool> seen;
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (arg.rfind("--", 0) != 0) {
-      return Status::invalid("unexpected argument '" + arg + "' (see --help)");
-    }
-    std::string name = arg.substr(2);
-    std::string value;
-    bool has_value = false;
-    if (size_t eq = name.find('='); eq != std::string::npos) {
-      value = name.substr(eq + 1);
-      name = name.substr(0, eq);
-      has_value = true;
-    }
-    const FlagSpec* spec = nullptr;
-    for (const FlagSpec& f : flags()) {
-      if (name == f.name) {
-        spec = &f;
-      }
-    }
-    if (spec == nullptr) {
-      return Status::invalid("unknown flag --" + name + " (see --help)");
-    }
-    if (spec->takes_value && !has_value) {
-      if (i + 1 >= argc) {
-        return Status::invalid("--" + name + " needs a value");
-      }
-      value = argv[++i];
-    }
-    Status s = spec->set(o, value);
-    if (!s.isOk()) {
-      return s;
-    }
-    seen[name] = true;
-  }
-  for (const FlagSpec& f : flags()) {
-    if (!f.takes_value || seen.count(f.name)) {
-      continue;
-    }
-    const char* env = std::getenv(envName(f.name).c_str());
-    if (env != nullptr && *env != '\0') {
-      Status s = f.set(o, env);
-      if (!s.isOk()) {
-        return Status::invalid(envName(f.name) + ": " + s.message());
-      }
-    }
+  if (Status s = common::parseFlags(argc, argv, flags(), "REMORA_CONTROL_", o); !s.isOk()) {
+    return s;
   }
   if (o.help || o.version) {
     return o;

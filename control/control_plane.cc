@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "common/json_writer.h"
+#include "common/time_format.h"
 #include "control/api_handlers.h"
 #include "control/file_source.h"
 #include "control/translator.h"
@@ -18,15 +19,6 @@ using common::Status;
 
 namespace {
 constexpr uint64_t kExpiryCheckMs = 250;
-
-std::string nowRfc3339() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 uint64_t steadyMicros() {
   return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
@@ -56,6 +48,11 @@ void ControlPlane::changed() {
   armDebounce();
 }
 
+void ControlPlane::registryChanged() {
+  registry_last_change_ = common::nowRfc3339Utc();
+  changed();
+}
+
 void ControlPlane::armDebounce() {
   auto deadline = debouncer_.deadline();
   if (!deadline) {
@@ -82,7 +79,7 @@ void ControlPlane::rebuild() {
                 translated_us - start_us, cached_us - translated_us,
                 start_us + took_us - cached_us);
   ++pushes_;
-  last_push_time_ = nowRfc3339();
+  last_push_time_ = common::nowRfc3339Utc();
   last_push_duration_ms_ = static_cast<double>(waited_ms) + static_cast<double>(took_us) / 1000.0;
   common::StatsShard& shard = stats_.shard(0);
   shard.add(pushes_total_);
@@ -189,25 +186,15 @@ int ControlPlane::run() {
       spdlog::info("registry: {} expired (no heartbeat within its TTL)", id);
     }
     if (!gone.empty()) {
-      registry_last_change_ = nowRfc3339();
-      changed();
+      registryChanged();
     }
   });
   expiry_timer_->start(kExpiryCheckMs, kExpiryCheckMs);
 
-  auto on_signal = [](uv_signal_t* h, int signum) {
-    auto* self = static_cast<ControlPlane*>(h->data);
+  signals_ = std::make_unique<common::StopSignals>(loop_.uv(), [this](int signum) {
     spdlog::info("signal {}: stopping", signum);
-    self->loop_.stop();
-  };
-  sigterm_ = new uv_signal_t;
-  uv_signal_init(loop_.uv(), sigterm_);
-  sigterm_->data = this;
-  uv_signal_start(sigterm_, on_signal, SIGTERM);
-  sigint_ = new uv_signal_t;
-  uv_signal_init(loop_.uv(), sigint_);
-  sigint_->data = this;
-  uv_signal_start(sigint_, on_signal, SIGINT);
+    loop_.stop();
+  });
 
   ready_ = true;
   spdlog::info("remora-control: xDS on {}, API on {}{}", xds_->boundAddress().toString(),
@@ -239,13 +226,7 @@ void ControlPlane::shutdown() {
   debounce_timer_.reset();
   expiry_timer_.reset();
   source_.reset();
-  for (uv_signal_t* sig : {sigterm_, sigint_}) {
-    if (sig != nullptr) {
-      uv_close(reinterpret_cast<uv_handle_t*>(sig),
-               [](uv_handle_t* h) { delete reinterpret_cast<uv_signal_t*>(h); });
-    }
-  }
-  sigterm_ = sigint_ = nullptr;
+  signals_.reset();
   loop_.closeAll();
 }
 

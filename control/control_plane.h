@@ -16,6 +16,7 @@
 #include "common/event_loop.h"
 #include "common/http_server.h"
 #include "common/stats.h"
+#include "common/stop_signals.h"
 #include "common/timer.h"
 #include "control/config_cache.h"
 #include "control/debouncer.h"
@@ -60,6 +61,8 @@ class ControlPlane {
 
   // A source or the registry changed: schedule a (debounced) rebuild.
   void changed();
+  // The registry changed through the API: remember when (for /v1/status), then changed().
+  void registryChanged();
   // Runs `work` on a helper thread and `done` back on the loop thread (for blocking work such
   // as collecting proxy metrics); threads are joined at shutdown.
   void offload(std::function<void()> work, std::function<void()> done);
@@ -82,8 +85,7 @@ class ControlPlane {
   Debouncer debouncer_;
   std::unique_ptr<common::Timer> debounce_timer_;
   std::unique_ptr<common::Timer> expiry_timer_;
-  uv_signal_t* sigterm_ = nullptr;
-  uv_signal_t* sigint_ = nullptr;
+  std::unique_ptr<common::StopSignals> signals_;
   std::list<std::thread> helpers_;
   bool ready_ = false;
   uint64_t pushes_ = 0;

@@ -5,21 +5,11 @@
 
 #include <ctime>
 
+#include "common/time_format.h"
 #include "control/manifest_files.h"
 #include "control/manifest_loader.h"
 
 namespace remora::control {
-
-namespace {
-std::string nowRfc3339() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-}  // namespace
 
 FileSource::FileSource(uv_loop_t* loop, std::string dir, uint64_t poll_ms)
     : loop_(loop), dir_(std::move(dir)), poll_ms_(poll_ms ? poll_ms : 200) {}
@@ -74,7 +64,7 @@ bool FileSource::poll() {
 
 bool FileSource::reload() {
   auto load = loadManifests(dir_);
-  last_change_ = nowRfc3339();
+  last_change_ = common::nowRfc3339Utc();
   if (!load.isOk()) {
     // The directory itself went away: keep what is in force, report it.
     errors_ = {load.status().message()};

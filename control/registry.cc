@@ -2,6 +2,7 @@
 
 #include <ctime>
 
+#include "common/time_format.h"
 #include "control/field_checks.h"
 
 namespace remora::control {
@@ -10,15 +11,6 @@ using common::Result;
 using common::Status;
 
 namespace {
-std::string rfc3339FromNowPlus(uint64_t delta_ms) {
-  std::time_t t = std::time(nullptr) + static_cast<std::time_t>(delta_ms / 1000);
-  char buf[32];
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 std::string endpointAddress(const std::string& ip, uint32_t port) {
   return ip.find(':') != std::string::npos ? "[" + ip + "]:" + std::to_string(port)
                                            : ip + ":" + std::to_string(port);
@@ -53,7 +45,8 @@ mesh::RegistrationResponse Registry::responseFor(const std::string& id, const En
   mesh::RegistrationResponse out;
   out.set_id(id);
   out.set_ttl_seconds(e.ttl_seconds);
-  out.set_expires(rfc3339FromNowPlus(e.expires_ms > now_ms ? e.expires_ms - now_ms : 0));
+  out.set_expires(common::rfc3339Utc(std::time(nullptr) + static_cast<std::time_t>(
+      (e.expires_ms > now_ms ? e.expires_ms - now_ms : 0) / 1000)));
   return out;
 }
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <ctime>
 
+#include "common/time_format.h"
 #include "remora/xds/v1/discovery.pb.h"
 #include "xds/framing.h"
 #include "xds/resource_types.h"
@@ -317,16 +318,6 @@ void XdsServer::tick() {
   }
 }
 
-namespace {
-std::string rfc3339(std::time_t t) {
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-}  // namespace
-
 control::v1::ProxiesResponse XdsServer::proxies() const {
   std::vector<const Proxy*> list;
   for (const auto& [id, p] : proxies_) {
@@ -348,7 +339,7 @@ control::v1::ProxiesResponse XdsServer::proxies() const {
     o->mutable_labels()->insert(p->node.labels().begin(), p->node.labels().end());
     o->set_peer(p->peer);
     o->set_admin(p->node.admin_address());
-    o->set_connected_since(rfc3339(p->connected_at));
+    o->set_connected_since(common::rfc3339Utc(p->connected_at));
     o->set_connected_seconds((now - p->connected_ms) / 1000);
     xds::SyncStatus worst = xds::SyncStatus::kSynced;
     for (size_t i = 0; i < kTypeCount; ++i) {

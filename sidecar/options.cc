@@ -4,6 +4,7 @@
 #include <functional>
 #include <map>
 
+#include "common/cli_flags.h"
 #include "common/socket_address.h"
 #include "xds/bootstrap_loader.h"
 #include "xds/duration.h"
@@ -49,11 +50,7 @@ Flags (each has an environment twin: --foo-bar = REMORA_FOO_BAR; the flag wins):
 
 namespace {
 
-struct FlagSpec {
-  const char* name;
-  std::function<Status(Options&, const std::string&)> set;
-  bool takes_value = true;
-};
+using FlagSpec = common::FlagSpec<Options>;
 
 Status setConcurrency(Options& o, const std::string& v) {
   char* end = nullptr;
@@ -165,14 +162,6 @@ const std::vector<FlagSpec>& flags() {
   return specs;
 }
 
-std::string envName(const std::string& flag) {
-  std::string out = "REMORA_";
-  for (char c : flag) {
-    out.push_back(c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
-  }
-  return out;
-}
-
 // The listener `name` of `b`, added with `direction` and `default_address` when missing.
 cfg::Listener* meshListener(cfg::Bootstrap& b, const std::string& name,
                             cfg::Listener::Direction direction, const char* default_address) {
@@ -239,53 +228,8 @@ Status applyMeshMode(const Options& o, cfg::Bootstrap& b) {
 
 Result<Options> parseOptions(int argc, char** argv) {
   Options o;
-  std::map<std::string, bool> seen;
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (arg.rfind("--", 0) != 0) {
-      return Status::invalid("unexpected argument '" + arg + "' (see --help)");
-    }
-    std::string name = arg.substr(2);
-    std::string value;
-    bool has_value = false;
-    size_t eq = name.find('=');
-    if (eq != std::string::npos) {
-      value = name.substr(eq + 1);
-      name = name.substr(0, eq);
-      has_value = true;
-    }
-    const FlagSpec* spec = nullptr;
-    for (const FlagSpec& f : flags()) {
-      if (name == f.name) {
-        spec = &f;
-      }
-    }
-    if (spec == nullptr) {
-      return Status::invalid("unknown flag --" + name + " (see --help)");
-    }
-    if (spec->takes_value && !has_value) {
-      if (i + 1 >= argc) {
-        return Status::invalid("--" + name + " needs a value");
-      }
-      value = argv[++i];
-    }
-    Status s = spec->set(o, value);
-    if (!s.isOk()) {
-      return s;
-    }
-    seen[name] = true;
-  }
-  for (const FlagSpec& f : flags()) {
-    if (!f.takes_value || seen.count(f.name)) {
-      continue;
-    }
-    const char* env = std::getenv(envName(f.name).c_str());
-    if (env != nullptr && *env != '\0') {
-      Status s = f.set(o, env);
-      if (!s.isOk()) {
-        return Status::invalid(envName(f.name) + ": " + s.message());
-      }
-    }
+  if (Status s = common::parseFlags(argc, argv, flags(), "REMORA_", o); !s.isOk()) {
+    return s;
   }
   if (o.help || o.version) {
     return o;

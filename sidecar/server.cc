@@ -191,19 +191,10 @@ int Server::run() {
     workers_[i]->start(snapshot_, fds[i], rts);
   }
 
-  auto on_signal = [](uv_signal_t* h, int signum) {
-    auto* self = static_cast<Server*>(h->data);
+  signals_ = std::make_unique<common::StopSignals>(loop_.uv(), [this](int signum) {
     spdlog::info("signal {}: draining", signum);
-    self->beginDrain();
-  };
-  sigterm_ = new uv_signal_t;
-  uv_signal_init(loop_.uv(), sigterm_);
-  sigterm_->data = this;
-  uv_signal_start(sigterm_, on_signal, SIGTERM);
-  sigint_ = new uv_signal_t;
-  uv_signal_init(loop_.uv(), sigint_);
-  sigint_->data = this;
-  uv_signal_start(sigint_, on_signal, SIGINT);
+    beginDrain();
+  });
 
   state_ = ServerState::kLive;
   for (size_t i = 0; i < listener_addresses_.size(); ++i) {
@@ -346,13 +337,7 @@ void Server::shutdown() {
     a->close();
   }
   admin_servers_.clear();
-  for (uv_signal_t* s : {sigterm_, sigint_}) {
-    if (s != nullptr) {
-      uv_close(reinterpret_cast<uv_handle_t*>(s),
-               [](uv_handle_t* h) { delete reinterpret_cast<uv_signal_t*>(h); });
-    }
-  }
-  sigterm_ = sigint_ = nullptr;
+  signals_.reset();
   loop_.closeAll();
   spdlog::info("exit");
 }

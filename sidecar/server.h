@@ -25,6 +25,7 @@
 #include "common/event_loop.h"
 #include "common/http_server.h"
 #include "common/stats.h"
+#include "common/stop_signals.h"
 #include "common/timer.h"
 #include "remora/config/v1/bootstrap.pb.h"
 #include "sidecar/cluster_maintenance.h"
@@ -99,8 +100,7 @@ class Server final : private XdsClient::Delegate {
   common::SocketAddress admin_address_;
   std::unique_ptr<common::Timer> drain_timer_;
   std::unique_ptr<common::Timer> trim_timer_;
-  uv_signal_t* sigterm_ = nullptr;
-  uv_signal_t* sigint_ = nullptr;
+  std::unique_ptr<common::StopSignals> signals_;
   ServerState state_ = ServerState::kInitializing;
   bool ready_ = false;
   bool stopping_ = false;

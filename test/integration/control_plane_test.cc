@@ -67,6 +67,15 @@ class ControlPlaneTest : public ::testing::Test {
     ASSERT_EQ(std::system(("mkdir -p " + manifests_).c_str()), 0);
   }
   std::string manifest(const std::string& name) const { return manifests_ + "/" + name; }
+  // Services catalog, catalog-v1 (endpoint v1) and catalog-v2 (endpoint v2), and an HTTPRoute
+  // sending every catalog request to v1 (route.yaml, rewritten by the tests).
+  void writeCanary(const Echo& v1, const Echo& v2) const {
+    writeAtomically(manifest("services.yaml"),
+                    service("catalog") + service("catalog-v1") + service("catalog-v2") +
+                        slice("v1", "catalog-v1", v1.address) +
+                        slice("v2", "catalog-v2", v2.address));
+    writeAtomically(manifest("route.yaml"), split(100, 0));
+  }
 
   TempDir dir_;
   std::string manifests_;
@@ -108,10 +117,7 @@ TEST_F(ControlPlaneTest, SidecarRoutesByServiceNamesFromTheManifests) {
 TEST_F(ControlPlaneTest, RouteChangeUnderLoadFailsNoRequest) {
   Echo v1 = Echo::start(dir_, "v1");
   Echo v2 = Echo::start(dir_, "v2");
-  writeAtomically(manifest("services.yaml"),
-                  service("catalog") + service("catalog-v1") + service("catalog-v2") +
-                      slice("v1", "catalog-v1", v1.address) + slice("v2", "catalog-v2", v2.address));
-  writeAtomically(manifest("route.yaml"), split(100, 0));
+  writeCanary(v1, v2);
   ControlPlane cp = ControlPlane::start(dir_, "control", manifests_);
   ASSERT_FALSE(cp.xds.empty()) << readFile(cp.stderr_file);
   Sidecar sc = meshSidecar(dir_, cp.xds, "frontend-1", "frontend", "shop");
@@ -151,10 +157,7 @@ TEST_F(ControlPlaneTest, RouteChangeUnderLoadFailsNoRequest) {
 TEST_F(ControlPlaneTest, BadManifestIsReportedAndTheLastGoodConfigStays) {
   Echo v1 = Echo::start(dir_, "v1");
   Echo v2 = Echo::start(dir_, "v2");
-  writeAtomically(manifest("services.yaml"),
-                  service("catalog") + service("catalog-v1") + service("catalog-v2") +
-                      slice("v1", "catalog-v1", v1.address) + slice("v2", "catalog-v2", v2.address));
-  writeAtomically(manifest("route.yaml"), split(100, 0));
+  writeCanary(v1, v2);
   ControlPlane cp = ControlPlane::start(dir_, "control", manifests_);
   ASSERT_FALSE(cp.xds.empty());
   Sidecar sc = meshSidecar(dir_, cp.xds, "frontend-1", "frontend", "shop");
@@ -289,10 +292,7 @@ TEST_F(ControlPlaneTest, RegisteredEndpointExpiresWithoutHeartbeats) {
 TEST_F(ControlPlaneTest, SidecarMovesToTheSecondReplicaWhenTheFirstDies) {
   Echo v1 = Echo::start(dir_, "v1");
   Echo v2 = Echo::start(dir_, "v2");
-  writeAtomically(manifest("services.yaml"),
-                  service("catalog") + service("catalog-v1") + service("catalog-v2") +
-                      slice("v1", "catalog-v1", v1.address) + slice("v2", "catalog-v2", v2.address));
-  writeAtomically(manifest("route.yaml"), split(100, 0));
+  writeCanary(v1, v2);
   ControlPlane a = ControlPlane::start(dir_, "control-a", manifests_);
   ControlPlane b = ControlPlane::start(dir_, "control-b", manifests_);
   ASSERT_FALSE(a.xds.empty());
