@@ -2,11 +2,10 @@
 // 1 on a runtime failure (a port in use), 2 on usage errors or a missing manifests directory.
 
 #include <signal.h>
-#include <spdlog/sinks/stdout_sinks.h>
-#include <spdlog/spdlog.h>
 
 #include <cstdio>
 
+#include "common/logging.h"
 #include "control/control_options.h"
 #include "control/control_plane.h"
 
@@ -26,10 +25,7 @@ int main(int argc, char** argv) {
     std::printf("remora-control %s\n", REMORA_VERSION);
     return 0;
   }
-  auto logger = spdlog::stderr_logger_mt("remora");
-  spdlog::set_default_logger(logger);
-  spdlog::set_pattern("[%Y-%m-%dT%H:%M:%S.%eZ] [%^%l%$] %v", spdlog::pattern_time_type::utc);
-  spdlog::set_level(spdlog::level::from_str(opts.log_level));
+  remora::common::initStderrLogging("remora", opts.log_level);
   remora::control::ControlPlane plane(opts.plane);
   return plane.run();
 }

@@ -2,14 +2,13 @@
 // (`check`: bad manifests) or failed (cannot reach the control plane or a sidecar), 2 usage
 // errors, missing inputs and commands not implemented yet. Each command lives in its own file.
 
-#include <spdlog/sinks/stdout_sinks.h>
-#include <spdlog/spdlog.h>
 
 #include <cstdio>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "common/logging.h"
 #include "control/cli/args.h"
 #include "control/cli/check_command.h"
 #include "control/cli/proxy_config_command.h"
@@ -116,10 +115,7 @@ int main(int argc, char** argv) {
     std::printf("remoractl %s\n", REMORA_VERSION);
     return 0;
   }
-  auto logger = spdlog::stderr_logger_mt("remoractl");
-  spdlog::set_default_logger(logger);
-  spdlog::set_pattern("[%Y-%m-%dT%H:%M:%S.%eZ] [%^%l%$] %v", spdlog::pattern_time_type::utc);
-  spdlog::set_level(spdlog::level::from_str(log_level));
+  remora::common::initStderrLogging("remoractl", log_level);
 
   if (args.empty()) {
     return usageError("no command given");
