@@ -284,9 +284,11 @@ void HttpConnection::maybeFinishTunnel() noexcept {
 common::HeadAction HttpConnection::onHeaders(common::MessageHead& head) noexcept {
   stream_active_ = true;
   worker_.streamStarted();
-  snapshot_ = worker_.snapshot();
   // The listener of this stream's snapshot: its route table and cluster indexes belong to it.
-  uint32_t listener_index = listener_->index;
+  // Read the index first: listener_ points into the previous stream's snapshot, which the
+  // assignment below may free.
+  const uint32_t listener_index = listener_->index;
+  snapshot_ = worker_.snapshot();
   if (listener_index >= snapshot_->listeners.size()) {
     snapshot_ = listener_snapshot_;  // cannot happen: listeners never change position
   }

@@ -25,6 +25,12 @@ TempDir::TempDir() {
 }
 
 TempDir::~TempDir() {
+  // REMORA_TEST_KEEP_DIRS=1 keeps them (the binaries' logs) for a look after a failure.
+  const char* keep = std::getenv("REMORA_TEST_KEEP_DIRS");
+  if (keep != nullptr && std::string(keep) == "1") {
+    std::fprintf(stderr, "kept %s\n", path_.c_str());
+    return;
+  }
   std::error_code ec;
   std::filesystem::remove_all(path_, ec);
 }
