@@ -114,6 +114,51 @@ TEST_F(ControlPlaneTest, SidecarRoutesByServiceNamesFromTheManifests) {
   EXPECT_EQ(sc.stat("remora_xds_connected"), 1);
 }
 
+TEST_F(ControlPlaneTest, ApiDashboardStatsAndRemoractlStatusSeeTheRealMesh) {
+  Echo echo = Echo::start(dir_, "catalog-1");
+  writeAtomically(manifest("shop.yaml"),
+                  service("catalog") + slice("catalog-a", "catalog", echo.address));
+  ControlPlane cp = ControlPlane::start(dir_, "control", manifests_);
+  ASSERT_FALSE(cp.xds.empty()) << readFile(cp.stderr_file);
+  Sidecar sc = meshSidecar(dir_, cp.xds, "frontend-1", "frontend", "shop");
+  ASSERT_FALSE(sc.admin.empty()) << readFile(sc.stderr_file);
+  common::HttpClient c(sc.listeners.at("outbound"));
+  for (int i = 0; i < 25; ++i) {
+    ASSERT_EQ(callVia(c, "catalog.shop:8080").first, 200);
+  }
+
+  EXPECT_EQ(cp.get("/healthz"), "ok\n");
+  EXPECT_EQ(cp.get("/ready"), "READY\n");
+  // The sidecar reported its admin address, and /v1/stats read its counters from there.
+  std::string proxies = cp.get("/v1/proxies");
+  EXPECT_NE(proxies.find("\"admin\":\"" + sc.admin + "\""), std::string::npos) << proxies;
+  std::string stats = cp.get("/v1/stats");
+  EXPECT_NE(stats.find("\"proxies_scraped\":1"), std::string::npos) << stats;
+  EXPECT_NE(stats.find("\"service\":\"catalog\",\"requests\":\"25\""), std::string::npos)
+      << stats;
+  std::string metrics = cp.get("/metrics");
+  EXPECT_NE(metrics.find("remora_control_proxies_connected 1\n"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("remora_control_services 1\n"), std::string::npos) << metrics;
+  // The dashboard is one page that polls the API.
+  std::string page = cp.get("/");
+  EXPECT_NE(page.find("<title>remora mesh</title>"), std::string::npos);
+  EXPECT_NE(page.find("/v1/stats"), std::string::npos);
+
+  // remoractl status against the real control plane: the proxy, in sync on every type.
+  RunResult r = runToExit(dir_, "remoractl-status",
+                          {REMORA_REMORACTL_BIN, "status", "--control", cp.http});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::vector<std::string> lines = splitLines(r.out);
+  ASSERT_EQ(lines.size(), 2u) << r.out;
+  EXPECT_EQ(lines[0].rfind("NAME", 0), 0u) << r.out;
+  EXPECT_EQ(lines[1].rfind("frontend-1", 0), 0u) << r.out;
+  size_t synced = 0;
+  for (size_t p = lines[1].find("SYNCED"); p != std::string::npos; p = lines[1].find("SYNCED", p + 1)) {
+    ++synced;
+  }
+  EXPECT_EQ(synced, 4u) << r.out;
+}
+
 TEST_F(ControlPlaneTest, RouteChangeUnderLoadFailsNoRequest) {
   Echo v1 = Echo::start(dir_, "v1");
   Echo v2 = Echo::start(dir_, "v2");
