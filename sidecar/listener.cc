@@ -76,17 +76,16 @@ class ProtocolDetector final : public DownstreamConnection, public common::TcpCo
     if (reason == DetectReason::kSilent) {
       spdlog::info(
           "listener {}: no client bytes within {}ms on port {} (server-speaks-first?): proxying "
-          "as opaque TCP; add the port to opaque_ports to skip detection ({} similar lines "
-          "suppressed)",
-          listener_.name, listener_.detect_timeout_ms, port, suppressed);
+          "as opaque TCP; add the port to opaque_ports to skip detection{}",
+          listener_.name, listener_.detect_timeout_ms, port, LogLimiter::note(suppressed));
     } else {
       spdlog::info(
           "listener {}: proxying a connection from {} to port {} as opaque TCP: {} (first byte "
-          "0x{:02x}) ({} similar lines suppressed)",
+          "0x{:02x}){}",
           listener_.name, conn_->peerAddress().toString(), port,
           reason == DetectReason::kHttp2Preface ? "HTTP/2 preface"
                                                 : "the first bytes cannot begin a request line",
-          static_cast<unsigned>(static_cast<unsigned char>(buf_[0])), suppressed);
+          static_cast<unsigned>(static_cast<unsigned char>(buf_[0])), LogLimiter::note(suppressed));
     }
   }
 

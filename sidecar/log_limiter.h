@@ -5,6 +5,7 @@
 // one per thread (a `thread_local` next to the code that logs: one per worker).
 
 #include <cstdint>
+#include <string>
 
 namespace remora::sidecar {
 
@@ -29,6 +30,12 @@ class LogLimiter {
     suppressed = held_back_;
     held_back_ = 0;
     return true;
+  }
+
+  // " (N similar lines suppressed)" to append to the line, or "" when none was.
+  static std::string note(uint64_t suppressed) {
+    return suppressed == 0 ? std::string()
+                           : " (" + std::to_string(suppressed) + " similar lines suppressed)";
   }
 
  private:

@@ -86,9 +86,9 @@ void logOwnPortRefused(std::string_view listener, std::string_view protocol,
   }
   spdlog::warn(
       "listener {}: refused {} from {} to {}: that is one of the sidecar's own ports (admin, "
-      "listeners), never a destination ({} similar lines suppressed)",
+      "listeners), never a destination{}",
       listener, protocol == "http" ? "an HTTP request" : "a TCP connection", peer.toString(),
-      target.toString(), suppressed);
+      target.toString(), LogLimiter::note(suppressed));
 }
 
 }  // namespace remora::sidecar

@@ -66,6 +66,8 @@ TEST(LogLimiterTest, LetsABurstThroughPerPeriodAndCountsTheRest) {
   EXPECT_EQ(suppressed, 3u);
   EXPECT_TRUE(limiter.allow(6001, suppressed));
   EXPECT_EQ(suppressed, 0u);
+  EXPECT_EQ(LogLimiter::note(0), "");
+  EXPECT_EQ(LogLimiter::note(3), " (3 similar lines suppressed)");
 }
 
 }  // namespace
