@@ -677,6 +677,16 @@ bool HttpConnection::pickEndpoint() noexcept {
       // Inbound passthrough goes to the app on this host, on the port the client dialled.
       endpoint_ = common::loopbackAddress(info_.original_dst->port());
     }
+    if (worker_.ownPorts().isSelf(endpoint_)) {
+      // Whatever the client dialled, it never reaches the admin API or a listener this way.
+      worker_.stats().add(listener_->stats.own_port_refused_http);
+      logOwnPortRefused(listener_->name, "http", conn_->peerAddress(), *info_.original_dst,
+                        uv_now(worker_.loop().uv()));
+      info_stream_.note("original destination " + info_.original_dst->toString() +
+                        " is a port of this sidecar: refused");
+      replyLocally(Reason::kSidecarPort);
+      return false;
+    }
     endpoint_pool_ = &worker_.dynamicPool(endpoint_.toString());
     endpoint_cfg_ = nullptr;
     endpoint_index_ = -1;

@@ -5,6 +5,8 @@
 #include "common/tcp_listener.h"
 
 #include "sidecar/http_connection.h"
+#include "sidecar/log_limiter.h"
+#include "sidecar/protocol_detection.h"
 #include "sidecar/tcp_proxy.h"
 
 namespace remora::sidecar {
@@ -32,11 +34,10 @@ class ProtocolDetector final : public DownstreamConnection, public common::TcpCo
 
   void onData(const char* data, size_t len) noexcept override {
     buf_.append(data, len);
-    Detect d = detectHttp(buf_);
-    if (d == Detect::kMaybe && buf_.size() < 16) {
-      return;
+    Detection d = detectHttp(buf_);
+    if (d.decision != Detect::kMaybe) {
+      decide(d);
     }
-    handOff(d == Detect::kHttp);
   }
   void onEof() noexcept override { close(); }
   void onError(int) noexcept override { close(); }
@@ -45,14 +46,47 @@ class ProtocolDetector final : public DownstreamConnection, public common::TcpCo
   void closeNow() noexcept override { close(); }
 
  private:
-  void onTimeout() noexcept {
+  // Bytes that may still become a request line at the timeout are HTTP: the HTTP connection's
+  // header timeout bounds the rest of the head.
+  void onTimeout() noexcept { decide(detectAtTimeout(buf_)); }
+
+  void decide(Detection d) noexcept {
+    worker_.stats().add(listener_.stats.detect[static_cast<size_t>(d.reason)]);
+    if (d.reason == DetectReason::kSilent) {
+      worker_.stats().add(listener_.stats.detect_timeout);
+    }
+    if (d.decision == Detect::kHttp) {
+      spdlog::debug("listener {}: HTTP/1 ({}, {} first bytes)", listener_.name,
+                    detectReasonName(d.reason), buf_.size());
+    } else {
+      logOpaque(d.reason);
+    }
+    handOff(d.decision == Detect::kHttp);
+  }
+
+  void logOpaque(DetectReason reason) noexcept {
+    // One line per opaque decision, a few a second per worker at most: a scan of odd clients
+    // must not flood the log (remora_protocol_detect_total counts every one).
+    thread_local LogLimiter limiter(5, 1000);
+    uint64_t suppressed = 0;
+    if (!limiter.allow(uv_now(worker_.loop().uv()), suppressed)) {
+      return;
+    }
     uint16_t port = info_.original_dst ? info_.original_dst->port() : info_.listener_port;
-    worker_.stats().add(listener_.stats.detect_timeout);
-    spdlog::info(
-        "listener {}: no client bytes within {}ms on port {} (server-speaks-first?): proxying "
-        "as opaque TCP; add the port to opaque_ports to skip detection",
-        listener_.name, listener_.detect_timeout_ms, port);
-    handOff(false);
+    if (reason == DetectReason::kSilent) {
+      spdlog::info(
+          "listener {}: no client bytes within {}ms on port {} (server-speaks-first?): proxying "
+          "as opaque TCP; add the port to opaque_ports to skip detection{}",
+          listener_.name, listener_.detect_timeout_ms, port, LogLimiter::note(suppressed));
+    } else {
+      spdlog::info(
+          "listener {}: proxying a connection from {} to port {} as opaque TCP: {} (first byte "
+          "0x{:02x}){}",
+          listener_.name, conn_->peerAddress().toString(), port,
+          reason == DetectReason::kHttp2Preface ? "HTTP/2 preface"
+                                                : "the first bytes cannot begin a request line",
+          static_cast<unsigned>(static_cast<unsigned char>(buf_[0])), LogLimiter::note(suppressed));
+    }
   }
 
   void handOff(bool http) noexcept {
@@ -93,28 +127,7 @@ class ProtocolDetector final : public DownstreamConnection, public common::TcpCo
   bool done_ = false;
 };
 
-constexpr std::string_view kMethods[] = {"GET ",     "POST ",  "PUT ",   "HEAD ",
-                                         "DELETE ",  "PATCH ", "OPTIONS ", "TRACE ",
-                                         "CONNECT "};
-
 }  // namespace
-
-Detect detectHttp(std::string_view b) noexcept {
-  if (b.empty()) {
-    return Detect::kMaybe;
-  }
-  bool maybe = false;
-  for (std::string_view m : kMethods) {
-    size_t n = std::min(m.size(), b.size());
-    if (b.substr(0, n) == m.substr(0, n)) {
-      if (b.size() >= m.size()) {
-        return Detect::kHttp;
-      }
-      maybe = true;
-    }
-  }
-  return maybe ? Detect::kMaybe : Detect::kOpaque;
-}
 
 WorkerListener::WorkerListener(Worker& worker, size_t listener_index, ListenerRuntime& runtime)
     : worker_(worker), index_(listener_index), runtime_(runtime) {}

@@ -2,9 +2,10 @@
 // WorkerListener: one worker's SO_REUSEPORT socket for one configured listener. It accepts,
 // enforces the listener's connection limit, reads the original destination, and runs protocol
 // detection: opaque ports go straight to the TCP proxy; otherwise the first bytes decide between
-// HTTP/1 and opaque TCP. A client that sends nothing within the detection timeout is treated as
-// a server-speaks-first protocol (MySQL, SMTP...): counted, logged with the port, and proxied as
-// opaque TCP so it never stalls silently.
+// HTTP/1 and opaque TCP (sidecar/protocol_detection.h: HTTP for anything that is or may still
+// become a request line). A client that sends nothing within the detection timeout is treated as
+// a server-speaks-first protocol (MySQL, SMTP...): proxied as opaque TCP so it never stalls
+// silently. Every decision is counted with its reason; opaque ones are logged (rate-limited).
 
 #include <uv.h>
 
@@ -38,9 +39,5 @@ class WorkerListener {
   uv_tcp_t* handle_ = nullptr;
   common::SocketAddress bound_;  // the listening socket's own address
 };
-
-// Is this the start of an HTTP/1 request? kMaybe: too few bytes to tell yet.
-enum class Detect : uint8_t { kHttp, kOpaque, kMaybe };
-Detect detectHttp(std::string_view first_bytes) noexcept;
 
 }  // namespace remora::sidecar

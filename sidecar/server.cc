@@ -116,6 +116,26 @@ Status Server::startAdmin() {
   return Status::ok();
 }
 
+std::shared_ptr<const OwnPorts> Server::collectOwnPorts() const {
+  auto own = std::make_shared<OwnPorts>();
+  std::string list;
+  auto add = [&](uint16_t port) {
+    if (!own->hasPort(port)) {
+      own->addPort(port);
+      list.append(list.empty() ? "" : ", ").append(std::to_string(port));
+    }
+  };
+  for (const common::SocketAddress& a : listener_addresses_) {
+    add(a.port());
+  }
+  for (const auto& server : admin_servers_) {
+    add(server->boundAddress().port());
+  }
+  own->addInterfaceAddresses();
+  spdlog::info("own ports, never forwarded to from any listener: {}", list);
+  return own;
+}
+
 void Server::writeReadyFile() {
   if (ready_file_.empty()) {
     return;
@@ -187,7 +207,9 @@ int Server::run() {
   for (auto& r : runtimes_) {
     rts.push_back(r.get());
   }
+  std::shared_ptr<const OwnPorts> own_ports = collectOwnPorts();
   for (size_t i = 0; i < workers_.size(); ++i) {
+    workers_[i]->setOwnPorts(own_ports);
     workers_[i]->start(snapshot_, fds[i], rts);
   }
 

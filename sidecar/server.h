@@ -77,6 +77,8 @@ class Server final : private XdsClient::Delegate {
 
   common::Status bindListeners(std::vector<std::vector<int>>& fds_per_worker);
   common::Status startAdmin();
+  // The ports bound so far (listeners, admin servers) and this host's addresses.
+  std::shared_ptr<const OwnPorts> collectOwnPorts() const;
   void writeReadyFile();
   // Ready once the first config is applied and its first health checks are done.
   void becomeReady();

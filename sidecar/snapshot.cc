@@ -190,6 +190,17 @@ void registerListenerStats(ListenerConfig& lc, common::StatsStore& stats) {
   lc.stats.detect_timeout = stats.counter("remora_protocol_detect_timeout_total", l);
   lc.stats.opaque_cx_total = stats.counter("remora_tcp_cx_total", l);
   lc.stats.bad_request = stats.counter("remora_downstream_rq_bad_request_total", l);
+  for (size_t i = 0; i < kDetectReasonCount; ++i) {
+    auto reason = static_cast<DetectReason>(i);
+    lc.stats.detect[i] = stats.counter("remora_protocol_detect_total",
+                                       {{"listener", lc.name},
+                                        {"protocol", std::string(detectProtocolName(reason))},
+                                        {"reason", std::string(detectReasonName(reason))}});
+  }
+  lc.stats.own_port_refused_http =
+      stats.counter("remora_own_port_refused_total", {{"listener", lc.name}, {"protocol", "http"}});
+  lc.stats.own_port_refused_tcp =
+      stats.counter("remora_own_port_refused_total", {{"listener", lc.name}, {"protocol", "tcp"}});
 }
 
 }  // namespace

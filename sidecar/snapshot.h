@@ -20,6 +20,7 @@
 #include "filters/retry/retry_policy.h"
 #include "remora/config/v1/bootstrap.pb.h"
 #include "sidecar/cluster_runtime.h"
+#include "sidecar/protocol_detection.h"
 #include "sidecar/route_table.h"
 
 namespace remora::sidecar {
@@ -103,6 +104,11 @@ struct ListenerStats {
   common::Counter detect_timeout;
   common::Counter opaque_cx_total;
   common::Counter bad_request;
+  // remora_protocol_detect_total{protocol,reason}, indexed by DetectReason.
+  common::Counter detect[kDetectReasonCount];
+  // remora_own_port_refused_total{protocol="http"|"tcp"}: destinations that were our own ports.
+  common::Counter own_port_refused_http;
+  common::Counter own_port_refused_tcp;
 };
 
 struct ListenerConfig {

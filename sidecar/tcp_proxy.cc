@@ -51,6 +51,14 @@ void TcpProxy::start(std::string_view initial) noexcept {
     if (listener_.inbound) {
       target = common::loopbackAddress(info_.original_dst->port());
     }
+    if (worker_.ownPorts().isSelf(target)) {
+      // Whatever the client dialled, it never reaches the admin API or a listener this way.
+      worker_.stats().add(listener_.stats.own_port_refused_tcp);
+      logOwnPortRefused(listener_.name, "tcp", downstream_->peerAddress(), *info_.original_dst,
+                        uv_now(worker_.loop().uv()));
+      destroy();
+      return;
+    }
   } else {
     spdlog::warn("listener {}: opaque TCP connection from {} has no destination (no tcp_cluster "
                  "and not redirected); closing",

@@ -2,7 +2,9 @@
 // TcpProxy: an opaque byte stream between a downstream connection and one upstream endpoint
 // (configured opaque ports, non-HTTP bytes, or server-speaks-first protocols). Each direction
 // pauses its source at the destination's high watermark; an EOF on one side half-closes the
-// other; the proxy ends when both directions are done or either side fails.
+// other; the proxy ends when both directions are done or either side fails. A connection whose
+// original destination is one of the sidecar's own ports (Worker::ownPorts) is closed, counted
+// and logged instead.
 
 #include <memory>
 #include <string>

@@ -16,6 +16,7 @@
 
 #include "common/event_loop.h"
 #include "common/stats.h"
+#include "sidecar/own_ports.h"
 #include "sidecar/recent_requests.h"
 #include "sidecar/snapshot.h"
 
@@ -64,6 +65,8 @@ class Worker {
   // of the snapshot's listeners). `started` is called on the worker thread once listening.
   void start(std::shared_ptr<const Snapshot> snapshot, std::vector<int> listener_fds,
              std::vector<ListenerRuntime*> runtimes);
+  // Before start(): the sidecar's own ports, which no connection may be forwarded to.
+  void setOwnPorts(std::shared_ptr<const OwnPorts> own_ports) { own_ports_ = std::move(own_ports); }
   // Thread-safe: installs a new snapshot for new streams.
   void updateSnapshot(std::shared_ptr<const Snapshot> snapshot);
   // Thread-safe: stop accepting, tell connections to drain.
@@ -80,6 +83,7 @@ class Worker {
   common::EventLoop& loop() noexcept { return loop_; }
   common::StatsShard& stats() noexcept { return shard_; }
   const std::shared_ptr<const Snapshot>& snapshot() const noexcept { return snapshot_; }
+  const OwnPorts& ownPorts() const noexcept { return *own_ports_; }
   RecentRequests& recentRequests() noexcept { return recent_; }
   // The pool of a configured endpoint (stable id from PoolIds).
   EndpointPool& pool(uint32_t pool_id);
@@ -104,6 +108,7 @@ class Worker {
   common::StatsShard& shard_;
   RecentRequests recent_;
   std::shared_ptr<const Snapshot> snapshot_;
+  std::shared_ptr<const OwnPorts> own_ports_ = std::make_shared<const OwnPorts>();
   std::vector<std::unique_ptr<WorkerListener>> listeners_;
   std::deque<EndpointPool> pools_;  // deque: references stay valid as it grows
   std::unordered_map<std::string, EndpointPool> dynamic_pools_;

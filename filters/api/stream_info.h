@@ -25,10 +25,11 @@ enum class Reason : uint8_t {
   kBadRequest,
   kHeaderTooLarge,
   kDraining,
+  kSidecarPort,  // the destination is one of the sidecar's own ports (admin, listeners): 403
 };
 
 std::string_view reasonName(Reason r) noexcept;
-// The status code SPEC.md assigns to each reason (404, 503, 502, 504, 429, 400, 431).
+// The status code SPEC.md assigns to each reason (404, 503, 502, 504, 429, 400, 431, 403).
 uint16_t reasonStatus(Reason r) noexcept;
 
 struct Attempt {
