@@ -17,6 +17,7 @@ std::string_view reasonName(Reason r) noexcept {
     case Reason::kBadRequest: return "bad-request";
     case Reason::kHeaderTooLarge: return "header-too-large";
     case Reason::kDraining: return "draining";
+    case Reason::kMethodNotImplemented: return "method-not-implemented";
   }
   return "";
 }
@@ -36,6 +37,7 @@ uint16_t reasonStatus(Reason r) noexcept {
     case Reason::kBadRequest: return 400;
     case Reason::kHeaderTooLarge: return 431;
     case Reason::kDraining: return 503;
+    case Reason::kMethodNotImplemented: return 501;
   }
   return 500;
 }
