@@ -19,6 +19,7 @@
 
 #include "common/http1_parser.h"
 #include "common/http_client.h"
+#include "support/configs.h"
 #include "support/process.h"
 #include "support/sockets.h"
 
@@ -175,33 +176,39 @@ std::string okResponse(const common::MessageHead&) {
 }
 
 // Listener "main" (protocol HTTP) and "detect" (DETECT), both routing everything to `upstream`.
-std::string edgeConfig(const std::string& upstream, const std::string& listener_extra = "") {
-  return R"(
-admin: {address: 127.0.0.1:0}
-concurrency: 1
-listeners:
-- {name: main, address: 127.0.0.1:0, route_config: r, protocol: HTTP)" +
-         listener_extra + R"(}
-- {name: detect, address: 127.0.0.1:0, route_config: r, protocol: DETECT}
-static_resources:
-  clusters:
-  - {name: up, endpoints: [{address: )" +
-         upstream + R"(}]}
-  routes:
-  - name: r
-    virtual_hosts:
-    - name: all
-      domains: ["*"]
-      routes:
-      - {match: {prefix: /}, route: {cluster: up}}
-)";
+std::string edgeConfig(const std::string& upstream, const std::string& listener_extra) {
+  std::string yaml = oneRouteConfig(clusterYaml("up", {upstream}), "{cluster: up}");
+  const std::string main =
+      "- {name: main, address: 127.0.0.1:0, direction: OUTBOUND, route_config: r}\n";
+  size_t at = yaml.find(main);
+  if (at != std::string::npos) {
+    yaml.replace(
+        at, main.size(),
+        "- {name: main, address: 127.0.0.1:0, route_config: r, protocol: HTTP" + listener_extra +
+            "}\n- {name: detect, address: 127.0.0.1:0, route_config: r, protocol: DETECT}\n");
+  }
+  return yaml;
 }
+
+// A recording upstream answering with `respond`, and a sidecar in front of it.
+struct Edge {
+  explicit Edge(RecordingUpstream::Respond respond, const std::string& listener_extra = "")
+      : up(std::move(respond)),
+        sidecar(Sidecar::config(dir, edgeConfig(up.address(), listener_extra),
+                                {"--access-log", "off"})) {}
+  bool ok() const { return !up.address().empty() && !sidecar.admin.empty(); }
+  std::string log() const { return readFile(sidecar.stderr_file); }
+
+  TempDir dir;
+  RecordingUpstream up;
+  Sidecar sidecar;
+};
 
 bool contains(const std::string& hay, std::string_view needle) {
   return hay.find(needle) != std::string::npos;
 }
 
-// ---- A.2: nothing of a rejected request reaches the upstream ---------------------------------
+// ---- nothing of a rejected request reaches the upstream ---------------------------------
 
 class RejectedRequestTest : public ::testing::TestWithParam<const char*> {};
 
@@ -211,11 +218,10 @@ std::string badTeRequest(const std::string& coding) {
 }
 
 TEST_P(RejectedRequestTest, InvalidTransferEncodingNeverReachesAWarmUpstream) {
-  TempDir dir;
-  RecordingUpstream up(okResponse);
-  ASSERT_FALSE(up.address().empty());
-  Sidecar s = Sidecar::config(dir, edgeConfig(up.address()), {"--access-log", "off"});
-  ASSERT_FALSE(s.admin.empty()) << readFile(s.stderr_file);
+  Edge e(okResponse);
+  ASSERT_TRUE(e.ok()) << e.log();
+  RecordingUpstream& up = e.up;
+  Sidecar& s = e.sidecar;
   // Warm the pool: one good request leaves an idle keep-alive connection upstream.
   auto warm = HttpClient::fetch(s.main(), "GET", "/warm");
   ASSERT_TRUE(warm.isOk()) << warm.status().message();
@@ -240,11 +246,10 @@ TEST_P(RejectedRequestTest, InvalidTransferEncodingNeverReachesAWarmUpstream) {
 }
 
 TEST_P(RejectedRequestTest, InvalidTransferEncodingNeverReachesAConnectingUpstream) {
-  TempDir dir;
-  RecordingUpstream up(okResponse);
-  ASSERT_FALSE(up.address().empty());
-  Sidecar s = Sidecar::config(dir, edgeConfig(up.address()), {"--access-log", "off"});
-  ASSERT_FALSE(s.admin.empty()) << readFile(s.stderr_file);
+  Edge e(okResponse);
+  ASSERT_TRUE(e.ok()) << e.log();
+  RecordingUpstream& up = e.up;
+  Sidecar& s = e.sidecar;
   HttpClient c(s.main());
   ASSERT_TRUE(c.sendRaw(badTeRequest(GetParam())).isOk());
   auto r = c.readResponseRaw();
@@ -258,10 +263,10 @@ INSTANTIATE_TEST_SUITE_P(Codings, RejectedRequestTest,
                          ::testing::Values("identity", "xchunked", "gzip"));
 
 TEST(RejectedBodyTest, ChunkedBodyThatGoesBadMidwayClosesTheUpstreamConnection) {
-  TempDir dir;
-  RecordingUpstream up(okResponse);
-  Sidecar s = Sidecar::config(dir, edgeConfig(up.address()), {"--access-log", "off"});
-  ASSERT_FALSE(s.admin.empty()) << readFile(s.stderr_file);
+  Edge e(okResponse);
+  ASSERT_TRUE(e.ok()) << e.log();
+  RecordingUpstream& up = e.up;
+  Sidecar& s = e.sidecar;
   HttpClient c(s.main());
   ASSERT_TRUE(c.sendRaw("POST /midway HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
                         "5\r\nfirst\r\n")
@@ -283,13 +288,13 @@ TEST(RejectedBodyTest, ChunkedBodyThatGoesBadMidwayClosesTheUpstreamConnection) 
   EXPECT_EQ(up.connections(), 2u);
 }
 
-// ---- A.3: transfer codings ---------------------------------------------------------------
+// ---- transfer codings ---------------------------------------------------------------
 
 TEST(TransferCodingTest, RequestCodingsBeforeChunkedReachTheUpstream) {
-  TempDir dir;
-  RecordingUpstream up(okResponse);
-  Sidecar s = Sidecar::config(dir, edgeConfig(up.address()), {"--access-log", "off"});
-  ASSERT_FALSE(s.admin.empty()) << readFile(s.stderr_file);
+  Edge e(okResponse);
+  ASSERT_TRUE(e.ok()) << e.log();
+  RecordingUpstream& up = e.up;
+  Sidecar& s = e.sidecar;
   HttpClient c(s.main());
   ASSERT_TRUE(c.sendRaw("POST /coded HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n"
                         "Transfer-Encoding:  chunked\r\n\r\n4\r\nGZIP\r\n0\r\n\r\n")
@@ -307,10 +312,9 @@ std::string codedResponse(const common::MessageHead&) {
 }
 
 TEST(TransferCodingTest, ResponseCodingsBeforeChunkedReachHttp11Clients) {
-  TempDir dir;
-  RecordingUpstream up(codedResponse);
-  Sidecar s = Sidecar::config(dir, edgeConfig(up.address()), {"--access-log", "off"});
-  ASSERT_FALSE(s.admin.empty()) << readFile(s.stderr_file);
+  Edge e(codedResponse);
+  ASSERT_TRUE(e.ok()) << e.log();
+  Sidecar& s = e.sidecar;
   HttpClient c(s.main());
   ASSERT_TRUE(c.sendRaw("GET /coded HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").isOk());
   auto raw = c.readUntilClose();
@@ -321,10 +325,9 @@ TEST(TransferCodingTest, ResponseCodingsBeforeChunkedReachHttp11Clients) {
 }
 
 TEST(TransferCodingTest, ResponseCodingsCannotReachHttp10ClientsAndGive502) {
-  TempDir dir;
-  RecordingUpstream up(codedResponse);
-  Sidecar s = Sidecar::config(dir, edgeConfig(up.address()), {"--access-log", "off"});
-  ASSERT_FALSE(s.admin.empty()) << readFile(s.stderr_file);
+  Edge e(codedResponse);
+  ASSERT_TRUE(e.ok()) << e.log();
+  Sidecar& s = e.sidecar;
   HttpClient c(s.main());
   ASSERT_TRUE(c.sendRaw("GET /coded HTTP/1.0\r\nHost: x\r\n\r\n").isOk());
   auto r = c.readResponseRaw();
@@ -335,13 +338,12 @@ TEST(TransferCodingTest, ResponseCodingsCannotReachHttp10ClientsAndGive502) {
 }
 
 TEST(TransferCodingTest, CloseDelimitedCodedResponseIsReChunkedWithItsCodings) {
-  TempDir dir;
-  RecordingUpstream up([](const common::MessageHead&) {
+  Edge e([](const common::MessageHead&) {
     return std::string(
         "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\nConnection: close\r\n\r\nGZIP");
   });
-  Sidecar s = Sidecar::config(dir, edgeConfig(up.address()), {"--access-log", "off"});
-  ASSERT_FALSE(s.admin.empty()) << readFile(s.stderr_file);
+  ASSERT_TRUE(e.ok()) << e.log();
+  Sidecar& s = e.sidecar;
   // The body runs until the upstream closes (this fake never does): read until the coded
   // bytes arrive and check how the client is told their framing.
   HttpClient c(s.main());
@@ -361,13 +363,13 @@ TEST(TransferCodingTest, CloseDelimitedCodedResponseIsReChunkedWithItsCodings) {
   EXPECT_TRUE(contains(got, "\r\n\r\n4\r\nGZIP\r\n")) << got;
 }
 
-// ---- A.6 (a): trailers --------------------------------------------------------------------
+// ---- trailers --------------------------------------------------------------------
 
 TEST(TrailerTest, RequestTrailersReachTheUpstreamWithoutForbiddenFields) {
-  TempDir dir;
-  RecordingUpstream up(okResponse);
-  Sidecar s = Sidecar::config(dir, edgeConfig(up.address()), {"--access-log", "off"});
-  ASSERT_FALSE(s.admin.empty()) << readFile(s.stderr_file);
+  Edge e(okResponse);
+  ASSERT_TRUE(e.ok()) << e.log();
+  RecordingUpstream& up = e.up;
+  Sidecar& s = e.sidecar;
   HttpClient c(s.main());
   ASSERT_TRUE(c.sendRaw("POST /t HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
                         "Trailer: x-checksum\r\n\r\n"
@@ -389,11 +391,10 @@ TEST(TrailerTest, RequestTrailersReachTheUpstreamWithoutForbiddenFields) {
 }
 
 TEST(TrailerTest, TooManyRequestTrailerFieldsGet431AndTheUpstreamConnectionCloses) {
-  TempDir dir;
-  RecordingUpstream up(okResponse);
-  Sidecar s = Sidecar::config(dir, edgeConfig(up.address(), ", max_request_headers_count: 5"),
-                              {"--access-log", "off"});
-  ASSERT_FALSE(s.admin.empty()) << readFile(s.stderr_file);
+  Edge e(okResponse, ", max_request_headers_count: 5");
+  ASSERT_TRUE(e.ok()) << e.log();
+  RecordingUpstream& up = e.up;
+  Sidecar& s = e.sidecar;
   HttpClient c(s.main());
   std::string req =
       "POST /t HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
@@ -420,10 +421,9 @@ std::string trailerResponse(const common::MessageHead&) {
 }
 
 TEST(TrailerTest, ResponseTrailersReachHttp11ClientsWithoutForbiddenFields) {
-  TempDir dir;
-  RecordingUpstream up(trailerResponse);
-  Sidecar s = Sidecar::config(dir, edgeConfig(up.address()), {"--access-log", "off"});
-  ASSERT_FALSE(s.admin.empty()) << readFile(s.stderr_file);
+  Edge e(trailerResponse);
+  ASSERT_TRUE(e.ok()) << e.log();
+  Sidecar& s = e.sidecar;
   HttpClient c(s.main());
   ASSERT_TRUE(c.sendRaw("GET /t HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").isOk());
   auto raw = c.readUntilClose();
@@ -437,10 +437,9 @@ TEST(TrailerTest, ResponseTrailersReachHttp11ClientsWithoutForbiddenFields) {
 }
 
 TEST(TrailerTest, ResponseTrailersAreDroppedForHttp10Clients) {
-  TempDir dir;
-  RecordingUpstream up(trailerResponse);
-  Sidecar s = Sidecar::config(dir, edgeConfig(up.address()), {"--access-log", "off"});
-  ASSERT_FALSE(s.admin.empty()) << readFile(s.stderr_file);
+  Edge e(trailerResponse);
+  ASSERT_TRUE(e.ok()) << e.log();
+  Sidecar& s = e.sidecar;
   HttpClient c(s.main());
   ASSERT_TRUE(c.sendRaw("GET /t HTTP/1.0\r\nHost: x\r\n\r\n").isOk());
   auto raw = c.readUntilClose();
@@ -451,7 +450,7 @@ TEST(TrailerTest, ResponseTrailersAreDroppedForHttp10Clients) {
   EXPECT_FALSE(contains(got, "grpc-status")) << got;
 }
 
-// ---- A.6 (b): methods llhttp cannot parse --------------------------------------------------
+// ---- methods llhttp cannot parse --------------------------------------------------
 
 void expectNotImplemented(HttpClient& c, const std::string& method) {
   auto r = c.readResponseRaw();
@@ -463,10 +462,10 @@ void expectNotImplemented(HttpClient& c, const std::string& method) {
 }
 
 TEST(ExtensionMethodTest, UnknownMethodGets501OnAnHttpListenerAndNothingGoesUpstream) {
-  TempDir dir;
-  RecordingUpstream up(okResponse);
-  Sidecar s = Sidecar::config(dir, edgeConfig(up.address()), {"--access-log", "off"});
-  ASSERT_FALSE(s.admin.empty()) << readFile(s.stderr_file);
+  Edge e(okResponse);
+  ASSERT_TRUE(e.ok()) << e.log();
+  RecordingUpstream& up = e.up;
+  Sidecar& s = e.sidecar;
   for (const std::string method : {"FOO", "PROPFOO", "GETS", "DESCRIBE"}) {
     HttpClient c(s.main());
     ASSERT_TRUE(
@@ -493,10 +492,10 @@ TEST(ExtensionMethodTest, UnknownMethodGets501OnAnHttpListenerAndNothingGoesUpst
 }
 
 TEST(ExtensionMethodTest, UnknownMethodAfterDetectionGets501AndKnownExtensionMethodsAreForwarded) {
-  TempDir dir;
-  RecordingUpstream up(okResponse);
-  Sidecar s = Sidecar::config(dir, edgeConfig(up.address()), {"--access-log", "off"});
-  ASSERT_FALSE(s.admin.empty()) << readFile(s.stderr_file);
+  Edge e(okResponse);
+  ASSERT_TRUE(e.ok()) << e.log();
+  RecordingUpstream& up = e.up;
+  Sidecar& s = e.sidecar;
   const std::string& detect = s.listeners.at("detect");
   // Detected as HTTP by the first request; the next ones reach the same parser.
   HttpClient c(detect);
@@ -515,10 +514,9 @@ TEST(ExtensionMethodTest, UnknownMethodAfterDetectionGets501AndKnownExtensionMet
 }
 
 TEST(ExtensionMethodTest, UnknownMethodGets501OnTheAdminPort) {
-  TempDir dir;
-  RecordingUpstream up(okResponse);
-  Sidecar s = Sidecar::config(dir, edgeConfig(up.address()), {"--access-log", "off"});
-  ASSERT_FALSE(s.admin.empty()) << readFile(s.stderr_file);
+  Edge e(okResponse);
+  ASSERT_TRUE(e.ok()) << e.log();
+  Sidecar& s = e.sidecar;
   HttpClient c(s.admin);
   ASSERT_TRUE(c.sendRaw("FOO /server_info HTTP/1.1\r\nHost: x\r\n\r\n").isOk());
   expectNotImplemented(c, "FOO");
