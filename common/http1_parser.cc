@@ -17,10 +17,83 @@ void MessageHead::clear() noexcept {
   chunked = false;
   content_length = -1;
   upgrade = false;
+  transfer_encoding = false;
 }
 
 namespace {
 inline Http1Parser* self(llhttp_t* p) { return static_cast<Http1Parser*>(p->data); }
+
+// The methods llhttp parses as HTTP ones; its other methods (RTSP's, PRI) are not HTTP/1.
+bool isHttpMethod(uint8_t m) noexcept {
+  switch (m) {
+#define REMORA_HTTP_METHOD_CASE(num, name, string) case num:
+    HTTP_METHOD_MAP(REMORA_HTTP_METHOD_CASE)
+#undef REMORA_HTTP_METHOD_CASE
+    return true;
+    default:
+      return false;
+  }
+}
+
+// RFC 9110 5.6.2 tchar.
+bool isTchar(unsigned char c) noexcept {
+  if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) {
+    return true;
+  }
+  switch (c) {
+    case '!':
+    case '#':
+    case '$':
+    case '%':
+    case '&':
+    case '\'':
+    case '*':
+    case '+':
+    case '-':
+    case '.':
+    case '^':
+    case '_':
+    case '`':
+    case '|':
+    case '~':
+      return true;
+    default:
+      return false;
+  }
+}
+
+// Checks a request line (without its line end) of the form `token SP target SP HTTP/1.x` and
+// fills the head from it. The target must be visible ASCII, as llhttp's strict mode wants.
+bool parseRequestLine(std::string_view line, MessageHead& head) {
+  size_t sp1 = line.find(' ');
+  if (sp1 == 0 || sp1 == std::string_view::npos) {
+    return false;
+  }
+  for (size_t i = 0; i < sp1; ++i) {
+    if (!isTchar(static_cast<unsigned char>(line[i]))) {
+      return false;
+    }
+  }
+  size_t sp2 = line.find(' ', sp1 + 1);
+  if (sp2 == sp1 + 1 || sp2 == std::string_view::npos) {
+    return false;
+  }
+  for (size_t i = sp1 + 1; i < sp2; ++i) {
+    unsigned char c = static_cast<unsigned char>(line[i]);
+    if (c <= 0x20 || c >= 0x7f) {
+      return false;
+    }
+  }
+  std::string_view version = line.substr(sp2 + 1);
+  if (version != "HTTP/1.1" && version != "HTTP/1.0") {
+    return false;
+  }
+  head.method.assign(line.substr(0, sp1));
+  head.url.assign(line.substr(sp1 + 1, sp2 - sp1 - 1));
+  head.version_major = 1;
+  head.version_minor = static_cast<uint8_t>(version.back() - '0');
+  return true;
+}
 }  // namespace
 
 Http1Parser::Http1Parser(Kind kind, Callbacks& callbacks, ParserLimits limits) noexcept
@@ -30,6 +103,7 @@ Http1Parser::Http1Parser(Kind kind, Callbacks& callbacks, ParserLimits limits) n
   settings_.on_url = onUrlCb;
   settings_.on_status = onStatusCb;
   settings_.on_method = onMethodCb;
+  settings_.on_method_complete = onMethodCompleteCb;
   settings_.on_header_field = onHeaderFieldCb;
   settings_.on_header_value = onHeaderValueCb;
   settings_.on_header_value_complete = onHeaderValueCompleteCb;
@@ -45,11 +119,17 @@ void Http1Parser::reset() noexcept {
   error_ = Error::kNone;
   in_message_ = false;
   head_done_ = false;
+  in_method_line_ = false;
+  rejected_method_ = false;
+  method_line_.clear();
 }
 
 Http1Parser::Result Http1Parser::feed(const char* data, size_t len) noexcept {
   if (error_ != Error::kNone) {
     return {Status::kError, 0};
+  }
+  if (in_method_line_) {
+    return continueMethodLine(data, len);
   }
   if (paused()) {
     // llhttp would answer from its previous buffer's position: nothing is consumed.
@@ -68,12 +148,62 @@ Http1Parser::Result Http1Parser::feed(const char* data, size_t len) noexcept {
       const char* pos = llhttp_get_error_pos(&parser_);
       return {Status::kUpgrade, pos ? static_cast<size_t>(pos - data) : len};
     }
+    case HPE_INVALID_METHOD:
+      if (kind_ == Kind::kRequest && error_ == Error::kNone) {
+        return startMethodLine(data, len);
+      }
+      [[fallthrough]];
     default:
+      if (rejected_method_ && error_ == Error::kNone) {
+        return startMethodLine(data, len);
+      }
       if (error_ == Error::kNone) {
         error_ = Error::kBadMessage;
       }
       return {Status::kError, 0};
   }
+}
+
+Http1Parser::Result Http1Parser::startMethodLine(const char* data, size_t len) noexcept {
+  // The line so far: the method pieces llhttp already delivered, the bytes of a method span
+  // still open in this buffer (llhttp keeps its start in _span_pos0 and does not flush it on
+  // an error), then everything from where llhttp stopped.
+  const char* pos = llhttp_get_error_pos(&parser_);
+  if (pos == nullptr || pos < data || pos > data + len) {
+    pos = data + len;
+  }
+  method_line_ = head_.method;
+  const char* span = static_cast<const char*>(parser_._span_pos0);
+  if (!rejected_method_ && span != nullptr && span >= data && span <= pos) {
+    method_line_.append(span, static_cast<size_t>(pos - span));
+  }
+  in_method_line_ = true;
+  in_message_ = true;
+  return continueMethodLine(pos, static_cast<size_t>(data + len - pos));
+}
+
+Http1Parser::Result Http1Parser::continueMethodLine(const char* data, size_t len) noexcept {
+  std::string_view in(data, len);
+  size_t lf = in.find('\n');
+  method_line_.append(in.substr(0, lf == std::string_view::npos ? len : lf + 1));
+  if (method_line_.size() > limits_.max_header_bytes) {
+    in_method_line_ = false;
+    error_ = Error::kHeadersTooLarge;
+    return {Status::kError, 0};
+  }
+  if (lf == std::string_view::npos) {
+    return {Status::kOk, len};  // the rest of the line has yet to come
+  }
+  in_method_line_ = false;
+  std::string_view line = method_line_;
+  line.remove_suffix(1);
+  bool crlf = !line.empty() && line.back() == '\r';
+  if (crlf) {
+    line.remove_suffix(1);
+  }
+  error_ = crlf && parseRequestLine(line, head_) ? Error::kUnknownMethod : Error::kBadMessage;
+  std::string().swap(method_line_);
+  return {Status::kError, 0};
 }
 
 Http1Parser::Status Http1Parser::finish() noexcept {
@@ -105,7 +235,10 @@ void Http1Parser::resume() noexcept {
 
 const char* Http1Parser::errorReason() const noexcept {
   if (error_ == Error::kHeadersTooLarge) {
-    return "request headers too large";
+    return head_done_ ? "trailer section too large" : "request headers too large";
+  }
+  if (error_ == Error::kUnknownMethod) {
+    return "method not implemented";
   }
   const char* r = llhttp_get_error_reason(&parser_);
   return r ? r : "malformed message";
@@ -123,6 +256,9 @@ int Http1Parser::addHeaderBytes(size_t n) noexcept {
 int Http1Parser::onMessageBeginCb(llhttp_t* p) {
   Http1Parser* s = self(p);
   s->head_.clear();
+  if (s->trailers_.byteSize() != 0 || !s->trailers_.entries().empty()) {
+    s->trailers_.clear();
+  }
   s->header_bytes_ = 0;
   s->in_message_ = true;
   s->head_done_ = false;
@@ -147,22 +283,32 @@ int Http1Parser::onMethodCb(llhttp_t* p, const char* at, size_t len) {
   return s->addHeaderBytes(len);
 }
 
+int Http1Parser::onMethodCompleteCb(llhttp_t* p) {
+  if (isHttpMethod(p->method)) {
+    return 0;
+  }
+  // An RTSP method (or PRI) on an HTTP/1 connection: unknown here, like any other token.
+  self(p)->rejected_method_ = true;
+  return HPE_USER;
+}
+
 int Http1Parser::onHeaderFieldCb(llhttp_t* p, const char* at, size_t len) {
   Http1Parser* s = self(p);
-  s->head_.headers.appendNamePiece({at, len});
+  s->fieldsInProgress().appendNamePiece({at, len});
   return s->addHeaderBytes(len);
 }
 
 int Http1Parser::onHeaderValueCb(llhttp_t* p, const char* at, size_t len) {
   Http1Parser* s = self(p);
-  s->head_.headers.appendValuePiece({at, len});
+  s->fieldsInProgress().appendValuePiece({at, len});
   return s->addHeaderBytes(len);
 }
 
 int Http1Parser::onHeaderValueCompleteCb(llhttp_t* p) {
   Http1Parser* s = self(p);
-  s->head_.headers.finishEntry();
-  if (s->head_.headers.size() > s->limits_.max_headers) {
+  HeaderMap& fields = s->fieldsInProgress();
+  fields.finishEntry();
+  if (fields.size() > s->limits_.max_headers) {
     s->error_ = Error::kHeadersTooLarge;
     return HPE_USER;
   }
@@ -185,10 +331,12 @@ int Http1Parser::onHeadersCompleteCb(llhttp_t* p) {
     h.status = llhttp_get_status_code(p);
   }
   h.chunked = (p->flags & F_CHUNKED) != 0;
+  h.transfer_encoding = (p->flags & F_TRANSFER_ENCODING) != 0;
   h.content_length = (p->flags & F_CONTENT_LENGTH) ? static_cast<int64_t>(p->content_length) : -1;
   h.upgrade = p->upgrade != 0;
   h.keep_alive = llhttp_should_keep_alive(p) != 0;
   s->head_done_ = true;
+  s->header_bytes_ = 0;  // a trailer section has a budget of its own
   HeadAction action = s->cb_.onHeaders(h);
   if (s->kind_ == Kind::kResponse && s->head_response_ && h.status >= 200) {
     return 1;
@@ -237,6 +385,124 @@ void serializeResponseHead(const MessageHead& head, std::string& out) {
   out.append(head.reason.empty() ? reasonPhrase(head.status) : std::string_view(head.reason));
   out.append("\r\n");
   appendHeaders(head.headers, out);
+}
+
+namespace {
+// Lower-case names; compared case-insensitively.
+constexpr std::string_view kForbiddenTrailers[] = {
+    // hop-by-hop (RFC 9110 7.6.1) and framing
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "content-length",
+    // routing and request modifiers / controls
+    "host",
+    "expect",
+    "max-forwards",
+    "range",
+    "if-match",
+    "if-none-match",
+    "if-modified-since",
+    "if-unmodified-since",
+    "if-range",
+    "cache-control",
+    "pragma",
+    // authentication and cookies
+    "authorization",
+    "proxy-authorization",
+    "www-authenticate",
+    "proxy-authenticate",
+    "cookie",
+    "set-cookie",
+    // response controls
+    "age",
+    "date",
+    "expires",
+    "location",
+    "retry-after",
+    "vary",
+    "warning",
+    // content metadata
+    "content-encoding",
+    "content-type",
+    "content-range",
+    // what the proxy itself sets
+    "x-request-id",
+    "x-forwarded-for",
+    "x-forwarded-proto",
+};
+
+bool isChunked(std::string_view coding) noexcept {
+  return equalsIgnoreCase(coding, "chunked");
+}
+}  // namespace
+
+bool isForbiddenTrailer(std::string_view name) noexcept {
+  constexpr std::string_view kOwnPrefix = "x-remora-";  // x-remora-attempt, x-remora-reason
+  if (name.size() >= kOwnPrefix.size() &&
+      equalsIgnoreCase(name.substr(0, kOwnPrefix.size()), kOwnPrefix)) {
+    return true;
+  }
+  for (std::string_view f : kForbiddenTrailers) {
+    if (equalsIgnoreCase(name, f)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+void appendLastChunk(const HeaderMap& trailers, std::string& out) {
+  out.append("0\r\n");
+  trailers.forEach([&](std::string_view n, std::string_view v) {
+    if (!isForbiddenTrailer(n)) {
+      out.append(n).append(": ").append(v).append("\r\n");
+    }
+  });
+  out.append("\r\n");
+}
+
+bool appendTransferCodings(const HeaderMap& headers, std::string& out) {
+  int n = headers.count(Wk::kTransferEncoding);
+  if (n == 0 || (n == 1 && isChunked(trimOws(headers.get(Wk::kTransferEncoding))))) {
+    return false;  // the common case: nothing to build
+  }
+  std::string list;
+  for (const HeaderMap::Entry& e : headers.entries()) {
+    if (e.removed || e.wk != Wk::kTransferEncoding) {
+      continue;
+    }
+    forEachListElement(headers.valueOf(e), [&](std::string_view coding) {
+      if (!list.empty()) {
+        list.append(", ");
+      }
+      list.append(coding);
+    });
+  }
+  // Drop a final "chunked": the caller frames the body itself.
+  size_t last = list.rfind(", ");
+  std::string_view tail =
+      last == std::string::npos ? std::string_view(list) : std::string_view(list).substr(last + 2);
+  if (isChunked(tail)) {
+    list.resize(last == std::string::npos ? 0 : last);
+  }
+  if (list.empty()) {
+    return false;
+  }
+  out.append(list);
+  return true;
+}
+
+bool codingsNameChunked(std::string_view codings) noexcept {
+  bool found = false;
+  forEachListElement(codings, [&](std::string_view coding) {
+    // A coding may carry parameters ("chunked;x=1" is still chunked).
+    found = found || isChunked(trimOws(coding.substr(0, coding.find(';'))));
+  });
+  return found;
 }
 
 std::string_view reasonPhrase(int status) noexcept {

@@ -1,10 +1,16 @@
 #pragma once
 // Http1Parser: one direction of an HTTP/1.x connection (requests or responses), on llhttp.
-// It turns bytes into events: a complete message head, body pieces (already de-chunked), and
-// the end of each message. Bytes may arrive split at any offset; the events are the same.
+// It turns bytes into events: a complete message head, body pieces (already de-chunked), the
+// trailer section of a chunked message, and the end of each message. Bytes may arrive split at
+// any offset; the events are the same.
 // Strict by default: conflicting Content-Length / Transfer-Encoding, bad chunk sizes, bad
-// request lines and similar smuggling shapes are errors (answer 400), and header sections over
-// the configured limits are kHeadersTooLarge (answer 431).
+// request lines and similar smuggling shapes are errors (answer 400), and header or trailer
+// sections over the configured limits are kHeadersTooLarge (answer 431).
+//
+// Methods: llhttp 9.2 parses a fixed list of methods and has no method-agnostic mode. A
+// well-formed request line whose method is any other token (`FOO`, or an RTSP-only method such
+// as `DESCRIBE`) is the error kUnknownMethod (answer 501), with head().method and head().url
+// filled in; a malformed one stays kBadMessage.
 
 #include <llhttp.h>
 
@@ -32,12 +38,17 @@ struct MessageHead {
   bool chunked = false;          // Transfer-Encoding: chunked
   int64_t content_length = -1;   // -1: no Content-Length
   bool upgrade = false;          // requests: Upgrade asked; responses: 101 switching
+  // Transfer-Encoding was present (chunked or not). With `chunked` false this is a body coded
+  // otherwise and delimited by the connection's end (responses only: such requests are errors).
+  bool transfer_encoding = false;
 
   void clear() noexcept;
   bool isHead() const noexcept { return method_id == HTTP_HEAD; }
   bool http10() const noexcept { return version_major == 1 && version_minor == 0; }
 };
 
+// The same limits apply to the head (start line + header section) and, separately, to the
+// trailer section of a chunked message.
 struct ParserLimits {
   size_t max_header_bytes = 60 * 1024;  // start line + every name and value (+32 per header)
   size_t max_headers = 100;
@@ -58,7 +69,8 @@ class Http1Parser {
     kUpgrade,     // the message switched protocols; bytes after `consumed` belong to the tunnel
     kError,       // malformed input; see error()
   };
-  enum class Error : uint8_t { kNone, kBadMessage, kHeadersTooLarge };
+  // kUnknownMethod: a well-formed request line with a method llhttp cannot parse (answer 501).
+  enum class Error : uint8_t { kNone, kBadMessage, kHeadersTooLarge, kUnknownMethod };
 
   class Callbacks {
    public:
@@ -67,7 +79,8 @@ class Http1Parser {
     // A piece of the body (chunk framing already removed). Points into the fed bytes.
     virtual void onBody(std::string_view data) noexcept = 0;
     // The message is complete. Return true to pause parsing right after it (e.g. to answer a
-    // pipelined request before reading the next one).
+    // pipelined request before reading the next one). A chunked message's trailer fields are
+    // in trailers() by now.
     virtual bool onMessageComplete() noexcept = 0;
 
    protected:
@@ -107,6 +120,10 @@ class Http1Parser {
   const char* errorReason() const noexcept;
   const MessageHead& head() const noexcept { return head_; }
   MessageHead& head() noexcept { return head_; }
+  // The trailer fields of the current chunked message, as received (nothing is removed: see
+  // appendLastChunk for what may be forwarded). Complete from onMessageComplete on and valid
+  // until the next message begins; empty for other messages. Never part of head().headers.
+  const HeaderMap& trailers() const noexcept { return trailers_; }
   // After onMessageComplete: may the connection carry another message?
   bool shouldKeepAlive() const noexcept { return llhttp_should_keep_alive(&parser_) != 0; }
 
@@ -115,6 +132,7 @@ class Http1Parser {
   static int onUrlCb(llhttp_t* p, const char* at, size_t len);
   static int onStatusCb(llhttp_t* p, const char* at, size_t len);
   static int onMethodCb(llhttp_t* p, const char* at, size_t len);
+  static int onMethodCompleteCb(llhttp_t* p);
   static int onHeaderFieldCb(llhttp_t* p, const char* at, size_t len);
   static int onHeaderValueCb(llhttp_t* p, const char* at, size_t len);
   static int onHeaderValueCompleteCb(llhttp_t* p);
@@ -123,6 +141,12 @@ class Http1Parser {
   static int onMessageCompleteCb(llhttp_t* p);
 
   int addHeaderBytes(size_t n) noexcept;
+  // The header map being filled: the head's, or the trailers once the head is done.
+  HeaderMap& fieldsInProgress() noexcept { return head_done_ ? trailers_ : head_.headers; }
+  // llhttp stopped at a method it does not know: collect the request line (llhttp's state is
+  // an error from here on) and decide between kUnknownMethod and kBadMessage.
+  Result startMethodLine(const char* data, size_t len) noexcept;
+  Result continueMethodLine(const char* data, size_t len) noexcept;
 
   llhttp_t parser_;
   llhttp_settings_t settings_;
@@ -130,6 +154,11 @@ class Http1Parser {
   Callbacks& cb_;
   ParserLimits limits_;
   MessageHead head_;
+  HeaderMap trailers_;
+  // The request line of an unknown method while it arrives (empty, no allocation, otherwise).
+  std::string method_line_;
+  bool in_method_line_ = false;
+  bool rejected_method_ = false;  // onMethodCompleteCb refused an RTSP-only method
   Error error_ = Error::kNone;
   size_t header_bytes_ = 0;
   bool in_message_ = false;
@@ -141,6 +170,52 @@ class Http1Parser {
 // skipped. Requests use head.method and head.url; responses head.status and head.reason.
 void serializeRequestHead(const MessageHead& head, std::string& out);
 void serializeResponseHead(const MessageHead& head, std::string& out);
+
+// `v` without the spaces and tabs around it.
+inline std::string_view trimOws(std::string_view v) noexcept {
+  while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) {
+    v.remove_prefix(1);
+  }
+  while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) {
+    v.remove_suffix(1);
+  }
+  return v;
+}
+
+// Calls f(element) for each non-empty element of a comma-separated field value (RFC 9110
+// 5.6.1), trimmed of the whitespace around it.
+template <typename F>
+void forEachListElement(std::string_view v, F&& f) {
+  while (true) {
+    size_t comma = v.find(',');
+    std::string_view e = trimOws(v.substr(0, comma));
+    if (!e.empty()) {
+      f(e);
+    }
+    if (comma == std::string_view::npos) {
+      return;
+    }
+    v.remove_prefix(comma + 1);
+  }
+}
+
+// Trailer fields a proxy must not forward (RFC 9110 6.5.1 and 7.6.1): hop-by-hop fields,
+// framing (Content-Length, Transfer-Encoding, Trailer), routing (Host), request modifiers and
+// controls, authentication and cookies, response controls, content metadata, and the fields
+// the proxy itself sets (x-request-id, x-forwarded-*, x-remora-*). Any case.
+bool isForbiddenTrailer(std::string_view name) noexcept;
+// Appends the last chunk of a chunked body: "0\r\n", the trailer fields that may be forwarded
+// (isForbiddenTrailer drops the others), and the final CRLF.
+void appendLastChunk(const HeaderMap& trailers, std::string& out);
+
+// The transfer codings of `headers` applied before a final "chunked", joined with ", "
+// (e.g. "gzip" for `Transfer-Encoding: gzip, chunked`), appended to `out`. False, with `out`
+// untouched, when there are none (no Transfer-Encoding, or only chunked: the common case costs
+// no allocation). Elements are trimmed of whitespace and otherwise kept as sent.
+bool appendTransferCodings(const HeaderMap& headers, std::string& out);
+// True when the coding list (as appendTransferCodings produced it) names chunked, which may be
+// applied only once and last (RFC 9112 7).
+bool codingsNameChunked(std::string_view codings) noexcept;
 // Standard reason phrase for a status code ("OK", "Not Found", ...).
 std::string_view reasonPhrase(int status) noexcept;
 

@@ -423,10 +423,9 @@ class HttpServerConnection final : public TcpConnection::Handler,
         break;
       }
       if (r.status == Http1Parser::Status::kError) {
-        bool too_large = parser_.error() == Http1Parser::Error::kHeadersTooLarge;
         spdlog::debug("http server: bad request from {}: {}", peer_.toString(),
                       parser_.errorReason());
-        reject(too_large ? 431 : 400, std::string(parser_.errorReason()) + "\n");
+        rejectParseError();
         break;
       }
       if (r.status == Http1Parser::Status::kOk) {
@@ -454,13 +453,36 @@ class HttpServerConnection final : public TcpConnection::Handler,
 
   // Queues an error answer after the pending ones and stops taking requests.
   void reject(int status, std::string body) noexcept {
+    reject(HttpResponse(status, std::move(body)));
+  }
+  void reject(HttpResponse response) noexcept {
     stop_parsing_ = true;
     Slot& s = slots_.emplace_back();
     s.id = next_slot_++;
     s.keep_alive = false;
     s.action = SlotAction::kRespond;
-    s.response = HttpResponse(status, std::move(body));
+    s.response = std::move(response);
     pump();
+  }
+
+  // The answer to a request the parser refused: 431, 501 for a method llhttp cannot parse
+  // (named, with the reason header the proxy's listeners use), else 400.
+  void rejectParseError() noexcept {
+    switch (parser_.error()) {
+      case Http1Parser::Error::kHeadersTooLarge:
+        reject(431, std::string(parser_.errorReason()) + "\n");
+        return;
+      case Http1Parser::Error::kUnknownMethod: {
+        std::string_view method = std::string_view(parser_.head().method).substr(0, 64);
+        HttpResponse r(501, "method-not-implemented: " + std::string(method) + "\n");
+        r.headers.add("x-remora-reason", "method-not-implemented");
+        reject(std::move(r));
+        return;
+      }
+      default:
+        reject(400, std::string(parser_.errorReason()) + "\n");
+        return;
+    }
   }
 
   void dispatch() noexcept {

@@ -25,6 +25,8 @@ constexpr size_t kReplayLimit = 64 * 1024 + 16 * 1024;
 constexpr uint64_t kLingerMs = 2000;
 // Request body bytes held while a filter holds the request (e.g. a fault delay).
 constexpr size_t kMaxHeldBody = 64 * 1024;
+// How much of an unknown method a 501 answer names.
+constexpr size_t kMaxEchoedMethod = 64;
 const filters::FilterFactories kNoFilters;
 
 uint64_t nowNs() { return uv_hrtime(); }
@@ -72,26 +74,13 @@ void appendHex(std::string& out, size_t n) {
 // Connection header names.
 void stripHopByHop(common::HeaderMap& h, bool keep_upgrade) {
   if (h.has(Wk::kConnection)) {
-    std::string_view v = h.get(Wk::kConnection);
-    while (!v.empty()) {
-      size_t comma = v.find(',');
-      std::string_view tok = v.substr(0, comma);
-      while (!tok.empty() && (tok.front() == ' ' || tok.front() == '\t')) {
-        tok.remove_prefix(1);
-      }
-      while (!tok.empty() && (tok.back() == ' ' || tok.back() == '\t')) {
-        tok.remove_suffix(1);
-      }
-      if (!tok.empty() && !common::equalsIgnoreCase(tok, "close") &&
-          !common::equalsIgnoreCase(tok, "keep-alive") &&
+    // (remove() only marks entries: the value being read stays in place.)
+    common::forEachListElement(h.get(Wk::kConnection), [&](std::string_view tok) {
+      if (!common::equalsIgnoreCase(tok, "close") && !common::equalsIgnoreCase(tok, "keep-alive") &&
           !common::equalsIgnoreCase(tok, "upgrade") && common::classifyHeader(tok) == Wk::kNone) {
-        h.remove(std::string(tok));
+        h.remove(tok);
       }
-      if (comma == std::string_view::npos) {
-        break;
-      }
-      v.remove_prefix(comma + 1);
-    }
+    });
     h.remove(Wk::kConnection);
   }
   h.remove(Wk::kKeepAlive);
@@ -164,14 +153,25 @@ void HttpConnection::onData(const char* data, size_t len) noexcept {
 }
 
 void HttpConnection::feed(const char* data, size_t len) noexcept {
+  // Whatever this read produces for the upstream (a head, body pieces, a last chunk) stays
+  // corked until the whole read has parsed: llhttp finds some errors only after the head was
+  // routed (an invalid Transfer-Encoding) or mid-body, and nothing of a request the proxy
+  // rejects may leave (sendParseError closes the connection with its corked bytes unsent).
   in_parser_ = true;
+  if (upstream_ != nullptr) {
+    upstream_->cork();
+  }
   auto r = parser_.feed(data, len);
   in_parser_ = false;
-  if (upstream_ != nullptr) {
-    upstream_->uncork();  // the request head and the body bytes of this read, in one write
-  }
   if (destroyed_ || closing_) {
     return;
+  }
+  if (r.status == common::Http1Parser::Status::kError) {
+    sendParseError();
+    return;
+  }
+  if (upstream_ != nullptr) {
+    upstream_->uncork();  // the request head and the body bytes of this read, in one write
   }
   switch (r.status) {
     case common::Http1Parser::Status::kOk:
@@ -185,8 +185,7 @@ void HttpConnection::feed(const char* data, size_t len) noexcept {
       pending_input_.append(data + r.consumed, len - r.consumed);
       break;
     case common::Http1Parser::Status::kError:
-      sendParseError();
-      return;
+      return;  // handled above
   }
   // A request head that did not arrive whole must arrive within the header timeout.
   if (parser_.inMessage() && !parser_.headDone() && timer_mode_ != TimerMode::kHeaderRead) {
@@ -365,11 +364,22 @@ void HttpConnection::forwardBody(std::string_view data) noexcept {
   }
 }
 
+void HttpConnection::endChunkedBody() noexcept {
+  const common::HeaderMap& trailers = parser_.trailers();
+  if (trailers.size() == 0) {
+    writeUpstream("0\r\n\r\n");
+    return;
+  }
+  scratch_.clear();
+  common::appendLastChunk(trailers, scratch_);
+  writeUpstream(scratch_);
+}
+
 bool HttpConnection::onMessageComplete() noexcept {
   request_complete_ = true;
   if ((upstream_ != nullptr || waiting_retry_) && !response_complete_ && request_chunked_ &&
       !waiting_filters_) {
-    writeUpstream("0\r\n\r\n");
+    endChunkedBody();
   }
   bool upgrade = upgrade_request_;
   if (response_complete_) {
@@ -381,9 +391,21 @@ bool HttpConnection::onMessageComplete() noexcept {
 }
 
 void HttpConnection::sendParseError() noexcept {
-  bool too_large = parser_.error() == common::Http1Parser::Error::kHeadersTooLarge;
   worker_.stats().add(listener_->stats.bad_request);
-  Reason reason = too_large ? Reason::kHeaderTooLarge : Reason::kBadRequest;
+  Reason reason = Reason::kBadRequest;
+  std::string_view detail = parser_.errorReason();
+  switch (parser_.error()) {
+    case common::Http1Parser::Error::kHeadersTooLarge:
+      reason = Reason::kHeaderTooLarge;
+      break;
+    case common::Http1Parser::Error::kUnknownMethod:
+      // llhttp cannot parse this method, so its request cannot be framed: name it and close.
+      reason = Reason::kMethodNotImplemented;
+      detail = parser_.head().method;
+      break;
+    default:
+      break;
+  }
   if (stream_active_ && response_head_sent_) {
     // The body went bad after the response began: nothing sensible to say; drop the connection.
     info_stream_.reason = reason;
@@ -401,7 +423,7 @@ void HttpConnection::sendParseError() noexcept {
   }
   info_stream_.note(std::string("parse error: ") + parser_.errorReason());
   close_after_response_ = true;
-  replyLocally(reason, parser_.errorReason());
+  replyLocally(reason, detail.substr(0, kMaxEchoedMethod));
 }
 
 // ---- routing and the upstream request ---------------------------------------------------
@@ -529,7 +551,7 @@ void HttpConnection::resume() noexcept {
     forwardBody(body);
   }
   if (upstream_ != nullptr && request_complete_ && request_chunked_) {
-    writeUpstream("0\r\n\r\n");
+    endChunkedBody();
   }
   if (upstream_ != nullptr) {
     upstream_->uncork();  // forwardRequest corked it; no read of ours is in progress to do it
@@ -589,10 +611,16 @@ void HttpConnection::forwardRequest(common::MessageHead& head) noexcept {
     hash_ = requestHash(head);
   }
 
-  // The upstream request head.
+  // The upstream request head. The body is de-chunked and re-chunked, but codings applied
+  // before chunked (`gzip, chunked`) stay on the bytes: the upstream is told the whole list.
+  std::string codings;  // empty (no allocation) unless the client sent such codings
+  bool coded = request_chunked_ && common::appendTransferCodings(head.headers, codings);
   stripHopByHop(head.headers, upgrade_request_);
   head.headers.remove("x-remora-attempt");  // ours to set, never the client's
-  if (request_chunked_) {
+  if (coded) {
+    codings.append(", chunked");
+    head.headers.add("transfer-encoding", codings);
+  } else if (request_chunked_) {
     head.headers.add("transfer-encoding", "chunked");
   }
   if (upgrade_request_) {
@@ -810,6 +838,9 @@ bool HttpConnection::connectUpstream(bool fresh) noexcept {
     }
   }
   c->attach(*this);
+  if (in_parser_) {
+    c->cork();  // see feed(): nothing leaves before the read that carried the head has parsed
+  }
   c->expectHeadResponse(head_request_);
   if (conn_->aboveHighWatermark()) {
     c->pauseReading();  // the client has not read the last response yet
@@ -1082,18 +1113,34 @@ void HttpConnection::onUpstreamHeaders(common::MessageHead& head) noexcept {
     close_after_response_ = true;
   }
   filters_.runResponse(head, *this);
+  // Transfer codings other than chunked stay on the body bytes (they are not decoded), so
+  // the client is told the list; see forwardRequest.
+  std::string codings;  // empty (no allocation) unless the upstream sent such codings
+  bool coded = head.transfer_encoding && common::appendTransferCodings(head.headers, codings);
   stripHopByHop(head.headers, false);
   if (head_request_ || status == 204 || status == 304) {
     response_framing_ = Framing::kNone;
   } else if (!head.chunked && head.content_length >= 0) {
     response_framing_ = Framing::kLength;
+  } else if (coded && (client_http10_ || common::codingsNameChunked(codings))) {
+    // An HTTP/1.0 client cannot receive a transfer coding, and chunked applied before another
+    // coding cannot be re-chunked (chunked goes once, last): nothing correct can be sent.
+    info_stream_.note("response transfer coding '" + codings + "' cannot be forwarded" +
+                      (client_http10_ ? " to an HTTP/1.0 client" : ""));
+    failStream(Reason::kUpstreamReset);
+    return;
   } else if (client_http10_) {
     response_framing_ = Framing::kUntilClose;
     head.headers.remove(Wk::kContentLength);
     close_after_response_ = true;
   } else {
     response_framing_ = Framing::kChunked;
-    head.headers.add("transfer-encoding", "chunked");
+    if (coded) {
+      codings.append(", chunked");
+      head.headers.add("transfer-encoding", codings);
+    } else {
+      head.headers.add("transfer-encoding", "chunked");
+    }
   }
   if (close_after_response_) {
     head.headers.add("connection", "close");
@@ -1135,8 +1182,18 @@ void HttpConnection::onUpstreamComplete() noexcept {
   if (response_complete_) {
     return;
   }
-  if (response_framing_ == Framing::kChunked) {
+  // Trailer fields go on when the client gets chunked framing; other framings cannot carry
+  // them and they are dropped (documented in docs/architecture.md).
+  const common::HeaderMap* trailers = upstream_ != nullptr ? &upstream_->trailers() : nullptr;
+  bool has_trailers = trailers != nullptr && trailers->size() != 0;
+  if (response_framing_ == Framing::kChunked && has_trailers) {
+    scratch_.clear();
+    common::appendLastChunk(*trailers, scratch_);
+    conn_->write(scratch_);
+  } else if (response_framing_ == Framing::kChunked) {
     conn_->write("0\r\n\r\n");
+  } else if (has_trailers) {
+    info_stream_.note("response trailers dropped: the client's framing cannot carry them");
   }
   response_complete_ = true;
   if (!request_complete_) {

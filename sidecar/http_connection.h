@@ -102,6 +102,8 @@ class HttpConnection final : public DownstreamConnection,
   // After the filters: circuit breaker, timeouts, upstream head, then the first try.
   void forwardRequest(common::MessageHead& head) noexcept;
   void forwardBody(std::string_view data) noexcept;
+  // The last chunk of a chunked request body, with the trailer fields that may be forwarded.
+  void endChunkedBody() noexcept;
   // One try: pick an endpoint (avoiding the last one), connect, send the head and what is
   // buffered of the body. False when the stream was answered instead.
   bool startTry() noexcept;

@@ -69,9 +69,15 @@ void UpstreamConnection::removeFromIdle() noexcept {
 
 void UpstreamConnection::release(bool reusable) noexcept {
   client_ = nullptr;
+  if (!reusable) {
+    // Corked bytes stay unsent: they belong to a request the stream gave up on (see
+    // HttpConnection::feed), and the connection is closed anyway.
+    close();
+    return;
+  }
   conn_.uncork();
-  if (!reusable || !keep_alive_ || closed_ || tunnel_ || !connected_ ||
-      pool_.idle.size() >= max_idle_ || worker_.draining() || conn_.pendingBytes() > 0) {
+  if (!keep_alive_ || closed_ || tunnel_ || !connected_ || pool_.idle.size() >= max_idle_ ||
+      worker_.draining() || conn_.pendingBytes() > 0) {
     close();
     return;
   }

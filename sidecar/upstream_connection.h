@@ -67,7 +67,7 @@ class UpstreamConnection final : public common::TcpConnection::Handler,
   // Takes an idle or new connection for a request.
   void attach(Client& client) noexcept;
   // The stream is done with the connection. If `reusable`, it goes back to the pool (when the
-  // pool has room), else it is closed.
+  // pool has room), else it is closed at once and bytes still corked are never sent.
   void release(bool reusable) noexcept;
   // Closes the connection and schedules its deletion. Safe to call more than once.
   void close() noexcept;
@@ -87,6 +87,8 @@ class UpstreamConnection final : public common::TcpConnection::Handler,
   void pauseReading() noexcept;
   void resumeReading() noexcept;
   void expectHeadResponse(bool v) noexcept { parser_.expectHeadResponse(v); }
+  // The trailer fields of the response being completed (valid inside onUpstreamComplete).
+  const common::HeaderMap& trailers() const noexcept { return parser_.trailers(); }
 
   bool connected() const noexcept { return connected_; }
   // True when this connection already carried a request before the current one.

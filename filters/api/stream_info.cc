@@ -18,6 +18,7 @@ std::string_view reasonName(Reason r) noexcept {
     case Reason::kHeaderTooLarge: return "header-too-large";
     case Reason::kDraining: return "draining";
     case Reason::kSidecarPort: return "sidecar-port";
+    case Reason::kMethodNotImplemented: return "method-not-implemented";
   }
   return "";
 }
@@ -38,6 +39,7 @@ uint16_t reasonStatus(Reason r) noexcept {
     case Reason::kHeaderTooLarge: return 431;
     case Reason::kDraining: return 503;
     case Reason::kSidecarPort: return 403;
+    case Reason::kMethodNotImplemented: return 501;
   }
   return 500;
 }

@@ -26,10 +26,11 @@ enum class Reason : uint8_t {
   kHeaderTooLarge,
   kDraining,
   kSidecarPort,  // the destination is one of the sidecar's own ports (admin, listeners): 403
+  kMethodNotImplemented,  // 501: a request method the HTTP/1 parser cannot parse
 };
 
 std::string_view reasonName(Reason r) noexcept;
-// The status code SPEC.md assigns to each reason (404, 503, 502, 504, 429, 400, 431, 403).
+// The status code SPEC.md assigns to each reason (404, 503, 502, 504, 429, 400, 431, 403, 501).
 uint16_t reasonStatus(Reason r) noexcept;
 
 struct Attempt {

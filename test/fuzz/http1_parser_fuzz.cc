@@ -27,20 +27,30 @@ class Recorder final : public Http1Parser::Callbacks {
   }
   void onBody(std::string_view d) noexcept override { events.append(d); }
   bool onMessageComplete() noexcept override {
+    parser->trailers().forEach([&](std::string_view n, std::string_view v) {
+      events.append(n);
+      events.append(v);
+    });
     events += "|";
     return false;
   }
   std::string events;
+  const Http1Parser* parser = nullptr;
 };
 
 std::string run(Http1Parser::Kind kind, std::string_view a, std::string_view b, bool* error) {
   Recorder rec;
   Http1Parser p(kind, rec);
+  rec.parser = &p;
   auto r = p.feed(a);
   if (r.status == Http1Parser::Status::kOk) {
     r = p.feed(b);
   }
   *error = r.status == Http1Parser::Status::kError;
+  if (*error) {
+    // What an answer would name (a 501 names the method) must not depend on the split.
+    return std::to_string(static_cast<int>(p.error())) + p.head().method + p.head().url;
+  }
   if (r.status != Http1Parser::Status::kOk) {
     // Stopped (error, upgrade): compare only what was delivered before.
     return rec.events + "#" + std::to_string(static_cast<int>(r.status));
@@ -64,7 +74,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (whole_error != split_error) {
     __builtin_trap();  // the verdict must not depend on where the bytes were split
   }
-  if (!whole_error && whole != split) {
+  // (A header-size verdict may come before or after llhttp's own when a field is split, so
+  // only a 501's verdict and what it names are compared.)
+  bool unknown_method = whole.substr(0, 1) == "3" || split.substr(0, 1) == "3";  // kUnknownMethod
+  if ((!whole_error || unknown_method) && whole != split) {
     __builtin_trap();
   }
   return 0;

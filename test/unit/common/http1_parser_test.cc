@@ -30,19 +30,30 @@ class Recorder final : public Http1Parser::Callbacks {
   }
   void onBody(std::string_view d) noexcept override { body.append(d); }
   bool onMessageComplete() noexcept override {
-    events += "BODY " + body + "\nEND\n";
+    events += "BODY " + body + "\n";
+    if (parser != nullptr && parser->trailers().size() != 0) {
+      events += "TRAILERS";
+      parser->trailers().forEach([&](std::string_view n, std::string_view v) {
+        events += " [" + std::string(n) + ": " + std::string(v) + "]";
+      });
+      events += "\n";
+    }
+    events += "END\n";
     body.clear();
     return false;
   }
   std::string events;
   std::string body;
   bool head_response_;
+  const Http1Parser* parser = nullptr;  // to read trailers at the end of each message
 };
 
 struct Outcome {
   std::string events;
   Http1Parser::Status last = Http1Parser::Status::kOk;
   Http1Parser::Error error = Http1Parser::Error::kNone;
+  std::string method;  // the head's, at the end (what an error answer would name)
+  std::string url;
 };
 
 // Feeds `pieces` in order; stops at the first error or upgrade.
@@ -50,6 +61,7 @@ Outcome run(Http1Parser::Kind kind, const std::vector<std::string_view>& pieces,
             bool head_response = false, ParserLimits limits = ParserLimits(), bool finish = false) {
   Recorder rec(head_response);
   Http1Parser p(kind, rec, limits);
+  rec.parser = &p;
   Outcome out;
   for (std::string_view piece : pieces) {
     auto r = p.feed(piece);
@@ -63,6 +75,8 @@ Outcome run(Http1Parser::Kind kind, const std::vector<std::string_view>& pieces,
   }
   out.error = p.error();
   out.events = rec.events;
+  out.method = p.head().method;
+  out.url = p.head().url;
   return out;
 }
 
@@ -106,8 +120,198 @@ TEST(Http1ParserTest, ChunkedBodyWithExtensionsAndTrailersIsTheSameAtEverySplit)
       "5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nX-Trailer: t\r\n\r\n";
   expectSplitInvariant(kReq, in);
   Outcome o = run(kReq, {in});
-  EXPECT_NE(o.events.find("BODY hello world\nEND"), std::string::npos) << o.events;
+  EXPECT_NE(o.events.find("BODY hello world\nTRAILERS [X-Trailer: t]\nEND"), std::string::npos)
+      << o.events;
   EXPECT_NE(o.events.find(" chunked"), std::string::npos);
+}
+
+// ---- trailers -------------------------------------------------------------------------------
+
+void expectBad(std::string_view in);  // below, with the other malformed inputs
+
+TEST(Http1ParserTest, TrailersAreKeptApartFromTheHeadAtEverySplit) {
+  std::string in =
+      "POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "3\r\nabc\r\n0\r\nX-Sum: 1\r\ngrpc-status: 0\r\n\r\n"
+      "POST /d HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n";
+  expectSplitInvariant(kReq, in);
+  Outcome o = run(kReq, {in});
+  EXPECT_EQ(o.events,
+            "HEAD POST /c v1.1 ka chunked cl=-1 [Host: x] [Transfer-Encoding: chunked]\n"
+            "BODY abc\nTRAILERS [X-Sum: 1] [grpc-status: 0]\nEND\n"
+            "HEAD POST /d v1.1 ka chunked cl=-1 [Host: x] [Transfer-Encoding: chunked]\n"
+            "BODY \nEND\n");
+  // The head never sees them.
+  Recorder rec;
+  Http1Parser p(kReq, rec);
+  ASSERT_EQ(p.feed(std::string_view(in).substr(0, in.find("POST /d"))).status,
+            Http1Parser::Status::kOk);
+  EXPECT_FALSE(p.head().headers.has("X-Sum"));
+  EXPECT_EQ(p.trailers().get("x-sum"), "1");
+}
+
+TEST(Http1ParserTest, ResponseTrailersAreTheSameAtEverySplit) {
+  expectSplitInvariant(kResp,
+                       "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                       "2\r\nok\r\n0\r\ngrpc-status: 0\r\ngrpc-message: a b\r\n\r\n");
+}
+
+TEST(Http1ParserTest, TrailerSectionHasTheHeaderLimitsOfItsOwn) {
+  ParserLimits limits;
+  limits.max_headers = 3;
+  limits.max_header_bytes = 256;
+  std::string head =
+      "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nA: 1\r\n\r\n0\r\n";
+  // Three trailer fields after three header fields: each section is within its limit.
+  std::string three = head + "T1: v\r\nT2: v\r\nT3: v\r\n\r\n";
+  EXPECT_EQ(run(kReq, {three}, false, limits).last, Http1Parser::Status::kOk);
+  std::string four = head + "T1: v\r\nT2: v\r\nT3: v\r\nT4: v\r\n\r\n";
+  std::string big = head + "T1: " + std::string(300, 'b') + "\r\n\r\n";
+  for (const std::string& in : {four, big}) {
+    for (size_t i = 0; i <= in.size(); i += 7) {
+      Outcome o = run(kReq, {std::string_view(in).substr(0, i), std::string_view(in).substr(i)},
+                      false, limits);
+      ASSERT_EQ(o.error, Http1Parser::Error::kHeadersTooLarge) << "split at " << i;
+    }
+  }
+}
+
+TEST(Http1ParserTest, FramingFieldsInTrailersAreErrors) {
+  expectBad(
+      "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "0\r\nContent-Length: 5\r\n\r\n");
+  expectBad(
+      "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "0\r\nTransfer-Encoding: chunked\r\n\r\n");
+}
+
+TEST(Http1ParserTest, LastChunkCarriesOnlyTrailersThatMayBeForwarded) {
+  HeaderMap t;
+  t.add("X-Sum", "1");
+  t.add("Content-Length", "9");
+  t.add("transfer-encoding", "chunked");
+  t.add("Host", "evil");
+  t.add("Set-Cookie", "a=b");
+  t.add("x-request-id", "forged");
+  t.add("X-Remora-Attempt", "9");
+  t.add("grpc-status", "0");
+  std::string out;
+  appendLastChunk(t, out);
+  EXPECT_EQ(out, "0\r\nX-Sum: 1\r\ngrpc-status: 0\r\n\r\n");
+  out.clear();
+  appendLastChunk(HeaderMap(), out);
+  EXPECT_EQ(out, "0\r\n\r\n");
+  EXPECT_TRUE(isForbiddenTrailer("TRAILER"));
+  EXPECT_FALSE(isForbiddenTrailer("grpc-message"));
+}
+
+// ---- transfer codings -----------------------------------------------------------------------
+
+TEST(Http1ParserTest, TransferCodingsBeforeChunkedAreKeptInOrder) {
+  auto codings = [](std::initializer_list<std::string_view> values) {
+    HeaderMap h;
+    for (std::string_view v : values) {
+      h.add("Transfer-Encoding", v);
+    }
+    std::string out;
+    return appendTransferCodings(h, out) ? out : std::string("<none>");
+  };
+  EXPECT_EQ(codings({}), "<none>");
+  EXPECT_EQ(codings({"chunked"}), "<none>");
+  EXPECT_EQ(codings({" Chunked "}), "<none>");
+  EXPECT_EQ(codings({"gzip, chunked"}), "gzip");
+  EXPECT_EQ(codings({"gzip", "chunked"}), "gzip");
+  EXPECT_EQ(codings({"x-custom;q=1 ,deflate,  chunked"}), "x-custom;q=1, deflate");
+  EXPECT_EQ(codings({"gzip"}), "gzip");
+  EXPECT_EQ(codings({"chunked, gzip"}), "chunked, gzip");
+  EXPECT_TRUE(codingsNameChunked("chunked, gzip"));
+  EXPECT_TRUE(codingsNameChunked("gzip, Chunked;x=1"));
+  EXPECT_FALSE(codingsNameChunked("gzip, deflate"));
+}
+
+TEST(Http1ParserTest, TransferEncodingFlagIsReportedForEveryCoding) {
+  Recorder rec;
+  Http1Parser p(kResp, rec);
+  ASSERT_EQ(p.feed("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\nab").status,
+            Http1Parser::Status::kOk);
+  EXPECT_TRUE(p.head().transfer_encoding);
+  EXPECT_FALSE(p.head().chunked);
+}
+
+// ---- methods llhttp does not know -----------------------------------------------------------
+
+// The verdict (and the method and target an answer names) is the same at every split.
+void expectUnknownMethod(std::string_view in, std::string_view method, std::string_view url) {
+  Outcome whole = run(kReq, {in});
+  ASSERT_EQ(whole.last, Http1Parser::Status::kError) << in;
+  ASSERT_EQ(whole.error, Http1Parser::Error::kUnknownMethod) << in;
+  EXPECT_EQ(whole.method, method);
+  EXPECT_EQ(whole.url, url);
+  for (size_t i = 0; i <= in.size(); ++i) {
+    Outcome split = run(kReq, {in.substr(0, i), in.substr(i)});
+    ASSERT_EQ(split.error, Http1Parser::Error::kUnknownMethod) << "split at " << i << ": " << in;
+    ASSERT_EQ(split.method, method) << "split at " << i;
+    ASSERT_EQ(split.url, url) << "split at " << i;
+  }
+  std::vector<std::string_view> bytes;
+  for (size_t i = 0; i < in.size(); ++i) {
+    bytes.push_back(in.substr(i, 1));
+  }
+  Outcome one = run(kReq, bytes);
+  EXPECT_EQ(one.error, Http1Parser::Error::kUnknownMethod);
+  EXPECT_EQ(one.method, method);
+}
+
+TEST(Http1ParserTest, TokenMethodsLlhttpDoesNotKnowAreUnknownMethodAtEverySplit) {
+  expectUnknownMethod("FOO /x HTTP/1.1\r\nHost: x\r\n\r\n", "FOO", "/x");
+  // A known method's prefix, then something else.
+  expectUnknownMethod("PROPFOO /dav HTTP/1.1\r\n\r\n", "PROPFOO", "/dav");
+  expectUnknownMethod("GETS /?a=b HTTP/1.0\r\n", "GETS", "/?a=b");
+  // Methods are case-sensitive: lower case is another token.
+  expectUnknownMethod("get * HTTP/1.1\r\n", "get", "*");
+  expectUnknownMethod("X-Y.Z!~ / HTTP/1.1\r\n", "X-Y.Z!~", "/");
+  // llhttp knows RTSP's methods, but they are not HTTP ones.
+  expectUnknownMethod("DESCRIBE / HTTP/1.1\r\nHost: x\r\n\r\n", "DESCRIBE", "/");
+  // After leading empty lines, and after a complete request.
+  expectUnknownMethod("\r\nFOO / HTTP/1.1\r\n", "FOO", "/");
+  Outcome o = run(kReq, {"GET /1 HTTP/1.1\r\nHost: x\r\n\r\nFOO /2 HTTP/1.1\r\n\r\n"});
+  EXPECT_EQ(o.error, Http1Parser::Error::kUnknownMethod);
+  EXPECT_EQ(o.method, "FOO");
+  EXPECT_EQ(o.url, "/2");
+  EXPECT_NE(o.events.find("HEAD GET /1"), std::string::npos) << o.events;
+}
+
+TEST(Http1ParserTest, ExtensionMethodsLlhttpKnowsAreParsed) {
+  for (std::string_view m : {"PROPFIND", "REPORT", "MKCOL", "PURGE", "QUERY", "SOURCE"}) {
+    std::string in = std::string(m) + " / HTTP/1.1\r\nHost: x\r\n\r\n";
+    Outcome o = run(kReq, {in});
+    EXPECT_EQ(o.last, Http1Parser::Status::kOk) << m;
+    EXPECT_NE(o.events.find("HEAD " + std::string(m) + " /"), std::string::npos) << o.events;
+  }
+}
+
+TEST(Http1ParserTest, MalformedRequestLinesWithUnknownMethodsStayBadMessages) {
+  expectBad("FOO\r\n\r\n");
+  expectBad("FOO /\r\n\r\n");
+  expectBad("FOO / HTTP/2.0\r\n\r\n");
+  expectBad("FOO  / HTTP/1.1\r\n\r\n");
+  expectBad("FOO / HTTP/1.1 \r\n\r\n");
+  expectBad("FOO / HTTP/1.1\n\r\n");
+  expectBad("FO(O / HTTP/1.1\r\n\r\n");
+  expectBad("FOO /\x01 HTTP/1.1\r\n\r\n");
+  expectBad("DESCRIBE / RTSP/1.0\r\n\r\n");
+  expectBad("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+}
+
+TEST(Http1ParserTest, UnknownMethodLineOverTheLimitIsHeadersTooLarge) {
+  ParserLimits limits;
+  limits.max_header_bytes = 64;
+  std::string in = "FOO /" + std::string(100, 'a');  // no line end yet: it must not grow freely
+  for (size_t i = 0; i <= in.size(); i += 9) {
+    Outcome o = run(kReq, {std::string_view(in).substr(0, i), std::string_view(in).substr(i)},
+                    false, limits);
+    EXPECT_EQ(o.error, Http1Parser::Error::kHeadersTooLarge) << i;
+  }
 }
 
 TEST(Http1ParserTest, PipelinedRequestsAreAllDeliveredInOrder) {
