@@ -364,7 +364,11 @@ common::Result<ManifestLoad> LastGoodLoader::load(const std::string& path) {
   }
   ManifestLoad load = current.finish();
   std::map<std::string, std::string> good;
-  if (!load.ok()) {
+  bool substitute = false;
+  for (const std::string& f : load.files_with_errors) {
+    substitute = substitute || last_good_.count(f) > 0;
+  }
+  if (substitute) {
     // Files with problems take their last good version (when there is one) instead.
     ManifestLoader in_force(limits_);
     for (const std::string& f : files.value()) {

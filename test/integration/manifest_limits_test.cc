@@ -20,26 +20,6 @@ namespace {
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
-std::string service(const std::string& name, int port = 8080) {
-  return "---\napiVersion: v1\nkind: Service\nmetadata: {name: " + name +
-         ", namespace: shop}\nspec:\n  ports: [{name: http, port: " + std::to_string(port) +
-         ", targetPort: " + std::to_string(port) + "}]\n";
-}
-
-std::string slice(const std::string& name, const std::string& svc, const std::string& address) {
-  size_t colon = address.rfind(':');
-  return "---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata:\n  name: " + name +
-         "\n  namespace: shop\n  labels: {kubernetes.io/service-name: " + svc +
-         "}\naddressType: IPv4\nendpoints:\n- addresses: [" + address.substr(0, colon) +
-         "]\nports: [{name: http, port: " + address.substr(colon + 1) + "}]\n";
-}
-
-void writeAtomically(const std::string& path, const std::string& text) {
-  std::string tmp = path + ".tmp";
-  std::ofstream(tmp) << text;
-  ASSERT_EQ(std::rename(tmp.c_str(), path.c_str()), 0);
-}
-
 // Polls `cond` every 20 ms until it holds or `timeout` passes.
 template <typename Cond>
 bool eventually(Cond cond, std::chrono::milliseconds timeout = 10s) {
@@ -97,8 +77,27 @@ class ManifestLimitsTest : public ::testing::Test {
   }
   std::string manifest(const std::string& name) const { return manifests_ + "/" + name; }
 
+  // Service shop/catalog on a remora-echo, the control plane, one sidecar reaching catalog.
+  void startMeshWithCatalog() {
+    catalog_ = Echo::start(dir_, "catalog-1");
+    ASSERT_FALSE(catalog_.address.empty());
+    ASSERT_TRUE(
+        writeAtomically(manifest("catalog.yaml"),
+                        shopService("catalog") + shopSlice("c", "catalog", catalog_.address)));
+    cp_ = ControlPlane::start(dir_, "control", manifests_);
+    ASSERT_FALSE(cp_.xds.empty()) << readFile(cp_.stderr_file);
+    sidecar_ = meshSidecar(dir_, cp_.xds, "frontend-1", "frontend", "shop");
+    ASSERT_FALSE(sidecar_.admin.empty()) << readFile(sidecar_.stderr_file);
+    client_ = common::HttpClient(sidecar_.listeners.at("outbound"));
+    ASSERT_EQ(statusVia(client_, "catalog.shop:8080"), 200);
+  }
+
   TempDir dir_;
   std::string manifests_;
+  Echo catalog_;
+  ControlPlane cp_;
+  Sidecar sidecar_;
+  common::HttpClient client_;
 };
 
 // B.10: the 3 KB and 8 KB bombs of issue 9 (1,000,000 and 19,683,000 header matches once
@@ -110,9 +109,9 @@ TEST_F(ManifestLimitsTest, AliasBombPresentAtStartIsRefusedWithFileAndLineAndRss
     TempDir dir;
     const std::string m = dir.path() + "/m";
     ASSERT_EQ(std::system(("mkdir -p " + m).c_str()), 0);
-    writeAtomically(m + "/catalog.yaml",
-                    service("catalog") + slice("c", "catalog", "10.0.0.1:8080"));
-    writeAtomically(m + "/bomb.yaml", aliasBombRoute(fanout));
+    ASSERT_TRUE(writeAtomically(
+        m + "/catalog.yaml", shopService("catalog") + shopSlice("c", "catalog", "10.0.0.1:8080")));
+    ASSERT_TRUE(writeAtomically(m + "/bomb.yaml", aliasBombRoute(fanout)));
     const auto t0 = Clock::now();
     ControlPlane cp = ControlPlane::start(dir, "control", m);
     ASSERT_FALSE(cp.xds.empty()) << readFile(cp.stderr_file).substr(0, 2000);
@@ -125,6 +124,10 @@ TEST_F(ManifestLimitsTest, AliasBombPresentAtStartIsRefusedWithFileAndLineAndRss
     EXPECT_NE(cp.get("/v1/services").find("\"name\":\"catalog\""), std::string::npos);
     EXPECT_TRUE(cp.process.running());
     const long rss_kb = cp.process.rssKb();
+    RecordProperty("rss_kb_fanout_" + std::to_string(fanout), std::to_string(rss_kb));
+    RecordProperty(
+        "start_ms_fanout_" + std::to_string(fanout),
+        std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(took).count()));
     EXPECT_GT(rss_kb, 0);
     EXPECT_LT(rss_kb, 100 * 1024) << "RSS " << rss_kb << " KiB";
     EXPECT_EQ(cp.get("/healthz"), "ok\n");
@@ -133,18 +136,11 @@ TEST_F(ManifestLimitsTest, AliasBombPresentAtStartIsRefusedWithFileAndLineAndRss
 
 // B.10: a bomb added while the mesh runs is refused; the config in force keeps serving.
 TEST_F(ManifestLimitsTest, AliasBombAddedLaterLeavesTheConfigInForce) {
-  Echo echo = Echo::start(dir_, "catalog-1");
-  ASSERT_FALSE(echo.address.empty());
-  writeAtomically(manifest("catalog.yaml"),
-                  service("catalog") + slice("c", "catalog", echo.address));
-  ControlPlane cp = ControlPlane::start(dir_, "control", manifests_);
-  ASSERT_FALSE(cp.xds.empty()) << readFile(cp.stderr_file);
-  Sidecar sc = meshSidecar(dir_, cp.xds, "frontend-1", "frontend", "shop");
-  ASSERT_FALSE(sc.admin.empty()) << readFile(sc.stderr_file);
-  common::HttpClient c(sc.listeners.at("outbound"));
-  ASSERT_EQ(statusVia(c, "catalog.shop:8080"), 200);
+  ASSERT_NO_FATAL_FAILURE(startMeshWithCatalog());
+  ControlPlane& cp = cp_;
+  common::HttpClient& c = client_;
 
-  writeAtomically(manifest("bomb.yaml"), aliasBombRoute(270));
+  ASSERT_TRUE(writeAtomically(manifest("bomb.yaml"), aliasBombRoute(270)));
   ASSERT_TRUE(eventually([&] {
     return cp.get("/v1/status").find("bomb.yaml:") != std::string::npos;
   })) << cp.get("/v1/status");
@@ -157,7 +153,7 @@ TEST_F(ManifestLimitsTest, AliasBombAddedLaterLeavesTheConfigInForce) {
 // B.10: a large manifest set loads off the API's thread: /healthz answers within 200 ms all
 // along, and a file over the size limit is refused unread.
 TEST_F(ManifestLimitsTest, ApiAnswersQuicklyWhileALargeSetLoads) {
-  writeAtomically(manifest("catalog.yaml"), service("catalog"));
+  ASSERT_TRUE(writeAtomically(manifest("catalog.yaml"), shopService("catalog")));
   ControlPlane cp = ControlPlane::start(dir_, "control", manifests_);
   ASSERT_FALSE(cp.xds.empty()) << readFile(cp.stderr_file);
 
@@ -202,6 +198,8 @@ TEST_F(ManifestLimitsTest, ApiAnswersQuicklyWhileALargeSetLoads) {
     std::this_thread::sleep_for(10ms);
   }
   ASSERT_TRUE(loaded) << cp.get("/v1/status").substr(0, 2000);
+  RecordProperty("worst_healthz_ms", std::to_string(worst.count()));
+  RecordProperty("probes", std::to_string(probes));
   EXPECT_LT(worst, 200ms) << probes << " probes";
   std::string status = cp.get("/v1/status");
   EXPECT_NE(status.find("bytes is over the limit of 4194304 bytes per manifest file"),
@@ -216,36 +214,30 @@ TEST_F(ManifestLimitsTest, ApiAnswersQuicklyWhileALargeSetLoads) {
 // B.11: bytes that are not UTF-8 in a header value and in a fallback body are reported with
 // file:line:field, and a Service added at the same time still reaches a real sidecar.
 TEST_F(ManifestLimitsTest, InvalidUtf8IsReportedAndANewServiceStillReachesTheSidecar) {
-  Echo catalog = Echo::start(dir_, "catalog-1");
+  ASSERT_NO_FATAL_FAILURE(startMeshWithCatalog());
+  ControlPlane& cp = cp_;
+  common::HttpClient& c = client_;
   Echo orders = Echo::start(dir_, "orders-1");
-  ASSERT_FALSE(catalog.address.empty());
   ASSERT_FALSE(orders.address.empty());
-  writeAtomically(manifest("catalog.yaml"),
-                  service("catalog") + slice("c", "catalog", catalog.address));
-  ControlPlane cp = ControlPlane::start(dir_, "control", manifests_);
-  ASSERT_FALSE(cp.xds.empty()) << readFile(cp.stderr_file);
-  Sidecar sc = meshSidecar(dir_, cp.xds, "frontend-1", "frontend", "shop");
-  ASSERT_FALSE(sc.admin.empty()) << readFile(sc.stderr_file);
-  common::HttpClient c(sc.listeners.at("outbound"));
-  ASSERT_EQ(statusVia(c, "catalog.shop:8080"), 200);
 
-  writeAtomically(manifest("poison.yaml"),
-                  "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\n"
-                  "metadata: {name: poison, namespace: shop}\nspec:\n"
-                  "  parentRefs: [{group: \"\", kind: Service, name: catalog, port: 8080}]\n  "
-                  "rules:\n  - filters:\n"
-                  "    - type: RequestHeaderModifier\n      requestHeaderModifier:\n"
-                  "        set: [{name: x-a, value: \"bad\xff\"}]\n"
-                  "---\napiVersion: policy.remora.dev/v1alpha1\nkind: TrafficPolicy\n"
-                  "metadata: {name: p, namespace: shop}\nspec:\n"
-                  "  targetRefs: [{group: \"\", kind: Service, name: catalog}]\n"
-                  "  fallback: {status: 200, body: \"sorry \xc3\"}\n");
-  writeAtomically(manifest("orders.yaml"),
-                  service("orders") + slice("o", "orders", orders.address));
+  ASSERT_TRUE(
+      writeAtomically(manifest("poison.yaml"),
+                      "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\n"
+                      "metadata: {name: poison, namespace: shop}\nspec:\n"
+                      "  parentRefs: [{group: \"\", kind: Service, name: catalog, port: 8080}]\n  "
+                      "rules:\n  - filters:\n"
+                      "    - type: RequestHeaderModifier\n      requestHeaderModifier:\n"
+                      "        set: [{name: x-a, value: \"bad\xff\"}]\n"
+                      "---\napiVersion: policy.remora.dev/v1alpha1\nkind: TrafficPolicy\n"
+                      "metadata: {name: p, namespace: shop}\nspec:\n"
+                      "  targetRefs: [{group: \"\", kind: Service, name: catalog}]\n"
+                      "  fallback: {status: 200, body: \"sorry \xc3\"}\n"));
+  ASSERT_TRUE(writeAtomically(manifest("orders.yaml"),
+                              shopService("orders") + shopSlice("o", "orders", orders.address)));
 
   ASSERT_TRUE(eventually([&] { return statusVia(c, "orders.shop:8080") == 200; }))
       << cp.get("/v1/status").substr(0, 2000) << "\n"
-      << readFile(sc.stderr_file).substr(0, 2000);
+      << readFile(sidecar_.stderr_file).substr(0, 2000);
   std::string status = cp.get("/v1/status");
   const std::string file = manifest("poison.yaml");
   EXPECT_NE(status.find(file + ":10:"), std::string::npos) << status;
@@ -274,7 +266,7 @@ TEST_F(ManifestLimitsTest, ResourceSetOverTheFrameLimitIsReportedInStatusAndMetr
   for (int i = 0; i < 5; ++i) {
     const std::string name = "s" + std::to_string(i);
     std::ofstream(staged + "/" + name + ".yaml")
-        << service(name)
+        << shopService(name)
         << "---\napiVersion: policy.remora.dev/v1alpha1\nkind: TrafficPolicy\n"
            "metadata: {name: "
         << name
@@ -299,7 +291,7 @@ TEST_F(ManifestLimitsTest, ResourceSetOverTheFrameLimitIsReportedInStatusAndMetr
 // in a bounded number of lines (it used to repeat every error on every push), /v1/status lists
 // them all.
 TEST_F(ManifestLimitsTest, ManyRegistrationsForAnAbsentServiceLogABoundedNumberOfLines) {
-  writeAtomically(manifest("catalog.yaml"), service("catalog"));
+  ASSERT_TRUE(writeAtomically(manifest("catalog.yaml"), shopService("catalog")));
   ControlPlane cp = ControlPlane::start(dir_, "control", manifests_);
   ASSERT_FALSE(cp.xds.empty()) << readFile(cp.stderr_file);
   common::HttpClient api(cp.http);
@@ -321,6 +313,7 @@ TEST_F(ManifestLimitsTest, ManyRegistrationsForAnAbsentServiceLogABoundedNumberO
   }));
   const std::string log = readFile(cp.stderr_file);
   const size_t lines = countLines(log, "no such Service");
+  RecordProperty("log_lines", std::to_string(lines));
   EXPECT_GT(lines, 0u);
   EXPECT_LT(lines, 20u) << log.substr(0, 3000);
   const std::string status = cp.get("/v1/status");
