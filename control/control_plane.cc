@@ -118,7 +118,7 @@ void ControlPlane::install(std::shared_ptr<ConfigCache> next, uint64_t waited_ms
   if (source_) {
     problems = source_->errors();
   }
-  problems.insert(problems.end(), config->errors().begin(), config->errors().end());
+  problems.insert(problems.end(), config->allErrors().begin(), config->allErrors().end());
   problems.insert(problems.end(), push_problems_.begin(), push_problems_.end());
   problem_log_->update(problems, loop_.nowMs());
 

@@ -413,14 +413,17 @@ std::shared_ptr<const MeshConfig> translate(const MeshManifests& manifests,
     }
   }
   config->vhosts_.assign(vhosts.begin(), vhosts.end());
-  config->error_count_ = t.errors.size();
   if (t.errors.size() > MeshConfig::kMaxListedErrors) {
     const size_t more = t.errors.size() - MeshConfig::kMaxListedErrors;
-    t.errors.resize(MeshConfig::kMaxListedErrors);
-    t.errors.push_back("... and " + std::to_string(more) + " more translation errors (the first " +
-                       std::to_string(MeshConfig::kMaxListedErrors) + " are listed)");
+    config->errors_.assign(t.errors.begin(), t.errors.begin() + static_cast<std::ptrdiff_t>(
+                                                                    MeshConfig::kMaxListedErrors));
+    config->errors_.push_back("... and " + std::to_string(more) +
+                              " more translation errors (the first " +
+                              std::to_string(MeshConfig::kMaxListedErrors) + " are listed)");
+  } else {
+    config->errors_ = t.errors;
   }
-  config->errors_ = std::move(t.errors);
+  config->all_errors_ = std::move(t.errors);
   return config;
 }
 
