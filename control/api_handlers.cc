@@ -69,6 +69,7 @@ control::v1::StatusResponse statusJson(ControlPlane& cp) {
   if (cp.cache().config()) {
     for (const auto& e : cp.cache().config()->errors()) out.add_translation_errors(e);
   }
+  for (const auto& e : cp.pushProblems()) out.add_translation_errors(e);
   out.set_last_push(cp.lastPushTime());
   out.set_last_push_duration_ms(cp.lastPushDurationMs());
   out.set_pushes(cp.pushes());

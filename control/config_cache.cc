@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "xds/framing.h"
 #include "xds/resource_types.h"
 
 namespace remora::control {
@@ -32,6 +33,18 @@ ResourceSetPtr setOf(std::string_view type_url, const std::vector<Msg>& messages
             [](const ResourcePtr& a, const ResourcePtr& b) { return a->name < b->name; });
   return std::make_shared<const ResourceSet>(type_url, std::move(resources));
 }
+// A problem line when `set` cannot be sent in one frame, else "".
+std::string oversized(const ResourceSet& set, std::string_view what) {
+  constexpr size_t kFrameOverhead = 64 * 1024;  // version, type, nonce, per-resource tags
+  if (set.bytes() + kFrameOverhead < xds::kDefaultMaxFrameBytes ||
+      !responseFrame(set, "0000000000000000").empty()) {
+    return "";
+  }
+  return std::string(what) + ": " + std::to_string(set.resources().size()) + " resources, " +
+         std::to_string(set.bytes()) + " bytes: over the xDS frame limit of " +
+         std::to_string(xds::kDefaultMaxFrameBytes) +
+         " bytes, not sent (proxies keep the previous version)";
+}
 }  // namespace
 
 void ConfigCache::update(std::shared_ptr<const MeshConfig> config) {
@@ -44,6 +57,14 @@ void ConfigCache::update(std::shared_ptr<const MeshConfig> config) {
                      [](const config::v1::Listener& l) { return l.name(); });
   outbound_by_ns_.clear();
   routes_by_service_.clear();
+  problems_.clear();
+  for (const auto& [set, what] :
+       {std::pair{clusters_.get(), "clusters"}, std::pair{endpoints_.get(), "endpoints"},
+        std::pair{listeners_.get(), "listeners"}}) {
+    if (std::string p = oversized(*set, what); !p.empty()) {
+      problems_.insert(std::move(p));
+    }
+  }
   version_ = hex64(fnv1a64(listeners_->version(),
                            fnv1a64(endpoints_->version(), fnv1a64(clusters_->version()))));
 }
@@ -65,8 +86,15 @@ ProxyResources ConfigCache::resourcesFor(const std::string& ns, const std::strin
         xds::kRouteType,
         std::vector<ResourcePtr>{
             VersionedResource::make("inbound", config_->inboundRoutes(ns, service)), outbound});
+    if (std::string p = oversized(*routes, "routes of proxies of " + key); !p.empty()) {
+      problems_.insert(std::move(p));
+    }
   }
   out[kRoutesIndex] = routes;
   return out;
+}
+
+std::vector<std::string> ConfigCache::problems() const {
+  return {problems_.begin(), problems_.end()};
 }
 }  // namespace remora::control

@@ -7,8 +7,10 @@
 #include <array>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "control/resource_set.h"
 #include "control/translator.h"
@@ -42,6 +44,11 @@ class ConfigCache {
   // The four sets for a proxy of `service` in namespace `ns`. Requires a config.
   ProxyResources resourcesFor(const std::string& ns, const std::string& service);
 
+  // The sets too large for one xDS frame (xds/framing.h kDefaultMaxFrameBytes), which no proxy
+  // can be sent: one line each, for /v1/status, the metrics and the log. Shared sets are checked
+  // by update(), per-Service route sets when resourcesFor() first builds them. Sorted.
+  std::vector<std::string> problems() const;
+
   // A hash of the shared sets (clusters + endpoints + listeners versions), for /v1/status.
   const std::string& version() const noexcept { return version_; }
 
@@ -53,6 +60,7 @@ class ConfigCache {
   std::map<std::string, ResourcePtr, std::less<>> outbound_by_ns_;
   std::map<std::string, ResourceSetPtr, std::less<>> routes_by_service_;  // "ns/service"
   std::string version_;
+  std::set<std::string> problems_;
 };
 
 }  // namespace remora::control

@@ -1,5 +1,6 @@
 #include "control/control_options.h"
 
+#include <charconv>
 #include <chrono>
 #include <cstdlib>
 #include <functional>
@@ -26,10 +27,11 @@ Flags (each also read from REMORA_CONTROL_<FLAG> when absent, e.g. REMORA_CONTRO
   --kubernetes           Kubernetes mode (not available yet in this build)
   --xds ADDR             xDS address for sidecars (default 0.0.0.0:15010)
   --http ADDR            HTTP API, /metrics and the dashboard (default 0.0.0.0:15014)
-  --ready-file FILE      write {"xds":...,"http":...} here once serving
+  --ready-file FILE      write {"xds":...,"http":...} here once serving the first config
   --debounce DUR         quiet period before a burst of changes is pushed (default 100ms)
   --debounce-max DUR     a burst is pushed at the latest this long after its first change (default 1s)
   --poll DUR             how often the manifest directory is checked (default 200ms)
+  --max-manifest-bytes N a manifest file larger than N bytes is refused unread (default 4194304)
   --keepalive DUR        ping a silent sidecar after this long (default 5s; dead after 3x)
   --log-level LEVEL      trace|debug|info|warn|error (default info)
   --help, --version
@@ -86,6 +88,17 @@ const std::vector<FlagSpec>& flags() {
          return setDuration("debounce-max", v, o.plane.debounce_max_ms, true);
        }},
       {"poll", [](ControlOptions& o, const std::string& v) { return setDuration("poll", v, o.plane.poll_ms, false); }},
+      {"max-manifest-bytes",
+       [](ControlOptions& o, const std::string& v) {
+         uint64_t n = 0;
+         auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+         if (ec != std::errc() || end != v.data() + v.size() || n == 0) {
+           return Status::invalid("--max-manifest-bytes wants a positive number of bytes, got '" +
+                                  v + "'");
+         }
+         o.plane.manifest_limits.max_file_bytes = n;
+         return Status::ok();
+       }},
       {"keepalive",
        [](ControlOptions& o, const std::string& v) {
          Status s = setDuration("keepalive", v, o.plane.xds.ping_interval_ms, false);

@@ -26,10 +26,6 @@ uint64_t steadyMicros() {
                                    .count());
 }
 
-const MeshManifests& emptyManifests() {
-  static const MeshManifests kEmpty;
-  return kEmpty;
-}
 }  // namespace
 
 ControlPlane::ControlPlane(ControlPlaneOptions options)
@@ -39,6 +35,22 @@ ControlPlane::ControlPlane(ControlPlaneOptions options)
   config_errors_ = stats_.gauge("remora_control_config_errors");
   services_ = stats_.gauge("remora_control_services");
   registered_ = stats_.gauge("remora_control_registered_endpoints");
+  unsent_sets_ = stats_.gauge("remora_control_unsent_resource_sets");
+  problem_log_ = std::make_unique<ProblemLog>(
+      [](ProblemLog::Level level, const std::string& line) {
+        switch (level) {
+          case ProblemLog::Level::kError:
+            spdlog::error("{}", line);
+            break;
+          case ProblemLog::Level::kWarn:
+            spdlog::warn("{}", line);
+            break;
+          case ProblemLog::Level::kInfo:
+            spdlog::info("{}", line);
+            break;
+        }
+      },
+      options_.problem_log_interval_ms);
 }
 
 ControlPlane::~ControlPlane() = default;
@@ -63,35 +75,72 @@ void ControlPlane::armDebounce() {
 }
 
 void ControlPlane::rebuild() {
+  if (translating_) {
+    return;  // install() re-arms the debouncer, which is still due
+  }
+  if (source_ && !source_->loaded()) {
+    return;  // the source's first load ends with changed()
+  }
+  translating_ = true;
   const uint64_t start_us = steadyMicros();
   const uint64_t waited_ms = debouncer_.fire(loop_.nowMs());
-  const MeshManifests& manifests = source_ ? source_->manifests() : emptyManifests();
-  auto config = translate(manifests, registry_.endpoints());
-  for (const std::string& e : config->errors()) {
-    spdlog::error("translation: {}", e);
-  }
-  const uint64_t translated_us = steadyMicros();
-  cache_.update(config);
+  auto manifests = source_ ? source_->snapshot() : std::make_shared<const MeshManifests>();
+  auto next = std::make_shared<ConfigCache>();
+  auto translated_us = std::make_shared<uint64_t>(0);
+  offload(
+      [manifests, registered = registry_.endpoints(), next, translated_us] {
+        auto config = translate(*manifests, registered);
+        *translated_us = steadyMicros();
+        next->update(std::move(config));
+      },
+      [this, next, waited_ms, start_us, translated_us] {
+        install(next, waited_ms, start_us, *translated_us);
+      });
+}
+
+void ControlPlane::install(std::shared_ptr<ConfigCache> next, uint64_t waited_ms, uint64_t start_us,
+                           uint64_t translated_us) {
+  translating_ = false;
   const uint64_t cached_us = steadyMicros();
+  cache_ = std::move(*next);
+  const std::shared_ptr<const MeshConfig>& config = cache_.config();
   const uint64_t bytes = xds_ ? xds_->pushAll() : 0;
   const uint64_t took_us = steadyMicros() - start_us;
-  spdlog::debug("push {}: translate {} us, serialize {} us, send {} us", pushes_ + 1,
+  spdlog::debug("push {}: translate {} us, serialize {} us, install and send {} us", pushes_ + 1,
                 translated_us - start_us, cached_us - translated_us,
                 start_us + took_us - cached_us);
   ++pushes_;
   last_push_time_ = common::nowRfc3339Utc();
   last_push_duration_ms_ = static_cast<double>(waited_ms) + static_cast<double>(took_us) / 1000.0;
+  push_problems_ = cache_.problems();
+
+  std::vector<std::string> problems;
+  if (source_) {
+    problems = source_->errors();
+  }
+  problems.insert(problems.end(), config->allErrors().begin(), config->allErrors().end());
+  problems.insert(problems.end(), push_problems_.begin(), push_problems_.end());
+  problem_log_->update(problems, loop_.nowMs());
+
   common::StatsShard& shard = stats_.shard(0);
   shard.add(pushes_total_);
   shard.recordMicros(push_latency_, waited_ms * 1000 + took_us);
-  int64_t errors = static_cast<int64_t>(config->errors().size()) +
+  int64_t errors = static_cast<int64_t>(config->errorCount() + push_problems_.size()) +
                    (source_ ? static_cast<int64_t>(source_->errors().size()) : 0);
   shard.add(config_errors_, errors - stats_.value(config_errors_));
+  shard.add(unsent_sets_, static_cast<int64_t>(push_problems_.size()) - stats_.value(unsent_sets_));
   shard.add(services_, static_cast<int64_t>(config->services().size()) - stats_.value(services_));
   shard.add(registered_, static_cast<int64_t>(registry_.size()) - stats_.value(registered_));
-  spdlog::info("push {}: config {}, {} services, {} proxies, {} bytes, {:.1f} ms after the change",
-               pushes_, cache_.version(), config->services().size(),
-               xds_ ? xds_->proxyCount() : 0, bytes, last_push_duration_ms_);
+  spdlog::info(
+      "push {}: config {}, {} services, {} proxies, {} bytes, {} problem(s), {:.1f} ms "
+      "after the change",
+      pushes_, cache_.version(), config->services().size(), xds_ ? xds_->proxyCount() : 0, bytes,
+      problems.size(), last_push_duration_ms_);
+  if (serving_ && !ready_) {
+    ready_ = true;
+    writeReadyFile();
+  }
+  armDebounce();  // changes that came during the translation
 }
 
 void ControlPlane::offload(std::function<void()> work, std::function<void()> done) {
@@ -142,7 +191,8 @@ int ControlPlane::run() {
     }
   });
   if (!options_.manifests_dir.empty()) {
-    auto fs = std::make_unique<FileSource>(loop_.uv(), options_.manifests_dir, options_.poll_ms);
+    auto fs = std::make_unique<FileSource>(loop_, options_.manifests_dir, options_.poll_ms,
+                                           options_.manifest_limits);
     Status s = fs->start([this] { changed(); });
     if (!s.isOk()) {
       spdlog::error("--manifests: {}", s.message());
@@ -164,9 +214,10 @@ int ControlPlane::run() {
       loop_, [this](common::HttpRequest& req, common::Responder r) {
         handleApiRequest(*this, req, std::move(r));
       });
-  // The first config before anyone can connect, so that the first response is complete.
+  // The first config is built as soon as the source has loaded (at once without one); proxies
+  // that connect before wait for it, so that their first response is complete.
   debouncer_.onChange(loop_.nowMs());
-  rebuild();
+  armDebounce();
   Status s = xds_->listen(options_.xds_address);
   if (!s.isOk()) {
     spdlog::error("--xds {}: {}", options_.xds_address, s.message());
@@ -188,6 +239,7 @@ int ControlPlane::run() {
     if (!gone.empty()) {
       registryChanged();
     }
+    problem_log_->tick(loop_.nowMs());
   });
   expiry_timer_->start(kExpiryCheckMs, kExpiryCheckMs);
 
@@ -196,11 +248,10 @@ int ControlPlane::run() {
     loop_.stop();
   });
 
-  ready_ = true;
+  serving_ = true;
   spdlog::info("remora-control: xDS on {}, API on {}{}", xds_->boundAddress().toString(),
                http_->boundAddress().toString(),
                source_ ? ", manifests from " + options_.manifests_dir : "");
-  writeReadyFile();
   loop_.run();
   shutdown();
   return 0;

@@ -1,10 +1,15 @@
 #pragma once
-// ControlPlane: the remora-control process. One event loop thread runs everything: the manifest
-// source, the registry, translation and pushes, the xDS server and the HTTP API.
+// ControlPlane: the remora-control process. One event loop thread runs the manifest source's
+// watch, the registry, pushes, the xDS server and the HTTP API; the heavy work (loading
+// manifests, translating, serializing) runs on helper threads whose results are posted back to
+// the loop, so the API and xDS keep answering while a large mesh loads.
 //
 // Flow of a change: a source or the registry reports a change -> the Debouncer waits for a quiet
-// period (bounded by a maximum delay) -> rebuild(): translate the whole mesh once, install it in
-// the ConfigCache (sets built and serialized once), and push every proxy what changed for it.
+// period (bounded by a maximum delay) -> rebuild(): a snapshot of the manifests and registered
+// endpoints is translated and its shared ResourceSets built on a helper thread (one at a time;
+// changes meanwhile rebuild again when it ends) -> install(): the new ConfigCache replaces the
+// old one, every proxy is pushed what changed for it, and problems are logged once each
+// (ProblemLog). Until the first config is installed, proxies wait and /ready answers 503.
 
 #include <cstdint>
 #include <memory>
@@ -20,7 +25,9 @@
 #include "common/timer.h"
 #include "control/config_cache.h"
 #include "control/debouncer.h"
+#include "control/manifest_loader.h"
 #include "control/manifest_source.h"
+#include "control/problem_log.h"
 #include "control/registry.h"
 #include "control/xds_server.h"
 
@@ -34,6 +41,8 @@ struct ControlPlaneOptions {
   uint64_t debounce_ms = 100;              // quiet period
   uint64_t debounce_max_ms = 1000;         // a burst never waits longer than this
   uint64_t poll_ms = 200;                  // manifest directory poll interval
+  ManifestLimits manifest_limits;          // per-file size, YAML expansion, errors per file
+  uint64_t problem_log_interval_ms = 10000;  // ProblemLog: one budget / summary per interval
   XdsServer::Options xds;
 };
 
@@ -58,6 +67,8 @@ class ControlPlane {
   double lastPushDurationMs() const noexcept { return last_push_duration_ms_; }
   uint64_t pushes() const noexcept { return pushes_; }
   const std::string& registryLastChange() const noexcept { return registry_last_change_; }
+  // Resource sets that could not be sent (ConfigCache::problems), as of the last push.
+  const std::vector<std::string>& pushProblems() const noexcept { return push_problems_; }
 
   // A source or the registry changed: schedule a (debounced) rebuild.
   void changed();
@@ -69,6 +80,9 @@ class ControlPlane {
 
  private:
   void rebuild();
+  // Loop thread: installs a translation built by rebuild()'s helper and pushes it.
+  void install(std::shared_ptr<ConfigCache> next, uint64_t waited_ms, uint64_t start_us,
+               uint64_t translated_us);
   void armDebounce();
   void armExpiry();
   void writeReadyFile();
@@ -88,6 +102,10 @@ class ControlPlane {
   std::unique_ptr<common::StopSignals> signals_;
   std::list<std::thread> helpers_;
   bool ready_ = false;
+  bool serving_ = false;      // listening: the ready file is written with the first config
+  bool translating_ = false;  // a rebuild is on a helper thread
+  std::vector<std::string> push_problems_;
+  std::unique_ptr<ProblemLog> problem_log_;
   uint64_t pushes_ = 0;
   std::string last_push_time_;
   double last_push_duration_ms_ = 0;
@@ -98,6 +116,7 @@ class ControlPlane {
   common::Gauge config_errors_;
   common::Gauge services_;
   common::Gauge registered_;
+  common::Gauge unsent_sets_;
 };
 
 }  // namespace remora::control

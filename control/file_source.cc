@@ -7,14 +7,24 @@
 
 #include "common/time_format.h"
 #include "control/manifest_files.h"
-#include "control/manifest_loader.h"
 
 namespace remora::control {
 
-FileSource::FileSource(uv_loop_t* loop, std::string dir, uint64_t poll_ms)
-    : loop_(loop), dir_(std::move(dir)), poll_ms_(poll_ms ? poll_ms : 200) {}
+FileSource::FileSource(common::EventLoop& loop, std::string dir, uint64_t poll_ms,
+                       ManifestLimits limits)
+    : loop_(loop),
+      dir_(std::move(dir)),
+      poll_ms_(poll_ms ? poll_ms : 200),
+      loader_(std::move(limits)),
+      manifests_(std::make_shared<const MeshManifests>()),
+      alive_(std::make_shared<FileSource*>(this)) {}
 
-FileSource::~FileSource() = default;
+FileSource::~FileSource() {
+  alive_.reset();
+  if (worker_.joinable()) {
+    worker_.join();
+  }
+}
 
 std::string FileSource::fingerprint() const {
   auto files = listManifestFiles(dir_);
@@ -41,8 +51,8 @@ common::Status FileSource::start(std::function<void()> changed) {
   }
   changed_ = std::move(changed);
   fingerprint_ = fingerprint();
-  reload();
-  timer_ = std::make_unique<common::Timer>(loop_, [this] { poll(); });
+  startLoad();
+  timer_ = std::make_unique<common::Timer>(loop_.uv(), [this] { poll(); });
   timer_->start(poll_ms_, poll_ms_);
   return common::Status::ok();
 }
@@ -53,45 +63,59 @@ bool FileSource::poll() {
     return false;
   }
   fingerprint_ = std::move(fp);
-  if (!reload()) {
-    return false;
-  }
-  if (changed_) {
-    changed_();
+  if (loading_) {
+    load_again_ = true;
+  } else {
+    startLoad();
   }
   return true;
 }
 
-bool FileSource::reload() {
-  auto load = loadManifests(dir_);
+void FileSource::startLoad() {
+  if (worker_.joinable()) {
+    worker_.join();  // finished: its result was posted before finishLoad ran
+  }
+  loading_ = true;
+  std::weak_ptr<FileSource*> alive = alive_;
+  worker_ = std::thread([this, alive] {
+    auto load = std::make_shared<common::Result<ManifestLoad>>(loader_.load(dir_));
+    loop_.post([alive, load] {
+      if (auto self = alive.lock()) {
+        (*self)->finishLoad(std::move(*load));
+      }
+    });
+  });
+}
+
+void FileSource::finishLoad(common::Result<ManifestLoad> load) {
+  loading_ = false;
+  ++loads_;
   last_change_ = common::nowRfc3339Utc();
   if (!load.isOk()) {
     // The directory itself went away: keep what is in force, report it.
     errors_ = {load.status().message()};
     spdlog::error("manifests: {}", load.status().message());
-    return true;
-  }
-  ManifestLoad& l = load.value();
-  errors_ = std::move(l.errors);
-  if (errors_.empty()) {
-    manifests_ = std::move(l.manifests);
-    have_good_ = true;
-    spdlog::info("manifests: {} objects in {} files from {}", manifests_.objectCount(),
-                 manifests_.files, dir_);
   } else {
-    for (const std::string& e : errors_) {
-      spdlog::error("manifest error: {}", e);
-    }
-    if (!have_good_) {
-      manifests_ = std::move(l.manifests);
-      spdlog::warn("manifests: {} problem(s); serving the {} valid objects until they are fixed",
-                   errors_.size(), manifests_.objectCount());
+    ManifestLoad& l = load.value();
+    errors_ = std::move(l.errors);
+    manifests_ = std::make_shared<const MeshManifests>(std::move(l.manifests));
+    if (errors_.empty()) {
+      spdlog::info("manifests: {} objects in {} files from {}", manifests_->objectCount(),
+                   manifests_->files, dir_);
     } else {
-      spdlog::warn("manifests: {} problem(s); the last good state stays in force",
-                   errors_.size());
+      // Each problem is logged once by the control plane (ProblemLog), not here.
+      spdlog::warn("manifests: {} objects in force; {} problem(s) in {} file(s), which keep "
+                   "their last good version",
+                   manifests_->objectCount(), errors_.size(), l.files_with_errors.size());
     }
   }
-  return true;
+  if (load_again_) {
+    load_again_ = false;
+    startLoad();
+  }
+  if (changed_) {
+    changed_();
+  }
 }
 
 }  // namespace remora::control

@@ -1,8 +1,10 @@
 #include "control/manifest_loader.h"
 
+#include <sys/stat.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <map>
 #include <climits>
 #include <tuple>
 #include <type_traits>
@@ -228,10 +230,45 @@ void DocumentLoader::document(const YAML::Node& doc, bool in_list) {
   }
 }
 
+// By file, then position; problems without a position last in their file.
+bool byPosition(const ManifestError& a, const ManifestError& b) {
+  auto key = [](const ManifestError& e) {
+    return std::tuple(std::string_view(e.file), e.pos.known() ? e.pos.line : INT_MAX,
+                      e.pos.known() ? e.pos.col : INT_MAX);
+  };
+  return key(a) < key(b);
+}
+
 }  // namespace
 
 void ManifestLoader::addText(std::string_view text, const std::string& file) {
+  const size_t first_error = errors_.size();
+  addDocuments(text, file);
+  capErrors(file, first_error);
+}
+
+void ManifestLoader::capErrors(const std::string& file, size_t first_error) {
+  const size_t added = errors_.size() - first_error;
+  if (added <= limits_.max_errors_per_file) {
+    return;
+  }
+  auto first = errors_.begin() + static_cast<std::ptrdiff_t>(first_error);
+  std::stable_sort(first, errors_.end(), byPosition);
+  errors_.resize(first_error + limits_.max_errors_per_file);
+  errors_.push_back({file,
+                     {},
+                     file + ": ... and " + std::to_string(added - limits_.max_errors_per_file) +
+                         " more problems in this file (the first " +
+                         std::to_string(limits_.max_errors_per_file) + " are listed)"});
+}
+
+void ManifestLoader::addDocuments(std::string_view text, const std::string& file) {
   ++manifests_.files;
+  common::Status bounded = xds::checkYamlExpansion(text, file, limits_.yaml);
+  if (!bounded.isOk()) {
+    addParseErrors(bounded, file, &errors_);
+    return;
+  }
   std::vector<YAML::Node> docs;
   try {
     docs = YAML::LoadAll(std::string(text));
@@ -255,30 +292,44 @@ void ManifestLoader::addText(std::string_view text, const std::string& file) {
   }
 }
 
-void ManifestLoader::addFile(const std::string& path) {
+void ManifestLoader::addFile(const std::string& path, std::string* text_out) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
+      static_cast<uint64_t>(st.st_size) > limits_.max_file_bytes) {
+    ++manifests_.files;
+    errors_.push_back({path, {}, tooLarge(path, static_cast<uint64_t>(st.st_size))});
+    return;
+  }
   auto text = xds::readConfigFile(path);
+  if (text.isOk() && text.value().size() > limits_.max_file_bytes) {  // grew since stat()
+    ++manifests_.files;
+    errors_.push_back({path, {}, tooLarge(path, text.value().size())});
+    return;
+  }
   if (!text.isOk()) {
     ++manifests_.files;
     errors_.push_back({path, {}, text.status().message()});
     return;
   }
   addText(text.value(), path);
+  if (text_out != nullptr) {
+    *text_out = std::move(text.value());
+  }
+}
+
+std::string ManifestLoader::tooLarge(const std::string& path, uint64_t size) const {
+  return path + ": " + std::to_string(size) + " bytes is over the limit of " +
+         std::to_string(limits_.max_file_bytes) +
+         " bytes per manifest file (--max-manifest-bytes); the file is not read";
 }
 
 ManifestLoad ManifestLoader::finish() {
   checkReferences(manifests_, broken_services_, &errors_);
-  // By file, then position; problems without a position last in their file.
-  std::stable_sort(
-      errors_.begin(), errors_.end(), [](const ManifestError& a, const ManifestError& b) {
-        auto key = [](const ManifestError& e) {
-          return std::tuple(std::string_view(e.file), e.pos.known() ? e.pos.line : INT_MAX,
-                            e.pos.known() ? e.pos.col : INT_MAX);
-        };
-        return key(a) < key(b);
-      });
+  std::stable_sort(errors_.begin(), errors_.end(), byPosition);
   ManifestLoad load;
   load.manifests = std::move(manifests_);
   for (ManifestError& e : errors_) {
+    load.files_with_errors.insert(e.file);
     load.errors.push_back(std::move(e.text));
   }
   manifests_ = MeshManifests{};
@@ -287,16 +338,65 @@ ManifestLoad ManifestLoader::finish() {
   return load;
 }
 
-common::Result<ManifestLoad> loadManifests(const std::string& path) {
+common::Result<ManifestLoad> loadManifests(const std::string& path, const ManifestLimits& limits) {
   auto files = listManifestFiles(path);
   if (!files.isOk()) {
     return files.status();
   }
-  ManifestLoader loader;
+  ManifestLoader loader(limits);
   for (const std::string& file : files.value()) {
     loader.addFile(file);
   }
   return loader.finish();
+}
+
+common::Result<ManifestLoad> LastGoodLoader::load(const std::string& path) {
+  auto files = listManifestFiles(path);
+  if (!files.isOk()) {
+    return files.status();
+  }
+  std::map<std::string, std::string> texts;  // what could be read
+  ManifestLoader current(limits_);
+  for (const std::string& f : files.value()) {
+    std::string text;
+    current.addFile(f, &text);
+    texts.emplace(f, std::move(text));
+  }
+  ManifestLoad load = current.finish();
+  std::map<std::string, std::string> good;
+  bool substitute = false;
+  for (const std::string& f : load.files_with_errors) {
+    substitute = substitute || last_good_.count(f) > 0;
+  }
+  if (substitute) {
+    // Files with problems take their last good version (when there is one) instead.
+    ManifestLoader in_force(limits_);
+    for (const std::string& f : files.value()) {
+      auto last = last_good_.find(f);
+      if (load.files_with_errors.count(f) > 0 && last != last_good_.end()) {
+        in_force.addText(last->second, f);
+        good.insert(*last);
+      } else {
+        in_force.addText(texts[f], f);
+      }
+    }
+    ManifestLoad mixed = in_force.finish();
+    load.manifests = std::move(mixed.manifests);
+    // Problems that only the mix has (an old version naming what is gone) are reported too.
+    std::set<std::string> seen(load.errors.begin(), load.errors.end());
+    for (std::string& e : mixed.errors) {
+      if (seen.insert(e).second) {
+        load.errors.push_back(std::move(e));
+      }
+    }
+  }
+  for (auto& [f, text] : texts) {
+    if (load.files_with_errors.count(f) == 0) {
+      good[f] = std::move(text);
+    }
+  }
+  last_good_ = std::move(good);  // files gone are forgotten
+  return load;
 }
 
 }  // namespace remora::control

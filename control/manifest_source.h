@@ -8,6 +8,7 @@
 // there.
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -28,12 +29,19 @@ class ManifestSource {
   // directory does not exist); problems inside manifests are errors(), not a failed start.
   virtual common::Status start(std::function<void()> changed) = 0;
 
-  // The manifests in force: the last state without problems. Until one was seen, the valid
-  // objects of the first load (better than nothing at start).
+  // The manifests in force: the valid objects of the latest state, where a part with problems
+  // (a file, in file mode) keeps its last version without problems; a part never seen without
+  // problems contributes its valid objects.
   virtual const MeshManifests& manifests() const noexcept = 0;
 
+  // manifests() as a shared snapshot, for work done off the loop thread (translation).
+  virtual std::shared_ptr<const MeshManifests> snapshot() const = 0;
+
+  // False until the first state was read (loading may take a while and runs off the loop).
+  virtual bool loaded() const noexcept = 0;
+
   // The problems of the latest state seen ("FILE:LINE:COL: PATH: problem"); empty when it was
-  // good (and is therefore the one in force).
+  // good (and is therefore wholly in force).
   virtual const std::vector<std::string>& errors() const noexcept = 0;
 
   // RFC 3339 time of the latest change seen ("" before any).

@@ -11,6 +11,7 @@
 #include "control/endpoint_translation.h"
 #include "control/policy_translation.h"
 #include "control/route_translation.h"
+#include "xds/bootstrap_loader.h"
 #include "xds/source_map.h"
 
 namespace remora::control {
@@ -71,6 +72,25 @@ struct ServiceInfo {
     return {manifest->object.metadata().namespace_(), manifest->object.metadata().name()};
   }
 };
+
+// Why a sidecar would refuse `route` (xds::checkPushedResource of a route configuration
+// holding only it), or "".
+std::string sidecarRefuses(const cfg::Route& route) {
+  cfg::RouteConfiguration rc;
+  rc.set_name("check");
+  cfg::VirtualHost* vh = rc.add_virtual_hosts();
+  vh->set_name("check");
+  vh->add_domains("*");
+  *vh->add_routes() = route;
+  common::Status s = xds::checkPushedResource(rc);
+  return s.isOk() ? "" : "a sidecar would refuse it: " + s.message();
+}
+
+template <typename Resource>
+std::string sidecarRefuses(const Resource& resource) {
+  common::Status s = xds::checkPushedResource(resource);
+  return s.isOk() ? "" : "a sidecar would refuse it: " + s.message();
+}
 
 class Translation {
  public:
@@ -245,9 +265,23 @@ class Translation {
         continue;
       }
       const std::string name = route.metadata().namespace_() + "/" + route.metadata().name();
+      std::vector<std::vector<cfg::Route>> translated;
       for (auto [svc, k] : parents) {
         RouteParent parent{svc->cluster(k), svc->policy ? &svc->policy->object.spec() : nullptr};
-        std::vector<cfg::Route> rules = translateRules(*r, parent);
+        translated.push_back(translateRules(*r, parent));
+        for (const cfg::Route& rt : translated.back()) {
+          if (std::string why = sidecarRefuses(rt); !why.empty()) {
+            problems.push_back(r->error("spec", "route " + rt.name() + ": " + why));
+          }
+        }
+      }
+      if (!problems.empty()) {
+        errors.push_back(problems.front());  // one per object: the others would repeat it
+        continue;
+      }
+      for (size_t p = 0; p < parents.size(); ++p) {
+        auto [svc, k] = parents[p];
+        std::vector<cfg::Route>& rules = translated[p];
         auto& out = svc->port_routes[k];
         out.insert(out.end(), std::make_move_iterator(rules.begin()),
                    std::make_move_iterator(rules.end()));
@@ -295,18 +329,37 @@ std::shared_ptr<const MeshConfig> translate(const MeshManifests& manifests,
       const uint32_t port = static_cast<uint32_t>(svc.port(i).port());
       summary.clusters.push_back(name);
 
-      cfg::Cluster& cluster = config->clusters_.emplace_back();
+      cfg::Cluster cluster;
       cluster.set_name(name);
       if (policy != nullptr) {
         applyClusterPolicy(*policy, &cluster);
       }
-
-      cfg::ClusterLoadAssignment& cla = config->endpoints_.emplace_back();
+      cfg::ClusterLoadAssignment cla;
       cla.set_cluster_name(name);
       for (const std::string& address : svc.endpoints[i]) {
         cla.add_endpoints()->set_address(address);
+      }
+      // Checked one object at a time: a resource the sidecars would refuse is left out with its
+      // error instead of making them refuse the whole set (and every later change of its type).
+      std::string why = sidecarRefuses(cluster);
+      if (why.empty()) {
+        why = sidecarRefuses(cla);
+      }
+      if (!why.empty()) {
+        // The policy's settings when it has some on this cluster, else the Service's port.
+        t.errors.push_back(
+            svc.policy != nullptr
+                ? svc.policy->error("spec", "cluster " + name + ": " + why)
+                : svc.manifest->error(xds::indexPath("spec.ports", static_cast<size_t>(i)),
+                                      "cluster " + name + ": " + why));
+        summary.clusters.pop_back();
+        continue;
+      }
+      for (const std::string& address : svc.endpoints[i]) {
         all_endpoints.insert(address);
       }
+      config->clusters_.push_back(std::move(cluster));
+      config->endpoints_.push_back(std::move(cla));
 
       auto vh = std::make_shared<MeshConfig::VirtualHostSource>();
       vh->ns = key.first;
@@ -360,7 +413,17 @@ std::shared_ptr<const MeshConfig> translate(const MeshManifests& manifests,
     }
   }
   config->vhosts_.assign(vhosts.begin(), vhosts.end());
-  config->errors_ = std::move(t.errors);
+  if (t.errors.size() > MeshConfig::kMaxListedErrors) {
+    const size_t more = t.errors.size() - MeshConfig::kMaxListedErrors;
+    config->errors_.assign(t.errors.begin(), t.errors.begin() + static_cast<std::ptrdiff_t>(
+                                                                    MeshConfig::kMaxListedErrors));
+    config->errors_.push_back("... and " + std::to_string(more) +
+                              " more translation errors (the first " +
+                              std::to_string(MeshConfig::kMaxListedErrors) + " are listed)");
+  } else {
+    config->errors_ = t.errors;
+  }
+  config->all_errors_ = std::move(t.errors);
   return config;
 }
 

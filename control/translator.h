@@ -85,8 +85,13 @@ class MeshConfig {
   // Every Service, sorted by namespace then name.
   const std::vector<ServiceSummary>& services() const noexcept { return services_; }
   // What could not be honoured, one line each ("FILE:LINE:COL: PATH: problem" for manifest
-  // fields); the offending object is left out, everything else is translated.
+  // fields); the offending object is left out, everything else is translated. At most
+  // kMaxListedErrors lines, then one "... and N more" line; errorCount() has the real count.
   const std::vector<std::string>& errors() const noexcept { return errors_; }
+  size_t errorCount() const noexcept { return all_errors_.size(); }
+  // Every error, unbounded (for the ProblemLog, which logs each once).
+  const std::vector<std::string>& allErrors() const noexcept { return all_errors_; }
+  static constexpr size_t kMaxListedErrors = 1000;
 
  private:
   friend std::shared_ptr<const MeshConfig> translate(const MeshManifests&,
@@ -96,6 +101,7 @@ class MeshConfig {
   std::vector<config::v1::ClusterLoadAssignment> endpoints_;
   std::vector<ServiceSummary> services_;
   std::vector<std::string> errors_;
+  std::vector<std::string> all_errors_;
   std::vector<std::shared_ptr<const VirtualHostSource>> vhosts_;
   // "namespace/service" -> the inbound route's rate limit (absent: none).
   std::map<std::string, config::v1::RateLimit> inbound_rate_limits_;

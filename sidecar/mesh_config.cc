@@ -19,6 +19,20 @@ std::string quoted(std::string_view s) {
   return "'" + std::string(s) + "'";
 }
 
+// Why the bytes of a `kind` resource do not parse, naming the resource and the field when they
+// can be read: "cannot parse cluster 'a.b:80': fallback.body is not valid UTF-8".
+std::string unparsable(const google::protobuf::Descriptor* type, std::string_view bytes,
+                       std::string_view kind) {
+  std::string out = "cannot parse as " + std::string(kind);
+  if (std::string name = xds::resourceNameInWire(type, bytes); !name.empty()) {
+    out = "cannot parse " + std::string(kind) + " " + quoted(name);
+  }
+  if (std::string field = xds::invalidUtf8FieldInWire(type, bytes); !field.empty()) {
+    out += ": " + field + " is not valid UTF-8";
+  }
+  return out;
+}
+
 // Unpacks every resource into `out` (cleared first), keyed by `name_of`.
 template <typename M, typename NameOf>
 Status unpackAll(std::string_view type_url,
@@ -33,7 +47,7 @@ Status unpackAll(std::string_view type_url,
     }
     M m;
     if (!any.UnpackTo(&m)) {
-      return Status::invalid(at + ": cannot parse as " + std::string(kind));
+      return Status::invalid(at + ": " + unparsable(M::descriptor(), any.value(), kind));
     }
     std::string name = name_of(m);
     if (name.empty()) {
@@ -131,7 +145,9 @@ Status applyEndpointDelta(const remora::xds::v1::DeltaDiscoveryResponse& delta,
     }
     cfg::ClusterLoadAssignment a;
     if (!r.resource().UnpackTo(&a)) {
-      return Status::invalid(at + ": cannot parse as cluster load assignment");
+      return Status::invalid(at + ": " +
+                             unparsable(cfg::ClusterLoadAssignment::descriptor(),
+                                        r.resource().value(), "cluster load assignment"));
     }
     if (a.cluster_name().empty()) {
       a.set_cluster_name(r.name());

@@ -8,6 +8,8 @@
 #include <regex>
 #include <vector>
 
+#include <google/protobuf/unknown_field_set.h>
+
 #include "common/host_port.h"
 #include "xds/yaml_to_proto.h"
 
@@ -571,6 +573,172 @@ common::Status validateBootstrap(const config::v1::Bootstrap& bootstrap,
   } catch (const std::exception& e) {
     return common::Status::internal(formatConfigError(source_name, {}, "", e.what()));
   }
+}
+
+namespace {
+
+void findInvalidUtf8(const pb::Message& m, const std::string& path, std::string* out);
+
+// One value of field `f` (element `index` when repeated) of `m`.
+void findInvalidUtf8In(const pb::Message& m, const pb::FieldDescriptor* f, int index,
+                       const std::string& path, std::string* out) {
+  const pb::Reflection* r = m.GetReflection();
+  if (f->type() == pb::FieldDescriptor::TYPE_STRING) {
+    std::string scratch;
+    const std::string& v = f->is_repeated() ? r->GetRepeatedStringReference(m, f, index, &scratch)
+                                            : r->GetStringReference(m, f, &scratch);
+    if (!isValidUtf8(v)) {
+      *out = path;
+    }
+  } else if (f->cpp_type() == pb::FieldDescriptor::CPPTYPE_MESSAGE) {
+    findInvalidUtf8(f->is_repeated() ? r->GetRepeatedMessage(m, f, index) : r->GetMessage(m, f),
+                    path, out);
+  }
+}
+
+void findInvalidUtf8(const pb::Message& m, const std::string& path, std::string* out) {
+  const pb::Reflection* r = m.GetReflection();
+  std::vector<const pb::FieldDescriptor*> fields;
+  r->ListFields(m, &fields);
+  for (const pb::FieldDescriptor* f : fields) {
+    const std::string field_path = joinPath(path, f->name());
+    if (!f->is_repeated()) {
+      findInvalidUtf8In(m, f, 0, field_path, out);
+    }
+    for (int i = 0; f->is_map() && i < r->FieldSize(m, f) && out->empty(); ++i) {
+      // An entry is named by its key ("set[\"x-a\"]"), its value checked under that name.
+      const pb::Message& entry = r->GetRepeatedMessage(m, f, i);
+      const pb::FieldDescriptor* key = f->message_type()->map_key();
+      const pb::FieldDescriptor* value = f->message_type()->map_value();
+      std::string entry_path = indexPath(field_path, static_cast<size_t>(i));
+      if (key->type() == pb::FieldDescriptor::TYPE_STRING) {
+        const std::string k = entry.GetReflection()->GetString(entry, key);
+        if (!isValidUtf8(k)) {
+          *out = entry_path;
+          return;
+        }
+        entry_path = mapEntryPath(field_path, k);
+      }
+      findInvalidUtf8In(entry, value, 0, entry_path, out);
+    }
+    for (int i = 0; f->is_repeated() && !f->is_map() && i < r->FieldSize(m, f) && out->empty();
+         ++i) {
+      findInvalidUtf8In(m, f, i, indexPath(field_path, static_cast<size_t>(i)), out);
+    }
+    if (!out->empty()) {
+      return;
+    }
+  }
+}
+
+constexpr int kMaxWireDepth = 100;
+
+void findInvalidUtf8InWire(const pb::Descriptor* d, const std::string& bytes,
+                           const std::string& path, int depth, std::string* out) {
+  pb::UnknownFieldSet set;
+  if (depth > kMaxWireDepth || !set.ParseFromString(bytes)) {
+    return;
+  }
+  std::map<int, size_t> seen;  // field number -> elements so far
+  for (int i = 0; i < set.field_count() && out->empty(); ++i) {
+    const pb::UnknownField& u = set.field(i);
+    const pb::FieldDescriptor* f = d->FindFieldByNumber(u.number());
+    if (f == nullptr || u.type() != pb::UnknownField::TYPE_LENGTH_DELIMITED) {
+      continue;
+    }
+    std::string field_path = joinPath(path, f->name());
+    if (f->is_repeated()) {
+      field_path = indexPath(field_path, seen[u.number()]++);
+    }
+    if (f->type() == pb::FieldDescriptor::TYPE_STRING) {
+      if (!isValidUtf8(u.length_delimited())) {
+        *out = field_path;
+      }
+    } else if (f->type() == pb::FieldDescriptor::TYPE_MESSAGE) {
+      findInvalidUtf8InWire(f->message_type(), u.length_delimited(), field_path, depth + 1, out);
+    }
+  }
+}
+
+}  // namespace
+
+std::string invalidUtf8Field(const google::protobuf::Message& message) {
+  std::string out;
+  findInvalidUtf8(message, "", &out);
+  return out;
+}
+
+std::string invalidUtf8FieldInWire(const google::protobuf::Descriptor* type,
+                                   std::string_view bytes) {
+  std::string out;
+  findInvalidUtf8InWire(type, std::string(bytes), "", 0, &out);
+  return out;
+}
+
+std::string resourceNameInWire(const google::protobuf::Descriptor* type, std::string_view bytes) {
+  pb::UnknownFieldSet set;
+  if (!set.ParseFromString(std::string(bytes))) {
+    return "";
+  }
+  for (int i = 0; i < set.field_count(); ++i) {
+    const pb::UnknownField& u = set.field(i);
+    const pb::FieldDescriptor* f = type->FindFieldByNumber(u.number());
+    if (f != nullptr && (f->name() == "name" || f->name() == "cluster_name") &&
+        f->type() == pb::FieldDescriptor::TYPE_STRING &&
+        u.type() == pb::UnknownField::TYPE_LENGTH_DELIMITED && isValidUtf8(u.length_delimited())) {
+      return u.length_delimited();
+    }
+  }
+  return "";
+}
+
+common::Status checkPushedResource(const google::protobuf::Message& resource) {
+  if (std::string field = invalidUtf8Field(resource); !field.empty()) {
+    return common::Status::invalid(field + ": not valid UTF-8 (the sidecar cannot parse it)");
+  }
+  v1::Bootstrap b;
+  b.mutable_xds()->add_address("127.0.0.1:15010");  // mesh mode: references are not resolved
+  std::string prefix;
+  if (const auto* c = dynamic_cast<const v1::Cluster*>(&resource)) {
+    *b.mutable_static_resources()->add_clusters() = *c;
+    prefix = "static_resources.clusters[0].";
+  } else if (const auto* a = dynamic_cast<const v1::ClusterLoadAssignment*>(&resource)) {
+    v1::Cluster* c = b.mutable_static_resources()->add_clusters();
+    c->set_name(a->cluster_name().empty() ? "cluster" : a->cluster_name());
+    c->set_type(v1::Cluster::STATIC);
+    *c->mutable_endpoints() = a->endpoints();
+    prefix = "static_resources.clusters[0].";
+  } else if (const auto* rc = dynamic_cast<const v1::RouteConfiguration*>(&resource)) {
+    *b.mutable_static_resources()->add_routes() = *rc;
+    prefix = "static_resources.routes[0].";
+  } else {
+    return common::Status::ok();
+  }
+  common::Status s = validateBootstrap(b, "", SourceMap());
+  if (s.isOk()) {
+    return s;
+  }
+  // Lines are ": PATH: problem" (no source, no position): keep "PATH: problem" relative to the
+  // resource.
+  std::string out;
+  const std::string& m = s.message();
+  size_t start = 0;
+  while (start < m.size()) {
+    size_t nl = m.find('\n', start);
+    std::string line = m.substr(start, nl == std::string::npos ? std::string::npos : nl - start);
+    if (line.rfind(": ", 0) == 0) {
+      line.erase(0, 2);
+    }
+    if (line.rfind(prefix, 0) == 0) {
+      line.erase(0, prefix.size());
+    }
+    out += (out.empty() ? "" : "\n") + line;
+    if (nl == std::string::npos) {
+      break;
+    }
+    start = nl + 1;
+  }
+  return common::Status::invalid(std::move(out));
 }
 
 common::Result<config::v1::Bootstrap> parseBootstrap(std::string_view text,

@@ -44,6 +44,28 @@ common::Result<config::v1::Bootstrap> parseBootstrap(std::string_view text,
 common::Status validateBootstrap(const config::v1::Bootstrap& bootstrap,
                                  std::string_view source_name, const SourceMap& map);
 
+// What a sidecar checks of one resource the control plane pushes, on its own: it must parse
+// (every `string` field valid UTF-8) and pass validateBootstrap as the only resource of a mesh
+// mode bootstrap (names of other resources are not resolved). `resource` is a Cluster,
+// ClusterLoadAssignment (checked as the endpoints of a STATIC cluster) or RouteConfiguration;
+// other types only get the UTF-8 check. Returns OK or kInvalidArgument listing the problems,
+// one per line, "FIELD.PATH: problem" with proto field names relative to the resource.
+common::Status checkPushedResource(const google::protobuf::Message& resource);
+
+// The path ("fallback.body", "virtual_hosts[0].routes[2].request_headers.set[1].value") of the
+// first `string` field of `message` that is not valid UTF-8, or "" when there is none.
+std::string invalidUtf8Field(const google::protobuf::Message& message);
+
+// The same for serialized bytes of a message of type `type` that failed to parse: protobuf says
+// only "cannot parse", this names the field. "" when no string field is at fault (or the bytes
+// are not even well-formed wire format).
+std::string invalidUtf8FieldInWire(const google::protobuf::Descriptor* type,
+                                   std::string_view bytes);
+
+// The `name` (or `cluster_name`) field of serialized bytes of a message of type `type`, when it
+// is there and valid UTF-8; "" otherwise. For naming a resource that does not parse.
+std::string resourceNameInWire(const google::protobuf::Descriptor* type, std::string_view bytes);
+
 // True for a control plane address: HOST:PORT where HOST is an IP literal ([IPv6] bracketed) or
 // a DNS name (letters, digits, '.', '-'), PORT 1..65535.
 bool isControlPlaneAddress(std::string_view text);

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cmath>
@@ -11,10 +12,13 @@
 #include <limits>
 #include <map>
 #include <optional>
+#include <sstream>
 #include <system_error>
+#include <unordered_map>
 #include <vector>
 
 #include <google/protobuf/descriptor.h>
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include "xds/duration.h"
@@ -680,6 +684,10 @@ bool Walker::scalar(const YAML::Node& node, SourcePos pos, const std::string& pa
           return false;
         }
       } else {
+        if (!isValidUtf8(text)) {
+          fail(pos, path, "not valid UTF-8 (a text field must be: a sidecar cannot parse it)");
+          return false;
+        }
         value = text;
       }
       if (add) {
@@ -783,6 +791,10 @@ common::Status parseYamlInto(std::string_view text, std::string_view source_name
                              const ParseOptions& options) {
   const std::string source(source_name);
   return guarded(source, out, map, [&]() -> common::Status {
+    common::Status bounded = checkYamlExpansion(text, source);
+    if (!bounded.isOk()) {
+      return bounded;
+    }
     std::vector<YAML::Node> docs;
     try {
       docs = YAML::LoadAll(std::string(text));
@@ -823,6 +835,192 @@ common::Status parseYamlNodeInto(const YAML::Node& node, std::string_view source
     }
     return walkDocument(node, source, out, map, options);
   });
+}
+
+namespace {
+
+// What a node stands for once its aliases are expanded.
+struct Expanded {
+  uint64_t nodes = 0;
+  uint64_t bytes = 0;   // scalar bytes
+  uint64_t height = 0;  // collection levels: 0 for a scalar
+};
+
+struct LimitCrossed {
+  YAML::Mark mark;
+  std::string problem;
+};
+
+// Sizes every node of the event stream bottom-up; an alias adds the size of the node it names.
+class ExpansionCounter : public YAML::EventHandler {
+ public:
+  explicit ExpansionCounter(const YamlLimits& limits) : limits_(limits) {}
+
+  void OnDocumentStart(const YAML::Mark&) override {
+    anchors_.clear();  // anchors are per document
+    open_.clear();
+  }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override { leaf(mark, anchor, 0); }
+  void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
+                const std::string& value) override {
+    leaf(mark, anchor, value.size());
+  }
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t anchor) override {
+    auto it = anchors_.find(anchor);
+    if (it == anchors_.end()) {
+      throw LimitCrossed{mark, "YAML alias to a node that contains it (endless expansion)"};
+    }
+    const Expanded e = it->second;
+    ++aliases_;
+    alias_nodes_ += e.nodes;
+    alias_bytes_ += e.bytes;
+    if (aliases_ > limits_.max_aliases) {
+      throw LimitCrossed{mark, "more than " + std::to_string(limits_.max_aliases) +
+                                   " YAML alias uses (limit of aliases per file)"};
+    }
+    if (alias_nodes_ > limits_.max_alias_nodes) {
+      throw LimitCrossed{mark, "YAML aliases expand to more than " +
+                                   std::to_string(limits_.max_alias_nodes) +
+                                   " nodes (limit of alias expansion per file)"};
+    }
+    if (alias_bytes_ > limits_.max_alias_bytes) {
+      throw LimitCrossed{mark, "YAML aliases expand to more than " +
+                                   std::to_string(limits_.max_alias_bytes) +
+                                   " bytes of scalars (limit of alias expansion per file)"};
+    }
+    child(mark, e);
+  }
+  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
+                       YAML::EmitterStyle::value) override {
+    open(mark, anchor);
+  }
+  void OnSequenceEnd() override { close(); }
+  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
+                  YAML::EmitterStyle::value) override {
+    open(mark, anchor);
+  }
+  void OnMapEnd() override { close(); }
+
+ private:
+  struct Open {
+    YAML::anchor_t anchor;
+    Expanded size;
+  };
+
+  void leaf(const YAML::Mark& mark, YAML::anchor_t anchor, uint64_t bytes) {
+    const Expanded e{1, bytes, 0};
+    if (anchor != YAML::NullAnchor) {
+      anchors_[anchor] = e;
+    }
+    child(mark, e);
+  }
+  void open(const YAML::Mark& mark, YAML::anchor_t anchor) {
+    if (open_.size() >= limits_.max_depth) {
+      throw LimitCrossed{
+          mark, "YAML nested more than " + std::to_string(limits_.max_depth) + " levels deep"};
+    }
+    open_.push_back({anchor, {1, 0, 1}});
+  }
+  void close() {
+    if (open_.empty()) {
+      return;
+    }
+    Open done = open_.back();
+    open_.pop_back();
+    if (done.anchor != YAML::NullAnchor) {
+      anchors_[done.anchor] = done.size;
+    }
+    if (!open_.empty()) {
+      add(&open_.back().size, done.size);
+    }
+  }
+  void child(const YAML::Mark& mark, const Expanded& e) {
+    if (open_.size() + e.height > limits_.max_depth) {
+      throw LimitCrossed{mark, "YAML nested more than " + std::to_string(limits_.max_depth) +
+                                   " levels deep once aliases are expanded"};
+    }
+    if (!open_.empty()) {
+      add(&open_.back().size, e);
+    }
+  }
+  static void add(Expanded* parent, const Expanded& e) {
+    parent->nodes += e.nodes;
+    parent->bytes += e.bytes;
+    parent->height = std::max(parent->height, e.height + 1);
+  }
+
+  const YamlLimits& limits_;
+  std::unordered_map<YAML::anchor_t, Expanded> anchors_;
+  std::vector<Open> open_;
+  uint64_t aliases_ = 0;
+  uint64_t alias_nodes_ = 0;
+  uint64_t alias_bytes_ = 0;
+};
+
+}  // namespace
+
+common::Status checkYamlExpansion(std::string_view text, std::string_view source_name,
+                                  const YamlLimits& limits) {
+  try {
+    std::istringstream in{std::string(text)};
+    YAML::Parser parser(in);
+    ExpansionCounter counter(limits);
+    while (parser.HandleNextDocument(counter)) {
+    }
+  } catch (const LimitCrossed& e) {
+    return common::Status::invalid(formatConfigError(source_name, toPos(e.mark), "", e.problem));
+  } catch (const YAML::Exception& e) {
+    return common::Status::invalid(
+        formatConfigError(source_name, toPos(e.mark), "", "YAML syntax error: " + e.msg));
+  } catch (const std::exception& e) {
+    return common::Status::invalid(formatConfigError(source_name, {}, "", e.what()));
+  }
+  return common::Status::ok();
+}
+
+bool isValidUtf8(std::string_view s) noexcept {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const auto* end = p + s.size();
+  while (p < end) {
+    const unsigned char c = *p;
+    if (c < 0x80) {
+      ++p;
+      continue;
+    }
+    size_t len;
+    uint32_t cp;
+    uint32_t min;
+    if ((c & 0xE0) == 0xC0) {
+      len = 2;
+      cp = c & 0x1F;
+      min = 0x80;
+    } else if ((c & 0xF0) == 0xE0) {
+      len = 3;
+      cp = c & 0x0F;
+      min = 0x800;
+    } else if ((c & 0xF8) == 0xF0) {
+      len = 4;
+      cp = c & 0x07;
+      min = 0x10000;
+    } else {
+      return false;
+    }
+    if (static_cast<size_t>(end - p) < len) {
+      return false;
+    }
+    for (size_t i = 1; i < len; ++i) {
+      if ((p[i] & 0xC0) != 0x80) {
+        return false;
+      }
+      cp = (cp << 6) | (p[i] & 0x3F);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+      return false;
+    }
+    p += len;
+  }
+  return true;
 }
 
 common::Result<std::string> readConfigFile(const std::string& path) {

@@ -36,6 +36,29 @@ struct ParseOptions {
 // below one (`root.` or `root[` follows). The root "" matches every path.
 std::function<bool(std::string_view path)> ignoreUnknownUnder(std::vector<std::string> roots);
 
+// What one YAML text may expand to. YAML aliases (`*name`) repeat an anchored node without
+// repeating its bytes, so a few KB of nested aliases ("billion laughs") stand for billions of
+// nodes once walked. checkYamlExpansion counts what the text stands for, each alias at every use
+// with the whole size of the node it names, and refuses the text at the first place a limit is
+// crossed, before anything is built from it.
+struct YamlLimits {
+  size_t max_depth = 64;                     // nesting of sequences and mappings, aliases expanded
+  size_t max_aliases = 10000;                // alias uses in the whole text
+  size_t max_alias_nodes = 100000;           // nodes that alias uses add, in the whole text
+  size_t max_alias_bytes = 4 * 1024 * 1024;  // scalar bytes that alias uses add
+};
+
+// Reads the YAML event stream of `text` (every document) and checks it against `limits` without
+// expanding anything: cost and memory are linear in the text. Errors: kInvalidArgument
+// "SOURCE:LINE:COL: YAML ... limit ..." at the alias or collection that crossed a limit, or the
+// syntax error found first ("SOURCE:LINE:COL: YAML syntax error: ..."). Never throws.
+common::Status checkYamlExpansion(std::string_view text, std::string_view source_name,
+                                  const YamlLimits& limits = {});
+
+// True when `s` is well-formed UTF-8 (what protobuf requires of a `string` field: no overlong
+// forms, no surrogates, nothing above U+10FFFF).
+bool isValidUtf8(std::string_view s) noexcept;
+
 // Parses `text`, one YAML document (JSON is a YAML subset, so JSON works too), into `out`, which
 // is cleared first. Mapping rules (the protobuf JSON mapping):
 //  - a key is a field's proto name (snake_case) or its json_name (lowerCamelCase);
@@ -44,11 +67,13 @@ std::function<bool(std::string_view path)> ignoreUnknownUnder(std::vector<std::s
 //    field is a one-element list (`methods: GET` == `methods: [GET]`);
 //  - enums by exact value name (case-sensitive) or by number of a defined value;
 //  - integers in decimal, range-checked for their type; floats/doubles also accept inf/nan;
-//    bools are true/false; bytes are base64; strings take any scalar as written;
+//    bools are true/false; bytes are base64; strings take any scalar as written that is valid
+//    UTF-8 (protobuf refuses to parse a `string` field that is not, so a peer would too);
 //  - google.protobuf.Duration is a string such as "250ms" or "1.5s" (see xds/duration.h);
 //    the wrapper types (google.protobuf.UInt32Value, ...) take their bare scalar;
 //  - null (`~`, `null` or an empty value) leaves a field unset; setting a field twice or two
 //    members of one oneof is an error; `optional` scalars get presence when written.
+// The text is first checked with checkYamlExpansion (default YamlLimits).
 // Unknown fields, wrong node kinds, bad numbers, bad enum names (the message lists the valid
 // names), bad durations, YAML syntax errors, an empty document ("empty document") and more than
 // one non-empty document are all errors. Parsing goes on after an error, so the returned

@@ -19,34 +19,12 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::string service(const std::string& name, int port = 8080) {
-  return "---\napiVersion: v1\nkind: Service\nmetadata: {name: " + name +
-         ", namespace: shop}\nspec:\n  ports: [{name: http, port: " + std::to_string(port) +
-         ", targetPort: " + std::to_string(port) + "}]\n";
-}
-
-// An EndpointSlice of `svc` with the given "IP:PORT" endpoints (one slice per port).
-std::string slice(const std::string& name, const std::string& svc, const std::string& address) {
-  size_t colon = address.rfind(':');
-  return "---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata:\n  name: " + name +
-         "\n  namespace: shop\n  labels: {kubernetes.io/service-name: " + svc +
-         "}\naddressType: IPv4\nendpoints:\n- addresses: [" + address.substr(0, colon) +
-         "]\nports: [{name: http, port: " + address.substr(colon + 1) + "}]\n";
-}
-
 std::string split(int w1, int w2) {
   return "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: canary, "
          "namespace: shop}\nspec:\n  parentRefs: [{group: \"\", kind: Service, name: catalog, port: "
          "8080}]\n  rules:\n  - backendRefs:\n    - {name: catalog-v1, port: 8080, weight: " +
          std::to_string(w1) + "}\n    - {name: catalog-v2, port: 8080, weight: " +
          std::to_string(w2) + "}\n";
-}
-
-// Writes a file atomically (the control plane polls; it must never read half a file).
-void writeAtomically(const std::string& path, const std::string& text) {
-  std::string tmp = path + ".tmp";
-  std::ofstream(tmp) << text;
-  ASSERT_EQ(std::rename(tmp.c_str(), path.c_str()), 0);
 }
 
 // One GET through a sidecar's outbound listener to `host`; returns (status, x-echo-id).
@@ -70,11 +48,11 @@ class ControlPlaneTest : public ::testing::Test {
   // Services catalog, catalog-v1 (endpoint v1) and catalog-v2 (endpoint v2), and an HTTPRoute
   // sending every catalog request to v1 (route.yaml, rewritten by the tests).
   void writeCanary(const Echo& v1, const Echo& v2) const {
-    writeAtomically(manifest("services.yaml"),
-                    service("catalog") + service("catalog-v1") + service("catalog-v2") +
-                        slice("v1", "catalog-v1", v1.address) +
-                        slice("v2", "catalog-v2", v2.address));
-    writeAtomically(manifest("route.yaml"), split(100, 0));
+    ASSERT_TRUE(writeAtomically(
+        manifest("services.yaml"),
+        shopService("catalog") + shopService("catalog-v1") + shopService("catalog-v2") +
+            shopSlice("v1", "catalog-v1", v1.address) + shopSlice("v2", "catalog-v2", v2.address)));
+    ASSERT_TRUE(writeAtomically(manifest("route.yaml"), split(100, 0)));
   }
 
   TempDir dir_;
@@ -84,8 +62,9 @@ class ControlPlaneTest : public ::testing::Test {
 TEST_F(ControlPlaneTest, SidecarRoutesByServiceNamesFromTheManifests) {
   Echo echo = Echo::start(dir_, "catalog-1");
   ASSERT_FALSE(echo.address.empty());
-  writeAtomically(manifest("shop.yaml"),
-                  service("catalog") + slice("catalog-a", "catalog", echo.address));
+  ASSERT_TRUE(
+      writeAtomically(manifest("shop.yaml"),
+                      shopService("catalog") + shopSlice("catalog-a", "catalog", echo.address)));
   ControlPlane cp = ControlPlane::start(dir_, "control", manifests_);
   ASSERT_FALSE(cp.xds.empty()) << readFile(cp.stderr_file);
   Sidecar sc = meshSidecar(dir_, cp.xds, "frontend-1", "frontend", "shop");
@@ -116,8 +95,9 @@ TEST_F(ControlPlaneTest, SidecarRoutesByServiceNamesFromTheManifests) {
 
 TEST_F(ControlPlaneTest, ApiDashboardStatsAndRemoractlStatusSeeTheRealMesh) {
   Echo echo = Echo::start(dir_, "catalog-1");
-  writeAtomically(manifest("shop.yaml"),
-                  service("catalog") + slice("catalog-a", "catalog", echo.address));
+  ASSERT_TRUE(
+      writeAtomically(manifest("shop.yaml"),
+                      shopService("catalog") + shopSlice("catalog-a", "catalog", echo.address)));
   ControlPlane cp = ControlPlane::start(dir_, "control", manifests_);
   ASSERT_FALSE(cp.xds.empty()) << readFile(cp.stderr_file);
   Sidecar sc = meshSidecar(dir_, cp.xds, "frontend-1", "frontend", "shop");
@@ -183,7 +163,7 @@ TEST_F(ControlPlaneTest, RouteChangeUnderLoadFailsNoRequest) {
   };
   std::thread a(load), b(load);
   std::this_thread::sleep_for(150ms);
-  writeAtomically(manifest("route.yaml"), split(0, 100));
+  ASSERT_TRUE(writeAtomically(manifest("route.yaml"), split(0, 100)));
   changed = true;
   // The new route reaches the sidecar within a second; keep the load going past that.
   EXPECT_TRUE(eventually([&] { return from_v2_after.load() > 50; }, 5s));
@@ -210,7 +190,8 @@ TEST_F(ControlPlaneTest, BadManifestIsReportedAndTheLastGoodConfigStays) {
   std::string version_before = jsonStrings(cp.get("/v1/status"))["config_version"];
 
   // Weight 0/100 plus a field the schema does not have: the whole state is refused.
-  writeAtomically(manifest("route.yaml"), split(0, 100) + "    sessionPersistence: {}\n");
+  ASSERT_TRUE(
+      writeAtomically(manifest("route.yaml"), split(0, 100) + "    sessionPersistence: {}\n"));
   std::string status;
   ASSERT_TRUE(eventually(
       [&] {
@@ -227,15 +208,16 @@ TEST_F(ControlPlaneTest, BadManifestIsReportedAndTheLastGoodConfigStays) {
     EXPECT_EQ(callVia(c, "catalog.shop:8080").second, "v1");  // the old route still serves
   }
   // Fixed: applied.
-  writeAtomically(manifest("route.yaml"), split(0, 100));
+  ASSERT_TRUE(writeAtomically(manifest("route.yaml"), split(0, 100)));
   EXPECT_TRUE(eventually([&] { return callVia(c, "catalog.shop:8080").second == "v2"; }, 5s));
   EXPECT_EQ(cp.get("/v1/status").find("route.yaml:"), std::string::npos);
 }
 
 TEST_F(ControlPlaneTest, RefusedResourceIsNackedAndVisibleInProxies) {
   Echo echo = Echo::start(dir_, "catalog-1");
-  writeAtomically(manifest("shop.yaml"),
-                  service("catalog") + slice("catalog-a", "catalog", echo.address));
+  ASSERT_TRUE(
+      writeAtomically(manifest("shop.yaml"),
+                      shopService("catalog") + shopSlice("catalog-a", "catalog", echo.address)));
   ControlPlane cp = ControlPlane::start(dir_, "control", manifests_);
   ASSERT_FALSE(cp.xds.empty());
   // A sidecar whose bootstrap already defines a static cluster named like the one the control
@@ -270,8 +252,9 @@ TEST_F(ControlPlaneTest, RefusedResourceIsNackedAndVisibleInProxies) {
 
 TEST_F(ControlPlaneTest, ControlPlaneRestartLosesNoRequest) {
   Echo echo = Echo::start(dir_, "catalog-1");
-  writeAtomically(manifest("shop.yaml"),
-                  service("catalog") + slice("catalog-a", "catalog", echo.address));
+  ASSERT_TRUE(
+      writeAtomically(manifest("shop.yaml"),
+                      shopService("catalog") + shopSlice("catalog-a", "catalog", echo.address)));
   const std::string xds = "127.0.0.1:" + std::to_string(pickFreePort());
   ControlPlane cp = ControlPlane::start(dir_, "control", manifests_, {"--xds", xds});
   ASSERT_FALSE(cp.xds.empty()) << readFile(cp.stderr_file);
@@ -306,7 +289,7 @@ TEST_F(ControlPlaneTest, ControlPlaneRestartLosesNoRequest) {
 
 TEST_F(ControlPlaneTest, RegisteredEndpointExpiresWithoutHeartbeats) {
   Echo echo = Echo::start(dir_, "orders-1");
-  writeAtomically(manifest("shop.yaml"), service("orders", 8080));
+  ASSERT_TRUE(writeAtomically(manifest("shop.yaml"), shopService("orders", 8080)));
   ControlPlane cp = ControlPlane::start(dir_, "control", manifests_);
   ASSERT_FALSE(cp.xds.empty());
   Sidecar sc = meshSidecar(dir_, cp.xds, "frontend-1", "frontend", "shop");
@@ -354,7 +337,7 @@ TEST_F(ControlPlaneTest, SidecarMovesToTheSecondReplicaWhenTheFirstDies) {
   a.process.wait(2s);
   EXPECT_TRUE(eventually([&] { return b.get("/v1/proxies").find("frontend-1") != std::string::npos; }, 10s));
   // Changes now arrive through the second replica.
-  writeAtomically(manifest("route.yaml"), split(0, 100));
+  ASSERT_TRUE(writeAtomically(manifest("route.yaml"), split(0, 100)));
   common::HttpClient c(sc.listeners.at("outbound"));
   EXPECT_TRUE(eventually([&] { return callVia(c, "catalog.shop:8080").second == "v2"; }, 5s));
 }

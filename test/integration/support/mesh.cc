@@ -1,10 +1,33 @@
 #include "mesh.h"
 
+#include <cstdio>
+#include <fstream>
+
 #include "common/http_client.h"
 
 namespace remora::test {
 
 std::string controlBin() { return REMORA_CONTROL_BIN; }
+
+std::string shopService(const std::string& name, int port) {
+  return "---\napiVersion: v1\nkind: Service\nmetadata: {name: " + name +
+         ", namespace: shop}\nspec:\n  ports: [{name: http, port: " + std::to_string(port) +
+         ", targetPort: " + std::to_string(port) + "}]\n";
+}
+
+std::string shopSlice(const std::string& name, const std::string& svc, const std::string& address) {
+  size_t colon = address.rfind(':');
+  return "---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata:\n  name: " + name +
+         "\n  namespace: shop\n  labels: {kubernetes.io/service-name: " + svc +
+         "}\naddressType: IPv4\nendpoints:\n- addresses: [" + address.substr(0, colon) +
+         "]\nports: [{name: http, port: " + address.substr(colon + 1) + "}]\n";
+}
+
+bool writeAtomically(const std::string& path, const std::string& text) {
+  std::string tmp = path + ".tmp";
+  std::ofstream(tmp) << text;
+  return std::rename(tmp.c_str(), path.c_str()) == 0;
+}
 
 ControlPlane ControlPlane::start(const TempDir& dir, const std::string& name,
                                  const std::string& manifests_dir, std::vector<std::string> extra) {

@@ -33,4 +33,13 @@ Sidecar meshSidecar(const TempDir& dir, const std::string& xds, const std::strin
 
 std::string controlBin();
 
+// Manifests for the tests: a "---" document of Service `name` in namespace shop with one port
+// "http" (port and targetPort `port`).
+std::string shopService(const std::string& name, int port = 8080);
+// A "---" document of an EndpointSlice `name` of Service shop/`svc` with one "IP:PORT" endpoint.
+std::string shopSlice(const std::string& name, const std::string& svc, const std::string& address);
+// Writes a file atomically (the control plane polls; it must never read half a file). False
+// when the rename failed.
+bool writeAtomically(const std::string& path, const std::string& text);
+
 }  // namespace remora::test

@@ -888,5 +888,84 @@ TEST(TranslatorRoute, ShopStyleMeshPassesValidationWithEveryFeature) {
   EXPECT_TRUE(s.isOk()) << s.message();
 }
 
+// ---- what sidecars would refuse (issue 9 B.11) ----
+
+// Loads `text` (must be valid) for the tests below, which then poison objects in memory as a
+// source other than the YAML loader could (the loader itself refuses invalid UTF-8).
+MeshManifests loadText(const std::string& text) {
+  ManifestLoader loader;
+  loader.addText(text, "m.yaml");
+  ManifestLoad load = loader.finish();
+  EXPECT_TRUE(load.ok()) << joined(load.errors);
+  return std::move(load.manifests);
+}
+
+TEST(TranslatorSidecarChecks, ClusterASidecarCannotParseIsLeftOutAndTheOthersStay) {
+  MeshManifests m = loadText(service("a") + service("b") +
+                             policy("pa", "a", "  fallback: {status: 200, body: ok}\n"));
+  ASSERT_EQ(m.policies.size(), 1u);
+  m.policies[0].object.mutable_spec()->mutable_fallback()->set_body("bad\xff");
+  auto c = translate(m, {});
+  std::vector<std::string> names;
+  for (const cfg::Cluster& cl : c->clusters()) {
+    names.push_back(cl.name());
+  }
+  EXPECT_EQ(names, (std::vector<std::string>{"b.shop:8080"}));
+  ASSERT_EQ(c->errors().size(), 1u);
+  EXPECT_EQ(c->errors()[0].rfind("m.yaml:", 0), 0u) << c->errors()[0];
+  EXPECT_NE(c->errors()[0].find(": spec: cluster a.shop:8080: a sidecar would refuse it: "
+                                "fallback.body: not valid UTF-8"),
+            std::string::npos)
+      << c->errors()[0];
+  // The endpoints of the dropped cluster go too; b keeps its assignment.
+  ASSERT_EQ(c->endpoints().size(), 1u);
+  EXPECT_EQ(c->endpoints()[0].cluster_name(), "b.shop:8080");
+}
+
+TEST(TranslatorSidecarChecks, RouteWithAHeaderValueASidecarCannotParseIsLeftOut) {
+  MeshManifests m =
+      loadText(service("a") + service("b") +
+               httpRoute("ra", "{group: \"\", kind: Service, name: a}",
+                         "  rules:\n  - filters:\n    - type: RequestHeaderModifier\n"
+                         "      requestHeaderModifier: {set: [{name: x-a, value: fine}]}\n") +
+               httpRoute("rb", "{group: \"\", kind: Service, name: b}",
+                         "  rules:\n  - matches: [{path: {type: PathPrefix, value: /b}}]\n"));
+  ASSERT_EQ(m.routes.size(), 2u);
+  m.routes[0]
+      .object.mutable_spec()
+      ->mutable_rules(0)
+      ->mutable_filters(0)
+      ->mutable_request_header_modifier()
+      ->mutable_set(0)
+      ->set_value("x\xc3");
+  auto c = translate(m, {});
+  ASSERT_EQ(c->errors().size(), 1u);
+  EXPECT_NE(c->errors()[0].find("route shop/ra/"), std::string::npos) << c->errors()[0];
+  EXPECT_NE(c->errors()[0].find("request_headers.set[\"x-a\"]"), std::string::npos)
+      << c->errors()[0];
+  // a falls back to its default route; b keeps its HTTPRoute; every route config is clean.
+  cfg::RouteConfiguration out = c->outboundRoutes("shop");
+  EXPECT_EQ(xds::invalidUtf8Field(out), "");
+  std::string text = textOf(out);
+  EXPECT_NE(text.find("shop/rb/"), std::string::npos);
+  EXPECT_EQ(text.find("shop/ra/"), std::string::npos);
+  EXPECT_TRUE(xds::checkPushedResource(out).isOk());
+}
+
+TEST(TranslatorSidecarChecks, ErrorsAreListedUpToALimitAndCountedInFull) {
+  std::vector<RegisteredEndpoint> reg;
+  for (int i = 0; i < 1500; ++i) {
+    reg.push_back({"shop",
+                   "gone",
+                   "10.0." + std::to_string(i / 250) + "." + std::to_string(i % 250 + 1),
+                   80,
+                   {}});
+  }
+  auto c = translateText(service("a"), reg);
+  EXPECT_EQ(c->errorCount(), 1500u);
+  ASSERT_EQ(c->errors().size(), MeshConfig::kMaxListedErrors + 1);
+  EXPECT_EQ(c->errors().back(), "... and 500 more translation errors (the first 1000 are listed)");
+}
+
 }  // namespace
 }  // namespace remora::control

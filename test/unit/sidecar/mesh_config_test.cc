@@ -95,6 +95,31 @@ TEST(MeshConfigTest, ReplaceResourcesRejectsBadSets) {
   EXPECT_FALSE(replaceResources("type.googleapis.com/nope", pack({}), d).isOk());
 }
 
+TEST(MeshConfigTest, UnparsableResourceIsNamedWithTheFieldAtFault) {
+  // What a control plane without UTF-8 checks pushed (issue 9 B.11): protobuf only says "cannot
+  // parse"; the NACK names the resource and the field.
+  cfg::Cluster bad = cluster("catalog.shop:8080");
+  bad.mutable_fallback()->set_body("sorry\xff");
+  cfg::Cluster good = cluster("orders.shop:80");
+  DynamicResources out;
+  common::Status s = replaceResources(xds::kClusterType, pack({&good, &bad}), out);
+  ASSERT_FALSE(s.isOk());
+  EXPECT_EQ(
+      s.message(),
+      "resource 1: cannot parse cluster 'catalog.shop:8080': fallback.body is not valid UTF-8");
+
+  cfg::RouteConfiguration rc;
+  rc.set_name("outbound");
+  cfg::Route* r = rc.add_virtual_hosts()->add_routes();
+  r->set_name("r");
+  (*r->mutable_request_headers()->mutable_set())["x-a"] = "v\xc3";
+  s = replaceResources(xds::kRouteType, pack({&rc}), out);
+  ASSERT_FALSE(s.isOk());
+  EXPECT_EQ(s.message(),
+            "resource 0: cannot parse route configuration 'outbound': "
+            "virtual_hosts[0].routes[0].request_headers.set[0].value is not valid UTF-8");
+}
+
 TEST(MeshConfigTest, EndpointDeltaAddsReplacesAndRemoves) {
   DynamicResources d;
   d.endpoints["a"] = assignment("a", "10.0.0.1:80");
