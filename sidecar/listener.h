@@ -30,14 +30,22 @@ class WorkerListener {
   void stop() noexcept;
 
  private:
+  static constexpr uint64_t kRefusalLogMs = 10000;
+
   static void onConnection(uv_stream_t* server, int status);
   void accept() noexcept;
+  // accept(2) failed with `uv_err`: counted and logged (rate-limited).
+  void acceptFailed(int uv_err) noexcept;
+  // A connection was refused or lost at accept: a log line at most every kRefusalLogMs.
+  void noteRefusal(const ListenerConfig& lc, const char* why) noexcept;
 
   Worker& worker_;
   size_t index_;
   ListenerRuntime& runtime_;
   uv_tcp_t* handle_ = nullptr;
   common::SocketAddress bound_;  // the listening socket's own address
+  uint64_t last_refusal_log_ms_ = 0;
+  uint64_t refused_since_log_ = 0;
 };
 
 }  // namespace remora::sidecar

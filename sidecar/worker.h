@@ -27,9 +27,18 @@ class WorkerListener;
 
 class Worker;
 
+// Open downstream connections over every listener, and their process-wide limit: set at start
+// below RLIMIT_NOFILE so that the admin port, probes and upstream connections always find a free
+// file descriptor (docs/operations.md, "File descriptors").
+struct ConnectionBudget {
+  std::atomic<uint32_t> open{0};
+  uint32_t limit = UINT32_MAX;
+};
+
 // Process-wide state of one listener shared by every worker.
 struct ListenerRuntime {
   std::atomic<uint32_t> connections{0};
+  ConnectionBudget* budget = nullptr;  // outlives the workers; null in tests without one
 };
 
 // Per-endpoint upstream connections of one worker.
@@ -69,8 +78,9 @@ class Worker {
   void setOwnPorts(std::shared_ptr<const OwnPorts> own_ports) { own_ports_ = std::move(own_ports); }
   // Thread-safe: installs a new snapshot for new streams.
   void updateSnapshot(std::shared_ptr<const Snapshot> snapshot);
-  // Thread-safe: stop accepting, tell connections to drain.
-  void beginDrain();
+  // Thread-safe: stop accepting, tell connections to drain. Idle keep-alive connections stay
+  // open for `grace_ms` (requests already on the wire are answered with connection: close).
+  void beginDrain(uint64_t grace_ms);
   // Thread-safe: close everything and join the thread.
   void stop();
   // Thread-safe: requests in flight on this worker (drain waits for 0).
@@ -93,6 +103,8 @@ class Worker {
   uint32_t nextRoundRobin(uint32_t cluster_index) noexcept;
   uint64_t random() noexcept { return rng_(); }
   bool draining() const noexcept { return draining_; }
+  // Draining: what is left of the grace for idle connections (0 once over, or not draining).
+  uint64_t drainGraceLeftMs() noexcept;
 
   void track(DownstreamConnection* c) noexcept;
   void untrack(DownstreamConnection* c) noexcept;
@@ -116,6 +128,7 @@ class Worker {
   std::mt19937_64 rng_;
   DownstreamConnection* connections_ = nullptr;
   bool draining_ = false;
+  uint64_t drain_grace_end_ms_ = 0;  // loop time
   std::atomic<uint64_t> active_streams_{0};
   std::thread thread_;
 };
