@@ -1507,6 +1507,7 @@ void HttpConnection::closeGracefully() noexcept {
     return;
   }
   closing_ = true;
+  worker_.connectionClosing();
   releaseUpstream(false);
   pending_input_.clear();
   conn_->shutdownAfterFlush();
@@ -1557,6 +1558,9 @@ void HttpConnection::destroy() noexcept {
     UpstreamConnection* u = upstream_;
     upstream_ = nullptr;
     u->close();
+  }
+  if (closing_) {
+    worker_.connectionClosed();
   }
   timer_.stop();
   conn_->close();

@@ -395,13 +395,17 @@ void Server::beginDrain() {
 
 void Server::checkDrained() {
   uint64_t active = 0;
+  uint64_t closing = 0;
   for (auto& w : workers_) {
     active += w->activeStreams();
+    closing += w->closingConnections();
   }
+  // Client connections that may still send a request (lingering closes do not count).
   uint64_t open = 0;
   for (auto& r : runtimes_) {
     open += r->connections.load(std::memory_order_relaxed);
   }
+  open = open > closing ? open - closing : 0;
   uint64_t now = uv_now(loop_.uv());
   // Done when nothing is in flight and no client connection is left to answer: at once when the
   // clients closed theirs, else once the grace for idle ones is over.

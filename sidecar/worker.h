@@ -87,6 +87,11 @@ class Worker {
   uint64_t activeStreams() const noexcept { return active_streams_.load(std::memory_order_relaxed); }
   // Thread-safe.
   const RecentRequests& recent() const noexcept { return recent_; }
+  // Thread-safe: connections in their lingering close (answered, told to go, waiting for the
+  // client's close); a drain need not wait for them.
+  uint64_t closingConnections() const noexcept {
+    return closing_connections_.load(std::memory_order_relaxed);
+  }
 
   // Worker thread only.
   uint32_t index() const noexcept { return index_; }
@@ -110,6 +115,10 @@ class Worker {
   void untrack(DownstreamConnection* c) noexcept;
   void streamStarted() noexcept { active_streams_.fetch_add(1, std::memory_order_relaxed); }
   void streamFinished() noexcept { active_streams_.fetch_sub(1, std::memory_order_relaxed); }
+  void connectionClosing() noexcept {
+    closing_connections_.fetch_add(1, std::memory_order_relaxed);
+  }
+  void connectionClosed() noexcept { closing_connections_.fetch_sub(1, std::memory_order_relaxed); }
 
  private:
   void run(std::vector<int> fds, std::vector<ListenerRuntime*> runtimes);
@@ -130,6 +139,7 @@ class Worker {
   bool draining_ = false;
   uint64_t drain_grace_end_ms_ = 0;  // loop time
   std::atomic<uint64_t> active_streams_{0};
+  std::atomic<uint64_t> closing_connections_{0};
   std::thread thread_;
 };
 
