@@ -12,16 +12,9 @@ void appendJsonString(std::string& out, std::string_view s) {
   size_t i = 0;
   while (i < s.size()) {
     // The run of bytes that go out as they are, appended in one piece.
-    size_t run = i;
-    while (run < s.size()) {
-      unsigned char c = static_cast<unsigned char>(s[run]);
-      if (c < 0x20 || c == '"' || c == '\\' || c >= 0x80) {
-        break;
-      }
-      ++run;
-    }
-    out.append(s.substr(i, run - i));
-    i = run;
+    size_t run = plainAsciiRun(s.substr(i));
+    out.append(s.substr(i, run));
+    i += run;
     if (i == s.size()) {
       break;
     }
@@ -54,7 +47,7 @@ void appendJsonString(std::string& out, std::string_view s) {
       case '\t':
         out.append("\\t");
         break;
-      default: {
+      default: {  // control bytes and DEL
         static constexpr char kHex[] = "0123456789abcdef";
         char buf[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xf]};
         out.append(buf, sizeof(buf));

@@ -46,6 +46,18 @@ size_t utf8Sequence(std::string_view s, size_t* subpart) noexcept {
   return need + 1;
 }
 
+size_t plainAsciiRun(std::string_view s) noexcept {
+  size_t n = 0;
+  while (n < s.size()) {
+    unsigned char c = static_cast<unsigned char>(s[n]);
+    if (c < 0x20 || c >= 0x7F || c == '"' || c == '\\') {
+      break;
+    }
+    ++n;
+  }
+  return n;
+}
+
 bool isValidUtf8(std::string_view s) noexcept {
   size_t i = 0;
   while (i < s.size()) {

@@ -17,6 +17,10 @@ size_t utf8Sequence(std::string_view s, size_t* subpart) noexcept;
 
 bool isValidUtf8(std::string_view s) noexcept;
 
+// The length of the leading run of `s` made of printable ASCII (20-7E) other than `"` and `\`:
+// what JSON strings and quoted log fields carry as it is.
+size_t plainAsciiRun(std::string_view s) noexcept;
+
 // `s` with every maximal ill-formed subpart replaced by U+FFFD (EF BF BD); valid text unchanged.
 std::string toValidUtf8(std::string_view s);
 

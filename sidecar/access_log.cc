@@ -69,16 +69,9 @@ void appendMillis(std::string& out, uint64_t us) {
 void appendLogEscaped(std::string& out, std::string_view s) {
   size_t i = 0;
   while (i < s.size()) {
-    size_t run = i;
-    while (run < s.size()) {
-      unsigned char c = static_cast<unsigned char>(s[run]);
-      if (c < 0x20 || c >= 0x7F || c == '"' || c == '\\') {
-        break;
-      }
-      ++run;
-    }
-    out.append(s.substr(i, run - i));
-    i = run;
+    size_t run = common::plainAsciiRun(s.substr(i));
+    out.append(s.substr(i, run));
+    i += run;
     if (i == s.size()) {
       break;
     }

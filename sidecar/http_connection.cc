@@ -252,8 +252,9 @@ void HttpConnection::onEof() noexcept {
     }
     return;
   }
-  if (stream_active_ ? !request_complete_ : parser_.inMessage()) {
-    // A client that goes away mid-request aborts it: its request can never be complete.
+  if (stream_active_ ? !request_complete_ || upgrade_request_ : parser_.inMessage()) {
+    // A client that goes away mid-request aborts it: its request can never be complete. (An
+    // upgrade it no longer sends on has nothing to tunnel.)
     destroy();
     return;
   }

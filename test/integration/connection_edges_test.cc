@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "common/http_client.h"
+#include "support/configs.h"
 #include "support/process.h"
 #include "support/sockets.h"
 
@@ -22,64 +23,63 @@ using common::HttpClient;
 using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  }
-  return out;
-}
-
-// One HTTP listener "main" in front of `backend`; `listener_extra`, `cluster_extra` and `top`
-// add lines to the listener, the cluster and the top level.
+// One HTTP listener "main" in front of cluster "echo" at `backend`, access log off;
+// `listener_extra` (flow-map entries, e.g. ", idle_timeout: 1h") and `cluster_extra` (lines)
+// add settings.
 std::string edgesConfig(const std::string& backend, const std::string& listener_extra,
-                        const std::string& cluster_extra = "", const std::string& top = "") {
-  return "concurrency: 1\n" + top +
-         "listeners:\n"
-         "  - name: main\n"
-         "    address: 127.0.0.1:0\n"
-         "    protocol: HTTP\n"
-         "    route_config: r\n" +
-         listener_extra +
-         "static_resources:\n"
-         "  clusters:\n"
-         "    - name: echo\n" +
-         cluster_extra + "      endpoints: [{address: \"" + backend + "\"}]\n" +
-         "  routes:\n"
-         "    - name: r\n"
-         "      virtual_hosts:\n"
-         "        - name: vh\n"
-         "          domains: [\"*\"]\n"
-         "          routes:\n"
-         "            - name: all\n"
-         "              match: {prefix: /}\n"
-         "              route: {cluster: echo, timeout: 30s}\n";
+                        const std::string& cluster_extra = "") {
+  std::string yaml = oneRouteConfig(clusterYaml("echo", {backend}, cluster_extra),
+                                    "{cluster: echo, timeout: 30s}");
+  const std::string plain = "route_config: r}";
+  yaml.replace(yaml.find(plain), plain.size(),
+               "route_config: r, protocol: HTTP" + listener_extra + "}");
+  return yaml + "access_log: {enabled: false}\n";
 }
 
 // Strict JSON + UTF-8 check by an independent parser: python3's json.loads on the bytes decoded
 // as strict UTF-8 (which refuses overlong forms, surrogates and code points over U+10FFFF).
 // Returns "" when valid, else python's complaint.
-std::string strictJsonError(const TempDir& dir, const std::string& text) {
-  std::string path = dir.write("doc.json", text);
+std::string strictJsonError(const TempDir& dir_, const std::string& text) {
+  std::string path = dir_.write("doc.json", text);
   RunResult r = runToExit(
-      dir, "strict-json",
+      dir_, "strict-json",
       {"/usr/bin/python3", "-c",
        "import json,sys; json.loads(open(sys.argv[1],'rb').read().decode('utf-8','strict'))",
        path});
   return r.exit_code == 0 ? "" : "exit " + std::to_string(r.exit_code) + ": " + r.err;
 }
 
+// Each test: a remora-echo, and a sidecar in front of it started by quick() or config().
+class ConnectionEdgesTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    echo_ = Echo::start(dir_, "echo");
+    ASSERT_FALSE(echo_.address.empty());
+  }
+  void quick(const std::vector<std::string>& extra) {
+    sidecar_ = Sidecar::quick(dir_, {echo_.address}, extra);
+    ASSERT_FALSE(sidecar_.admin.empty()) << readFile(sidecar_.stderr_file);
+  }
+  void config(const std::string& yaml) {
+    sidecar_ = Sidecar::config(dir_, yaml);
+    ASSERT_FALSE(sidecar_.admin.empty()) << readFile(sidecar_.stderr_file);
+  }
+  TempDir dir_;
+  Echo echo_;
+  Sidecar sidecar_;
+};
+
 // ---- A.4: /requests stays valid JSON ---------------------------------------------------
 
-TEST(ConnectionEdgesTest, RequestsStaysStrictlyValidJsonAfterIllFormedUtf8InHostAndRequestId) {
+TEST_F(ConnectionEdgesTest, RequestsStaysStrictlyValidJsonAfterIllFormedUtf8InHostAndRequestId) {
   if (access("/usr/bin/python3", X_OK) != 0) {
     GTEST_SKIP() << "no /usr/bin/python3 for the independent strict JSON check";
   }
-  TempDir dir;
-  Echo echo = Echo::start(dir, "echo");
-  ASSERT_FALSE(echo.address.empty());
-  Sidecar s = Sidecar::quick(dir, {echo.address}, {"--access-log", "off"});
-  ASSERT_FALSE(s.admin.empty()) << readFile(s.stderr_file);
+  quick({"--access-log", "off"});
+  if (HasFatalFailure()) {
+    return;
+  }
+  const Sidecar& s = sidecar_;
 
   // Every class of ill-formed UTF-8: stray byte, overlong, surrogate, over U+10FFFF, truncated.
   HttpClient c(s.main(), 3s);
@@ -93,7 +93,7 @@ TEST(ConnectionEdgesTest, RequestsStaysStrictlyValidJsonAfterIllFormedUtf8InHost
 
   std::string json = s.adminGet("/requests");
   ASSERT_NE(json.find("\"requests\""), std::string::npos) << json;
-  EXPECT_EQ(strictJsonError(dir, json), "") << json;
+  EXPECT_EQ(strictJsonError(dir_, json), "") << json;
   // The bytes became U+FFFD; well-formed text (é) is kept.
   EXPECT_NE(json.find("\"h\xEF\xBF\xBD\xEF\xBF\xBD.caf\xC3\xA9\""), std::string::npos) << json;
   EXPECT_NE(json.find("\"id-\xEF\xBF\xBD\xEF\xBF\xBD-"), std::string::npos) << json;
@@ -128,12 +128,12 @@ std::vector<std::string> logFields(const std::string& line) {
   return out;
 }
 
-TEST(ConnectionEdgesTest, AccessLogQuotesAndEscapesClientFieldsSoOneLineIsOneUnforgeableRecord) {
-  TempDir dir;
-  Echo echo = Echo::start(dir, "echo");
-  ASSERT_FALSE(echo.address.empty());
-  Sidecar s = Sidecar::quick(dir, {echo.address});
-  ASSERT_FALSE(s.admin.empty()) << readFile(s.stderr_file);
+TEST_F(ConnectionEdgesTest, AccessLogQuotesAndEscapesClientFieldsSoOneLineIsOneUnforgeableRecord) {
+  quick({});
+  if (HasFatalFailure()) {
+    return;
+  }
+  const Sidecar& s = sidecar_;
 
   HttpClient c(s.main(), 3s);
   ASSERT_TRUE(c.sendRaw("GET /a\"b HTTP/1.1\r\n"
@@ -180,13 +180,12 @@ TEST(ConnectionEdgesTest, AccessLogQuotesAndEscapesClientFieldsSoOneLineIsOneUnf
 
 // ---- A.7 (a): a silent connection ------------------------------------------------------
 
-TEST(ConnectionEdgesTest, ConnectionThatNeverSendsAByteIsClosedAtTheHeaderTimeout) {
-  TempDir dir;
-  Echo echo = Echo::start(dir, "echo");
-  ASSERT_FALSE(echo.address.empty());
-  Sidecar s = Sidecar::config(
-      dir, edgesConfig(echo.address, "    header_read_timeout: 300ms\n    idle_timeout: 1h\n"));
-  ASSERT_FALSE(s.admin.empty()) << readFile(s.stderr_file);
+TEST_F(ConnectionEdgesTest, ConnectionThatNeverSendsAByteIsClosedAtTheHeaderTimeout) {
+  config(edgesConfig(echo_.address, ", header_read_timeout: 300ms, idle_timeout: 1h"));
+  if (HasFatalFailure()) {
+    return;
+  }
+  const Sidecar& s = sidecar_;
 
   HttpClient silent(s.main(), 3s);
   auto start = Clock::now();
@@ -204,12 +203,12 @@ TEST(ConnectionEdgesTest, ConnectionThatNeverSendsAByteIsClosedAtTheHeaderTimeou
 
 // ---- A.7 (b): half-close ---------------------------------------------------------------
 
-TEST(ConnectionEdgesTest, HalfCloseAfterACompleteRequestGetsItsResponseThenTheClose) {
-  TempDir dir;
-  Echo echo = Echo::start(dir, "echo");
-  ASSERT_FALSE(echo.address.empty());
-  Sidecar s = Sidecar::quick(dir, {echo.address}, {"--access-log", "off"});
-  ASSERT_FALSE(s.admin.empty()) << readFile(s.stderr_file);
+TEST_F(ConnectionEdgesTest, HalfCloseAfterACompleteRequestGetsItsResponseThenTheClose) {
+  quick({"--access-log", "off"});
+  if (HasFatalFailure()) {
+    return;
+  }
+  const Sidecar& s = sidecar_;
 
   // The upstream is slow, so the half-close arrives while the request is in flight.
   HttpClient c(s.main(), 3s);
@@ -237,12 +236,12 @@ TEST(ConnectionEdgesTest, HalfCloseAfterACompleteRequestGetsItsResponseThenTheCl
   EXPECT_TRUE(p.waitForClose(3s));
 }
 
-TEST(ConnectionEdgesTest, HalfCloseInTheMiddleOfARequestAbortsIt) {
-  TempDir dir;
-  Echo echo = Echo::start(dir, "echo");
-  ASSERT_FALSE(echo.address.empty());
-  Sidecar s = Sidecar::quick(dir, {echo.address}, {"--access-log", "off"});
-  ASSERT_FALSE(s.admin.empty()) << readFile(s.stderr_file);
+TEST_F(ConnectionEdgesTest, HalfCloseInTheMiddleOfARequestAbortsIt) {
+  quick({"--access-log", "off"});
+  if (HasFatalFailure()) {
+    return;
+  }
+  const Sidecar& s = sidecar_;
 
   // Half a head, and a head with half its body: both are dropped without an answer.
   for (std::string partial : {std::string("GET /half-head HTTP/1.1\r\nHost: x\r\n"),
@@ -259,18 +258,12 @@ TEST(ConnectionEdgesTest, HalfCloseInTheMiddleOfARequestAbortsIt) {
 
 // ---- A.7 (c): drain grace --------------------------------------------------------------
 
-class DrainGraceTest : public ::testing::Test {
+class DrainGraceTest : public ConnectionEdgesTest {
  protected:
   void start(std::vector<std::string> extra) {
-    echo_ = Echo::start(dir_, "echo");
-    ASSERT_FALSE(echo_.address.empty());
     extra.insert(extra.end(), {"--access-log", "off", "--concurrency", "2"});
-    sidecar_ = Sidecar::quick(dir_, {echo_.address}, extra);
-    ASSERT_FALSE(sidecar_.admin.empty()) << readFile(sidecar_.stderr_file);
+    quick(extra);
   }
-  TempDir dir_;
-  Echo echo_;
-  Sidecar sidecar_;
 };
 
 TEST_F(DrainGraceTest, KeepAliveClientsSendingThroughASigtermLoseNoRequest) {
@@ -357,7 +350,7 @@ TEST_F(DrainGraceTest, IdleKeepAliveConnectionIsAnsweredDuringTheGraceAndClosedA
   auto r = late.get("/during-the-grace");
   ASSERT_TRUE(r.isOk()) << r.status().message();
   EXPECT_EQ(r.value().status, 200);
-  EXPECT_EQ(lower(r.value().header("connection")), "close");
+  EXPECT_TRUE(common::equalsIgnoreCase(r.value().header("connection"), "close"));
   EXPECT_TRUE(late.waitForClose(1s));
 
   // The idle one is closed at the end of the grace, and the process exits then.
@@ -371,14 +364,13 @@ TEST_F(DrainGraceTest, IdleKeepAliveConnectionIsAnsweredDuringTheGraceAndClosedA
 
 // ---- A.7 (d): stalled request bodies ---------------------------------------------------
 
-TEST(ConnectionEdgesTest, StalledRequestBodyGets408AndFreesTheUpstreamSlot) {
-  TempDir dir;
-  Echo echo = Echo::start(dir, "echo");
-  ASSERT_FALSE(echo.address.empty());
-  Sidecar s = Sidecar::config(dir, edgesConfig(echo.address, "    body_read_timeout: 300ms\n",
-                                               "      max_connections_per_endpoint: 1\n",
-                                               "access_log: {enabled: false}\n"));
-  ASSERT_FALSE(s.admin.empty()) << readFile(s.stderr_file);
+TEST_F(ConnectionEdgesTest, StalledRequestBodyGets408AndFreesTheUpstreamSlot) {
+  config(edgesConfig(echo_.address, ", body_read_timeout: 300ms",
+                     "    max_connections_per_endpoint: 1\n"));
+  if (HasFatalFailure()) {
+    return;
+  }
+  const Sidecar& s = sidecar_;
 
   // Headers and part of the body, then nothing: the one upstream connection is taken.
   HttpClient stalled(s.main(), 3s);
@@ -387,8 +379,8 @@ TEST(ConnectionEdgesTest, StalledRequestBodyGets408AndFreesTheUpstreamSlot) {
                   .sendRaw("POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n"
                            "0123456789")
                   .isOk());
-  ASSERT_TRUE(
-      eventually([&] { return s.endpointStat("echo", echo.address, "active_requests") == 1; }, 2s));
+  ASSERT_TRUE(eventually(
+      [&] { return s.endpointStat("echo", echo_.address, "active_requests") == 1; }, 2s));
 
   auto r = stalled.readResponse();
   long long took = msSince(start);
@@ -407,13 +399,12 @@ TEST(ConnectionEdgesTest, StalledRequestBodyGets408AndFreesTheUpstreamSlot) {
   EXPECT_EQ(other.value().status, 200) << other.value().header("x-remora-reason");
 }
 
-TEST(ConnectionEdgesTest, SlowButSteadyRequestBodyIsNotCutByTheBodyTimeout) {
-  TempDir dir;
-  Echo echo = Echo::start(dir, "echo");
-  ASSERT_FALSE(echo.address.empty());
-  Sidecar s = Sidecar::config(dir, edgesConfig(echo.address, "    body_read_timeout: 300ms\n", "",
-                                               "access_log: {enabled: false}\n"));
-  ASSERT_FALSE(s.admin.empty()) << readFile(s.stderr_file);
+TEST_F(ConnectionEdgesTest, SlowButSteadyRequestBodyIsNotCutByTheBodyTimeout) {
+  config(edgesConfig(echo_.address, ", body_read_timeout: 300ms"));
+  if (HasFatalFailure()) {
+    return;
+  }
+  const Sidecar& s = sidecar_;
 
   // Ten bytes, one every 100ms: a whole second in all, but never a 300ms gap.
   HttpClient c(s.main(), 3s);
@@ -429,17 +420,14 @@ TEST(ConnectionEdgesTest, SlowButSteadyRequestBodyIsNotCutByTheBodyTimeout) {
 
 // ---- A.7 (e): the fd limit -------------------------------------------------------------
 
-TEST(ConnectionEdgesTest, AtTheFdLimitAdminStillAnswersAndRefusalsAreCountedAndLogged) {
-  TempDir dir;
-  Echo echo = Echo::start(dir, "echo");
-  ASSERT_FALSE(echo.address.empty());
+TEST_F(ConnectionEdgesTest, AtTheFdLimitAdminStillAnswersAndRefusalsAreCountedAndLogged) {
   // The sidecar under `ulimit -n 160` (soft and hard, so it cannot raise it).
   Sidecar s;
-  std::string ready = dir.file("fd.ready");
-  s.stdout_file = dir.file("fd.out");
-  s.stderr_file = dir.file("fd.err");
+  std::string ready = dir_.file("fd.ready");
+  s.stdout_file = dir_.file("fd.out");
+  s.stderr_file = dir_.file("fd.err");
   ASSERT_TRUE(s.process.start({"/bin/sh", "-c", "ulimit -n 160 && exec \"$0\" \"$@\"", sidecarBin(),
-                               "--listen", "127.0.0.1:0", "--upstream", echo.address, "--admin",
+                               "--listen", "127.0.0.1:0", "--upstream", echo_.address, "--admin",
                                "127.0.0.1:0", "--access-log", "off", "--ready-file", ready},
                               s.stdout_file, s.stderr_file));
   std::string text = waitForReadyFile(ready);
