@@ -169,18 +169,11 @@ void WorkerListener::acceptFailed(int uv_err) noexcept {
 }
 
 void WorkerListener::noteRefusal(const ListenerConfig& lc, const char* why) noexcept {
-  // At most one line per listener and worker every kRefusalLogMs, with the count since the last.
-  ++refused_since_log_;
-  uint64_t now = uv_now(worker_.loop().uv());
-  if (last_refusal_log_ms_ != 0 && now - last_refusal_log_ms_ < kRefusalLogMs) {
-    return;
+  uint64_t suppressed = 0;
+  if (refusal_log_.allow(uv_now(worker_.loop().uv()), suppressed)) {
+    spdlog::warn("listener {}: connection refused: {}{}", lc.name, why,
+                 LogLimiter::note(suppressed));
   }
-  spdlog::warn(
-      "listener {}: connection refused: {} ({} refused on worker {} since the last such "
-      "line)",
-      lc.name, why, refused_since_log_, worker_.index());
-  last_refusal_log_ms_ = now;
-  refused_since_log_ = 0;
 }
 
 void WorkerListener::accept() noexcept {

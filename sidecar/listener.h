@@ -16,6 +16,7 @@
 #include "common/tcp_connection.h"
 #include "common/timer.h"
 #include "sidecar/connection_info.h"
+#include "sidecar/log_limiter.h"
 #include "sidecar/worker.h"
 
 namespace remora::sidecar {
@@ -36,7 +37,8 @@ class WorkerListener {
   void accept() noexcept;
   // accept(2) failed with `uv_err`: counted and logged (rate-limited).
   void acceptFailed(int uv_err) noexcept;
-  // A connection was refused or lost at accept: a log line at most every kRefusalLogMs.
+  // A connection was refused or lost at accept: a log line at most every kRefusalLogMs (per
+  // listener and worker), saying how many were held back.
   void noteRefusal(const ListenerConfig& lc, const char* why) noexcept;
 
   Worker& worker_;
@@ -44,8 +46,7 @@ class WorkerListener {
   ListenerRuntime& runtime_;
   uv_tcp_t* handle_ = nullptr;
   common::SocketAddress bound_;  // the listening socket's own address
-  uint64_t last_refusal_log_ms_ = 0;
-  uint64_t refused_since_log_ = 0;
+  LogLimiter refusal_log_{1, kRefusalLogMs};
 };
 
 }  // namespace remora::sidecar
