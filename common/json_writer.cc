@@ -3,13 +3,34 @@
 #include <cmath>
 #include <cstdio>
 
+#include "common/utf8.h"
+
 namespace remora::common {
 
-std::string jsonQuote(std::string_view s) {
-  std::string out;
-  out.reserve(s.size() + 2);
+void appendJsonString(std::string& out, std::string_view s) {
   out.push_back('"');
-  for (unsigned char c : s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    // The run of bytes that go out as they are, appended in one piece.
+    size_t run = plainAsciiRun(s.substr(i));
+    out.append(s.substr(i, run));
+    i += run;
+    if (i == s.size()) {
+      break;
+    }
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x80) {
+      size_t bad = 0;
+      size_t n = utf8Sequence(s.substr(i), &bad);
+      if (n == 0) {
+        out.append("\xEF\xBF\xBD");  // U+FFFD for the maximal ill-formed subpart
+        i += bad;
+      } else {
+        out.append(s.substr(i, n));
+        i += n;
+      }
+      continue;
+    }
     switch (c) {
       case '"':
         out.append("\\\"");
@@ -26,17 +47,21 @@ std::string jsonQuote(std::string_view s) {
       case '\t':
         out.append("\\t");
         break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof(buf), "\\u%04x", c);
-          out.append(buf);
-        } else {
-          out.push_back(static_cast<char>(c));
-        }
+      default: {  // control bytes and DEL
+        static constexpr char kHex[] = "0123456789abcdef";
+        char buf[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xf]};
+        out.append(buf, sizeof(buf));
+      }
     }
+    ++i;
   }
   out.push_back('"');
+}
+
+std::string jsonQuote(std::string_view s) {
+  std::string out;
+  out.reserve(s.size() + 2);
+  appendJsonString(out, s);
   return out;
 }
 
@@ -77,14 +102,14 @@ void JsonWriter::endArray() {
 
 void JsonWriter::key(std::string_view k) {
   sep();
-  out_.append(jsonQuote(k));
+  appendJsonString(out_, k);
   out_.push_back(':');
   after_key_ = true;
 }
 
 void JsonWriter::value(std::string_view v) {
   sep();
-  out_.append(jsonQuote(v));
+  appendJsonString(out_, v);
 }
 
 void JsonWriter::value(int64_t v) {

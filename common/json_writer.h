@@ -1,6 +1,7 @@
 #pragma once
 // JsonWriter: builds compact JSON text (admin API, ready files). Commas and escaping are handled;
-// the caller keeps begin/end balanced.
+// the caller keeps begin/end balanced. The output is always valid UTF-8, whatever bytes the
+// strings hold (they often come from peers: Host, x-request-id, paths): see appendJsonString.
 
 #include <cstdint>
 #include <string>
@@ -39,7 +40,13 @@ class JsonWriter {
   bool after_key_ = false;
 };
 
-// `"..."` with JSON escaping.
+// Appends `s` to `out` as a JSON string, quotes included: `"` and `\` escaped, control bytes as
+// \n, \r, \t or \u00XX, and every ill-formed UTF-8 subpart (stray or truncated sequences,
+// overlong forms, surrogates, code points above U+10FFFF) replaced by U+FFFD as WHATWG decoders
+// do, so a strict parser always accepts the text.
+void appendJsonString(std::string& out, std::string_view s);
+
+// `"..."` with JSON escaping (appendJsonString into a new string).
 std::string jsonQuote(std::string_view s);
 
 }  // namespace remora::common

@@ -11,6 +11,7 @@
 #include "control/proxy_stats.h"
 #include "remora/control/v1/api.pb.h"
 #include "remora/mesh/v1/registry.pb.h"
+#include "xds/proto_json.h"
 
 namespace remora::control {
 
@@ -23,7 +24,7 @@ std::string toJson(const google::protobuf::Message& m) {
   opts.preserve_proto_field_names = true;
   opts.always_print_primitive_fields = true;
   std::string out;
-  (void)google::protobuf::util::MessageToJsonString(m, &out, opts);
+  (void)xds::printJson(m, opts, &out);  // valid UTF-8 whatever the peers registered
   out += "\n";
   return out;
 }

@@ -7,6 +7,7 @@
 
 #include "common/json_writer.h"
 #include "sidecar/server.h"
+#include "xds/proto_json.h"
 
 namespace remora::sidecar {
 
@@ -163,9 +164,7 @@ std::string configDump(const Server& server) {
   std::string bootstrap_json;
   google::protobuf::util::JsonPrintOptions opts;
   opts.preserve_proto_field_names = true;
-  auto status =
-      google::protobuf::util::MessageToJsonString(server.snapshot()->source, &bootstrap_json, opts);
-  if (!status.ok()) {
+  if (!xds::printJson(server.snapshot()->source, opts, &bootstrap_json)) {
     bootstrap_json = "null";
   }
   std::string version = std::to_string(server.snapshot()->version);

@@ -13,6 +13,8 @@ struct ConnectionInfo {
   uint16_t listener_port = 0;
   // Set when iptables redirected the connection here.
   std::optional<common::SocketAddress> original_dst;
+  // Loop time (ms) of the accept: the first request head is timed from here.
+  uint64_t accepted_ms = 0;
 };
 
 // Reads SO_ORIGINAL_DST (IPv4) / IP6T_SO_ORIGINAL_DST (IPv6) from a socket accepted by the

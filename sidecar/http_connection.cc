@@ -117,7 +117,13 @@ HttpConnection::HttpConnection(Worker& worker, std::shared_ptr<const Snapshot> l
 HttpConnection::~HttpConnection() = default;
 
 void HttpConnection::start(std::string_view initial) noexcept {
-  armTimer(TimerMode::kIdle, listener_->idle_timeout_ms);
+  // The first request head is timed from the accept (protocol detection included): a client
+  // that sends nothing, or too little, is not held until the idle timeout.
+  uint64_t now = uv_now(worker_.loop().uv());
+  uint64_t waited = info_.accepted_ms != 0 && now > info_.accepted_ms ? now - info_.accepted_ms : 0;
+  uint64_t limit = listener_->header_read_timeout_ms;
+  armTimer(TimerMode::kHeaderRead, limit > waited ? limit - waited : 0);
+  last_input_ms_ = now;
   conn_->readStart();
   if (worker_.draining()) {
     draining_ = true;
@@ -136,6 +142,7 @@ void HttpConnection::onData(const char* data, size_t len) noexcept {
   if (closing_) {
     return;  // lingering close: discard what the client still sends
   }
+  last_input_ms_ = uv_now(worker_.loop().uv());  // body_read_timeout measures the gaps
   if (tunnel_) {
     if (upstream_ != nullptr) {
       upstream_->write({data, len});
@@ -215,10 +222,12 @@ void HttpConnection::updateReading() noexcept {
   if (destroyed_) {
     return;
   }
-  bool want = closing_ || (!upstream_blocked_ && pending_input_.size() < kMaxPendingInput &&
-                          held_body_.size() < kMaxHeldBody);
+  bool want =
+      !down_eof_ && (closing_ || (!upstream_blocked_ && pending_input_.size() < kMaxPendingInput &&
+                                  held_body_.size() < kMaxHeldBody));
   if (want != conn_->reading()) {
     if (want) {
+      last_input_ms_ = uv_now(worker_.loop().uv());  // a pause of ours is no client stall
       conn_->readStart();
     } else {
       conn_->readStop();
@@ -235,8 +244,29 @@ void HttpConnection::onEof() noexcept {
     maybeFinishTunnel();
     return;
   }
-  // A client that goes away mid-request aborts it (HTTP/1 has no useful half-close).
-  destroy();
+  down_eof_ = true;
+  if (closing_) {
+    // Lingering close: done once our last bytes left (else onDrained arms the linger).
+    if (conn_->pendingBytes() == 0) {
+      destroy();
+    }
+    return;
+  }
+  if (stream_active_ ? !request_complete_ || upgrade_request_ : parser_.inMessage()) {
+    // A client that goes away mid-request aborts it: its request can never be complete. (An
+    // upgrade it no longer sends on has nothing to tunnel.)
+    destroy();
+    return;
+  }
+  // The client half-closed after complete requests (shutdown(SHUT_WR), `nc -N`): answer them,
+  // then close. With no request in flight and none pipelined, there is nothing to answer.
+  if (!stream_active_ && pending_input_.empty()) {
+    closeGracefully();
+    return;
+  }
+  if (stream_active_ && pending_input_.empty()) {
+    close_after_response_ = true;  // the response says so if its head has not left yet
+  }
 }
 
 void HttpConnection::onError(int) noexcept { destroy(); }
@@ -959,6 +989,14 @@ void HttpConnection::armRequestTimer() noexcept {
       (deadline == 0 || try_deadline_ms_ < deadline)) {
     deadline = try_deadline_ms_;
   }
+  // While the client owes body bytes: the body_read_timeout after the last one.
+  if (listener_->body_read_timeout_ms > 0 && !request_complete_ && request_has_body_ &&
+      !response_head_sent_) {
+    uint64_t body = last_input_ms_ + listener_->body_read_timeout_ms;
+    if (deadline == 0 || body < deadline) {
+      deadline = body;
+    }
+  }
   if (deadline == 0) {
     timer_.stop();
     return;
@@ -1445,13 +1483,23 @@ void HttpConnection::finishStream() noexcept {
   recordStream();
   stream_active_ = false;
   worker_.streamFinished();
-  if (close_after_response_ || draining_) {
+  if (close_after_response_) {
     closeGracefully();
     return;
   }
-  armTimer(TimerMode::kIdle, listener_->idle_timeout_ms);
+  // Keep-alive. Draining: the client was told keep-alive before the drain began; it may send
+  // again, so the connection waits out the drain grace (see armIdleTimer).
+  armIdleTimer();
   if (!in_parser_) {
     pump();
+    if (down_eof_ && !stream_active_ && !closing_ && !destroyed_) {
+      // Half-closed: every complete pipelined request was answered; a partial one is dropped.
+      if (parser_.inMessage()) {
+        destroy();
+      } else {
+        closeGracefully();
+      }
+    }
   }
 }
 
@@ -1460,6 +1508,7 @@ void HttpConnection::closeGracefully() noexcept {
     return;
   }
   closing_ = true;
+  worker_.connectionClosing();
   releaseUpstream(false);
   pending_input_.clear();
   conn_->shutdownAfterFlush();
@@ -1475,8 +1524,10 @@ void HttpConnection::closeGracefully() noexcept {
 
 void HttpConnection::onDrain() noexcept {
   draining_ = true;
-  if (!stream_active_ && !parser_.inMessage() && !tunnel_) {
-    closeGracefully();
+  if (!stream_active_ && !parser_.inMessage() && !tunnel_ && !closing_) {
+    // Idle: a request may already be on its way. It is answered (with connection: close) if it
+    // comes within the drain grace; at the end of the grace the connection is closed.
+    armIdleTimer();
   }
 }
 
@@ -1509,6 +1560,9 @@ void HttpConnection::destroy() noexcept {
     upstream_ = nullptr;
     u->close();
   }
+  if (closing_) {
+    worker_.connectionClosed();
+  }
   timer_.stop();
   conn_->close();
   retire(worker_, listener_->stats, runtime_);
@@ -1521,23 +1575,77 @@ void HttpConnection::armTimer(TimerMode mode, uint64_t ms) noexcept {
   timer_.start(ms);
 }
 
+void HttpConnection::armIdleTimer() noexcept {
+  uint64_t ms = listener_->idle_timeout_ms;
+  if (draining_) {
+    ms = std::min(ms, worker_.drainGraceLeftMs());
+  }
+  armTimer(TimerMode::kIdle, ms);
+}
+
+bool HttpConnection::bodyStalled(uint64_t now) noexcept {
+  // Only while the client owes body bytes and nothing of the response went out (after that
+  // the exchange is the route's: its idle and request timeouts).
+  if (listener_->body_read_timeout_ms == 0 || !stream_active_ || request_complete_ ||
+      !request_has_body_ || response_head_sent_ || tunnel_) {
+    return false;
+  }
+  if (!conn_->reading()) {
+    last_input_ms_ = now;  // we are not reading (upstream backpressure): not the client's stall
+    return false;
+  }
+  return now - last_input_ms_ >= listener_->body_read_timeout_ms;
+}
+
+void HttpConnection::onBodyTimeout() noexcept {
+  // A stalled body holds an upstream connection (and a slot of max_connections_per_endpoint):
+  // give it back and tell the client.
+  worker_.stats().add(listener_->stats.body_timeout);
+  info_stream_.note("request body stalled for " + std::to_string(listener_->body_read_timeout_ms) +
+                    "ms (body_read_timeout)");
+  if (!info_stream_.attempts.empty() && info_stream_.attempts.back().outcome.empty()) {
+    info_stream_.attempts.back().outcome = "request-body-timeout";
+  }
+  releaseUpstream(false);
+  endTry(false, filters::outlier::Outcome::kSuccess, false);  // not the endpoint's doing
+  replyLocally(Reason::kRequestTimeout, "request body stalled");
+}
+
 void HttpConnection::onTimer() noexcept {
   switch (timer_mode_) {
     case TimerMode::kIdle:
+      if (draining_ && !closing_ && !tunnel_) {
+        closeGracefully();  // end of the drain grace: a last response may still be leaving
+        break;
+      }
+      destroy();
+      break;
     case TimerMode::kLinger:
       destroy();
       break;
     case TimerMode::kHeaderRead: {
-      // Slowloris guard: the head did not arrive in time.
-      worker_.stats().add(listener_->stats.bad_request);
-      static constexpr std::string_view kTimeout =
-          "HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\nconnection: close\r\n\r\n";
-      conn_->write(kTimeout);
+      if (stream_active_) {
+        break;  // the head is complete (a filter holds the request): the stream's timers rule
+      }
+      // Slowloris guard: the head did not arrive in time (counted from the accept for the first
+      // request). A client that sent nothing at all is closed without an answer, as nginx does.
+      worker_.stats().add(listener_->stats.header_timeout);
+      if (parser_.inMessage()) {
+        worker_.stats().add(listener_->stats.bad_request);
+        static constexpr std::string_view kTimeout =
+            "HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\n"
+            "x-remora-reason: request-timeout\r\nconnection: close\r\n\r\n";
+        conn_->write(kTimeout);
+      }
       closeGracefully();
       break;
     }
     case TimerMode::kRequest: {
       uint64_t now = uv_now(worker_.loop().uv());
+      if (bodyStalled(now)) {
+        onBodyTimeout();
+        break;
+      }
       if (request_deadline_ms_ == 0 || now < request_deadline_ms_) {
         if (try_active_ && !try_answered_ && try_deadline_ms_ != 0 && now >= try_deadline_ms_) {
           onPerTryTimeout();

@@ -95,7 +95,13 @@ class HttpConnection final : public DownstreamConnection,
   void pump() noexcept;
   void updateReading() noexcept;
   void armTimer(TimerMode mode, uint64_t ms) noexcept;
+  // The idle timer: the listener's idle timeout, or while draining what is left of the grace.
+  void armIdleTimer() noexcept;
   void onTimer() noexcept;
+  // True when the client has sent no request body byte for body_read_timeout while we read.
+  bool bodyStalled(uint64_t now) noexcept;
+  // 408, and the upstream connection freed.
+  void onBodyTimeout() noexcept;
 
   // Routing: authority, request id, route match, then the route's filters.
   void routeRequest(common::MessageHead& head) noexcept;
@@ -217,6 +223,7 @@ class HttpConnection final : public DownstreamConnection,
   std::unique_ptr<common::Timer> stream_idle_timer_;
   uint64_t stream_idle_ms_ = 0;
   uint64_t last_activity_ms_ = 0;
+  uint64_t last_input_ms_ = 0;  // loop time of the last client bytes (or of a read resumed)
   uint64_t upstream_start_ns_ = 0;
   uint64_t request_timeout_ms_ = 0;
   filters::StreamInfo info_stream_;

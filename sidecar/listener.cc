@@ -151,30 +151,63 @@ void WorkerListener::stop() noexcept { common::closeListener(handle_); }
 
 void WorkerListener::onConnection(uv_stream_t* server, int status) {
   auto* self = static_cast<WorkerListener*>(server->data);
-  if (self == nullptr || status < 0) {
+  if (self == nullptr) {
+    return;
+  }
+  if (status < 0) {
+    self->acceptFailed(status);
     return;
   }
   self->accept();
+}
+
+void WorkerListener::acceptFailed(int uv_err) noexcept {
+  // EMFILE / ENFILE (libuv then drops the pending connection), ENOBUFS, ENOMEM...
+  const ListenerConfig& lc = worker_.snapshot()->listeners[index_];
+  worker_.stats().add(lc.stats.accept_error);
+  noteRefusal(lc, uv_strerror(uv_err));
+}
+
+void WorkerListener::noteRefusal(const ListenerConfig& lc, const char* why) noexcept {
+  uint64_t suppressed = 0;
+  if (refusal_log_.allow(uv_now(worker_.loop().uv()), suppressed)) {
+    spdlog::warn("listener {}: connection refused: {}{}", lc.name, why,
+                 LogLimiter::note(suppressed));
+  }
 }
 
 void WorkerListener::accept() noexcept {
   std::shared_ptr<const Snapshot> snap = worker_.snapshot();
   const ListenerConfig& lc = snap->listeners[index_];
   auto conn = std::make_unique<common::TcpConnection>(worker_.loop());
-  if (conn->accept(reinterpret_cast<uv_stream_t*>(handle_)) != 0) {
+  if (int rc = conn->accept(reinterpret_cast<uv_stream_t*>(handle_)); rc != 0) {
+    worker_.stats().add(lc.stats.accept_error);
+    noteRefusal(lc, uv_strerror(rc));
     return;
   }
   worker_.stats().add(lc.stats.cx_total);
+  // The listener's own limit, then the process-wide one (which keeps file descriptors for the
+  // admin port and probes).
+  const char* over = nullptr;
   if (runtime_.connections.fetch_add(1, std::memory_order_relaxed) >= lc.max_connections) {
+    over = "the listener's max_connections reached";
+  } else if (ConnectionBudget* b = runtime_.budget;
+             b != nullptr && b->open.fetch_add(1, std::memory_order_relaxed) >= b->limit) {
+    b->open.fetch_sub(1, std::memory_order_relaxed);
+    over = "max_downstream_connections reached (the process-wide limit below the fd limit)";
+  }
+  if (over != nullptr) {
     runtime_.connections.fetch_sub(1, std::memory_order_relaxed);
     worker_.stats().add(lc.stats.cx_overflow);
     conn->close(true);
+    noteRefusal(lc, over);
     return;
   }
   worker_.stats().add(lc.stats.cx_active, 1);
   ConnectionInfo info;
   info.listener_port = bound_.port();
   info.original_dst = originalDestination(conn->fd(), bound_);
+  info.accepted_ms = uv_now(worker_.loop().uv());
   uint16_t dst_port = info.original_dst ? info.original_dst->port() : info.listener_port;
   if (lc.opaque || lc.opaque_ports.test(dst_port)) {
     auto* p = new TcpProxy(worker_, snap, lc, runtime_, std::move(conn), info);

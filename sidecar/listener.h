@@ -16,6 +16,7 @@
 #include "common/tcp_connection.h"
 #include "common/timer.h"
 #include "sidecar/connection_info.h"
+#include "sidecar/log_limiter.h"
 #include "sidecar/worker.h"
 
 namespace remora::sidecar {
@@ -30,14 +31,22 @@ class WorkerListener {
   void stop() noexcept;
 
  private:
+  static constexpr uint64_t kRefusalLogMs = 10000;
+
   static void onConnection(uv_stream_t* server, int status);
   void accept() noexcept;
+  // accept(2) failed with `uv_err`: counted and logged (rate-limited).
+  void acceptFailed(int uv_err) noexcept;
+  // A connection was refused or lost at accept: a log line at most every kRefusalLogMs (per
+  // listener and worker), saying how many were held back.
+  void noteRefusal(const ListenerConfig& lc, const char* why) noexcept;
 
   Worker& worker_;
   size_t index_;
   ListenerRuntime& runtime_;
   uv_tcp_t* handle_ = nullptr;
   common::SocketAddress bound_;  // the listening socket's own address
+  LogLimiter refusal_log_{1, kRefusalLogMs};
 };
 
 }  // namespace remora::sidecar

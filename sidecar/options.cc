@@ -35,6 +35,11 @@ Flags (each has an environment twin: --foo-bar = REMORA_FOO_BAR; the flag wins):
   --ready-file FILE      write {"listeners":{...},"admin":...} here once serving
   --access-log on|off    one line per request on stdout (default on)
   --drain-timeout DUR    how long in-flight requests may finish on SIGTERM (default 20s)
+  --drain-grace DUR      how long idle keep-alive connections stay open on SIGTERM, so that
+                         requests already sent are answered with connection: close (default 5s)
+  --max-downstream-connections N
+                         open client connections over all listeners (default: from the fd
+                         limit, keeping a reserve for the admin port and upstreams)
   --node-id ID, --service NAME, --namespace NS   identity (sent to the control plane in
                          mesh mode, shown in /server_info); namespace default "default"
   --xds LIST             mesh mode: control plane HOST:PORT addresses, tried in turn
@@ -138,6 +143,26 @@ const std::vector<FlagSpec>& flags() {
            return Status::invalid("--drain-timeout: " + d.status().message());
          }
          o.drain_timeout = v;
+         return Status::ok();
+       }},
+      {"drain-grace",
+       [](Options& o, const std::string& v) {
+         auto d = xds::parseDuration(v);
+         if (!d.isOk()) {
+           return Status::invalid("--drain-grace: " + d.status().message());
+         }
+         o.drain_grace = v;
+         return Status::ok();
+       }},
+      {"max-downstream-connections",
+       [](Options& o, const std::string& v) {
+         char* end = nullptr;
+         long n = std::strtol(v.c_str(), &end, 10);
+         if (v.empty() || *end != '\0' || n < 1 || n > 100000000) {
+           return Status::invalid(
+               "--max-downstream-connections wants a number from 1 to 100000000, got '" + v + "'");
+         }
+         o.max_downstream_connections = n;
          return Status::ok();
        }},
       {"node-id", [](Options& o, const std::string& v) { o.node_id = v; return Status::ok(); }},
@@ -341,11 +366,19 @@ Result<cfg::Bootstrap> bootstrapFromOptions(const Options& o) {
   if (!o.access_log.empty()) {
     b.mutable_access_log()->set_enabled(o.access_log == "on");
   }
+  auto setDuration = [](const std::string& text, google::protobuf::Duration* out) {
+    auto ns = xds::parseDuration(text).value().count();  // checked when the flag was parsed
+    out->set_seconds(ns / 1000000000);
+    out->set_nanos(static_cast<int32_t>(ns % 1000000000));
+  };
   if (!o.drain_timeout.empty()) {
-    auto d = xds::parseDuration(o.drain_timeout);
-    auto ns = d.value().count();
-    b.mutable_drain_timeout()->set_seconds(ns / 1000000000);
-    b.mutable_drain_timeout()->set_nanos(static_cast<int32_t>(ns % 1000000000));
+    setDuration(o.drain_timeout, b.mutable_drain_timeout());
+  }
+  if (!o.drain_grace.empty()) {
+    setDuration(o.drain_grace, b.mutable_drain_grace());
+  }
+  if (o.max_downstream_connections > 0) {
+    b.set_max_downstream_connections(static_cast<uint32_t>(o.max_downstream_connections));
   }
   if (!o.node_id.empty()) {
     b.mutable_node()->set_id(o.node_id);

@@ -28,6 +28,8 @@ struct Options {
   std::string service;
   std::string ns;
   std::string drain_timeout;
+  std::string drain_grace;
+  long max_downstream_connections = 0;  // 0: from the fd limit
   // Mesh mode (docs/control-plane.md "Sidecar in mesh mode").
   std::vector<std::string> xds;                              // control plane HOST:PORT list
   std::vector<std::pair<std::string, std::string>> labels;  // --labels k=v,...

@@ -4,11 +4,13 @@
 #include <malloc.h>
 #include <netinet/in.h>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 
 #include "common/json_writer.h"
@@ -45,6 +47,37 @@ common::Result<int> bindReusePort(const common::SocketAddress& addr) {
     return Status::unavailable("cannot listen on " + addr.toString() + ": " + std::strerror(e));
   }
   return fd;
+}
+
+// File descriptors kept out of the downstream connections' reach: the admin port and its
+// probes, the xDS connection, health checks, DNS, logs. At least kMinFdReserve, or a sixteenth of
+// a large limit.
+constexpr uint64_t kMinFdReserve = 64;
+
+// Raises the soft RLIMIT_NOFILE to the hard limit; returns the soft limit in force.
+uint64_t raiseFdLimit() {
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+    return 1024;
+  }
+  if (rl.rlim_cur < rl.rlim_max && rl.rlim_max != RLIM_INFINITY) {
+    rlimit raised = rl;
+    raised.rlim_cur = rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0) {
+      rl = raised;
+    }
+  }
+  return rl.rlim_cur == RLIM_INFINITY ? uint64_t{1} << 20 : static_cast<uint64_t>(rl.rlim_cur);
+}
+
+uint64_t openFds() {
+  std::error_code ec;
+  uint64_t n = 0;
+  for (auto it = std::filesystem::directory_iterator("/proc/self/fd", ec);
+       !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+    ++n;
+  }
+  return n;
 }
 }  // namespace
 
@@ -163,6 +196,7 @@ void Server::writeReadyFile() {
 
 int Server::run() {
   start_ms_ = uv_now(loop_.uv());
+  const uint64_t fd_limit = raiseFdLimit();
   size_t concurrency = bootstrap_.concurrency() ? bootstrap_.concurrency() : 2;
   concurrency_ = static_cast<uint32_t>(concurrency);
   stats_ = std::make_unique<common::StatsStore>(concurrency + 1);
@@ -199,9 +233,11 @@ int Server::run() {
     loop_.closeAll();
     return 1;
   }
+  setConnectionBudget(fd_limit);
   for (const ListenerConfig& lc : snapshot_->listeners) {
     (void)lc;
     runtimes_.push_back(std::make_unique<ListenerRuntime>());
+    runtimes_.back()->budget = &budget_;
   }
   std::vector<ListenerRuntime*> rts;
   for (auto& r : runtimes_) {
@@ -249,6 +285,36 @@ int Server::run() {
   loop_.run();
   shutdown();
   return 0;
+}
+
+void Server::setConnectionBudget(uint64_t fd_limit) {
+  // Every fd open now (listeners, loops, admin) stays open; each downstream connection may hold
+  // one upstream connection too.
+  uint64_t in_use = openFds();
+  uint64_t reserve = std::max(kMinFdReserve, fd_limit / 16);
+  uint64_t spare = fd_limit > in_use + reserve ? fd_limit - in_use - reserve : 0;
+  uint64_t fit = std::max<uint64_t>(1, std::min<uint64_t>(spare / 2, UINT32_MAX - 1));
+  if (bootstrap_.max_downstream_connections() > 0) {
+    budget_.limit = bootstrap_.max_downstream_connections();
+    if (budget_.limit > fit) {
+      spdlog::warn(
+          "max_downstream_connections {} is more than the fd limit {} leaves room for "
+          "({}): at the limit the admin port and probes may find no free fd",
+          budget_.limit, fd_limit, fit);
+    }
+  } else {
+    budget_.limit = static_cast<uint32_t>(fit);
+    if (spare / 2 == 0) {
+      spdlog::warn(
+          "the fd limit {} is too small ({} in use, {} reserved): one downstream "
+          "connection at a time",
+          fd_limit, in_use, reserve);
+    }
+  }
+  spdlog::info(
+      "fd limit {}: {} downstream connections at most ({} fds kept for the admin port, "
+      "probes and upstreams)",
+      fd_limit, budget_.limit, reserve);
 }
 
 Status Server::applyResources(const DynamicResources& resources) {
@@ -313,10 +379,15 @@ void Server::beginDrain() {
     return;
   }
   state_ = ServerState::kDraining;
-  drain_deadline_ms_ = uv_now(loop_.uv()) + snapshot_->drain_timeout_ms;
-  spdlog::info("draining: up to {} ms for in-flight requests", snapshot_->drain_timeout_ms);
+  uint64_t now = uv_now(loop_.uv());
+  drain_deadline_ms_ = now + snapshot_->drain_timeout_ms;
+  drain_grace_end_ms_ = now + snapshot_->drain_grace_ms;
+  spdlog::info(
+      "draining: up to {} ms for in-flight requests; idle keep-alive connections kept "
+      "{} ms for requests already on the wire",
+      snapshot_->drain_timeout_ms, snapshot_->drain_grace_ms);
   for (auto& w : workers_) {
-    w->beginDrain();
+    w->beginDrain(snapshot_->drain_grace_ms);
   }
   drain_timer_ = std::make_unique<common::Timer>(loop_.uv(), [this] { checkDrained(); });
   drain_timer_->start(kDrainPollMs, kDrainPollMs);
@@ -324,11 +395,21 @@ void Server::beginDrain() {
 
 void Server::checkDrained() {
   uint64_t active = 0;
+  uint64_t closing = 0;
   for (auto& w : workers_) {
     active += w->activeStreams();
+    closing += w->closingConnections();
   }
+  // Client connections that may still send a request (lingering closes do not count).
+  uint64_t open = 0;
+  for (auto& r : runtimes_) {
+    open += r->connections.load(std::memory_order_relaxed);
+  }
+  open = open > closing ? open - closing : 0;
   uint64_t now = uv_now(loop_.uv());
-  if (active == 0 || now >= drain_deadline_ms_) {
+  // Done when nothing is in flight and no client connection is left to answer: at once when the
+  // clients closed theirs, else once the grace for idle ones is over.
+  if ((active == 0 && (open == 0 || now >= drain_grace_end_ms_)) || now >= drain_deadline_ms_) {
     if (active > 0) {
       spdlog::warn("drain timeout: {} request(s) still in flight are cut", active);
     } else {

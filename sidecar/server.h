@@ -7,7 +7,10 @@
 //    port 0 listener gets its port from the first socket and the others share it), starts the
 //    workers and the admin servers, writes the ready file, and serves until asked to stop.
 //  - SIGTERM / SIGINT / POST /drain: stop accepting, let in-flight requests finish (keep-alive
-//    responses get Connection: close) up to the drain timeout, then exit 0.
+//    responses get Connection: close) up to the drain timeout, then exit 0. Idle keep-alive
+//    connections stay open for the drain grace, so that a request already on the wire is answered
+//    (with Connection: close) rather than met by a close; the process exits as soon as nothing is
+//    in flight and either no client connection is left or the grace is over.
 //  - POST /quitquitquit: exit 0 at once.
 //
 // Mesh mode (the bootstrap has xds addresses): the first snapshot is the base bootstrap alone
@@ -83,6 +86,8 @@ class Server final : private XdsClient::Delegate {
   // Ready once the first config is applied and its first health checks are done.
   void becomeReady();
   void checkDrained();
+  // The process-wide downstream connection limit, from the config or the fd limit.
+  void setConnectionBudget(uint64_t fd_limit);
   void shutdown();
 
   config::v1::Bootstrap bootstrap_;
@@ -95,6 +100,7 @@ class Server final : private XdsClient::Delegate {
   std::unique_ptr<XdsClient> xds_client_;
   uint32_t concurrency_ = 1;
   std::shared_ptr<const Snapshot> snapshot_;
+  ConnectionBudget budget_;
   std::vector<std::unique_ptr<ListenerRuntime>> runtimes_;
   std::vector<common::SocketAddress> listener_addresses_;
   std::vector<std::unique_ptr<Worker>> workers_;
@@ -108,6 +114,7 @@ class Server final : private XdsClient::Delegate {
   bool stopping_ = false;
   uint64_t start_ms_ = 0;
   uint64_t drain_deadline_ms_ = 0;
+  uint64_t drain_grace_end_ms_ = 0;
 };
 
 }  // namespace remora::sidecar

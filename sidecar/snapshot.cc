@@ -1,5 +1,6 @@
 #include "sidecar/snapshot.h"
 
+#include <algorithm>
 #include <unordered_map>
 
 #include <map>
@@ -201,6 +202,9 @@ void registerListenerStats(ListenerConfig& lc, common::StatsStore& stats) {
       stats.counter("remora_own_port_refused_total", {{"listener", lc.name}, {"protocol", "http"}});
   lc.stats.own_port_refused_tcp =
       stats.counter("remora_own_port_refused_total", {{"listener", lc.name}, {"protocol", "tcp"}});
+  lc.stats.header_timeout = stats.counter("remora_downstream_rq_header_timeout_total", l);
+  lc.stats.body_timeout = stats.counter("remora_downstream_rq_body_timeout_total", l);
+  lc.stats.accept_error = stats.counter("remora_downstream_cx_accept_error_total", l);
 }
 
 }  // namespace
@@ -256,6 +260,9 @@ Result<std::shared_ptr<const Snapshot>> buildSnapshot(const cfg::Bootstrap& conf
   snap->source = config;
   snap->access_log = !config.access_log().has_enabled() || config.access_log().enabled();
   snap->drain_timeout_ms = xds::durationMsOr(config.drain_timeout(), 20000);
+  snap->drain_grace_ms = std::min(
+      snap->drain_timeout_ms,
+      config.has_drain_grace() ? xds::durationMsOr(config.drain_grace(), 0) : uint64_t{5000});
   const bool mesh = config.xds().address_size() > 0;
 
   std::unordered_map<std::string, uint32_t> cluster_index;
@@ -477,6 +484,8 @@ Result<std::shared_ptr<const Snapshot>> buildSnapshot(const cfg::Bootstrap& conf
     lc.max_connections = l.max_connections() ? l.max_connections() : 100000;
     lc.header_read_timeout_ms = xds::durationMsOr(l.header_read_timeout(), 10000);
     lc.idle_timeout_ms = xds::durationMsOr(l.idle_timeout(), 3600 * 1000);
+    lc.body_read_timeout_ms =
+        l.has_body_read_timeout() ? xds::durationMsOr(l.body_read_timeout(), 0) : 5000;
     if (l.max_request_headers_kb()) {
       lc.limits.max_header_bytes = static_cast<size_t>(l.max_request_headers_kb()) * 1024;
     }

@@ -109,6 +109,9 @@ struct ListenerStats {
   // remora_own_port_refused_total{protocol="http"|"tcp"}: destinations that were our own ports.
   common::Counter own_port_refused_http;
   common::Counter own_port_refused_tcp;
+  common::Counter header_timeout;  // no complete request head within header_read_timeout
+  common::Counter body_timeout;    // a request body stalled past body_read_timeout
+  common::Counter accept_error;    // accept(2) failed (EMFILE, ENFILE, ENOBUFS...)
 };
 
 struct ListenerConfig {
@@ -130,6 +133,7 @@ struct ListenerConfig {
   uint32_t max_connections = 100000;
   uint64_t header_read_timeout_ms = 10000;
   uint64_t idle_timeout_ms = 3600 * 1000;
+  uint64_t body_read_timeout_ms = 5000;  // 0: none
   common::ParserLimits limits;
   ListenerStats stats;
 };
@@ -143,6 +147,7 @@ struct Snapshot {
   uint32_t passthrough_cluster = 0;
   bool access_log = true;
   uint64_t drain_timeout_ms = 20000;
+  uint64_t drain_grace_ms = 5000;  // at most drain_timeout_ms
   // The config this snapshot was built from, for /config_dump.
   config::v1::Bootstrap source;
 

@@ -57,9 +57,10 @@ void Worker::updateSnapshot(std::shared_ptr<const Snapshot> snapshot) {
   loop_.post([this, s = std::move(snapshot)]() mutable { snapshot_ = std::move(s); });
 }
 
-void Worker::beginDrain() {
-  loop_.post([this] {
+void Worker::beginDrain(uint64_t grace_ms) {
+  loop_.post([this, grace_ms] {
     draining_ = true;
+    drain_grace_end_ms_ = uv_now(loop_.uv()) + grace_ms;
     for (auto& l : listeners_) {
       l->stop();
     }
@@ -75,6 +76,11 @@ void Worker::beginDrain() {
       }
     }
   });
+}
+
+uint64_t Worker::drainGraceLeftMs() noexcept {
+  uint64_t now = uv_now(loop_.uv());
+  return draining_ && drain_grace_end_ms_ > now ? drain_grace_end_ms_ - now : 0;
 }
 
 void Worker::stop() {
@@ -100,6 +106,9 @@ void DownstreamConnection::retire(Worker& worker, const ListenerStats& stats,
   worker.untrack(this);
   worker.stats().add(stats.cx_active, -1);
   runtime.connections.fetch_sub(1, std::memory_order_relaxed);
+  if (runtime.budget != nullptr) {
+    runtime.budget->open.fetch_sub(1, std::memory_order_relaxed);
+  }
   worker.loop().deferDelete(std::unique_ptr<common::Deletable>(this));
 }
 

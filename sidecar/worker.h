@@ -27,9 +27,18 @@ class WorkerListener;
 
 class Worker;
 
+// Open downstream connections over every listener, and their process-wide limit: set at start
+// below RLIMIT_NOFILE so that the admin port, probes and upstream connections always find a free
+// file descriptor (docs/operations.md, "File descriptors").
+struct ConnectionBudget {
+  std::atomic<uint32_t> open{0};
+  uint32_t limit = UINT32_MAX;
+};
+
 // Process-wide state of one listener shared by every worker.
 struct ListenerRuntime {
   std::atomic<uint32_t> connections{0};
+  ConnectionBudget* budget = nullptr;  // outlives the workers; null in tests without one
 };
 
 // Per-endpoint upstream connections of one worker.
@@ -69,14 +78,20 @@ class Worker {
   void setOwnPorts(std::shared_ptr<const OwnPorts> own_ports) { own_ports_ = std::move(own_ports); }
   // Thread-safe: installs a new snapshot for new streams.
   void updateSnapshot(std::shared_ptr<const Snapshot> snapshot);
-  // Thread-safe: stop accepting, tell connections to drain.
-  void beginDrain();
+  // Thread-safe: stop accepting, tell connections to drain. Idle keep-alive connections stay
+  // open for `grace_ms` (requests already on the wire are answered with connection: close).
+  void beginDrain(uint64_t grace_ms);
   // Thread-safe: close everything and join the thread.
   void stop();
   // Thread-safe: requests in flight on this worker (drain waits for 0).
   uint64_t activeStreams() const noexcept { return active_streams_.load(std::memory_order_relaxed); }
   // Thread-safe.
   const RecentRequests& recent() const noexcept { return recent_; }
+  // Thread-safe: connections in their lingering close (answered, told to go, waiting for the
+  // client's close); a drain need not wait for them.
+  uint64_t closingConnections() const noexcept {
+    return closing_connections_.load(std::memory_order_relaxed);
+  }
 
   // Worker thread only.
   uint32_t index() const noexcept { return index_; }
@@ -93,11 +108,17 @@ class Worker {
   uint32_t nextRoundRobin(uint32_t cluster_index) noexcept;
   uint64_t random() noexcept { return rng_(); }
   bool draining() const noexcept { return draining_; }
+  // Draining: what is left of the grace for idle connections (0 once over, or not draining).
+  uint64_t drainGraceLeftMs() noexcept;
 
   void track(DownstreamConnection* c) noexcept;
   void untrack(DownstreamConnection* c) noexcept;
   void streamStarted() noexcept { active_streams_.fetch_add(1, std::memory_order_relaxed); }
   void streamFinished() noexcept { active_streams_.fetch_sub(1, std::memory_order_relaxed); }
+  void connectionClosing() noexcept {
+    closing_connections_.fetch_add(1, std::memory_order_relaxed);
+  }
+  void connectionClosed() noexcept { closing_connections_.fetch_sub(1, std::memory_order_relaxed); }
 
  private:
   void run(std::vector<int> fds, std::vector<ListenerRuntime*> runtimes);
@@ -116,7 +137,9 @@ class Worker {
   std::mt19937_64 rng_;
   DownstreamConnection* connections_ = nullptr;
   bool draining_ = false;
+  uint64_t drain_grace_end_ms_ = 0;  // loop time
   std::atomic<uint64_t> active_streams_{0};
+  std::atomic<uint64_t> closing_connections_{0};
   std::thread thread_;
 };
 

@@ -19,6 +19,7 @@ std::string_view reasonName(Reason r) noexcept {
     case Reason::kDraining: return "draining";
     case Reason::kSidecarPort: return "sidecar-port";
     case Reason::kMethodNotImplemented: return "method-not-implemented";
+    case Reason::kRequestTimeout: return "request-timeout";
   }
   return "";
 }
@@ -40,6 +41,7 @@ uint16_t reasonStatus(Reason r) noexcept {
     case Reason::kDraining: return 503;
     case Reason::kSidecarPort: return 403;
     case Reason::kMethodNotImplemented: return 501;
+    case Reason::kRequestTimeout: return 408;
   }
   return 500;
 }

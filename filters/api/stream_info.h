@@ -27,6 +27,7 @@ enum class Reason : uint8_t {
   kDraining,
   kSidecarPort,  // the destination is one of the sidecar's own ports (admin, listeners): 403
   kMethodNotImplemented,  // 501: a request method the HTTP/1 parser cannot parse
+  kRequestTimeout,  // the client was too slow sending its request (head or body): 408
 };
 
 std::string_view reasonName(Reason r) noexcept;

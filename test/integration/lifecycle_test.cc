@@ -231,8 +231,9 @@ class LifecycleDrainTest : public ::testing::Test {
 
   // 5 slow requests in flight on 5 connections plus one idle keep-alive connection; `trigger`
   // starts the drain. Every slow request gets its 200 with `connection: close`, the idle
-  // connection is closed at once, new connections are refused, and the process exits 0 soon
-  // after the last response.
+  // connection is kept for the drain grace and a request on it is answered with
+  // `connection: close`, new connections are refused, and the process exits 0 soon after the
+  // last response.
   void drainWithRequestsInFlight(const std::function<void()>& trigger) {
     startSidecar("5s");
     if (HasFatalFailure()) {
@@ -260,8 +261,12 @@ class LifecycleDrainTest : public ::testing::Test {
     // New connections are refused while the slow requests are still running.
     bool refused = eventually([&] { return connectRefused(sidecar_.main(), 200ms); }, 400ms);
     EXPECT_TRUE(refused) << "the listener still accepts during the drain";
-    // The idle keep-alive connection is closed without waiting for the others.
-    EXPECT_TRUE(idle.waitForClose(300ms)) << "idle keep-alive connection left open in drain";
+    // The idle keep-alive connection answers a request sent during the drain grace, then closes.
+    auto late = idle.get("/late");
+    ASSERT_TRUE(late.isOk()) << late.status().message();
+    EXPECT_EQ(late.value().status, 200);
+    EXPECT_EQ(lower(late.value().header("connection")), "close");
+    EXPECT_TRUE(idle.waitForClose(300ms)) << "connection left open after connection: close";
     // Admin stays up and says so.
     EXPECT_NE(sidecar_.adminGet("/server_info").find("\"DRAINING\""), std::string::npos)
         << sidecar_.adminGet("/server_info");

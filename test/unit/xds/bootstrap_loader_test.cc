@@ -220,7 +220,7 @@ TEST(BootstrapLoaderTest, SchemaErrorsComeBeforeSemanticChecks) {
             "boot.yaml:2:23: listeners[0].adress: unknown field (Listener has: name, address, "
             "direction, route_config, tcp_cluster, opaque_ports, protocol, detect_timeout, "
             "max_connections, header_read_timeout, idle_timeout, max_request_headers_kb, "
-            "max_request_headers_count)");
+            "max_request_headers_count, body_read_timeout)");
 }
 
 TEST(BootstrapLoaderTest, DuplicateListenerNameNamesLineAndPath) {
