@@ -373,7 +373,7 @@ TEST(TrailerTest, RequestTrailersReachTheUpstreamWithoutForbiddenFields) {
   HttpClient c(s.main());
   ASSERT_TRUE(c.sendRaw("POST /t HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
                         "Trailer: x-checksum\r\n\r\n"
-                        "5\r\nhello\r\n0\r\nX-Checksum: abc123\r\nCookie: s=99\r\n"
+                        "5\r\nhello\r\n0\r\nX-Checksum: abc123\r\nCookie: session=trailer-cookie\r\n"
                         "Host: evil\r\nx-request-id: forged\r\nGrpc-Status: 0\r\n\r\n")
                   .isOk());
   auto r = c.readResponseRaw();
@@ -384,7 +384,7 @@ TEST(TrailerTest, RequestTrailersReachTheUpstreamWithoutForbiddenFields) {
       << got;
   EXPECT_FALSE(contains(got, "evil")) << got;
   EXPECT_FALSE(contains(got, "forged")) << got;
-  EXPECT_FALSE(contains(got, "99")) << got;
+  EXPECT_FALSE(contains(got, "trailer-cookie")) << got;
   // Trailers are not header fields: they never show up in the head.
   EXPECT_LT(got.find("X-Checksum"), got.size());
   EXPECT_GT(got.find("X-Checksum"), got.find("\r\n\r\n"));
