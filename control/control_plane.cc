@@ -33,7 +33,9 @@ const MeshManifests& emptyManifests() {
 }  // namespace
 
 ControlPlane::ControlPlane(ControlPlaneOptions options)
-    : options_(std::move(options)), debouncer_(options_.debounce_ms, options_.debounce_max_ms) {
+    : options_(std::move(options)),
+      registry_(options_.registry_allow_loopback),
+      debouncer_(options_.debounce_ms, options_.debounce_max_ms) {
   pushes_total_ = stats_.counter("remora_control_pushes_total");
   push_latency_ = stats_.histogram("remora_control_push_duration_ms");
   config_errors_ = stats_.gauge("remora_control_config_errors");
@@ -161,9 +163,12 @@ int ControlPlane::run() {
       },
       options_.xds);
   http_ = std::make_unique<common::HttpServer>(
-      loop_, [this](common::HttpRequest& req, common::Responder r) {
+      loop_,
+      [this](common::HttpRequest& req, common::Responder r) {
         handleApiRequest(*this, req, std::move(r));
-      });
+      },
+      apiServerOptions());
+  http_->onRefused([this](int status) { countApiRefusal(*this, status); });
   // The first config before anyone can connect, so that the first response is complete.
   debouncer_.onChange(loop_.nowMs());
   rebuild();
@@ -196,6 +201,7 @@ int ControlPlane::run() {
     loop_.stop();
   });
 
+  announceApi(*this);
   ready_ = true;
   spdlog::info("remora-control: xDS on {}, API on {}{}", xds_->boundAddress().toString(),
                http_->boundAddress().toString(),

@@ -35,6 +35,8 @@ struct ControlPlaneOptions {
   uint64_t debounce_max_ms = 1000;         // a burst never waits longer than this
   uint64_t poll_ms = 200;                  // manifest directory poll interval
   XdsServer::Options xds;
+  bool registry_allow_loopback = false;    // --registry-allow-loopback
+  std::string api_token;                   // from --api-token-file; empty: none
 };
 
 class ControlPlane {
@@ -53,6 +55,10 @@ class ControlPlane {
   Registry& registry() noexcept { return registry_; }
   const ConfigCache& cache() const noexcept { return cache_; }
   const XdsServer& xds() const noexcept { return *xds_; }
+  // The API's bound address (valid once serving).
+  const common::SocketAddress& apiAddress() const noexcept { return http_->boundAddress(); }
+  // Responders of /v1/stats requests waiting for the collection in progress (one at a time).
+  std::vector<common::Responder>& statsWaiters() noexcept { return stats_waiters_; }
   bool ready() const noexcept { return ready_; }
   const std::string& lastPushTime() const noexcept { return last_push_time_; }
   double lastPushDurationMs() const noexcept { return last_push_duration_ms_; }
@@ -87,6 +93,7 @@ class ControlPlane {
   std::unique_ptr<common::Timer> expiry_timer_;
   std::unique_ptr<common::StopSignals> signals_;
   std::list<std::thread> helpers_;
+  std::vector<common::Responder> stats_waiters_;
   bool ready_ = false;
   uint64_t pushes_ = 0;
   std::string last_push_time_;

@@ -7,7 +7,8 @@ namespace remora::test {
 std::string controlBin() { return REMORA_CONTROL_BIN; }
 
 ControlPlane ControlPlane::start(const TempDir& dir, const std::string& name,
-                                 const std::string& manifests_dir, std::vector<std::string> extra) {
+                                 const std::string& manifests_dir, std::vector<std::string> extra,
+                                 bool allow_loopback) {
   ControlPlane cp;
   std::string ready = dir.file(name + ".ready");
   std::vector<std::string> argv = {controlBin(), "--manifests", manifests_dir, "--ready-file", ready};
@@ -23,6 +24,9 @@ ControlPlane ControlPlane::start(const TempDir& dir, const std::string& name,
     if (!has(flag)) {
       argv.insert(argv.end(), {flag, value});
     }
+  }
+  if (allow_loopback && !has("--registry-allow-loopback")) {
+    argv.push_back("--registry-allow-loopback");
   }
   argv.insert(argv.end(), extra.begin(), extra.end());
   cp.stderr_file = dir.file(name + ".err");
