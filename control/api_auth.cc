@@ -2,6 +2,7 @@
 
 #include <fstream>
 
+#include "common/header_map.h"
 #include "control/registry.h"
 
 namespace remora::control {
@@ -20,31 +21,14 @@ bool constantTimeEquals(std::string_view secret, std::string_view given) noexcep
   return diff == 0;
 }
 
-namespace {
-bool startsWithIgnoreCase(std::string_view s, std::string_view prefix) noexcept {
-  if (s.size() < prefix.size()) {
-    return false;
-  }
-  for (size_t i = 0; i < prefix.size(); ++i) {
-    char c = s[i];
-    if (c >= 'A' && c <= 'Z') {
-      c = static_cast<char>(c - 'A' + 'a');
-    }
-    if (c != prefix[i]) {
-      return false;
-    }
-  }
-  return true;
-}
-}  // namespace
-
 WriteAccess authorizeWrite(std::string_view token, bool api_on_loopback,
                            std::string_view authorization) noexcept {
   if (token.empty()) {
     return api_on_loopback ? WriteAccess::kAllowed : WriteAccess::kNoTokenConfigured;
   }
   // RFC 6750 §2.1: "Bearer" (any case), one or more spaces, the token.
-  if (!startsWithIgnoreCase(authorization, "bearer ")) {
+  if (authorization.size() < 7 ||
+      !common::equalsIgnoreCase(authorization.substr(0, 7), "bearer ")) {
     return WriteAccess::kMissingToken;
   }
   std::string_view given = authorization.substr(7);
