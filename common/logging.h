@@ -17,7 +17,7 @@ inline constexpr size_t kLogValueMaxBytes = 256;
 // kept (cut before a UTF-8 sequence that would straddle the cap), followed by "...(+K bytes)"
 // when K bytes were cut off. Control bytes (0x00-0x1f, 0x7f), backslashes and bytes that are
 // not part of valid UTF-8 are written as \n, \r, \t, \\ or \xNN, so that a value can neither
-// break a line nor forge another record. The result is at most 4 * max_bytes + 24 bytes long.
+// break a line nor forge another record. The result is at most 4 * max_bytes + 32 bytes long.
 // Use it for every value a peer controls (node ids, names, addresses, NACK texts, ...).
 std::string logValue(std::string_view value, size_t max_bytes = kLogValueMaxBytes);
 

@@ -62,7 +62,6 @@ class Registry {
   // (--registry-allow-loopback).
   explicit Registry(bool allow_local_addresses = false) noexcept
       : allow_local_addresses_(allow_local_addresses) {}
-  void allowLocalAddresses(bool allow) noexcept { allow_local_addresses_ = allow; }
 
   // Adds the endpoint, or renews it and updates its labels and TTL. `changed` is set when the
   // mesh sees a difference (a new endpoint or new labels). Errors (kInvalidArgument, one line;
