@@ -85,18 +85,27 @@ XdsServer::XdsServer(common::EventLoop& loop, common::StatsStore& stats, Resourc
       return;
     }
     stats_.shard(0).add(refused_connection_limit_);
-    // One line per second at most: a flood of connections must not flood the log.
-    ++refused_since_log_;
-    const uint64_t now = loop_.nowMs();
-    if (last_limit_log_ms_ == 0 || now - last_limit_log_ms_ >= 1000) {
-      spdlog::warn(
-          "xds: {} connection(s) refused: the limit of {} connections is reached "
-          "(--xds-max-connections)",
-          refused_since_log_, options_.max_connections);
-      last_limit_log_ms_ = now;
-      refused_since_log_ = 0;
-    }
+    logRefusal("xds: a connection refused: the limit of " +
+               std::to_string(options_.max_connections) +
+               " connections is reached (--xds-max-connections)");
   });
+}
+
+void XdsServer::logRefusal(const std::string& line) {
+  // A flood of bad peers must not flood the log: one line a second at most, and that line says
+  // how many were left out before it.
+  const uint64_t now = loop_.nowMs();
+  if (last_refusal_log_ms_ != 0 && now - last_refusal_log_ms_ < 1000) {
+    ++refusals_not_logged_;
+    return;
+  }
+  if (refusals_not_logged_ > 0) {
+    spdlog::warn("{} ({} more refusal(s) not logged)", line, refusals_not_logged_);
+  } else {
+    spdlog::warn("{}", line);
+  }
+  last_refusal_log_ms_ = now;
+  refusals_not_logged_ = 0;
 }
 
 common::Counter XdsServer::refusedCounter(std::string_view reason) {
@@ -105,8 +114,8 @@ common::Counter XdsServer::refusedCounter(std::string_view reason) {
 
 void XdsServer::refuse(Proxy& p, std::string_view reason, const std::string& why) {
   stats_.shard(0).add(refusedCounter(reason));
-  spdlog::warn("xds: {} ({}): {}; closing", p.identified ? logValue(p.node.id()) : "?", p.peer,
-               why);
+  logRefusal("xds: " + (p.identified ? logValue(p.node.id()) : std::string("?")) + " (" + p.peer +
+             "): " + why + "; closing");
   p.tunnel->close(true);
 }
 

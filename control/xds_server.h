@@ -88,8 +88,10 @@ class XdsServer {
   uint64_t push(Proxy& p);
   void write(Proxy& p, std::string frame);
   void tick();
-  // Counts a refusal and closes the connection (RST).
+  // Counts a refusal, logs it (logRefusal) and closes the connection (RST).
   void refuse(Proxy& p, std::string_view reason, const std::string& why);
+  // A warning, at most one a second; the next one says how many were left out.
+  void logRefusal(const std::string& line);
   common::Counter refusedCounter(std::string_view reason);
 
   common::EventLoop& loop_;
@@ -111,8 +113,8 @@ class XdsServer {
   common::Counter acks_[kTypeCount];
   common::Counter nacks_[kTypeCount];
   common::Counter refused_connection_limit_;
-  uint64_t last_limit_log_ms_ = 0;
-  uint64_t refused_since_log_ = 0;
+  uint64_t last_refusal_log_ms_ = 0;
+  uint64_t refusals_not_logged_ = 0;
 };
 
 }  // namespace remora::control
