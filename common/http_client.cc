@@ -19,7 +19,8 @@ namespace {
 // Collects one parsed answer.
 class Collector final : public Http1Parser::Callbacks {
  public:
-  explicit Collector(HttpClient::Response& r) : r_(r) {}
+  Collector(HttpClient::Response& r, size_t max_body_bytes)
+      : r_(r), max_body_bytes_(max_body_bytes) {}
 
   HeadAction onHeaders(MessageHead& head) noexcept override {
     r_.status = head.status;
@@ -30,7 +31,13 @@ class Collector final : public Http1Parser::Callbacks {
     r_.chunked = head.chunked;
     return HeadAction::kContinue;
   }
-  void onBody(std::string_view data) noexcept override { r_.body.append(data); }
+  void onBody(std::string_view data) noexcept override {
+    if (max_body_bytes_ > 0 && r_.body.size() + data.size() > max_body_bytes_) {
+      too_large = true;
+      return;
+    }
+    r_.body.append(data);
+  }
   bool onMessageComplete() noexcept override {
     done = true;
     // Pause so that the bytes after this answer stay unparsed (inside finish() nothing
@@ -40,9 +47,11 @@ class Collector final : public Http1Parser::Callbacks {
 
   bool done = false;
   bool finishing = false;
+  bool too_large = false;
 
  private:
   HttpClient::Response& r_;
+  size_t max_body_bytes_;
 };
 
 int remainingMs(std::chrono::steady_clock::time_point deadline) {
@@ -83,6 +92,8 @@ HttpClient::HttpClient(HttpClient&& o) noexcept
     : address_(std::move(o.address_)),
       timeout_(o.timeout_),
       limits_(o.limits_),
+      max_body_bytes_(o.max_body_bytes_),
+      deadline_(o.deadline_),
       fd_(o.fd_),
       reusable_(o.reusable_),
       upgraded_(o.upgraded_),
@@ -98,6 +109,8 @@ HttpClient& HttpClient::operator=(HttpClient&& o) noexcept {
     address_ = std::move(o.address_);
     timeout_ = o.timeout_;
     limits_ = o.limits_;
+    max_body_bytes_ = o.max_body_bytes_;
+    deadline_ = o.deadline_;
     fd_ = o.fd_;
     reusable_ = o.reusable_;
     upgraded_ = o.upgraded_;
@@ -164,7 +177,7 @@ Status HttpClient::connect() {
   }
   int one = 1;
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-  auto deadline = Clock::now() + timeout_;
+  auto deadline = callDeadline();
   int rc = ::connect(fd, to.sa(), to.len());
   if (rc != 0 && errno != EINPROGRESS) {
     int err = errno;
@@ -280,7 +293,7 @@ Status HttpClient::send(std::string_view method, std::string_view target, const 
   }
   out.append("\r\n");
   out.append(body);
-  Status s = writeAll(out, Clock::now() + timeout_);
+  Status s = writeAll(out, callDeadline());
   if (s.isOk()) {
     sent_heads_.push_back(method == "HEAD");
   }
@@ -302,17 +315,17 @@ Result<HttpClient::Response> HttpClient::readResponse() {
     head = sent_heads_.front();
     sent_heads_.pop_front();
   }
-  return readOne(head, Clock::now() + timeout_);
+  return readOne(head, callDeadline());
 }
 
 Result<HttpClient::Response> HttpClient::readResponseRaw(bool head_request) {
-  return readOne(head_request, Clock::now() + timeout_);
+  return readOne(head_request, callDeadline());
 }
 
 Result<HttpClient::Response> HttpClient::readOne(bool head_request, Clock::time_point deadline) {
   last_error_ = Error::kNone;
   Response resp;
-  Collector col(resp);
+  Collector col(resp, max_body_bytes_);
   Http1Parser parser(Http1Parser::Kind::kResponse, col, limits_);
   parser.expectHeadResponse(head_request);
   bool got_bytes = !rbuf_.empty();
@@ -324,6 +337,11 @@ Result<HttpClient::Response> HttpClient::readOne(bool head_request, Clock::time_
                     std::string("bad response from ") + address_ + ": " + parser.errorReason());
       }
       rbuf_.erase(0, r.status == Http1Parser::Status::kOk ? rbuf_.size() : r.consumed);
+      if (col.too_large) {
+        closeFd(false);
+        return fail(Error::kTooLarge, "answer from " + address_ + ": body over the limit of " +
+                                          std::to_string(max_body_bytes_) + " bytes");
+      }
       if (col.done) {
         if (resp.status >= 100 && resp.status < 200 && resp.status != 101) {
           resp = Response();  // interim answer: the real one follows
@@ -365,14 +383,14 @@ Status HttpClient::sendRaw(std::string_view bytes) {
   if (!s.isOk()) {
     return s;
   }
-  return writeAll(bytes, Clock::now() + timeout_);
+  return writeAll(bytes, callDeadline());
 }
 
 Result<std::string> HttpClient::readRaw(size_t max_bytes) {
   last_error_ = Error::kNone;
   if (rbuf_.empty()) {
     Status st;
-    int n = fill(Clock::now() + timeout_, &st);
+    int n = fill(callDeadline(), &st);
     if (n < 0) {
       return st;
     }
@@ -388,7 +406,7 @@ Result<std::string> HttpClient::readRaw(size_t max_bytes) {
 
 Result<std::string> HttpClient::readExactly(size_t n) {
   last_error_ = Error::kNone;
-  auto deadline = Clock::now() + timeout_;
+  auto deadline = callDeadline();
   while (rbuf_.size() < n) {
     Status st;
     int got = fill(deadline, &st);
@@ -408,7 +426,7 @@ Result<std::string> HttpClient::readExactly(size_t n) {
 
 Result<std::string> HttpClient::readUntilClose() {
   last_error_ = Error::kNone;
-  auto deadline = Clock::now() + timeout_;
+  auto deadline = callDeadline();
   for (;;) {
     Status st;
     int got = fill(deadline, &st);

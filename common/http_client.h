@@ -13,6 +13,7 @@
 // which kind), so tests see it.
 // Not thread-safe: use one client per thread.
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -53,6 +54,7 @@ class HttpClient {
     kClosed,       // the peer closed (EOF) before a complete answer
     kReset,        // the peer reset the connection (or another socket error)
     kBadResponse,  // the bytes were not a valid HTTP/1 response
+    kTooLarge,     // the answer's body was over setMaxBodyBytes() (the connection is closed)
   };
 
   HttpClient() = default;
@@ -72,6 +74,14 @@ class HttpClient {
   std::chrono::milliseconds timeout() const noexcept { return timeout_; }
   // Limits for parsing answers (e.g. a big header limit to read anything).
   void setParserLimits(ParserLimits limits) noexcept { limits_ = limits; }
+  // Largest answer body kept; a longer one fails with kTooLarge as soon as it goes over, and the
+  // connection is closed. 0 (the default): no limit.
+  void setMaxBodyBytes(size_t max_body_bytes) noexcept { max_body_bytes_ = max_body_bytes; }
+  // A deadline for every later call together, on top of each call's own timeout: no call
+  // (connect, send, read) waits past it. For "this whole exchange within T".
+  void setDeadline(std::chrono::steady_clock::time_point deadline) noexcept {
+    deadline_ = deadline;
+  }
 
   // (Re)connects now, closing any current connection.
   Status connect();
@@ -133,6 +143,10 @@ class HttpClient {
 
  private:
   using Clock = std::chrono::steady_clock;
+  // now + timeout_, or the overall deadline when it comes first.
+  Clock::time_point callDeadline() const noexcept {
+    return std::min(Clock::now() + timeout_, deadline_);
+  }
   Status fail(Error e, std::string message);
   Status ensureConnected();
   Status writeAll(std::string_view data, Clock::time_point deadline);
@@ -144,6 +158,8 @@ class HttpClient {
   std::string address_;
   std::chrono::milliseconds timeout_{5000};
   ParserLimits limits_;
+  size_t max_body_bytes_ = 0;
+  Clock::time_point deadline_ = Clock::time_point::max();
   int fd_ = -1;
   bool reusable_ = true;         // the last answer allowed another request
   bool upgraded_ = false;        // a 101 was read: no more HTTP on this connection

@@ -195,9 +195,10 @@ class HttpServerConnection final : public TcpConnection::Handler,
     }
     peer_ = tcp_.peerAddress();
     last_activity_ms_ = loop_.nowMs();
-    if (options_.idle_timeout_ms > 0) {
-      timer_.start(options_.idle_timeout_ms);
-    }
+    // A silent connection is a request that does not arrive: its clock starts now.
+    receiving_ = true;
+    request_start_ms_ = last_activity_ms_;
+    armTimer();
     updateReading();
     return 0;
   }
@@ -254,6 +255,13 @@ class HttpServerConnection final : public TcpConnection::Handler,
     }
     if (stop_parsing_ && !upgrade_pending_) {
       return;  // closing: what the peer still sends is dropped
+    }
+    if (!receiving_) {
+      receiving_ = true;
+      request_start_ms_ = last_activity_ms_;
+      if (options_.request_timeout_ms > 0) {
+        armTimer();
+      }
     }
     in_.append(data, len);
     parse();
@@ -374,20 +382,57 @@ class HttpServerConnection final : public TcpConnection::Handler,
       closeNow(false);  // the peer did not close in time after our last answer
       return;
     }
-    if (tunnel_ || options_.idle_timeout_ms == 0) {
+    if (tunnel_) {
+      return;
+    }
+    const uint64_t now = loop_.nowMs();
+    if (requestLate(now)) {
+      spdlog::debug("http server: no complete request from {} within {} ms; closing",
+                    peer_.toString(), options_.request_timeout_ms);
+      receiving_ = false;
+      if (server_ != nullptr) {
+        server_->refused(408);
+      }
+      reject(408, "request timeout\n");
       return;
     }
     // Waiting for the handler is not idleness; waiting for the peer (to send, or to read what
     // we queued) is.
-    uint64_t idle_for = loop_.nowMs() - last_activity_ms_;
     bool waiting_for_handler = !slots_.empty() && tcp_.pendingBytes() == 0;
-    if (!waiting_for_handler && idle_for >= options_.idle_timeout_ms) {
+    if (options_.idle_timeout_ms > 0 && !waiting_for_handler &&
+        now - last_activity_ms_ >= options_.idle_timeout_ms) {
       spdlog::debug("http server: closing idle connection from {}", peer_.toString());
       closeNow(false);
       return;
     }
-    timer_.start(waiting_for_handler ? options_.idle_timeout_ms
-                                     : options_.idle_timeout_ms - idle_for);
+    armTimer();
+  }
+
+  // The request being received (or the first one awaited) is over request_timeout_ms.
+  bool requestLate(uint64_t now) const noexcept {
+    return options_.request_timeout_ms > 0 && receiving_ && !stop_parsing_ && slots_.empty() &&
+           now - request_start_ms_ >= options_.request_timeout_ms;
+  }
+
+  // Starts the timer for the nearest of the idle and request deadlines (none: stopped).
+  void armTimer() noexcept {
+    const uint64_t now = loop_.nowMs();
+    uint64_t next = 0;
+    const auto consider = [&next](uint64_t in) { next = next == 0 ? in : std::min(next, in); };
+    if (options_.idle_timeout_ms > 0) {
+      const uint64_t idle_for = now - last_activity_ms_;
+      const bool waiting_for_handler = !slots_.empty() && tcp_.pendingBytes() == 0;
+      consider(waiting_for_handler || idle_for >= options_.idle_timeout_ms
+                   ? options_.idle_timeout_ms
+                   : options_.idle_timeout_ms - idle_for);
+    }
+    if (options_.request_timeout_ms > 0 && receiving_) {
+      const uint64_t took = now - request_start_ms_;
+      consider(took >= options_.request_timeout_ms ? 1 : options_.request_timeout_ms - took);
+    }
+    if (next > 0) {
+      timer_.start(next);
+    }
   }
 
   void updateReading() noexcept {
@@ -419,6 +464,9 @@ class HttpServerConnection final : public TcpConnection::Handler,
       }
       Http1Parser::Result r = parser_.feed(in_.data() + in_off_, in_.size() - in_off_);
       if (reject_status_ != 0) {
+        if (server_ != nullptr) {
+          server_->refused(reject_status_);
+        }
         reject(reject_status_, "request body too large\n");
         break;
       }
@@ -468,6 +516,11 @@ class HttpServerConnection final : public TcpConnection::Handler,
   // The answer to a request the parser refused: 431, 501 for a method llhttp cannot parse
   // (named, with the reason header the proxy's listeners use), else 400.
   void rejectParseError() noexcept {
+    if (server_ != nullptr) {
+      server_->refused(parser_.error() == Http1Parser::Error::kHeadersTooLarge  ? 431
+                       : parser_.error() == Http1Parser::Error::kUnknownMethod ? 501
+                                                                                : 400);
+    }
     switch (parser_.error()) {
       case Http1Parser::Error::kHeadersTooLarge:
         reject(431, std::string(parser_.errorReason()) + "\n");
@@ -487,6 +540,7 @@ class HttpServerConnection final : public TcpConnection::Handler,
 
   void dispatch() noexcept {
     message_done_ = false;
+    receiving_ = false;
     MessageHead& h = parser_.head();
     Slot& slot = slots_.emplace_back();
     slot.id = next_slot_++;
@@ -774,7 +828,9 @@ class HttpServerConnection final : public TcpConnection::Handler,
   uint64_t next_slot_ = 1;
   uint64_t requests_ = 0;
   uint64_t last_activity_ms_ = 0;
+  uint64_t request_start_ms_ = 0;  // first byte of the request being received (or the accept)
   int reject_status_ = 0;
+  bool receiving_ = false;  // a request has begun (or the first one is awaited)
   bool message_done_ = false;
   bool parser_paused_ = false;
   bool upgrade_pending_ = false;  // an upgrade request waits for its answer: parsing stops
@@ -870,6 +926,20 @@ void HttpServer::onConnection(uv_stream_t* server, int status) {
   }
   if (status < 0) {
     spdlog::warn("http server: accept failed: {}", uv_strerror(status));
+    return;
+  }
+  if (self->options_.max_connections > 0 && self->conns_.size() >= self->options_.max_connections) {
+    // Accepted and closed at once: the peer sees the close, the backlog does not fill up.
+    auto* extra = new uv_tcp_t;
+    if (uv_tcp_init(self->loop_.uv(), extra) != 0) {
+      delete extra;
+      return;
+    }
+    if (uv_accept(server, reinterpret_cast<uv_stream_t*>(extra)) == 0) {
+      self->refused(0);
+    }
+    uv_close(reinterpret_cast<uv_handle_t*>(extra),
+             [](uv_handle_t* h) { delete reinterpret_cast<uv_tcp_t*>(h); });
     return;
   }
   auto conn = std::make_shared<HttpServerConnection>(*self);

@@ -11,6 +11,12 @@
 //   answer (Content-Length included) and no body. `Expect: 100-continue` is honoured.
 // - An idle keep-alive connection (no request in progress, nothing being written) is closed
 //   after `idle_timeout_ms`. Upgraded connections (tunnels) have no idle timeout.
+// - With `request_timeout_ms`, a request must arrive whole (head and body) within that time of
+//   its first byte, and a new connection must send its first request whole within that time of
+//   the accept: otherwise 408 and close (a peer dripping bytes cannot hold a connection).
+// - With `max_connections`, a connection accepted while that many are open is closed at once.
+// - Refusals the handler never sees (a connection over the cap, 400 / 408 / 413 / 431) are
+//   reported to the hook given to onRefused(), for the owner's counters.
 // - A handler may answer later (Responder is a cheap copyable token); a Responder whose
 //   connection died meanwhile does nothing. A request whose every Responder copy is dropped
 //   unanswered is answered 500, so a buggy handler never stalls a connection.
@@ -158,7 +164,14 @@ class HttpServer {
     // After the last answer on a closing connection: how long to wait for the peer's FIN
     // (draining what it still sends) before closing, so that it reads the answer, not an RST.
     uint64_t linger_ms = 2000;
+    // A request must arrive whole within this time (see above); 0: no limit.
+    uint64_t request_timeout_ms = 0;
+    // Open connections (tunnels included) at most; 0: no limit.
+    size_t max_connections = 0;
   };
+  // Told about each refusal: `status` 0 for a connection closed at max_connections, else the
+  // status of the error answer (400, 408, 413, 431). Called on the loop thread.
+  using RefusedHook = std::function<void(int status)>;
 
   // Called once per complete request, on the loop thread. Must not throw. It may answer
   // before returning or keep the Responder and answer later.
@@ -179,16 +192,23 @@ class HttpServer {
   void close() noexcept;
   // Open connections (tunnels included).
   size_t connectionCount() const noexcept { return conns_.size(); }
+  void onRefused(RefusedHook hook) { on_refused_ = std::move(hook); }
   EventLoop& loop() noexcept { return loop_; }
 
  private:
   friend class HttpServerConnection;
   static void onConnection(uv_stream_t* server, int status);
   void release(HttpServerConnection* conn) noexcept;
+  void refused(int status) noexcept {
+    if (on_refused_) {
+      on_refused_(status);
+    }
+  }
 
   EventLoop& loop_;
   Handler handler_;
   Options options_;
+  RefusedHook on_refused_;
   uv_tcp_t* listener_ = nullptr;
   SocketAddress bound_;
   std::unordered_map<HttpServerConnection*, std::shared_ptr<HttpServerConnection>> conns_;

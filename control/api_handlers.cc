@@ -6,6 +6,9 @@
 #include <chrono>
 #include <ctime>
 
+#include "common/json_writer.h"
+#include "common/logging.h"
+#include "control/api_auth.h"
 #include "control/control_plane.h"
 #include "control/dashboard_page.h"
 #include "control/proxy_stats.h"
@@ -17,7 +20,26 @@ namespace remora::control {
 
 namespace {
 
-constexpr auto kScrapeTimeout = std::chrono::milliseconds(1000);
+void countRefusal(ControlPlane& cp, std::string_view reason) {
+  cp.stats().shard(0).add(
+      cp.stats().counter("remora_control_api_refused_total", {{"reason", std::string(reason)}}));
+}
+
+// A refusal: counted, and answered with {"error": message}.
+void refuseJson(ControlPlane& cp, common::Responder& r, int status, std::string_view reason,
+                const std::string& message, bool bearer_challenge = false) {
+  countRefusal(cp, reason);
+  common::JsonWriter w;
+  w.beginObject();
+  w.field("error", message);
+  w.field("reason", reason);
+  w.endObject();
+  common::HttpResponse resp = common::HttpResponse::json(status, w.take() + "\n");
+  if (bearer_challenge) {
+    resp.headers.add("www-authenticate", "Bearer realm=\"remora-control\"");
+  }
+  r.respond(std::move(resp));
+}
 
 std::string toJson(const google::protobuf::Message& m) {
   google::protobuf::util::JsonPrintOptions opts;
@@ -44,9 +66,12 @@ control::v1::ServicesResponse servicesJson(ControlPlane& cp) {
     control::v1::ServiceInfo* o = out.add_services();
     o->set_namespace_(s.ns);
     o->set_name(s.name);
-    for (const auto& c : s.clusters) o->add_clusters(c);
-    for (const auto& e : s.endpoints) o->add_endpoints(e);
-    for (const auto& r : s.routes) o->add_routes(r);
+    for (const auto& c : s.clusters)
+      o->add_clusters(c);
+    for (const auto& e : s.endpoints)
+      o->add_endpoints(e);
+    for (const auto& r : s.routes)
+      o->add_routes(r);
     o->set_policy(s.policy);
     o->set_proxies(static_cast<uint32_t>(cp.xds().proxyCountOf(s.ns, s.name)));
   }
@@ -60,7 +85,8 @@ control::v1::StatusResponse statusJson(ControlPlane& cp) {
     control::v1::SourceStatus* s = out.add_sources();
     s->set_name(src->name());
     s->set_objects(src->manifests().objectCount());
-    for (const auto& e : src->errors()) s->add_errors(e);
+    for (const auto& e : src->errors())
+      s->add_errors(e);
     s->set_last_change(src->lastChange());
   }
   control::v1::SourceStatus* reg = out.add_sources();
@@ -68,7 +94,8 @@ control::v1::StatusResponse statusJson(ControlPlane& cp) {
   reg->set_objects(cp.registry().size());
   reg->set_last_change(cp.registryLastChange());
   if (cp.cache().config()) {
-    for (const auto& e : cp.cache().config()->errors()) out.add_translation_errors(e);
+    for (const auto& e : cp.cache().config()->errors())
+      out.add_translation_errors(e);
   }
   for (const auto& e : cp.pushProblems()) out.add_translation_errors(e);
   out.set_last_push(cp.lastPushTime());
@@ -79,48 +106,172 @@ control::v1::StatusResponse statusJson(ControlPlane& cp) {
   return out;
 }
 
+std::string_view refusalName(Refusal why) {
+  switch (why) {
+    case Refusal::kAddress:
+      return "address";
+    case Refusal::kTooLarge:
+      return "too_large";
+    case Refusal::kNone:
+    case Refusal::kInvalid:
+      break;
+  }
+  return "invalid";
+}
+
 void registryRequest(ControlPlane& cp, common::HttpRequest& req, common::Responder& r,
                      std::string_view action) {
+  const WriteAccess access = authorizeWrite(
+      cp.options().api_token, isLoopbackAddress(cp.apiAddress()), req.header("authorization"));
+  if (access != WriteAccess::kAllowed) {
+    const bool forbidden = access == WriteAccess::kNoTokenConfigured;
+    refuseJson(cp, r, forbidden ? 403 : 401, forbidden ? "forbidden" : "unauthorized",
+               writeAccessReason(access, cp.apiAddress().toString()), !forbidden);
+    return;
+  }
   mesh::RegistrationRequest body;
   google::protobuf::util::JsonParseOptions opts;
   auto st = google::protobuf::util::JsonStringToMessage(req.body, &body, opts);
   if (!st.ok()) {
-    r.respond(400, "bad JSON body: " + std::string(st.message()) + "\n");
+    refuseJson(cp, r, 400, "invalid",
+               "bad JSON body: " + common::logValue(std::string(st.message()), 512));
     return;
   }
   const uint64_t now = cp.loop().nowMs();
+  Refusal why = Refusal::kInvalid;
+  auto fail = [&](const common::Status& s) {
+    if (s.code() == common::StatusCode::kNotFound) {
+      common::JsonWriter w;
+      w.beginObject();
+      w.field("error", s.message());
+      w.endObject();
+      r.respond(common::HttpResponse::json(404, w.take() + "\n"));
+      return;
+    }
+    refuseJson(cp, r, 400, refusalName(why), s.message());
+  };
   auto answer = [&](common::Result<mesh::RegistrationResponse> res) {
     if (!res.isOk()) {
-      r.respond(res.status().code() == common::StatusCode::kNotFound ? 404 : 400,
-                res.status().message() + "\n");
+      fail(res.status());
       return;
     }
     r.respond(common::HttpResponse::json(200, toJson(res.value())));
   };
   if (action == "register") {
     bool changed = false;
-    auto res = cp.registry().registerEndpoint(body, now, &changed);
+    auto res = cp.registry().registerEndpoint(body, now, &changed, &why);
     if (res.isOk() && changed) {
-      spdlog::info("registry: {} registered (ttl {}s)", res.value().id(), res.value().ttl_seconds());
+      spdlog::info("registry: {} registered (ttl {}s)", res.value().id(),
+                   res.value().ttl_seconds());
       cp.registryChanged();
     }
     answer(std::move(res));
   } else if (action == "heartbeat") {
-    answer(cp.registry().heartbeat(body, now));
+    answer(cp.registry().heartbeat(body, now, &why));
   } else {
-    common::Status s = cp.registry().deregister(body);
+    common::Status s = cp.registry().deregister(body, &why);
     if (!s.isOk()) {
-      r.respond(s.code() == common::StatusCode::kNotFound ? 404 : 400, s.message() + "\n");
+      fail(s);
       return;
     }
-    spdlog::info("registry: {}/{} {}:{} deregistered", body.namespace_().empty() ? "default" : body.namespace_(),
-                 body.service(), body.address(), body.port());
+    spdlog::info("registry: {}/{} {}:{} deregistered",
+                 body.namespace_().empty() ? "default" : body.namespace_(), body.service(),
+                 body.address(), body.port());
     cp.registryChanged();
     r.respond(common::HttpResponse::json(200, "{}\n"));
   }
 }
 
+// One collection at a time: requests that come while one runs share its answer, so that
+// dashboards polling together never multiply the scrapes (nor the threads).
+void statsRequest(ControlPlane& cp, common::Responder r) {
+  std::vector<common::Responder>& waiters = cp.statsWaiters();
+  waiters.push_back(std::move(r));
+  if (waiters.size() > 1) {
+    return;
+  }
+  struct Result {
+    control::v1::StatsResponse stats;
+    ScrapeFailures failures;
+  };
+  auto admins = cp.xds().adminAddresses();
+  auto result = std::make_shared<Result>();
+  cp.offload(
+      [admins = std::move(admins), result] {
+        result->stats = collectProxyStats(admins, ScrapeOptions(), &result->failures);
+      },
+      [&cp, result] {
+        common::StatsShard& shard = cp.stats().shard(0);
+        const std::pair<const char*, uint64_t> counts[] = {
+            {"timeout", result->failures.timeout},
+            {"too_large", result->failures.too_large},
+            {"connect", result->failures.connect},
+            {"bad_answer", result->failures.bad_answer}};
+        for (const auto& [reason, n] : counts) {
+          shard.add(cp.stats().counter("remora_control_stats_scrape_failures_total",
+                                       {{"reason", reason}}),
+                    n);
+        }
+        const std::string body = toJson(result->stats);
+        std::vector<common::Responder> waiting;
+        waiting.swap(cp.statsWaiters());
+        for (common::Responder& w : waiting) {
+          w.respond(common::HttpResponse::json(200, body));
+        }
+      });
+}
+
 }  // namespace
+
+common::HttpServer::Options apiServerOptions() {
+  common::HttpServer::Options o;
+  o.max_body_bytes = kApiMaxBodyBytes;
+  o.request_timeout_ms = 10 * 1000;
+  o.max_connections = 1024;
+  return o;
+}
+
+void countApiRefusal(ControlPlane& cp, int status) {
+  switch (status) {
+    case 0:
+      countRefusal(cp, "connection_limit");
+      break;
+    case 408:
+      countRefusal(cp, "timeout");
+      break;
+    case 413:
+    case 431:
+      countRefusal(cp, "too_large");
+      break;
+    default:
+      countRefusal(cp, "bad_request");
+      break;
+  }
+}
+
+void announceApi(ControlPlane& cp) {
+  for (const char* reason : {"unauthorized", "forbidden", "address", "invalid", "too_large",
+                             "bad_request", "timeout", "connection_limit"}) {
+    (void)cp.stats().counter("remora_control_api_refused_total", {{"reason", reason}});
+  }
+  for (const char* reason : {"timeout", "too_large", "connect", "bad_answer"}) {
+    (void)cp.stats().counter("remora_control_stats_scrape_failures_total", {{"reason", reason}});
+  }
+  const std::string address = cp.apiAddress().toString();
+  if (!cp.options().api_token.empty()) {
+    spdlog::info("API writes need the bearer token of --api-token-file");
+  } else if (!isLoopbackAddress(cp.apiAddress())) {
+    spdlog::warn(
+        "API on {} (beyond loopback) without --api-token-file: the registration "
+        "endpoints answer 403; reads stay open",
+        address);
+  }
+  if (cp.options().registry_allow_loopback) {
+    spdlog::warn(
+        "--registry-allow-loopback: loopback, unspecified and link-local addresses "
+        "may be registered (for tests and demos on one host only)");
+  }
+}
 
 void handleApiRequest(ControlPlane& cp, common::HttpRequest& req, common::Responder r) {
   const std::string& path = req.path;
@@ -154,10 +305,7 @@ void handleApiRequest(ControlPlane& cp, common::HttpRequest& req, common::Respon
   } else if (path == "/v1/status") {
     r.respond(common::HttpResponse::json(200, toJson(statusJson(cp))));
   } else if (path == "/v1/stats") {
-    auto admins = cp.xds().adminAddresses();
-    auto result = std::make_shared<control::v1::StatsResponse>();
-    cp.offload([admins = std::move(admins), result] { *result = collectProxyStats(admins, kScrapeTimeout); },
-               [r, result]() mutable { r.respond(common::HttpResponse::json(200, toJson(*result))); });
+    statsRequest(cp, std::move(r));
   } else if (path == "/metrics") {
     r.respond(200, cp.stats().renderPrometheus(), "text/plain; version=0.0.4");
   } else if (path == "/" || path == "/index.html") {

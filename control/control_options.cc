@@ -9,6 +9,7 @@
 
 #include "common/cli_flags.h"
 #include "common/socket_address.h"
+#include "control/api_auth.h"
 #include "xds/duration.h"
 
 namespace remora::control {
@@ -33,6 +34,16 @@ Flags (each also read from REMORA_CONTROL_<FLAG> when absent, e.g. REMORA_CONTRO
   --poll DUR             how often the manifest directory is checked (default 200ms)
   --max-manifest-bytes N a manifest file larger than N bytes is refused unread (default 4194304)
   --keepalive DUR        ping a silent sidecar after this long (default 5s; dead after 3x)
+  --xds-max-connections N
+                         xDS connections at most; more are closed at accept (default 2048)
+  --xds-frame-timeout DUR
+                         an xDS frame must arrive whole within this, and a new connection must
+                         identify itself (a request with a node) within this (default 10s)
+  --api-token-file FILE  the bearer token (first line) that API writes (registration) need;
+                         without it, writes are refused when --http is not a loopback address
+  --registry-allow-loopback
+                         accept loopback, unspecified and link-local registered addresses
+                         (tests and demos on one host; never in production)
   --log-level LEVEL      trace|debug|info|warn|error (default info)
   --help, --version
 )";
@@ -105,6 +116,36 @@ const std::vector<FlagSpec>& flags() {
          o.plane.xds.peer_timeout_ms = o.plane.xds.ping_interval_ms * 3;
          return s;
        }},
+      {"xds-max-connections",
+       [](ControlOptions& o, const std::string& v) {
+         char* end = nullptr;
+         const unsigned long long n = std::strtoull(v.c_str(), &end, 10);
+         if (v.empty() || *end != '\0' || v[0] == '-' || n < 1 || n > 1000000) {
+           return Status::invalid("--xds-max-connections wants a number in 1..1000000, got '" + v +
+                                  "'");
+         }
+         o.plane.xds.max_connections = static_cast<size_t>(n);
+         return Status::ok();
+       }},
+      {"xds-frame-timeout",
+       [](ControlOptions& o, const std::string& v) {
+         return setDuration("xds-frame-timeout", v, o.plane.xds.frame_timeout_ms, false);
+       }},
+      {"api-token-file",
+       [](ControlOptions& o, const std::string& v) {
+         auto token = readTokenFile(v);
+         if (!token.isOk()) {
+           return token.status();
+         }
+         o.plane.api_token = token.value();
+         return Status::ok();
+       }},
+      {"registry-allow-loopback",
+       [](ControlOptions& o, const std::string&) {
+         o.plane.registry_allow_loopback = true;
+         return Status::ok();
+       },
+       false},
       {"log-level",
        [](ControlOptions& o, const std::string& v) {
          for (const char* l : {"trace", "debug", "info", "warn", "error"}) {

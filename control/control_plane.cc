@@ -29,7 +29,9 @@ uint64_t steadyMicros() {
 }  // namespace
 
 ControlPlane::ControlPlane(ControlPlaneOptions options)
-    : options_(std::move(options)), debouncer_(options_.debounce_ms, options_.debounce_max_ms) {
+    : options_(std::move(options)),
+      registry_(options_.registry_allow_loopback),
+      debouncer_(options_.debounce_ms, options_.debounce_max_ms) {
   pushes_total_ = stats_.counter("remora_control_pushes_total");
   push_latency_ = stats_.histogram("remora_control_push_duration_ms");
   config_errors_ = stats_.gauge("remora_control_config_errors");
@@ -211,9 +213,12 @@ int ControlPlane::run() {
       },
       options_.xds);
   http_ = std::make_unique<common::HttpServer>(
-      loop_, [this](common::HttpRequest& req, common::Responder r) {
+      loop_,
+      [this](common::HttpRequest& req, common::Responder r) {
         handleApiRequest(*this, req, std::move(r));
-      });
+      },
+      apiServerOptions());
+  http_->onRefused([this](int status) { countApiRefusal(*this, status); });
   // The first config is built as soon as the source has loaded (at once without one); proxies
   // that connect before wait for it, so that their first response is complete.
   debouncer_.onChange(loop_.nowMs());
@@ -248,6 +253,7 @@ int ControlPlane::run() {
     loop_.stop();
   });
 
+  announceApi(*this);
   serving_ = true;
   spdlog::info("remora-control: xDS on {}, API on {}{}", xds_->boundAddress().toString(),
                http_->boundAddress().toString(),

@@ -44,6 +44,8 @@ struct ControlPlaneOptions {
   ManifestLimits manifest_limits;          // per-file size, YAML expansion, errors per file
   uint64_t problem_log_interval_ms = 10000;  // ProblemLog: one budget / summary per interval
   XdsServer::Options xds;
+  bool registry_allow_loopback = false;    // --registry-allow-loopback
+  std::string api_token;                   // from --api-token-file; empty: none
 };
 
 class ControlPlane {
@@ -62,6 +64,10 @@ class ControlPlane {
   Registry& registry() noexcept { return registry_; }
   const ConfigCache& cache() const noexcept { return cache_; }
   const XdsServer& xds() const noexcept { return *xds_; }
+  // The API's bound address (valid once serving).
+  const common::SocketAddress& apiAddress() const noexcept { return http_->boundAddress(); }
+  // Responders of /v1/stats requests waiting for the collection in progress (one at a time).
+  std::vector<common::Responder>& statsWaiters() noexcept { return stats_waiters_; }
   bool ready() const noexcept { return ready_; }
   const std::string& lastPushTime() const noexcept { return last_push_time_; }
   double lastPushDurationMs() const noexcept { return last_push_duration_ms_; }
@@ -101,6 +107,7 @@ class ControlPlane {
   std::unique_ptr<common::Timer> expiry_timer_;
   std::unique_ptr<common::StopSignals> signals_;
   std::list<std::thread> helpers_;
+  std::vector<common::Responder> stats_waiters_;
   bool ready_ = false;
   bool serving_ = false;      // listening: the ready file is written with the first config
   bool translating_ = false;  // a rebuild is on a helper thread

@@ -1,7 +1,12 @@
 #include "control/proxy_stats.h"
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <functional>
+#include <system_error>
+#include <thread>
 
 #include "common/http_client.h"
 #include "common/stats.h"
@@ -70,7 +75,8 @@ void addPrometheusText(std::string_view text, ServiceStatsMap& totals) {
   size_t pos = 0;
   while (pos < text.size()) {
     size_t eol = text.find('\n', pos);
-    std::string_view line = text.substr(pos, eol == std::string_view::npos ? text.size() - pos : eol - pos);
+    std::string_view line =
+        text.substr(pos, eol == std::string_view::npos ? text.size() - pos : eol - pos);
     pos = eol == std::string_view::npos ? text.size() : eol + 1;
     const bool is_rq = line.substr(0, kRq.size()) == kRq;
     const bool is_bucket = !is_rq && line.substr(0, kBucket.size()) == kBucket;
@@ -111,31 +117,105 @@ void addPrometheusText(std::string_view text, ServiceStatsMap& totals) {
   }
 }
 
+void mergeServiceStats(const ServiceStatsMap& from, ServiceStatsMap& into) {
+  for (const auto& [key, s] : from) {
+    control::v1::ServiceStats& t = entryFor(into, key);
+    t.set_requests(t.requests() + s.requests());
+    t.set_errors(t.errors() + s.errors());
+    for (int i = 0; i < s.latency_buckets_size() && i < t.latency_buckets_size(); ++i) {
+      t.set_latency_buckets(i, t.latency_buckets(i) + s.latency_buckets(i));
+    }
+  }
+}
+
 control::v1::StatsResponse collectProxyStats(
-    const std::vector<std::pair<std::string, std::string>>& admins,
-    std::chrono::milliseconds timeout) {
+    const std::vector<std::pair<std::string, std::string>>& admins, const ScrapeOptions& options,
+    ScrapeFailures* failures) {
+  using Clock = std::chrono::steady_clock;
+  const Clock::time_point deadline = Clock::now() + options.timeout;
+  // Workers take the next admin from `next`; each keeps its own totals (a body is parsed and
+  // dropped at once), merged at the end under no lock.
+  struct Worker {
+    ServiceStatsMap totals;
+    uint64_t scraped = 0;
+    ScrapeFailures failed;
+    std::thread thread;
+  };
+  std::atomic<size_t> next{0};
+  const size_t n = std::min(admins.size(), std::max<size_t>(1, options.concurrency));
+  std::vector<Worker> workers(n);
+  auto run = [&](Worker& w) {
+    for (size_t i = next++; i < admins.size(); i = next++) {
+      if (Clock::now() >= deadline) {
+        ++w.failed.timeout;  // not reached in time
+        continue;
+      }
+      common::HttpClient client(admins[i].second, options.timeout);
+      client.setDeadline(deadline);
+      client.setMaxBodyBytes(options.max_body_bytes);
+      auto r = client.get("/stats/prometheus");
+      if (r.isOk() && r.value().status == 200) {
+        ++w.scraped;
+        addPrometheusText(r.value().body, w.totals);
+        continue;
+      }
+      switch (r.isOk() ? common::HttpClient::Error::kBadResponse : client.lastError()) {
+        case common::HttpClient::Error::kTimeout:
+          ++w.failed.timeout;
+          break;
+        case common::HttpClient::Error::kTooLarge:
+          ++w.failed.too_large;
+          break;
+        case common::HttpClient::Error::kConnect:
+          ++w.failed.connect;
+          break;
+        default:
+          ++w.failed.bad_answer;
+          break;
+      }
+    }
+  };
+  for (size_t i = 1; i < n; ++i) {
+    try {
+      workers[i].thread = std::thread(run, std::ref(workers[i]));
+    } catch (const std::system_error&) {
+      break;  // no more threads: the running workers take the rest
+    }
+  }
+  if (n > 0) {
+    run(workers[0]);  // this thread is a worker too
+  }
   control::v1::StatsResponse out;
   for (double b : common::kHistogramBoundsMs) {
     out.add_latency_bounds_ms(b);
   }
   ServiceStatsMap totals;
-  for (const auto& [node, address] : admins) {
-    common::HttpClient client(address, timeout);
-    auto r = client.get("/stats/prometheus");
-    if (!r.isOk() || r.value().status != 200) {
-      out.set_proxies_failed(out.proxies_failed() + 1);
-      continue;
+  ScrapeFailures failed;
+  uint64_t scraped = 0;
+  for (Worker& w : workers) {
+    if (w.thread.joinable()) {
+      w.thread.join();
     }
-    out.set_proxies_scraped(out.proxies_scraped() + 1);
-    addPrometheusText(r.value().body, totals);
+    mergeServiceStats(w.totals, totals);
+    scraped += w.scraped;
+    failed.timeout += w.failed.timeout;
+    failed.too_large += w.failed.too_large;
+    failed.connect += w.failed.connect;
+    failed.bad_answer += w.failed.bad_answer;
   }
+  out.set_proxies_scraped(static_cast<uint32_t>(scraped));
+  out.set_proxies_failed(static_cast<uint32_t>(failed.timeout + failed.too_large + failed.connect +
+                                               failed.bad_answer));
   for (auto& [key, s] : totals) {
     *out.add_services() = std::move(s);
   }
-  out.set_collected_unix_ms(static_cast<uint64_t>(
-      std::chrono::duration_cast<std::chrono::milliseconds>(
-          std::chrono::system_clock::now().time_since_epoch())
-          .count()));
+  out.set_collected_unix_ms(
+      static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                std::chrono::system_clock::now().time_since_epoch())
+                                .count()));
+  if (failures != nullptr) {
+    *failures = failed;
+  }
   return out;
 }
 

@@ -23,10 +23,33 @@ using ServiceStatsMap = std::map<std::string, control::v1::ServiceStats>;
 // into per-bucket counts. Lines it does not understand are skipped.
 void addPrometheusText(std::string_view text, ServiceStatsMap& totals);
 
-// Blocking (run it off the loop thread): GETs every admin address (pairs of node id, address)
-// with `timeout` each and sums what answered.
+// Adds `from` into `into` (requests, errors and latency buckets).
+void mergeServiceStats(const ServiceStatsMap& from, ServiceStatsMap& into);
+
+// How proxies are scraped. An admin address is whatever a peer reported, so nothing about the
+// answer is trusted: the whole collection takes at most about `timeout` (every scrape shares
+// that deadline; proxies not reached by then count as failed), at most `concurrency` scrapes
+// run at once, and an answer over `max_body_bytes` is dropped (memory: at most concurrency x
+// max_body_bytes).
+struct ScrapeOptions {
+  std::chrono::milliseconds timeout{1000};
+  size_t concurrency = 16;
+  size_t max_body_bytes = 4 * 1024 * 1024;
+};
+
+// Why scrapes failed, for remora_control_stats_scrape_failures_total{reason}.
+struct ScrapeFailures {
+  uint64_t timeout = 0;     // no (complete) answer before the deadline, or not reached in time
+  uint64_t too_large = 0;   // the answer's body was over max_body_bytes
+  uint64_t connect = 0;     // the address refused the connection or is not an address
+  uint64_t bad_answer = 0;  // not HTTP, or a status other than 200, or the peer closed early
+};
+
+// Blocking (run it off the loop thread): GETs /stats/prometheus from every admin address (pairs
+// of node id, address) in parallel within `options` and sums what answered. `failures`, when
+// given, is filled.
 control::v1::StatsResponse collectProxyStats(
-    const std::vector<std::pair<std::string, std::string>>& admins,
-    std::chrono::milliseconds timeout);
+    const std::vector<std::pair<std::string, std::string>>& admins, const ScrapeOptions& options,
+    ScrapeFailures* failures = nullptr);
 
 }  // namespace remora::control

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <ctime>
 
+#include "common/logging.h"
 #include "common/time_format.h"
 #include "remora/xds/v1/discovery.pb.h"
 #include "xds/framing.h"
@@ -14,12 +15,24 @@
 namespace remora::control {
 
 namespace xv1 = remora::xds::v1;
+using common::logValue;
 using common::Status;
+
+namespace {
+common::HttpServer::Options httpOptions(const XdsServer::Options& o) {
+  common::HttpServer::Options h;
+  h.max_body_bytes = 4096;  // the upgrade request has no body
+  h.request_timeout_ms = o.frame_timeout_ms;
+  h.max_connections = o.max_connections;
+  return h;
+}
+}  // namespace
 
 struct XdsServer::Proxy {
   uint64_t id = 0;
   common::Tunnel* tunnel = nullptr;  // valid until the tunnel's on_close
   xds::FrameDecoder decoder;
+  uint64_t frame_started_ms = 0;  // first byte of the partial frame in `decoder`; 0: none
   xds::NonceSequence nonces;
   config::v1::Node node;
   bool identified = false;
@@ -40,34 +53,83 @@ struct XdsServer::Proxy {
   }
 };
 
-XdsServer::XdsServer(common::EventLoop& loop, common::StatsStore& stats,
-                     ResourcesFor resources_for, Options options)
+XdsServer::XdsServer(common::EventLoop& loop, common::StatsStore& stats, ResourcesFor resources_for,
+                     Options options)
     : loop_(loop),
       stats_(stats),
       resources_for_(std::move(resources_for)),
       options_(options),
-      http_(loop, [this](common::HttpRequest& req, common::Responder r) { onUpgrade(req, r); }),
+      http_(
+          loop, [this](common::HttpRequest& req, common::Responder r) { onUpgrade(req, r); },
+          httpOptions(options_)),
       keepalive_(loop.uv(), [this] { tick(); }) {
   connected_ = stats_.gauge("remora_control_proxies_connected");
   bytes_sent_ = stats_.counter("remora_control_xds_bytes_sent_total");
   for (size_t i = 0; i < kTypeCount; ++i) {
     std::string type(typeShortName(i));
-    responses_[i][0] = stats_.counter("remora_control_xds_responses_total",
-                                      {{"type", type}, {"kind", "full"}});
-    responses_[i][1] = stats_.counter("remora_control_xds_responses_total",
-                                      {{"type", type}, {"kind", "delta"}});
+    responses_[i][0] =
+        stats_.counter("remora_control_xds_responses_total", {{"type", type}, {"kind", "full"}});
+    responses_[i][1] =
+        stats_.counter("remora_control_xds_responses_total", {{"type", type}, {"kind", "delta"}});
     acks_[i] = stats_.counter("remora_control_xds_acks_total", {{"type", type}});
     nacks_[i] = stats_.counter("remora_control_xds_nacks_total", {{"type", type}});
   }
+  for (std::string_view reason : {"connection_limit", "frame_too_large", "frame_timeout",
+                                  "not_identified", "bad_frame", "handshake"}) {
+    (void)refusedCounter(reason);
+  }
+  refused_connection_limit_ = refusedCounter("connection_limit");
+  http_.onRefused([this](int status) {
+    if (status != 0) {
+      stats_.shard(0).add(refusedCounter("handshake"));
+      return;
+    }
+    stats_.shard(0).add(refused_connection_limit_);
+    logRefusal("xds: a connection refused: the limit of " +
+               std::to_string(options_.max_connections) +
+               " connections is reached (--xds-max-connections)");
+  });
 }
 
-XdsServer::~XdsServer() { close(); }
+void XdsServer::logRefusal(const std::string& line) {
+  // A flood of bad peers must not flood the log: one line a second at most, and that line says
+  // how many were left out before it.
+  const uint64_t now = loop_.nowMs();
+  if (last_refusal_log_ms_ != 0 && now - last_refusal_log_ms_ < 1000) {
+    ++refusals_not_logged_;
+    return;
+  }
+  if (refusals_not_logged_ > 0) {
+    spdlog::warn("{} ({} more refusal(s) not logged)", line, refusals_not_logged_);
+  } else {
+    spdlog::warn("{}", line);
+  }
+  last_refusal_log_ms_ = now;
+  refusals_not_logged_ = 0;
+}
+
+common::Counter XdsServer::refusedCounter(std::string_view reason) {
+  return stats_.counter("remora_control_xds_refused_total", {{"reason", std::string(reason)}});
+}
+
+void XdsServer::refuse(Proxy& p, std::string_view reason, const std::string& why) {
+  stats_.shard(0).add(refusedCounter(reason));
+  logRefusal("xds: " + (p.identified ? logValue(p.node.id()) : std::string("?")) + " (" + p.peer +
+             "): " + why + "; closing");
+  p.tunnel->close(true);
+}
+
+XdsServer::~XdsServer() {
+  close();
+}
 
 Status XdsServer::listen(const std::string& address) {
   Status s = http_.listen(address);
   if (s.isOk()) {
     uint64_t every = std::max<uint64_t>(
-        50, std::min(options_.ping_interval_ms, options_.peer_timeout_ms) / 5);
+        50,
+        std::min({options_.ping_interval_ms, options_.peer_timeout_ms, options_.frame_timeout_ms}) /
+            5);
     keepalive_.start(every, every);
   }
   return s;
@@ -84,7 +146,8 @@ void XdsServer::onUpgrade(common::HttpRequest& req, common::Responder r) {
     return;
   }
   if (!req.upgrade || req.header("upgrade") != xds::kXdsUpgradeToken) {
-    common::HttpResponse resp(426, "xDS needs Upgrade: " + std::string(xds::kXdsUpgradeToken) + "\n");
+    common::HttpResponse resp(426,
+                              "xDS needs Upgrade: " + std::string(xds::kXdsUpgradeToken) + "\n");
     resp.headers.add("upgrade", std::string(xds::kXdsUpgradeToken));
     r.respond(std::move(resp));
     return;
@@ -97,6 +160,7 @@ void XdsServer::onUpgrade(common::HttpRequest& req, common::Responder r) {
   h.on_open = [this, id](common::Tunnel& t) {
     auto p = std::make_unique<Proxy>();
     p->id = id;
+    p->decoder.setMaxFrameBytes(options_.anonymous_max_frame_bytes);
     p->tunnel = &t;
     p->peer = t.peer().toString();
     p->connected_at = std::time(nullptr);
@@ -117,8 +181,8 @@ void XdsServer::onUpgrade(common::HttpRequest& req, common::Responder r) {
     }
     const bool identified = it->second->identified;
     if (identified) {
-      spdlog::info("xds: proxy {} ({}.{}) disconnected", it->second->node.id(),
-                   it->second->node.service(), it->second->node.namespace_());
+      spdlog::info("xds: proxy {} ({}.{}) disconnected", logValue(it->second->node.id()),
+                   logValue(it->second->node.service()), logValue(it->second->node.namespace_()));
       stats_.shard(0).add(connected_, -1);
     }
     proxies_.erase(it);
@@ -131,18 +195,32 @@ void XdsServer::onUpgrade(common::HttpRequest& req, common::Responder r) {
 
 void XdsServer::onData(Proxy& p, std::string_view data) {
   p.last_rx_ms = loop_.nowMs();
+  const bool had_partial = p.decoder.pendingBytes() > 0;
+  bool took_frame = false;
   p.decoder.feed(data);
   const uint64_t id = p.id;
   for (;;) {
     auto next = p.decoder.next();
     if (!next.isOk()) {
-      spdlog::warn("xds: {}: {}; closing", p.peer, next.status().message());
-      p.tunnel->close(true);
+      // "frame of N bytes is over the limit of M" (xds/framing.h) is the one size refusal.
+      const bool too_large = next.status().message().rfind("frame of ", 0) == 0;
+      refuse(p, too_large ? "frame_too_large" : "bad_frame",
+             next.status().message() +
+                 (too_large && !p.identified
+                      ? " (the limit before the first DiscoveryRequest with a node)"
+                      : ""));
       return;
     }
     if (!next.value()) {
+      // A partial frame's deadline runs from its first byte: this read's if it began here.
+      if (p.decoder.pendingBytes() == 0) {
+        p.frame_started_ms = 0;
+      } else if (took_frame || !had_partial) {
+        p.frame_started_ms = p.last_rx_ms;
+      }
       return;
     }
+    took_frame = true;
     const xds::Frame& f = *next.value();
     switch (f.kind) {
       case xds::FrameKind::kDiscoveryRequest:
@@ -161,9 +239,8 @@ void XdsServer::onData(Proxy& p, std::string_view data) {
       case xds::FrameKind::kPong:
         break;
       default:
-        spdlog::warn("xds: {}: a sidecar sent a {} frame; closing", p.peer,
-                     xds::frameKindName(f.kind));
-        p.tunnel->close(true);
+        refuse(p, "bad_frame",
+               "a sidecar sent a " + std::string(xds::frameKindName(f.kind)) + " frame");
         return;
     }
     // Handling a frame may close the connection (and erase the proxy).
@@ -176,8 +253,7 @@ void XdsServer::onData(Proxy& p, std::string_view data) {
 void XdsServer::onRequest(Proxy& p, std::string_view payload) {
   xv1::DiscoveryRequest req;
   if (!req.ParseFromArray(payload.data(), static_cast<int>(payload.size()))) {
-    spdlog::warn("xds: {}: a DiscoveryRequest that does not parse; closing", p.peer);
-    p.tunnel->close(true);
+    refuse(p, "bad_frame", "a DiscoveryRequest that does not parse");
     return;
   }
   if (req.has_node() && !req.node().id().empty()) {
@@ -188,8 +264,9 @@ void XdsServer::onRequest(Proxy& p, std::string_view payload) {
     }
     p.identified = true;
     if (first) {
-      spdlog::info("xds: proxy {} ({}.{}) connected from {}", p.node.id(), p.node.service(),
-                   p.node.namespace_(), p.peer);
+      p.decoder.setMaxFrameBytes(options_.max_frame_bytes);
+      spdlog::info("xds: proxy {} ({}.{}) connected from {}", logValue(p.node.id()),
+                   logValue(p.node.service()), logValue(p.node.namespace_()), p.peer);
       stats_.shard(0).add(connected_, 1);
       if (proxies_changed_) {
         proxies_changed_();
@@ -197,14 +274,13 @@ void XdsServer::onRequest(Proxy& p, std::string_view payload) {
     }
   }
   if (!p.identified) {
-    spdlog::warn("xds: {}: the first request carries no node id; closing", p.peer);
-    p.tunnel->close(true);
+    refuse(p, "not_identified", "the first request carries no node id");
     return;
   }
   const size_t idx = typeIndex(req.type_url());
   if (idx == kTypeCount) {
-    spdlog::warn("xds: proxy {} asked for unknown type '{}'; ignored", p.node.id(),
-                 req.type_url());
+    spdlog::warn("xds: proxy {} asked for unknown type '{}'; ignored", logValue(p.node.id()),
+                 logValue(req.type_url()));
     return;
   }
   xds::RequestKind kind = p.types[idx].apply(req);
@@ -212,14 +288,15 @@ void XdsServer::onRequest(Proxy& p, std::string_view payload) {
   switch (kind) {
     case xds::RequestKind::kAck:
       stats_.shard(0).add(acks_[idx]);
-      spdlog::debug("xds: proxy {} ACKed {} {}", p.node.id(), typeShortName(idx),
-                    req.version_info());
+      spdlog::debug("xds: proxy {} ACKed {} {}", logValue(p.node.id()), typeShortName(idx),
+                    logValue(req.version_info()));
       break;
     case xds::RequestKind::kNack:
       stats_.shard(0).add(nacks_[idx]);
-      spdlog::warn("xds: proxy {} rejected {} (runs {}): {}", p.node.id(), typeShortName(idx),
-                   req.version_info().empty() ? "nothing yet" : req.version_info(),
-                   req.error_detail().message());
+      spdlog::warn("xds: proxy {} rejected {} (runs {}): {}", logValue(p.node.id()),
+                   typeShortName(idx),
+                   req.version_info().empty() ? "nothing yet" : logValue(req.version_info()),
+                   logValue(req.error_detail().message(), 1024));
       break;
     case xds::RequestKind::kStale:
       return;
@@ -267,14 +344,14 @@ uint64_t XdsServer::push(Proxy& p) {
     }
     if (frame.empty()) {
       spdlog::error("xds: {} for proxy {} is over the frame limit; not sent", typeShortName(i),
-                    p.node.id());
+                    logValue(p.node.id()));
       break;
     }
     st.recordSent(set.version(), nonce, delta ? xds::SentAs::kDelta : xds::SentAs::kFull);
     p.sent[i] = (*sets)[i];
     stats_.shard(0).add(responses_[i][delta ? 1 : 0]);
     bytes += frame.size();
-    spdlog::debug("xds: proxy {} <- {} {} ({} bytes, nonce {})", p.node.id(),
+    spdlog::debug("xds: proxy {} <- {} {} ({} bytes, nonce {})", logValue(p.node.id()),
                   delta ? "delta" : "full", typeShortName(i), frame.size(), nonce);
     write(p, std::move(frame));
   }
@@ -300,10 +377,15 @@ uint64_t XdsServer::pushAll() {
 void XdsServer::tick() {
   const uint64_t now = loop_.nowMs();
   std::vector<common::Tunnel*> dead;
+  std::vector<std::pair<uint64_t, std::string_view>> refused;  // by connection id
   for (auto& [id, p] : proxies_) {
-    if (now - p->last_rx_ms >= options_.peer_timeout_ms) {
+    if (p->frame_started_ms != 0 && now - p->frame_started_ms >= options_.frame_timeout_ms) {
+      refused.emplace_back(id, "frame_timeout");
+    } else if (!p->identified && now - p->connected_ms >= options_.frame_timeout_ms) {
+      refused.emplace_back(id, "not_identified");
+    } else if (now - p->last_rx_ms >= options_.peer_timeout_ms) {
       spdlog::warn("xds: proxy {} ({}) silent for {} ms; closing",
-                   p->identified ? p->node.id() : "?", p->peer, now - p->last_rx_ms);
+                   p->identified ? logValue(p->node.id()) : "?", p->peer, now - p->last_rx_ms);
       dead.push_back(p->tunnel);
     } else if (now - p->last_tx_ms >= options_.ping_interval_ms) {
       xv1::Ping ping;
@@ -315,6 +397,20 @@ void XdsServer::tick() {
   }
   for (common::Tunnel* t : dead) {
     t->close(true);
+  }
+  // refuse() closes at once, and on_close erases the proxy: look each one up again.
+  for (auto [id, reason] : refused) {
+    auto it = proxies_.find(id);
+    if (it == proxies_.end() || it->second->tunnel->closed()) {
+      continue;
+    }
+    Proxy& p = *it->second;
+    refuse(p, reason,
+           reason == "frame_timeout"
+               ? "a frame did not arrive whole within " +
+                     std::to_string(options_.frame_timeout_ms) + " ms (--xds-frame-timeout)"
+               : "no DiscoveryRequest with a node id within " +
+                     std::to_string(options_.frame_timeout_ms) + " ms of the connect");
   }
 }
 

@@ -12,6 +12,15 @@
 //    and endpoints it names;
 //  - endpoints go as a delta (only the ClusterLoadAssignments that changed, and the names that
 //    are gone) once the proxy holds a full set from this connection and has not NACKed since.
+// Limits on peers (nobody is authenticated on this port; see docs/control-plane.md "Limits"):
+//  - at most max_connections connections; one more is closed at accept and counted;
+//  - until a peer has sent a DiscoveryRequest with a node id, its frames may be at most
+//    anonymous_max_frame_bytes long, and it must have done so within frame_timeout_ms of the
+//    connect; after that, frames up to max_frame_bytes;
+//  - a frame must arrive whole within frame_timeout_ms of its first byte (a peer dripping a
+//    frame cannot hold its buffer);
+//  - the HTTP upgrade request itself must arrive within frame_timeout_ms.
+// Each refusal is counted in remora_control_xds_refused_total{reason}.
 // Threading: everything on the loop thread of `loop`.
 
 #include <cstdint>
@@ -20,6 +29,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "common/event_loop.h"
 #include "common/http_server.h"
@@ -34,8 +44,12 @@ namespace remora::control {
 class XdsServer {
  public:
   struct Options {
-    uint64_t ping_interval_ms = 5000;  // a Ping after this long without sending anything
-    uint64_t peer_timeout_ms = 15000;  // close after this long without a byte from the proxy
+    uint64_t ping_interval_ms = 5000;   // a Ping after this long without sending anything
+    uint64_t peer_timeout_ms = 15000;   // close after this long without a byte from the proxy
+    size_t max_connections = 2048;      // --xds-max-connections
+    uint64_t frame_timeout_ms = 10000;  // --xds-frame-timeout (frames, identification, upgrade)
+    uint32_t anonymous_max_frame_bytes = 64 * 1024;
+    uint32_t max_frame_bytes = 16u * 1024 * 1024;  // xds::kDefaultMaxFrameBytes
   };
   // The resources a proxy should run; nullopt while the control plane has no config yet.
   using ResourcesFor = std::function<std::optional<ProxyResources>(const config::v1::Node&)>;
@@ -74,6 +88,11 @@ class XdsServer {
   uint64_t push(Proxy& p);
   void write(Proxy& p, std::string frame);
   void tick();
+  // Counts a refusal, logs it (logRefusal) and closes the connection (RST).
+  void refuse(Proxy& p, std::string_view reason, const std::string& why);
+  // A warning, at most one a second; the next one says how many were left out.
+  void logRefusal(const std::string& line);
+  common::Counter refusedCounter(std::string_view reason);
 
   common::EventLoop& loop_;
   common::StatsStore& stats_;
@@ -93,6 +112,9 @@ class XdsServer {
   common::Counter responses_[kTypeCount][2];  // [type][0 full, 1 delta]
   common::Counter acks_[kTypeCount];
   common::Counter nacks_[kTypeCount];
+  common::Counter refused_connection_limit_;
+  uint64_t last_refusal_log_ms_ = 0;
+  uint64_t refusals_not_logged_ = 0;
 };
 
 }  // namespace remora::control

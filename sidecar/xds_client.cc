@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "common/logging.h"
+
 namespace remora::sidecar {
 
 using common::Status;
@@ -312,7 +314,8 @@ void XdsClient::handleFrame(const xds::Frame& frame) {
 void XdsClient::handleResponse(const v1::DiscoveryResponse& response) {
   int t = typeIndex(response.type_url());
   if (t < 0) {
-    spdlog::warn("xds: ignoring a response of unknown type {}", response.type_url());
+    spdlog::warn("xds: ignoring a response of unknown type {}",
+                 common::logValue(response.type_url()));
     return;
   }
   got_response_ = true;
@@ -333,7 +336,7 @@ void XdsClient::handleResponse(const v1::DiscoveryResponse& response) {
 void XdsClient::handleDelta(const v1::DeltaDiscoveryResponse& delta) {
   int t = typeIndex(delta.type_url());
   if (t < 0) {
-    spdlog::warn("xds: ignoring a delta of unknown type {}", delta.type_url());
+    spdlog::warn("xds: ignoring a delta of unknown type {}", common::logValue(delta.type_url()));
     return;
   }
   got_response_ = true;
@@ -371,11 +374,13 @@ void XdsClient::finishUpdate(size_t t, const Status& result, const std::string& 
     st.last_error.clear();
     st.accepted = true;
     shard_.add(accepted_[t]);
-    spdlog::info("xds: accepted {} version {} (nonce {})", type, st.version, nonce);
+    spdlog::info("xds: accepted {} version {} (nonce {})", type, common::logValue(st.version),
+                 common::logValue(nonce));
   } else {
     st.last_error = result.message();
     shard_.add(rejected_[t]);
-    spdlog::warn("xds: rejected {} (nonce {}): {}", type, nonce, result.message());
+    spdlog::warn("xds: rejected {} (nonce {}): {}", type, common::logValue(nonce),
+                 common::logValue(result.message(), 1024));
   }
   send(xds::FrameKind::kDiscoveryRequest, answer);
   if (result.isOk()) {

@@ -95,6 +95,11 @@ void FrameDecoder::feed(std::string_view bytes) {
     buffer_.erase(0, consumed_);
     consumed_ = 0;
   }
+  // A connection idles between frames: keep no large buffer for it.
+  constexpr size_t kKeptCapacity = 64 * 1024;
+  if (buffer_.empty() && buffer_.capacity() > kKeptCapacity) {
+    std::string().swap(buffer_);
+  }
   buffer_.append(bytes);
 }
 
@@ -107,16 +112,16 @@ common::Result<std::optional<Frame>> FrameDecoder::next() {
     return std::optional<Frame>();
   }
   const auto* p = reinterpret_cast<const uint8_t*>(buffer_.data() + consumed_);
-  const uint32_t length = (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) |
-                          (uint32_t{p[2]} << 8) | uint32_t{p[3]};
+  const uint32_t length =
+      (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
   if (length == 0) {
     error_ = common::Status::invalid("frame length 0");
     return error_;
   }
   if (length > max_frame_bytes_) {
-    error_ = common::Status::invalid("frame of " + std::to_string(length) +
-                                     " bytes is over the limit of " +
-                                     std::to_string(max_frame_bytes_));
+    error_ =
+        common::Status::invalid("frame of " + std::to_string(length) +
+                                " bytes is over the limit of " + std::to_string(max_frame_bytes_));
     return error_;
   }
   if (available < kFrameLengthBytes + 1) {

@@ -57,7 +57,9 @@ enum class FrameKind : uint8_t {
 };
 
 // True for the five kinds above; any other byte is a protocol error.
-constexpr bool isKnownFrameKind(uint8_t kind) noexcept { return kind >= 1 && kind <= 5; }
+constexpr bool isKnownFrameKind(uint8_t kind) noexcept {
+  return kind >= 1 && kind <= 5;
+}
 
 // "DiscoveryRequest", "Ping", ... for logs; "unknown" for anything else.
 std::string_view frameKindName(FrameKind kind) noexcept;
@@ -105,6 +107,7 @@ struct Frame {
 // Memory: the buffer holds at most the frames not yet taken by next() plus the bytes of one
 // partial frame; a frame's length is checked as soon as its 4 length bytes (and its kind as soon
 // as its kind byte) arrive, before any of its payload is buffered beyond the current feed().
+// Once a large frame has been taken and nothing is pending, its memory is given back.
 class FrameDecoder {
  public:
   explicit FrameDecoder(uint32_t max_frame_bytes = kDefaultMaxFrameBytes) noexcept
@@ -125,6 +128,14 @@ class FrameDecoder {
 
   // True once next() has returned an error.
   bool failed() const noexcept { return !error_.isOk(); }
+
+  // The limit on L for frames not yet started. A receiver keeps it small until the peer has
+  // identified itself (the control plane: until the first DiscoveryRequest with a node), then
+  // raises it, so that an anonymous peer can never make it buffer a large frame.
+  void setMaxFrameBytes(uint32_t max_frame_bytes) noexcept { max_frame_bytes_ = max_frame_bytes; }
+  uint32_t maxFrameBytes() const noexcept { return max_frame_bytes_; }
+  // Bytes the buffer holds allocated (for tests of the memory rule above).
+  size_t bufferCapacity() const noexcept { return buffer_.capacity(); }
 
  private:
   uint32_t max_frame_bytes_;

@@ -30,7 +30,8 @@ bool writeAtomically(const std::string& path, const std::string& text) {
 }
 
 ControlPlane ControlPlane::start(const TempDir& dir, const std::string& name,
-                                 const std::string& manifests_dir, std::vector<std::string> extra) {
+                                 const std::string& manifests_dir, std::vector<std::string> extra,
+                                 bool allow_loopback) {
   ControlPlane cp;
   std::string ready = dir.file(name + ".ready");
   std::vector<std::string> argv = {controlBin(), "--manifests", manifests_dir, "--ready-file", ready};
@@ -46,6 +47,9 @@ ControlPlane ControlPlane::start(const TempDir& dir, const std::string& name,
     if (!has(flag)) {
       argv.insert(argv.end(), {flag, value});
     }
+  }
+  if (allow_loopback && !has("--registry-allow-loopback")) {
+    argv.push_back("--registry-allow-loopback");
   }
   argv.insert(argv.end(), extra.begin(), extra.end());
   cp.stderr_file = dir.file(name + ".err");

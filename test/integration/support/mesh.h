@@ -16,9 +16,12 @@ struct ControlPlane {
   std::string stderr_file;
 
   // Starts remora-control --manifests `manifests_dir` (plus `extra` flags; --xds/--http default
-  // to 127.0.0.1:0, --debounce to 20ms, --poll to 50ms unless given). Empty xds on failure.
+  // to 127.0.0.1:0, --debounce to 20ms, --poll to 50ms unless given). Tests register
+  // 127.0.0.1 endpoints, so --registry-allow-loopback is passed unless `allow_loopback` is
+  // false. Empty xds on failure.
   static ControlPlane start(const TempDir& dir, const std::string& name,
-                            const std::string& manifests_dir, std::vector<std::string> extra = {});
+                            const std::string& manifests_dir, std::vector<std::string> extra = {},
+                            bool allow_loopback = true);
   // GET on the HTTP API; "" on failure.
   std::string get(const std::string& path) const;
   // POST a JSON body on the HTTP API; returns the status (0 on failure).

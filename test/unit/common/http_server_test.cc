@@ -366,6 +366,90 @@ TEST_F(HttpServerTest, IdleKeepAliveConnectionIsClosed) {
   EXPECT_TRUE(c.waitForClose(1500ms));
 }
 
+TEST_F(HttpServerTest, DrippedRequestGets408AtTheRequestDeadline) {
+  HttpServer::Options o;
+  o.request_timeout_ms = 300;  // the idle timeout (60 s) never fires: bytes keep coming
+  std::atomic<int> refused{0};
+  start(echoPath, o);
+  loop_.post([&] { server_->onRefused([&](int status) { refused += status == 408 ? 1 : 100; }); });
+  HttpClient c = client();
+  auto a = c.get("/first");  // a complete request in time is answered as usual
+  ASSERT_TRUE(a.isOk()) << a.status().message();
+  EXPECT_EQ(a.value().status, 200);
+  const std::string head = "GET /slow HTTP/1.1\r\nHost: x\r\nX-Pad: ";
+  auto t0 = std::chrono::steady_clock::now();
+  bool closed = false;
+  for (int i = 0; i < 40 && !closed; ++i) {
+    (void)c.sendRaw(i == 0 ? head : "a");
+    closed = c.waitForClose(50ms);
+  }
+  // waitForClose keeps the 408 bytes it read instead of a close; either way the server gave up.
+  const auto took = std::chrono::steady_clock::now() - t0;
+  EXPECT_LT(took, 1500ms);
+  EXPECT_TRUE(eventually([&] { return refused.load() == 1; }));
+}
+
+TEST_F(HttpServerTest, SilentConnectionIsClosedAtTheRequestDeadline) {
+  HttpServer::Options o;
+  o.request_timeout_ms = 200;
+  start(echoPath, o);
+  HttpClient c = client();
+  ASSERT_TRUE(c.connect().isOk());
+  auto r = c.readResponseRaw();
+  ASSERT_TRUE(r.isOk()) << r.status().message();
+  EXPECT_EQ(r.value().status, 408);
+  EXPECT_TRUE(c.waitForClose(1500ms));
+}
+
+TEST_F(HttpServerTest, ConnectionsOverTheCapAreClosedAndReported) {
+  HttpServer::Options o;
+  o.max_connections = 2;
+  std::atomic<int> refused{0};
+  start(echoPath, o);
+  loop_.post([&] { server_->onRefused([&](int status) { refused += status == 0 ? 1 : 100; }); });
+  HttpClient a = client();
+  HttpClient b = client();
+  ASSERT_TRUE(a.get("/a").isOk());
+  ASSERT_TRUE(b.get("/b").isOk());
+  HttpClient third = client();
+  ASSERT_TRUE(third.connect().isOk());
+  EXPECT_TRUE(third.waitForClose(1500ms));
+  EXPECT_TRUE(eventually([&] { return refused.load() == 1; }));
+  a.close();
+  EXPECT_TRUE(eventually([&] {
+    HttpClient again = client();
+    auto r = again.get("/again");
+    return r.isOk() && r.value().status == 200;
+  }));
+}
+
+TEST_F(HttpServerTest, ClientDropsAnAnswerOverItsBodyLimit) {
+  start([](HttpRequest&, Responder r) { r.respond(200, std::string(1 << 20, 'b')); });
+  HttpClient c = client();
+  c.setMaxBodyBytes(64 * 1024);
+  auto r = c.get("/big");
+  ASSERT_FALSE(r.isOk());
+  EXPECT_EQ(c.lastError(), HttpClient::Error::kTooLarge);
+  EXPECT_FALSE(c.connected());
+  c.setMaxBodyBytes(2 << 20);
+  auto ok = c.get("/big");
+  ASSERT_TRUE(ok.isOk()) << ok.status().message();
+  EXPECT_EQ(ok.value().body.size(), 1u << 20);
+}
+
+TEST_F(HttpServerTest, ClientDeadlineBoundsTheWholeExchange) {
+  // Kept unanswered until the server goes away.
+  auto held = std::make_shared<std::vector<Responder>>();
+  start([held](HttpRequest&, Responder r) { held->push_back(std::move(r)); });
+  HttpClient c(address_, 5000ms);
+  c.setDeadline(std::chrono::steady_clock::now() + 200ms);
+  auto t0 = std::chrono::steady_clock::now();
+  auto r = c.get("/never");
+  ASSERT_FALSE(r.isOk());
+  EXPECT_EQ(c.lastError(), HttpClient::Error::kTimeout);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 1000ms);
+}
+
 TEST_F(HttpServerTest, DroppedResponderAnswers500) {
   start([](HttpRequest&, Responder) {});
   HttpClient c = client();

@@ -21,7 +21,8 @@ remora_upstream_rq_time_ms_bucket{cluster="orders.shop:8080",le="0.5"} 3
 remora_upstream_rq_time_ms_bucket{cluster="orders.shop:8080",le="1"} 4
 )";
 
-constexpr const char* kSidecarB = R"(remora_upstream_rq_total{cluster="catalog.shop:8080",code_class="2xx"} 5
+constexpr const char* kSidecarB =
+    R"(remora_upstream_rq_total{cluster="catalog.shop:8080",code_class="2xx"} 5
 remora_upstream_rq_total{cluster="catalog-v2.shop:8080",code_class="4xx"} 3
 remora_upstream_rq_time_ms_bucket{cluster="catalog.shop:8080",le="0.5"} 5
 )";
@@ -46,6 +47,42 @@ TEST(ProxyStats, SumsRequestsErrorsAndBucketsByDestinationService) {
   EXPECT_EQ(orders.latency_buckets(1), 1u);
   EXPECT_EQ(totals.at("shop/catalog-v2").errors(), 0u);
   EXPECT_EQ(totals.at("shop/catalog-v2").requests(), 3u);
+}
+
+TEST(ProxyStats, MergingPerSidecarTotalsEqualsSummingInOnePass) {
+  // The parallel scrape parses each sidecar into its own totals and merges them at the end.
+  ServiceStatsMap one_pass;
+  addPrometheusText(kSidecarA, one_pass);
+  addPrometheusText(kSidecarB, one_pass);
+  ServiceStatsMap a;
+  ServiceStatsMap b;
+  addPrometheusText(kSidecarA, a);
+  addPrometheusText(kSidecarB, b);
+  ServiceStatsMap merged;
+  mergeServiceStats(a, merged);
+  mergeServiceStats(b, merged);
+  ASSERT_EQ(merged.size(), one_pass.size());
+  for (const auto& [key, s] : one_pass) {
+    const auto& m = merged.at(key);
+    EXPECT_EQ(m.service(), s.service());
+    EXPECT_EQ(m.namespace_(), s.namespace_());
+    EXPECT_EQ(m.requests(), s.requests()) << key;
+    EXPECT_EQ(m.errors(), s.errors()) << key;
+    ASSERT_EQ(m.latency_buckets_size(), s.latency_buckets_size());
+    for (int i = 0; i < s.latency_buckets_size(); ++i) {
+      EXPECT_EQ(m.latency_buckets(i), s.latency_buckets(i)) << key << " bucket " << i;
+    }
+  }
+}
+
+TEST(ProxyStats, NoAdminsIsAnEmptyAnswer) {
+  ScrapeFailures failures;
+  failures.timeout = 9;
+  auto out = collectProxyStats({}, ScrapeOptions(), &failures);
+  EXPECT_EQ(out.proxies_scraped(), 0u);
+  EXPECT_EQ(out.proxies_failed(), 0u);
+  EXPECT_EQ(failures.timeout, 0u);
+  EXPECT_GT(out.latency_bounds_ms_size(), 0);
 }
 
 TEST(ProxyStats, GarbageIsSkipped) {

@@ -102,9 +102,120 @@ TEST(Registry, BadRequestsAreRefusedWithTheField) {
 TEST(Registry, Ipv6AddressesGetBrackets) {
   Registry reg;
   bool changed = false;
-  auto r = reg.registerEndpoint(req("orders", "::1", 8080), 0, &changed);
+  auto r = reg.registerEndpoint(req("orders", "2001:db8::1", 8080), 0, &changed);
   ASSERT_TRUE(r.isOk()) << r.status().message();
-  EXPECT_EQ(r.value().id(), "shop/orders/[::1]:8080");
+  EXPECT_EQ(r.value().id(), "shop/orders/[2001:db8::1]:8080");
+}
+
+TEST(AddressScope, ClassifiesIpv4Ipv6AndMappedAddresses) {
+  struct Case {
+    const char* ip;
+    AddressScope scope;
+  };
+  const Case cases[] = {
+      {"10.0.0.7", AddressScope::kUnicast},
+      {"192.168.1.1", AddressScope::kUnicast},
+      {"8.8.8.8", AddressScope::kUnicast},
+      {"126.255.255.255", AddressScope::kUnicast},
+      {"127.0.0.1", AddressScope::kLoopback},
+      {"127.255.0.9", AddressScope::kLoopback},
+      {"0.0.0.0", AddressScope::kUnspecified},
+      {"0.1.2.3", AddressScope::kUnspecified},
+      {"169.254.169.254", AddressScope::kLinkLocal},
+      {"169.253.0.1", AddressScope::kUnicast},
+      {"224.0.0.1", AddressScope::kMulticast},
+      {"255.255.255.255", AddressScope::kMulticast},
+      {"::1", AddressScope::kLoopback},
+      {"0:0:0:0:0:0:0:1", AddressScope::kLoopback},
+      {"::", AddressScope::kUnspecified},
+      {"fe80::1", AddressScope::kLinkLocal},
+      {"febf::1", AddressScope::kLinkLocal},
+      {"fec0::1", AddressScope::kUnicast},
+      {"ff02::1", AddressScope::kMulticast},
+      {"2001:db8::1", AddressScope::kUnicast},
+      {"fd00::1", AddressScope::kUnicast},
+      {"::ffff:127.0.0.1", AddressScope::kLoopback},
+      {"::ffff:7f00:1", AddressScope::kLoopback},
+      {"::ffff:0.0.0.0", AddressScope::kUnspecified},
+      {"::ffff:169.254.169.254", AddressScope::kLinkLocal},
+      {"::ffff:10.0.0.1", AddressScope::kUnicast},
+      {"", AddressScope::kInvalid},
+      {"localhost", AddressScope::kInvalid},
+      {"127.0.0.1:80", AddressScope::kInvalid},
+      {"[::1]", AddressScope::kInvalid},
+      {"fe80::1%eth0", AddressScope::kInvalid},
+      {"010.0.0.1", AddressScope::kInvalid},
+  };
+  for (const Case& c : cases) {
+    EXPECT_EQ(addressScopeName(classifyAddress(c.ip)), addressScopeName(c.scope)) << c.ip;
+  }
+  EXPECT_EQ(classifyAddress(std::string(1000, '1')), AddressScope::kInvalid);
+}
+
+TEST(Registry, LocalAddressesAreRefusedUnlessAllowed) {
+  Registry strict;
+  bool changed = false;
+  for (const char* ip :
+       {"127.0.0.1", "0.0.0.0", "::1", "::", "::ffff:127.0.0.1", "169.254.169.254", "fe80::1"}) {
+    Refusal why = Refusal::kNone;
+    auto r = strict.registerEndpoint(req("orders", ip, 15000), 0, &changed, &why);
+    ASSERT_FALSE(r.isOk()) << ip;
+    EXPECT_EQ(why, Refusal::kAddress) << ip;
+    EXPECT_NE(r.status().message().find("--registry-allow-loopback"), std::string::npos)
+        << r.status().message();
+  }
+  EXPECT_EQ(strict.size(), 0u);
+
+  Registry allowing(/*allow_local_addresses=*/true);
+  for (const char* ip : {"127.0.0.1", "::1", "169.254.1.1"}) {
+    EXPECT_TRUE(allowing.registerEndpoint(req("orders", ip, 8080), 0, &changed).isOk()) << ip;
+  }
+  // Multicast is never an endpoint, allowed or not.
+  Refusal why = Refusal::kNone;
+  EXPECT_FALSE(
+      allowing.registerEndpoint(req("orders", "224.0.0.1", 8080), 0, &changed, &why).isOk());
+  EXPECT_EQ(why, Refusal::kAddress);
+}
+
+TEST(Registry, LabelsAreBoundedInCountAndBytes) {
+  Registry reg;
+  bool changed = false;
+  auto refused = [&](const mesh::RegistrationRequest& r) {
+    Refusal why = Refusal::kNone;
+    auto res = reg.registerEndpoint(r, 0, &changed, &why);
+    return !res.isOk() && why == Refusal::kTooLarge &&
+           res.status().message().rfind("labels:", 0) == 0;
+  };
+  auto many = req("orders", "10.0.0.7", 8080);
+  for (size_t i = 0; i <= Registry::kMaxLabels; ++i) {
+    (*many.mutable_labels())["k" + std::to_string(i)] = "v";
+  }
+  EXPECT_TRUE(refused(many));
+  auto long_value = req("orders", "10.0.0.7", 8080);
+  (*long_value.mutable_labels())["k"] = std::string(Registry::kMaxLabelValueBytes + 1, 'v');
+  EXPECT_TRUE(refused(long_value));
+  auto long_key = req("orders", "10.0.0.7", 8080);
+  (*long_key.mutable_labels())[std::string(Registry::kMaxLabelKeyBytes + 1, 'k')] = "v";
+  EXPECT_TRUE(refused(long_key));
+  auto total = req("orders", "10.0.0.7", 8080);
+  for (int i = 0; i < 40; ++i) {
+    (*total.mutable_labels())["key-" + std::to_string(i)] = std::string(250, 'v');
+  }
+  EXPECT_TRUE(refused(total));  // 40 x ~256 bytes > kMaxLabelBytes
+  EXPECT_EQ(reg.size(), 0u);
+  auto fine = req("orders", "10.0.0.7", 8080);
+  (*fine.mutable_labels())["version"] = "v1";
+  (*fine.mutable_labels())["app.kubernetes.io/name"] =
+      std::string(Registry::kMaxLabelValueBytes, 'a');
+  EXPECT_TRUE(reg.registerEndpoint(fine, 0, &changed).isOk());
+}
+
+TEST(Registry, PeerValuesInErrorsAreCapped) {
+  Registry reg;
+  bool changed = false;
+  auto r = reg.registerEndpoint(req(std::string(100000, 'X'), "10.0.0.7", 8080), 0, &changed);
+  ASSERT_FALSE(r.isOk());
+  EXPECT_LT(r.status().message().size(), 300u);
 }
 
 }  // namespace

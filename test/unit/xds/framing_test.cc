@@ -131,8 +131,8 @@ void expectRoundTrip(FrameKind kind, const M& message) {
   ASSERT_TRUE(r.value().has_value());
   EXPECT_EQ(r.value()->kind, kind);
   M back;
-  ASSERT_TRUE(back.ParseFromArray(r.value()->payload.data(),
-                                  static_cast<int>(r.value()->payload.size())));
+  ASSERT_TRUE(
+      back.ParseFromArray(r.value()->payload.data(), static_cast<int>(r.value()->payload.size())));
   EXPECT_TRUE(MessageDifferencer::Equals(back, message)) << back.DebugString();
   auto end = decoder.next();
   ASSERT_TRUE(end.isOk());
@@ -287,6 +287,46 @@ TEST(FrameDecoderTest, DefaultLimitIs16MiB) {
   FrameDecoder over;
   over.feed(std::string("\x01\x00\x00\x01\x02", 5));  // L = 16 MiB + 1
   EXPECT_FALSE(over.next().isOk());
+}
+
+TEST(FrameDecoderTest, RaisedLimitAppliesToLaterFramesOnly) {
+  // Small until the peer identified itself, then the full limit.
+  FrameDecoder decoder(64);
+  v1::DiscoveryResponse big;
+  big.set_version_info(std::string(1000, 'v'));
+  const std::string small = frameOf(FrameKind::kPing, v1::Ping());
+  decoder.feed(small);
+  auto a = decoder.next();
+  ASSERT_TRUE(a.isOk());
+  EXPECT_TRUE(a.value().has_value());
+  decoder.setMaxFrameBytes(kDefaultMaxFrameBytes);
+  EXPECT_EQ(decoder.maxFrameBytes(), kDefaultMaxFrameBytes);
+  decoder.feed(frameOf(FrameKind::kDiscoveryResponse, big));
+  auto b = decoder.next();
+  ASSERT_TRUE(b.isOk()) << b.status().message();
+  ASSERT_TRUE(b.value().has_value());
+  EXPECT_EQ(b.value()->payload.size(), big.ByteSizeLong());
+
+  FrameDecoder strict(64);
+  strict.feed(frameOf(FrameKind::kDiscoveryResponse, big));
+  auto c = strict.next();
+  ASSERT_FALSE(c.isOk());
+  EXPECT_EQ(c.status().message(), "frame of " + std::to_string(big.ByteSizeLong() + 1) +
+                                      " bytes is over the limit of 64");
+}
+
+TEST(FrameDecoderTest, BufferOfATakenLargeFrameIsReleased) {
+  FrameDecoder decoder;
+  v1::DiscoveryResponse big;
+  big.set_version_info(std::string(1024 * 1024, 'v'));
+  decoder.feed(frameOf(FrameKind::kDiscoveryResponse, big));
+  auto r = decoder.next();
+  ASSERT_TRUE(r.isOk());
+  ASSERT_TRUE(r.value().has_value());
+  EXPECT_EQ(decoder.pendingBytes(), 0u);
+  decoder.feed(frameOf(FrameKind::kPing, v1::Ping()));
+  EXPECT_EQ(decoder.pendingBytes(), 5u);
+  EXPECT_LT(decoder.bufferCapacity(), 64u * 1024);
 }
 
 TEST(FrameDecoderTest, RejectsUnknownKinds) {
