@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <string>
 
+#include "common/utf8.h"
+
 namespace remora::common {
 
 void initStderrLogging(std::string_view name, std::string_view level) {
@@ -15,42 +17,6 @@ void initStderrLogging(std::string_view name, std::string_view level) {
   spdlog::set_level(spdlog::level::from_str(std::string(level)));
 }
 
-namespace {
-
-// Length of the valid UTF-8 sequence starting at s[i] (RFC 3629: no overlong forms, no
-// surrogates, nothing above U+10FFFF), 0 when the bytes there are not one.
-size_t utf8SequenceLength(std::string_view s, size_t i) noexcept {
-  const auto b = [&](size_t k) { return static_cast<unsigned char>(s[i + k]); };
-  const unsigned char c = b(0);
-  size_t n = 0;
-  unsigned char lo = 0x80;
-  unsigned char hi = 0xbf;
-  if (c >= 0xc2 && c <= 0xdf) {
-    n = 2;
-  } else if (c >= 0xe0 && c <= 0xef) {
-    n = 3;
-    lo = c == 0xe0 ? 0xa0 : 0x80;
-    hi = c == 0xed ? 0x9f : 0xbf;
-  } else if (c >= 0xf0 && c <= 0xf4) {
-    n = 4;
-    lo = c == 0xf0 ? 0x90 : 0x80;
-    hi = c == 0xf4 ? 0x8f : 0xbf;
-  } else {
-    return 0;
-  }
-  if (i + n > s.size() || b(1) < lo || b(1) > hi) {
-    return 0;
-  }
-  for (size_t k = 2; k < n; ++k) {
-    if (b(k) < 0x80 || b(k) > 0xbf) {
-      return 0;
-    }
-  }
-  return n;
-}
-
-}  // namespace
-
 std::string logValue(std::string_view value, size_t max_bytes) {
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out;
@@ -59,7 +25,8 @@ std::string logValue(std::string_view value, size_t max_bytes) {
   while (i < value.size()) {
     const auto c = static_cast<unsigned char>(value[i]);
     if (c >= 0x80) {
-      const size_t n = utf8SequenceLength(value, i);
+      size_t subpart = 0;
+      const size_t n = utf8Sequence(value.substr(i), &subpart);
       if (n > 0) {
         if (i + n > max_bytes) {
           break;

@@ -11,6 +11,7 @@
 #include <google/protobuf/unknown_field_set.h>
 
 #include "common/host_port.h"
+#include "common/utf8.h"
 #include "xds/yaml_to_proto.h"
 
 namespace remora::xds {
@@ -72,7 +73,7 @@ class Validator {
   }
 
   std::optional<common::ParsedAddress> address(const std::string& path, const std::string& text,
-                                       bool allow_port_zero);
+                                               bool allow_port_zero);
   void regex(const std::string& path, const std::string& pattern);
   void durations(const pb::Message& m, const std::string& path);
   void listeners(const v1::Bootstrap& b);
@@ -153,8 +154,9 @@ common::Status Validator::run(const v1::Bootstrap& b) {
   return common::Status::invalid(std::move(m));
 }
 
-std::optional<common::ParsedAddress> Validator::address(const std::string& path, const std::string& text,
-                                                bool allow_port_zero) {
+std::optional<common::ParsedAddress> Validator::address(const std::string& path,
+                                                        const std::string& text,
+                                                        bool allow_port_zero) {
   auto parsed = common::parseHostPort(text);
   if (!parsed.isOk()) {
     error(path, parsed.status().message());
@@ -296,9 +298,9 @@ void Validator::clusterPolicy(const v1::Cluster& c, const std::string& path) {
   const v1::LoadBalancer& lb = c.load_balancer();
   const std::string lpath = at(path, "load_balancer");
   if (lb.has_panic_threshold_percent() && lb.panic_threshold_percent() > 100) {
-    error(at(lpath, "panic_threshold_percent"),
-          "panic_threshold_percent " + std::to_string(lb.panic_threshold_percent()) +
-              " is not in 0..100");
+    error(at(lpath, "panic_threshold_percent"), "panic_threshold_percent " +
+                                                    std::to_string(lb.panic_threshold_percent()) +
+                                                    " is not in 0..100");
   }
   if (lb.ring_size() > 8 * 1024 * 1024) {
     error(at(lpath, "ring_size"), "ring_size is above 8388608");
@@ -353,8 +355,8 @@ void Validator::clusterPolicy(const v1::Cluster& c, const std::string& path) {
   if (c.has_fallback()) {
     uint32_t st = c.fallback().status();
     if (st != 0 && (st < 200 || st > 599)) {
-      error(at(at(path, "fallback"), "status"), "status " + std::to_string(st) +
-                                                    " is not in 200..599");
+      error(at(at(path, "fallback"), "status"),
+            "status " + std::to_string(st) + " is not in 200..599");
     }
     for (const auto& [name, value] : c.fallback().headers()) {
       if (name.empty() || name.find_first_of(" :\t\r\n") != std::string::npos ||
@@ -387,8 +389,8 @@ void Validator::retryPolicy(const v1::RetryPolicy& p, const std::string& path) {
     }
   }
   if (p.num_retries() > 10) {
-    error(at(path, "num_retries"), "num_retries " + std::to_string(p.num_retries()) +
-                                       " is above the maximum of 10");
+    error(at(path, "num_retries"),
+          "num_retries " + std::to_string(p.num_retries()) + " is above the maximum of 10");
   }
   if (p.budget().has_percent() && !(p.budget().percent() >= 0 && p.budget().percent() <= 100)) {
     error(at(at(path, "budget"), "percent"), "percent is not in 0..100");
@@ -587,7 +589,7 @@ void findInvalidUtf8In(const pb::Message& m, const pb::FieldDescriptor* f, int i
     std::string scratch;
     const std::string& v = f->is_repeated() ? r->GetRepeatedStringReference(m, f, index, &scratch)
                                             : r->GetStringReference(m, f, &scratch);
-    if (!isValidUtf8(v)) {
+    if (!common::isValidUtf8(v)) {
       *out = path;
     }
   } else if (f->cpp_type() == pb::FieldDescriptor::CPPTYPE_MESSAGE) {
@@ -613,7 +615,7 @@ void findInvalidUtf8(const pb::Message& m, const std::string& path, std::string*
       std::string entry_path = indexPath(field_path, static_cast<size_t>(i));
       if (key->type() == pb::FieldDescriptor::TYPE_STRING) {
         const std::string k = entry.GetReflection()->GetString(entry, key);
-        if (!isValidUtf8(k)) {
+        if (!common::isValidUtf8(k)) {
           *out = entry_path;
           return;
         }
@@ -651,7 +653,7 @@ void findInvalidUtf8InWire(const pb::Descriptor* d, const std::string& bytes,
       field_path = indexPath(field_path, seen[u.number()]++);
     }
     if (f->type() == pb::FieldDescriptor::TYPE_STRING) {
-      if (!isValidUtf8(u.length_delimited())) {
+      if (!common::isValidUtf8(u.length_delimited())) {
         *out = field_path;
       }
     } else if (f->type() == pb::FieldDescriptor::TYPE_MESSAGE) {
@@ -685,7 +687,8 @@ std::string resourceNameInWire(const google::protobuf::Descriptor* type, std::st
     const pb::FieldDescriptor* f = type->FindFieldByNumber(u.number());
     if (f != nullptr && (f->name() == "name" || f->name() == "cluster_name") &&
         f->type() == pb::FieldDescriptor::TYPE_STRING &&
-        u.type() == pb::UnknownField::TYPE_LENGTH_DELIMITED && isValidUtf8(u.length_delimited())) {
+        u.type() == pb::UnknownField::TYPE_LENGTH_DELIMITED &&
+        common::isValidUtf8(u.length_delimited())) {
       return u.length_delimited();
     }
   }

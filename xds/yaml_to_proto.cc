@@ -21,6 +21,7 @@
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
+#include "common/utf8.h"
 #include "xds/duration.h"
 
 namespace remora::xds {
@@ -684,7 +685,7 @@ bool Walker::scalar(const YAML::Node& node, SourcePos pos, const std::string& pa
           return false;
         }
       } else {
-        if (!isValidUtf8(text)) {
+        if (!common::isValidUtf8(text)) {
           fail(pos, path, "not valid UTF-8 (a text field must be: a sidecar cannot parse it)");
           return false;
         }
@@ -977,50 +978,6 @@ common::Status checkYamlExpansion(std::string_view text, std::string_view source
     return common::Status::invalid(formatConfigError(source_name, {}, "", e.what()));
   }
   return common::Status::ok();
-}
-
-bool isValidUtf8(std::string_view s) noexcept {
-  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-  const auto* end = p + s.size();
-  while (p < end) {
-    const unsigned char c = *p;
-    if (c < 0x80) {
-      ++p;
-      continue;
-    }
-    size_t len;
-    uint32_t cp;
-    uint32_t min;
-    if ((c & 0xE0) == 0xC0) {
-      len = 2;
-      cp = c & 0x1F;
-      min = 0x80;
-    } else if ((c & 0xF0) == 0xE0) {
-      len = 3;
-      cp = c & 0x0F;
-      min = 0x800;
-    } else if ((c & 0xF8) == 0xF0) {
-      len = 4;
-      cp = c & 0x07;
-      min = 0x10000;
-    } else {
-      return false;
-    }
-    if (static_cast<size_t>(end - p) < len) {
-      return false;
-    }
-    for (size_t i = 1; i < len; ++i) {
-      if ((p[i] & 0xC0) != 0x80) {
-        return false;
-      }
-      cp = (cp << 6) | (p[i] & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
-      return false;
-    }
-    p += len;
-  }
-  return true;
 }
 
 common::Result<std::string> readConfigFile(const std::string& path) {

@@ -55,10 +55,6 @@ struct YamlLimits {
 common::Status checkYamlExpansion(std::string_view text, std::string_view source_name,
                                   const YamlLimits& limits = {});
 
-// True when `s` is well-formed UTF-8 (what protobuf requires of a `string` field: no overlong
-// forms, no surrogates, nothing above U+10FFFF).
-bool isValidUtf8(std::string_view s) noexcept;
-
 // Parses `text`, one YAML document (JSON is a YAML subset, so JSON works too), into `out`, which
 // is cleared first. Mapping rules (the protobuf JSON mapping):
 //  - a key is a field's proto name (snake_case) or its json_name (lowerCamelCase);

@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "common/utf8.h"
 #include "remora/config/v1/bootstrap.pb.h"
 #include "test/integration/support/yaml_bombs.h"
 #include "xds/yaml_to_proto.h"
@@ -93,15 +94,15 @@ TEST(YamlExpansion, ParseYamlIntoRefusesABombBeforeWalkingIt) {
 }
 
 TEST(Utf8, ValidAndInvalidSequences) {
-  EXPECT_TRUE(isValidUtf8(""));
-  EXPECT_TRUE(isValidUtf8("plain ascii"));
-  EXPECT_TRUE(isValidUtf8("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"));
-  EXPECT_FALSE(isValidUtf8("\xff"));
-  EXPECT_FALSE(isValidUtf8("a\xc3"));             // truncated
-  EXPECT_FALSE(isValidUtf8("\xc0\xaf"));          // overlong '/'
-  EXPECT_FALSE(isValidUtf8("\xed\xa0\x80"));      // surrogate
-  EXPECT_FALSE(isValidUtf8("\xf4\x90\x80\x80"));  // above U+10FFFF
-  EXPECT_FALSE(isValidUtf8("\xe2\x28\xa1"));      // bad continuation
+  EXPECT_TRUE(common::isValidUtf8(""));
+  EXPECT_TRUE(common::isValidUtf8("plain ascii"));
+  EXPECT_TRUE(common::isValidUtf8("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"));
+  EXPECT_FALSE(common::isValidUtf8("\xff"));
+  EXPECT_FALSE(common::isValidUtf8("a\xc3"));             // truncated
+  EXPECT_FALSE(common::isValidUtf8("\xc0\xaf"));          // overlong '/'
+  EXPECT_FALSE(common::isValidUtf8("\xed\xa0\x80"));      // surrogate
+  EXPECT_FALSE(common::isValidUtf8("\xf4\x90\x80\x80"));  // above U+10FFFF
+  EXPECT_FALSE(common::isValidUtf8("\xe2\x28\xa1"));      // bad continuation
 }
 
 TEST(Utf8, StringFieldThatIsNotUtf8IsAnErrorAtItsPlace) {
