@@ -343,8 +343,11 @@ uint64_t XdsServer::push(Proxy& p) {
       frame = responseFrame(set, nonce);
     }
     if (frame.empty()) {
-      spdlog::error("xds: {} for proxy {} is over the frame limit; not sent", typeShortName(i),
-                    logValue(p.node.id()));
+      if (unsent_logged_[i] != set.version()) {
+        unsent_logged_[i] = set.version();
+        spdlog::error("xds: {} version {} (first for proxy {}) is over the frame limit; not sent",
+                      typeShortName(i), set.version(), logValue(p.node.id()));
+      }
       break;
     }
     st.recordSent(set.version(), nonce, delta ? xds::SentAs::kDelta : xds::SentAs::kFull);

@@ -106,6 +106,9 @@ class XdsServer {
   // Delta bodies by "from version/to version", shared by every proxy making the same move;
   // cleared on every pushAll().
   std::map<std::string, std::string> delta_bodies_;
+  // Per type, the version of the last set logged as too big to send: one line per set, not one
+  // per proxy and push (/v1/status and the metrics keep reporting it).
+  std::string unsent_logged_[kTypeCount];
 
   common::Gauge connected_;
   common::Counter bytes_sent_;
