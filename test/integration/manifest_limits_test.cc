@@ -20,6 +20,16 @@ namespace {
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
+// The control plane's RSS ceiling with a refused bomb. Unbounded expansion reached 1.19 GB (3 KB
+// bomb) and 7.6 GB (8 KB bomb); a bounded refusal stays near 8 MiB in a normal build. Under
+// AddressSanitizer, shadow memory and the quarantine of freed blocks (256 MiB by default) add
+// ~100 MiB to the same work, so the ceiling there is higher and still far below the expansion.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr long kRssCeilingKb = 512 * 1024;
+#else
+constexpr long kRssCeilingKb = 100 * 1024;
+#endif
+
 // Polls `cond` every 20 ms until it holds or `timeout` passes.
 template <typename Cond>
 bool eventually(Cond cond, std::chrono::milliseconds timeout = 10s) {
@@ -129,7 +139,7 @@ TEST_F(ManifestLimitsTest, AliasBombPresentAtStartIsRefusedWithFileAndLineAndRss
         "start_ms_fanout_" + std::to_string(fanout),
         std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(took).count()));
     EXPECT_GT(rss_kb, 0);
-    EXPECT_LT(rss_kb, 100 * 1024) << "RSS " << rss_kb << " KiB";
+    EXPECT_LT(rss_kb, kRssCeilingKb) << "RSS " << rss_kb << " KiB";
     EXPECT_EQ(cp.get("/healthz"), "ok\n");
   }
 }
@@ -145,7 +155,7 @@ TEST_F(ManifestLimitsTest, AliasBombAddedLaterLeavesTheConfigInForce) {
     return cp.get("/v1/status").find("bomb.yaml:") != std::string::npos;
   })) << cp.get("/v1/status");
   EXPECT_TRUE(cp.process.running());
-  EXPECT_LT(cp.process.rssKb(), 100 * 1024);
+  EXPECT_LT(cp.process.rssKb(), kRssCeilingKb);
   EXPECT_EQ(statusVia(c, "catalog.shop:8080"), 200);
   EXPECT_EQ(cp.get("/healthz"), "ok\n");
 }
