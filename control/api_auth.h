@@ -1,5 +1,5 @@
 #pragma once
-// Who may call the control plane API's write endpoints (SPEC.md "Registration API").
+// Who may call the control plane API's write endpoints (docs/control-plane.md "Limits on peers").
 //
 // Reads (GET) are open. Writes (the registration POSTs) are decided by authorizeWrite():
 //  - with a token (--api-token-file), a write needs `Authorization: Bearer <token>`, wherever

@@ -1,5 +1,5 @@
 #pragma once
-// The control plane's HTTP API (SPEC.md "Control plane API", docs/control-plane.md):
+// The control plane's HTTP API (docs/control-plane.md "Control plane API"):
 //   GET  /healthz, /ready
 //   GET  /v1/proxies, /v1/services, /v1/status, /v1/stats   (JSON, remora.control.v1 messages)
 //   GET  /metrics                                            (Prometheus text)

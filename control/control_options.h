@@ -1,5 +1,5 @@
 #pragma once
-// Command-line options of remora-control (SPEC.md "Control plane inputs"). Every flag --foo-bar
+// Command-line options of remora-control (docs/control-plane.md "remora-control"). Every flag --foo-bar
 // also reads the environment variable REMORA_CONTROL_FOO_BAR when the flag is absent (prefixed
 // with CONTROL_ so that it never picks up a sidecar's REMORA_XDS in the same environment).
 

@@ -1,5 +1,5 @@
 #pragma once
-// File mode: the manifests under a directory (SPEC.md "Control plane inputs"), watched.
+// File mode: the manifests under a directory (docs/control-plane.md "Sources"), watched.
 //
 // The directory is polled (every `poll_ms`): the list of manifest files with their sizes and
 // modification times is compared with the previous one, and any difference reloads the whole

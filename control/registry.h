@@ -1,5 +1,5 @@
 #pragma once
-// The registration API's state (file mode, SPEC.md "Registration API"): endpoints registered by
+// The registration API's state (file mode, docs/control-plane.md): endpoints registered by
 // workloads outside Kubernetes, each with a TTL that heartbeats renew. An endpoint whose TTL
 // lapses is removed (expire()), and the control plane pushes the change.
 //

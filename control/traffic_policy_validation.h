@@ -1,5 +1,5 @@
 #pragma once
-// Semantic checks of a policy.remora.dev/v1alpha1 TrafficPolicy (SPEC.md, docs/manifests.md).
+// Semantic checks of a policy.remora.dev/v1alpha1 TrafficPolicy (docs/manifests.md).
 
 #include <string_view>
 

@@ -30,7 +30,7 @@ struct MeshConfig::VirtualHostSource {
 
 namespace {
 
-using ServiceKey = std::pair<std::string, std::string>;  // namespace, name: sorts like SPEC asks
+using ServiceKey = std::pair<std::string, std::string>;  // namespace, name: sorted by namespace, then name
 
 std::string keyString(const ServiceKey& k) {
   return k.first + "/" + k.second;

@@ -1,5 +1,5 @@
 #pragma once
-// The admin API of the sidecar (SPEC.md "Admin API"): served on the main thread.
+// The admin API of the sidecar (docs/operations.md "Admin API"): served on the main thread.
 //   GET  /ready /healthz /server_info /stats /stats/prometheus /clusters /listeners
 //        /config_dump /requests[?limit=N] /logging
 //   POST /logging?level=L /drain /quitquitquit

@@ -20,7 +20,7 @@ constexpr size_t kWriteHighWatermark = 256 * 1024;
 constexpr size_t kWriteLowWatermark = 64 * 1024;
 // Bytes of pipelined input held while a response is outstanding; reading stops beyond it.
 constexpr size_t kMaxPendingInput = 64 * 1024;
-// Request bytes kept for a replay on a fresh connection (SPEC: retry buffer default 64 KiB).
+// Request bytes kept for a replay on a fresh connection (the retry buffer default, 64 KiB, plus framing).
 constexpr size_t kReplayLimit = 64 * 1024 + 16 * 1024;
 constexpr uint64_t kLingerMs = 2000;
 // Request body bytes held while a filter holds the request (e.g. a fault delay).

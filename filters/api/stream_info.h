@@ -10,7 +10,7 @@
 
 namespace remora::filters {
 
-// Why the proxy answered a request itself. The wire names are SPEC.md's x-remora-reason values.
+// Why the proxy answered a request itself. The wire names are the x-remora-reason values of docs/configuration.md.
 enum class Reason : uint8_t {
   kNone,
   kNoRoute,
@@ -31,7 +31,7 @@ enum class Reason : uint8_t {
 };
 
 std::string_view reasonName(Reason r) noexcept;
-// The status code SPEC.md assigns to each reason (404, 503, 502, 504, 429, 400, 431, 403, 501).
+// The status code each reason answers with (404, 503, 502, 504, 429, 400, 431, 403, 501).
 uint16_t reasonStatus(Reason r) noexcept;
 
 struct Attempt {

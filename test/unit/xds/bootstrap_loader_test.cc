@@ -150,7 +150,7 @@ TEST(BootstrapLoaderTest, FullBootstrapAsJsonLoads) {
 }
 
 TEST(BootstrapLoaderTest, SpecOutlineLoads) {
-  // The outline in SPEC.md "Config model", with a single xds address as a scalar.
+  // The bootstrap outline of docs/configuration.md, with a single xds address as a scalar.
   auto r = parseBootstrap(
       R"(node: {id: orders-7f9c, service: orders, namespace: shop, labels: {version: v1}}
 admin: {address: 127.0.0.1:15000}
