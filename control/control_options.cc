@@ -22,10 +22,16 @@ std::string controlUsage() {
 
 Usage:
   remora-control --manifests DIR [flags]
+  remora-control --kubernetes [--kubeconfig FILE] [--watch-namespaces a,b] [flags]
 
 Flags (each also read from REMORA_CONTROL_<FLAG> when absent, e.g. REMORA_CONTROL_MANIFESTS):
   --manifests DIR        file mode: every *.yaml under DIR, watched (changes pushed within a second)
-  --kubernetes           Kubernetes mode (not available yet in this build)
+  --kubernetes           Kubernetes mode: list and watch the same kinds through the API server
+                         (in-cluster service account, or --kubeconfig)
+  --kubeconfig FILE      Kubernetes mode: the API server and credentials from this kubeconfig
+  --kube-context NAME    the kubeconfig's context to use (default: its current-context)
+  --watch-namespaces LIST
+                         Kubernetes mode: watch only these namespaces (default: all)
   --xds ADDR             xDS address for sidecars (default 0.0.0.0:15010)
   --http ADDR            HTTP API, /metrics and the dashboard (default 0.0.0.0:15014)
   --ready-file FILE      write {"xds":...,"http":...} here once serving the first config
@@ -83,22 +89,62 @@ const std::vector<FlagSpec>& flags() {
          o.plane.manifests_dir = v;
          return Status::ok();
        }},
-      {"kubernetes", [](ControlOptions& o, const std::string&) { o.kubernetes = true; return Status::ok(); },
+      {"kubernetes",
+       [](ControlOptions& o, const std::string&) {
+         o.plane.kubernetes = true;
+         return Status::ok();
+       },
        false},
-      {"xds", [](ControlOptions& o, const std::string& v) { return setAddress("xds", v, o.plane.xds_address); }},
-      {"http", [](ControlOptions& o, const std::string& v) { return setAddress("http", v, o.plane.http_address); }},
+      {"kubeconfig",
+       [](ControlOptions& o, const std::string& v) {
+         o.plane.kubeconfig = v;
+         return Status::ok();
+       }},
+      {"kube-context",
+       [](ControlOptions& o, const std::string& v) {
+         o.plane.kube_context = v;
+         return Status::ok();
+       }},
+      {"watch-namespaces",
+       [](ControlOptions& o, const std::string& v) {
+         o.plane.watch_namespaces.clear();
+         size_t start = 0;
+         while (start <= v.size()) {
+           size_t comma = v.find(',', start);
+           std::string ns =
+               v.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+           if (!ns.empty()) {
+             o.plane.watch_namespaces.push_back(ns);
+           }
+           if (comma == std::string::npos) {
+             break;
+           }
+           start = comma + 1;
+         }
+         return o.plane.watch_namespaces.empty()
+                    ? Status::invalid(
+                          "--watch-namespaces wants a comma-separated list of namespaces")
+                    : Status::ok();
+       }},
+      {"xds", [](ControlOptions& o,
+                 const std::string& v) { return setAddress("xds", v, o.plane.xds_address); }},
+      {"http", [](ControlOptions& o,
+                  const std::string& v) { return setAddress("http", v, o.plane.http_address); }},
       {"ready-file",
        [](ControlOptions& o, const std::string& v) {
          o.plane.ready_file = v;
          return Status::ok();
        }},
       {"debounce",
-       [](ControlOptions& o, const std::string& v) { return setDuration("debounce", v, o.plane.debounce_ms, true); }},
+       [](ControlOptions& o, const std::string& v) {
+         return setDuration("debounce", v, o.plane.debounce_ms, true);
+       }},
       {"debounce-max",
        [](ControlOptions& o, const std::string& v) {
          return setDuration("debounce-max", v, o.plane.debounce_max_ms, true);
        }},
-      {"poll", [](ControlOptions& o, const std::string& v) { return setDuration("poll", v, o.plane.poll_ms, false); }},
+      {"poll", [](ControlOptions& o,
+                  const std::string& v) { return setDuration("poll", v, o.plane.poll_ms, false); }},
       {"max-manifest-bytes",
        [](ControlOptions& o, const std::string& v) {
          uint64_t n = 0;
@@ -156,8 +202,18 @@ const std::vector<FlagSpec>& flags() {
          }
          return Status::invalid("--log-level wants trace|debug|info|warn|error, got '" + v + "'");
        }},
-      {"help", [](ControlOptions& o, const std::string&) { o.help = true; return Status::ok(); }, false},
-      {"version", [](ControlOptions& o, const std::string&) { o.version = true; return Status::ok(); }, false},
+      {"help",
+       [](ControlOptions& o, const std::string&) {
+         o.help = true;
+         return Status::ok();
+       },
+       false},
+      {"version",
+       [](ControlOptions& o, const std::string&) {
+         o.version = true;
+         return Status::ok();
+       },
+       false},
   };
   return specs;
 }
@@ -172,12 +228,14 @@ Result<ControlOptions> parseControlOptions(int argc, char** argv) {
   if (o.help || o.version) {
     return o;
   }
-  if (o.kubernetes) {
-    return Status::invalid(
-        "--kubernetes: Kubernetes mode is not available in this build yet; use --manifests DIR");
+  if (o.plane.kubernetes && !o.plane.manifests_dir.empty()) {
+    return Status::invalid("--kubernetes and --manifests exclude each other: choose one source");
   }
-  if (o.plane.manifests_dir.empty()) {
-    return Status::invalid("nothing to watch: give --manifests DIR (see --help)");
+  if (!o.plane.kubernetes && (!o.plane.kubeconfig.empty() || !o.plane.watch_namespaces.empty())) {
+    return Status::invalid("--kubeconfig and --watch-namespaces need --kubernetes");
+  }
+  if (!o.plane.kubernetes && o.plane.manifests_dir.empty()) {
+    return Status::invalid("nothing to watch: give --manifests DIR or --kubernetes (see --help)");
   }
   return o;
 }

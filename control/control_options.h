@@ -13,7 +13,6 @@ namespace remora::control {
 struct ControlOptions {
   ControlPlaneOptions plane;
   std::string log_level = "info";
-  bool kubernetes = false;
   bool help = false;
   bool version = false;
 };

@@ -11,6 +11,8 @@
 #include "common/time_format.h"
 #include "control/api_handlers.h"
 #include "control/file_source.h"
+#include "control/kube_config.h"
+#include "control/kube_source.h"
 #include "control/translator.h"
 
 namespace remora::control {
@@ -202,6 +204,22 @@ int ControlPlane::run() {
       return 2;
     }
     source_ = std::move(fs);
+  } else if (options_.kubernetes) {
+    auto config = options_.kubeconfig.empty()
+                      ? inClusterConfig([](const char* name) { return std::getenv(name); })
+                      : loadKubeconfig(options_.kubeconfig, options_.kube_context);
+    if (!config.isOk()) {
+      spdlog::error("--kubernetes: {}", config.status().message());
+      loop_.closeAll();
+      return 2;
+    }
+    spdlog::info("kubernetes: API server {} ({})", config.value().server, config.value().origin);
+    KubernetesSource::Options ko;
+    ko.namespaces = options_.watch_namespaces;
+    ko.limits = options_.manifest_limits;
+    auto ks = std::make_unique<KubernetesSource>(loop_, stats_, std::move(config.value()), ko);
+    (void)ks->start([this] { changed(); });
+    source_ = std::move(ks);
   }
   xds_ = std::make_unique<XdsServer>(
       loop_, stats_,

@@ -12,9 +12,9 @@
 // (ProblemLog). Until the first config is installed, proxies wait and /ready answers 503.
 
 #include <cstdint>
+#include <list>
 #include <memory>
 #include <string>
-#include <list>
 #include <thread>
 #include <vector>
 
@@ -34,18 +34,22 @@
 namespace remora::control {
 
 struct ControlPlaneOptions {
-  std::string manifests_dir;               // file mode
+  std::string manifests_dir;                  // file mode
+  bool kubernetes = false;                    // Kubernetes mode (--kubernetes)
+  std::string kubeconfig;                     // --kubeconfig; empty: in-cluster config
+  std::string kube_context;                   // --kube-context; empty: the current context
+  std::vector<std::string> watch_namespaces;  // --watch-namespaces; empty: all
   std::string xds_address = "0.0.0.0:15010";
   std::string http_address = "0.0.0.0:15014";
   std::string ready_file;
-  uint64_t debounce_ms = 100;              // quiet period
-  uint64_t debounce_max_ms = 1000;         // a burst never waits longer than this
-  uint64_t poll_ms = 200;                  // manifest directory poll interval
-  ManifestLimits manifest_limits;          // per-file size, YAML expansion, errors per file
+  uint64_t debounce_ms = 100;                // quiet period
+  uint64_t debounce_max_ms = 1000;           // a burst never waits longer than this
+  uint64_t poll_ms = 200;                    // manifest directory poll interval
+  ManifestLimits manifest_limits;            // per-file size, YAML expansion, errors per file
   uint64_t problem_log_interval_ms = 10000;  // ProblemLog: one budget / summary per interval
   XdsServer::Options xds;
-  bool registry_allow_loopback = false;    // --registry-allow-loopback
-  std::string api_token;                   // from --api-token-file; empty: none
+  bool registry_allow_loopback = false;  // --registry-allow-loopback
+  std::string api_token;                 // from --api-token-file; empty: none
 };
 
 class ControlPlane {

@@ -4,8 +4,8 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
-#include <map>
 #include <climits>
+#include <map>
 #include <tuple>
 #include <type_traits>
 
@@ -355,29 +355,41 @@ common::Result<ManifestLoad> LastGoodLoader::load(const std::string& path) {
   if (!files.isOk()) {
     return files.status();
   }
-  std::map<std::string, std::string> texts;  // what could be read
+  std::vector<std::pair<std::string, std::string>> texts;  // what could be read
   ManifestLoader current(limits_);
   for (const std::string& f : files.value()) {
     std::string text;
     current.addFile(f, &text);
-    texts.emplace(f, std::move(text));
+    texts.emplace_back(f, std::move(text));
   }
-  ManifestLoad load = current.finish();
+  return keepLastGood(current.finish(), std::move(texts));
+}
+
+ManifestLoad LastGoodLoader::loadTexts(std::vector<std::pair<std::string, std::string>> texts) {
+  ManifestLoader current(limits_);
+  for (const auto& [name, text] : texts) {
+    current.addText(text, name);
+  }
+  return keepLastGood(current.finish(), std::move(texts));
+}
+
+ManifestLoad LastGoodLoader::keepLastGood(ManifestLoad load,
+                                          std::vector<std::pair<std::string, std::string>> texts) {
   std::map<std::string, std::string> good;
   bool substitute = false;
   for (const std::string& f : load.files_with_errors) {
     substitute = substitute || last_good_.count(f) > 0;
   }
   if (substitute) {
-    // Files with problems take their last good version (when there is one) instead.
+    // Parts with problems take their last good version (when there is one) instead.
     ManifestLoader in_force(limits_);
-    for (const std::string& f : files.value()) {
+    for (const auto& [f, text] : texts) {
       auto last = last_good_.find(f);
       if (load.files_with_errors.count(f) > 0 && last != last_good_.end()) {
         in_force.addText(last->second, f);
         good.insert(*last);
       } else {
-        in_force.addText(texts[f], f);
+        in_force.addText(text, f);
       }
     }
     ManifestLoad mixed = in_force.finish();
@@ -395,7 +407,7 @@ common::Result<ManifestLoad> LastGoodLoader::load(const std::string& path) {
       good[f] = std::move(text);
     }
   }
-  last_good_ = std::move(good);  // files gone are forgotten
+  last_good_ = std::move(good);  // parts gone are forgotten
   return load;
 }
 

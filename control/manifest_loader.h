@@ -6,6 +6,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/status.h"
@@ -79,7 +80,8 @@ class ManifestLoader {
 common::Result<ManifestLoad> loadManifests(const std::string& path,
                                            const ManifestLimits& limits = {});
 
-// Loads a manifest directory again and again keeping the last good state in force file by file:
+// Loads a manifest directory (or a set of named texts) again and again keeping the last good
+// state in force file by file:
 // a file with problems (any error in it, its own or a reference from it) contributes its last
 // version without problems, when there was one; every other file contributes its current
 // version; a file never seen without problems contributes its valid objects. The result's
@@ -93,7 +95,16 @@ class LastGoodLoader {
   // Fails only when `path` itself cannot be listed (then nothing changes).
   common::Result<ManifestLoad> load(const std::string& path);
 
+  // The same over named texts instead of files (Kubernetes mode: one part per API object,
+  // named "KIND NAMESPACE/NAME"), each loaded with ManifestLoader::addText.
+  ManifestLoad loadTexts(std::vector<std::pair<std::string, std::string>> texts);
+
  private:
+  // Substitutes the last good version of every part of `load` with problems, remembers the
+  // good ones.
+  ManifestLoad keepLastGood(ManifestLoad load,
+                            std::vector<std::pair<std::string, std::string>> texts);
+
   ManifestLimits limits_;
   std::map<std::string, std::string> last_good_;  // path -> last content without problems
 };

@@ -21,6 +21,7 @@
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
+#include "common/base64.h"
 #include "common/utf8.h"
 #include "xds/duration.h"
 
@@ -243,42 +244,6 @@ std::optional<bool> parseBool(std::string_view s) {
     return false;
   }
   return std::nullopt;
-}
-
-// Standard or URL-safe base64, padding optional.
-bool decodeBase64(std::string_view in, std::string* out) {
-  while (!in.empty() && in.back() == '=') {
-    in.remove_suffix(1);
-  }
-  if (in.size() % 4 == 1) {
-    return false;
-  }
-  uint32_t acc = 0;
-  int bits = 0;
-  for (char c : in) {
-    int v;
-    if (c >= 'A' && c <= 'Z') {
-      v = c - 'A';
-    } else if (c >= 'a' && c <= 'z') {
-      v = c - 'a' + 26;
-    } else if (c >= '0' && c <= '9') {
-      v = c - '0' + 52;
-    } else if (c == '+' || c == '-') {
-      v = 62;
-    } else if (c == '/' || c == '_') {
-      v = 63;
-    } else {
-      return false;
-    }
-    acc = (acc << 6) | static_cast<uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out->push_back(static_cast<char>((acc >> bits) & 0xFF));
-      acc &= (1u << bits) - 1;
-    }
-  }
-  return true;
 }
 
 // Walks one YAML document along a message descriptor, filling the message and collecting
@@ -680,7 +645,7 @@ bool Walker::scalar(const YAML::Node& node, SourcePos pos, const std::string& pa
     case FD::CPPTYPE_STRING: {
       std::string value;
       if (f->type() == FD::TYPE_BYTES) {
-        if (!decodeBase64(text, &value)) {
+        if (!common::decodeBase64(text, &value)) {
           fail(pos, path, "expected a base64 string, got " + quote(text));
           return false;
         }

@@ -1,0 +1,124 @@
+#pragma once
+// Kubernetes mode (docs/kubernetes.md "Control plane in Kubernetes mode"): the mesh's kinds,
+// listed and watched through the API server instead of read from files.
+//
+// One KubeWatch per kind (and per namespace with --watch-namespaces): v1 Service,
+// EndpointSlice (discovery.k8s.io v1, else v1beta1), HTTPRoute (gateway.networking.k8s.io v1,
+// else v1beta1), TrafficPolicy (policy.remora.dev v1alpha1) and v1 Pod (not a manifest: the
+// identity behind a sidecar's node id "POD.NAMESPACE"). Legacy v1 Endpoints are not watched:
+// Kubernetes mirrors every Endpoints object into EndpointSlices already.
+//
+// Each object becomes one named part ("TrafficPolicy shop/catalog") loaded by the same
+// loader and checks as a manifest file, with the last good version of each object kept in
+// force (LastGoodLoader), so a bad update never takes a working object away. Loads run off
+// the loop thread, one at a time. A list or event that changes nothing the mesh reads (a
+// status update, a re-list after 410 Gone returning the same objects) does not load or push.
+// loaded() turns true once every kind has been listed.
+
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/event_loop.h"
+#include "common/stats.h"
+#include "control/kube_config.h"
+#include "control/kube_watch.h"
+#include "control/manifest_loader.h"
+#include "control/manifest_source.h"
+
+namespace remora::control {
+
+// The pod behind a sidecar (node id "POD.NAMESPACE").
+struct PodIdentity {
+  std::string name;
+  std::string namespace_;
+  std::string service_account;
+  std::string pod_ip;
+  std::map<std::string, std::string> labels;
+};
+
+// One object's standing after the latest load, for status write-back.
+struct ObjectStanding {
+  std::string kind;     // "TrafficPolicy", "HTTPRoute"
+  std::string group;    // API group
+  std::string version;  // the served version it was read in
+  std::string plural;
+  std::string namespace_;
+  std::string name;
+  int64_t generation = 0;
+  std::vector<std::string> problems;  // empty: accepted
+};
+
+class KubernetesSource : public ManifestSource {
+ public:
+  struct Options {
+    std::vector<std::string> namespaces;  // empty: all
+    ManifestLimits limits;
+    KubeWatch::Options watch;  // its namespace_ is set per watch
+  };
+
+  KubernetesSource(common::EventLoop& loop, common::StatsStore& stats, KubeConfig config,
+                   Options options);
+  // Stops every watch and waits for a load in progress.
+  ~KubernetesSource() override;
+
+  std::string name() const override { return "kubernetes:" + config_.server; }
+  common::Status start(std::function<void()> changed) override;
+  const MeshManifests& manifests() const noexcept override { return *manifests_; }
+  std::shared_ptr<const MeshManifests> snapshot() const override { return manifests_; }
+  const std::vector<std::string>& errors() const noexcept override { return errors_; }
+  const std::string& lastChange() const noexcept override { return last_change_; }
+  bool loaded() const noexcept override { return loads_ > 0; }
+
+  // Kinds not listed yet ("HTTPRoute", ...), for /v1/status while not ready.
+  std::vector<std::string> waitingFor() const;
+  // The pod of a sidecar's node id ("POD.NAMESPACE"); nullptr when unknown.
+  const PodIdentity* podForNode(const std::string& node_id) const;
+  // Every HTTPRoute and TrafficPolicy with its problems, as of the latest load.
+  const std::vector<ObjectStanding>& standings() const noexcept { return standings_; }
+  uint64_t loads() const noexcept { return loads_; }
+
+ private:
+  struct Kind {
+    KubeResource resource;
+    bool manifest = true;  // loaded as a manifest (false: Pod)
+    std::string served_version;
+    std::set<std::string> listed;               // namespaces ("" = all) listed at least once
+    std::map<std::string, KubeObject> objects;  // by key
+    common::Counter events;                     // remora_control_kube_events_total{kind}
+    common::Counter relists;                    // remora_control_kube_relists_total{kind}
+    common::Counter failures;                   // remora_control_kube_watch_failures_total{kind}
+  };
+
+  void onListed(size_t kind, const std::string& ns, std::vector<KubeObject> objects,
+                const std::string& why);
+  void onChanged(size_t kind, KubeObject object, bool deleted);
+  void somethingChanged();
+  void startLoad();
+  void finishLoad(ManifestLoad load, std::vector<ObjectStanding> standings);
+  bool allListed() const;
+
+  common::EventLoop& loop_;
+  KubeConfig config_;
+  Options options_;
+  std::vector<Kind> kinds_;
+  std::vector<std::unique_ptr<KubeWatch>> watches_;
+  std::map<std::string, PodIdentity> pods_;  // by node id "name.namespace"
+  LastGoodLoader loader_;                    // used by the worker only (one load at a time)
+  std::function<void()> changed_;
+  std::shared_ptr<const MeshManifests> manifests_;
+  std::vector<std::string> errors_;
+  std::vector<ObjectStanding> standings_;
+  std::string last_change_;
+  std::thread worker_;
+  bool loading_ = false;
+  bool load_again_ = false;
+  uint64_t loads_ = 0;
+  std::shared_ptr<KubernetesSource*> alive_;
+  common::StatsStore& stats_;
+};
+
+}  // namespace remora::control
