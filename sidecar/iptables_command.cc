@@ -265,9 +265,13 @@ constexpr Family kFamilies[] = {
     {IpFamily::kV6, "IPv6", "ip6tables-save", "ip6tables-restore"},
 };
 
-std::string firstLine(const std::string& s) {
-  std::string line = s.substr(0, s.find('\n'));
-  return line.empty() ? "no message" : line;
+// Why a run failed, in one line: the start error or the first line the program printed.
+std::string briefFailure(const Result<ProgramResult>& run) {
+  if (!run.isOk()) {
+    return run.status().message();
+  }
+  std::string line = run.value().err.substr(0, run.value().err.find('\n'));
+  return line.empty() ? "exit " + std::to_string(run.value().exit_code) : line;
 }
 
 // The problem of a run that did not exit 0, with what it printed on stderr.
@@ -317,23 +321,24 @@ int runIptablesCommand(int argc, char** argv) {
 
   // Read both tables first, so that nothing is changed when one of them cannot be read.
   std::vector<std::pair<const Family*, std::string>> batches;
+  bool unreadable = false;  // dry run: the IPv4 table could not be read (not root, probably)
   for (const Family& f : kFamilies) {
     auto saved = runProgram({f.save, "-t", "nat"}, "");
     NatState state;
     if (succeeded(saved)) {
       state = parseNatState(saved.value().out);
-    } else if (f.family == IpFamily::kV6) {
-      std::string why = saved.isOk() ? firstLine(saved.value().err) : saved.status().message();
+    } else if (f.family == IpFamily::kV6 && !unreadable) {
       std::fprintf(stderr,
                    "remora-sidecar iptables: IPv6 left alone: ip6tables does not work here (%s); "
                    "IPv4 only\n",
-                   why.c_str());
+                   briefFailure(saved).c_str());
       continue;
     } else if (o.dry_run) {
+      unreadable = true;
       std::fprintf(stderr,
-                   "remora-sidecar iptables: cannot read the nat table (%s); the batch "
-                   "below assumes it holds no remora rules\n",
-                   firstLine(programFailure(f.save, saved)).c_str());
+                   "remora-sidecar iptables: cannot read the %s nat table (%s); the batch below "
+                   "assumes it holds no remora rules\n",
+                   f.name, briefFailure(saved).c_str());
     } else {
       std::fprintf(stderr, "remora-sidecar iptables: %s", programFailure(f.save, saved).c_str());
       return 1;

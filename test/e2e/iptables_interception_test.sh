@@ -16,7 +16,8 @@
 # its own localhost and pod address directly; running the command twice leaves exactly the rules
 # of one batch; --dry-run changes nothing; --cleanup removes every REMORA_ chain and leaves a
 # foreign rule and chain alone, after which the server is unreachable again; a bad flag exits 2
-# naming it. IPv6 too where ip6tables works in the namespaces.
+# naming it; a failing ip6tables is reported and IPv4 goes on. IPv6 too where ip6tables works in
+# the namespaces.
 #
 # Every check runs and reports; the exit code is 1 if any failed.
 # Usage: iptables_interception_test.sh SIDECAR_BIN ECHO_BIN. Exit 77 = skipped.
@@ -119,6 +120,17 @@ if [ "$rc" = 2 ] && grep -q -- '--exclude-outbound-ip-ranges' "$WORK/bad.err" &&
   [ "$(nat_rules "$CLI")" = "$before" ]; then
   pass "a bad CIDR exits 2 naming the flag: $(cat "$WORK/bad.err")"
 else fail "a bad CIDR: exit $rc, stderr '$(cat "$WORK/bad.err")'"; fi
+
+# Where ip6tables does not work (here: an ip6tables-save that fails), IPv4 goes on alone.
+mkdir -p "$WORK/no-ip6tables"
+printf '#!/bin/sh\necho "ip6tables: IPv6 nat table not supported here" >&2\nexit 3\n' >"$WORK/no-ip6tables/ip6tables-save"
+chmod 755 "$WORK/no-ip6tables/ip6tables-save"
+in_cli env PATH="$WORK/no-ip6tables:$PATH" "$SIDECAR" iptables --dry-run >"$WORK/nov6.out" 2>"$WORK/nov6.err"
+rc=$?
+if [ "$rc" = 0 ] && grep -q 'IPv6 left alone: ip6tables does not work here (ip6tables: IPv6 nat table not supported here); IPv4 only' "$WORK/nov6.err" &&
+  grep -q '^# IPv4: ' "$WORK/nov6.out" && ! grep -q '^# IPv6' "$WORK/nov6.out"; then
+  pass "a failing ip6tables is reported on stderr and IPv4 goes on: $(cat "$WORK/nov6.err")"
+else fail "a failing ip6tables: exit $rc, stderr '$(cat "$WORK/nov6.err")', headers $(grep '^# ' "$WORK/nov6.out" | tr '\n' ' ')"; fi
 
 # --- install (the server's exclusion comes from the environment twin) -----------------------
 CLI_FLAGS=(--exclude-outbound-ports 8081 --exclude-outbound-ip-ranges "$SRV_IP_EXCLUDED/32")
