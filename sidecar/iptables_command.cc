@@ -56,15 +56,14 @@ using FlagSpec = common::FlagSpec<IptablesOptions>;
 // "*" alone, or a port list (empty: no inbound capture).
 Status setIncludeInbound(IptablesOptions& o, const std::string& v) {
   constexpr std::string_view kFlag = "--include-inbound-ports";
-  if (v.find('*') != std::string::npos) {
-    if (v.find_first_not_of(" \t") != v.find('*') ||
-        v.find_first_not_of(" \t", v.find('*') + 1) != std::string::npos) {
-      return Status::invalid(std::string(kFlag) + ": '*' (all ports) stands alone, got '" + v +
-                             "'");
-    }
+  size_t first = v.find_first_not_of(" \t");
+  if (first != std::string::npos && v.substr(first, v.find_last_not_of(" \t") + 1 - first) == "*") {
     o.config.include_all_inbound = true;
     o.config.include_inbound_ports.clear();
     return Status::ok();
+  }
+  if (v.find('*') != std::string::npos) {
+    return Status::invalid(std::string(kFlag) + ": '*' (all ports) stands alone, got '" + v + "'");
   }
   auto ports = parsePortList(kFlag, v);
   if (!ports.isOk()) {
@@ -151,6 +150,7 @@ void closeFd(int& fd) {
 }
 
 // Runs argv (found on PATH, no shell) with `input` on its stdin and collects stdout and stderr.
+// SIGPIPE must be ignored (main does): a program that stops reading its stdin is an EPIPE here.
 // An error when it cannot be started, prints more than kMaxProgramOutput or takes longer than
 // kProgramTimeout (it is killed).
 Result<ProgramResult> runProgram(const std::vector<std::string>& argv, std::string_view input) {

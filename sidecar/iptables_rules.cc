@@ -116,6 +116,23 @@ Result<IpRange> parseIpRange(std::string_view flag, std::string_view entry) {
   return range;
 }
 
+// The entries of a list, each parsed by `parse_one(flag, entry)`, duplicates dropped, bounded.
+template <typename T, typename ParseOne>
+Result<std::vector<T>> parseList(std::string_view flag, std::string_view text, ParseOne parse_one) {
+  std::vector<T> values;
+  for (std::string_view entry : listEntries(text)) {
+    Result<T> value = parse_one(flag, entry);
+    if (!value.isOk()) {
+      return value.status();
+    }
+    appendUnique(values, value.value());
+    if (values.size() > kMaxListEntries) {
+      return tooLong(flag);
+    }
+  }
+  return values;
+}
+
 std::string dportRule(const char* chain, uint16_t port, const char* target) {
   return std::string("-A ") + chain + " -p tcp -m tcp --dport " + std::to_string(port) + " -j " +
          target;
@@ -244,18 +261,7 @@ Result<uint16_t> parsePort(std::string_view flag, std::string_view text) {
 }
 
 Result<std::vector<uint16_t>> parsePortList(std::string_view flag, std::string_view text) {
-  std::vector<uint16_t> ports;
-  for (std::string_view entry : listEntries(text)) {
-    auto port = parsePort(flag, entry);
-    if (!port.isOk()) {
-      return port.status();
-    }
-    appendUnique(ports, port.value());
-    if (ports.size() > kMaxListEntries) {
-      return tooLong(flag);
-    }
-  }
-  return ports;
+  return parseList<uint16_t>(flag, text, parsePort);
 }
 
 Result<uint32_t> parseOwnerId(std::string_view flag, std::string_view text) {
@@ -268,18 +274,7 @@ Result<uint32_t> parseOwnerId(std::string_view flag, std::string_view text) {
 }
 
 Result<std::vector<IpRange>> parseIpRangeList(std::string_view flag, std::string_view text) {
-  std::vector<IpRange> ranges;
-  for (std::string_view entry : listEntries(text)) {
-    auto range = parseIpRange(flag, entry);
-    if (!range.isOk()) {
-      return range.status();
-    }
-    appendUnique(ranges, range.value());
-    if (ranges.size() > kMaxListEntries) {
-      return tooLong(flag);
-    }
-  }
-  return ranges;
+  return parseList<IpRange>(flag, text, parseIpRange);
 }
 
 NatState parseNatState(std::string_view save_output) {

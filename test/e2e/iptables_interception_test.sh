@@ -58,7 +58,7 @@ fail() { echo "FAIL: $*"; FAILED=1; }
 pass() { echo "ok: $*"; }
 abort() {
   echo "FAIL: $*"
-  for f in "$WORK"/*.err; do echo "--- $f"; tail -n 20 "$f"; done
+  for f in "$WORK"/*.err; do [ -e "$f" ] && { echo "--- $f"; tail -n 20 "$f"; }; done
   exit 1
 }
 wait_file() { for _ in $(seq 1 100); do [ -s "$1" ] && return 0; sleep 0.05; done; abort "$1 never appeared"; }
