@@ -1,16 +1,22 @@
 // remora-sidecar: parse flags, load config, run the server. Exit codes: 0 after a drain or
 // /quitquitquit, 1 on a runtime failure (a port in use), 2 on usage or config errors.
+// `remora-sidecar iptables ...` installs the interception rules instead (iptables_command.h).
 
 #include <signal.h>
 
 #include <cstdio>
+#include <string_view>
 
 #include "common/logging.h"
+#include "sidecar/iptables_command.h"
 #include "sidecar/options.h"
 #include "sidecar/server.h"
 
 int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
+  if (argc > 1 && std::string_view(argv[1]) == "iptables") {  // the init container's job
+    return remora::sidecar::runIptablesCommand(argc - 1, argv + 1);
+  }
   auto parsed = remora::sidecar::parseOptions(argc, argv);
   if (!parsed.isOk()) {
     std::fprintf(stderr, "remora-sidecar: %s\n", parsed.status().message().c_str());
