@@ -32,6 +32,10 @@ Flags (each also read from REMORA_CONTROL_<FLAG> when absent, e.g. REMORA_CONTRO
   --kube-context NAME    the kubeconfig's context to use (default: its current-context)
   --watch-namespaces LIST
                          Kubernetes mode: watch only these namespaces (default: all)
+  --lease-namespace NS   Kubernetes mode: where the leader-election Lease remora-control lives
+                         (default: the pod's namespace, else remora-system)
+  --lease-duration DUR   how long a leader's Lease lasts without renewal (default 15s; renewed
+                         every third of it); only the leader writes status
   --xds ADDR             xDS address for sidecars (default 0.0.0.0:15010)
   --http ADDR            HTTP API, /metrics and the dashboard (default 0.0.0.0:15014)
   --ready-file FILE      write {"xds":...,"http":...} here once serving the first config
@@ -104,6 +108,15 @@ const std::vector<FlagSpec>& flags() {
        [](ControlOptions& o, const std::string& v) {
          o.plane.kube_context = v;
          return Status::ok();
+       }},
+      {"lease-namespace",
+       [](ControlOptions& o, const std::string& v) {
+         o.plane.lease_namespace = v;
+         return Status::ok();
+       }},
+      {"lease-duration",
+       [](ControlOptions& o, const std::string& v) {
+         return setDuration("lease-duration", v, o.plane.lease_ms, false);
        }},
       {"watch-namespaces",
        [](ControlOptions& o, const std::string& v) {

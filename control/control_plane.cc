@@ -217,6 +217,11 @@ int ControlPlane::run() {
     KubernetesSource::Options ko;
     ko.namespaces = options_.watch_namespaces;
     ko.limits = options_.manifest_limits;
+    ko.lease.namespace_ = !options_.lease_namespace.empty() ? options_.lease_namespace
+                          : !config.value().namespace_.empty() ? config.value().namespace_
+                                                               : "remora-system";
+    ko.lease.lease_ms = options_.lease_ms;
+    ko.lease.renew_ms = std::max<uint64_t>(options_.lease_ms / 3, 100);
     auto ks = std::make_unique<KubernetesSource>(loop_, stats_, std::move(config.value()), ko);
     (void)ks->start([this] { changed(); });
     source_ = std::move(ks);
@@ -275,7 +280,7 @@ int ControlPlane::run() {
   serving_ = true;
   spdlog::info("remora-control: xDS on {}, API on {}{}", xds_->boundAddress().toString(),
                http_->boundAddress().toString(),
-               source_ ? ", manifests from " + options_.manifests_dir : "");
+               source_ ? ", manifests from " + source_->name() : "");
   loop_.run();
   shutdown();
   return 0;

@@ -39,6 +39,8 @@ struct ControlPlaneOptions {
   std::string kubeconfig;                     // --kubeconfig; empty: in-cluster config
   std::string kube_context;                   // --kube-context; empty: the current context
   std::vector<std::string> watch_namespaces;  // --watch-namespaces; empty: all
+  std::string lease_namespace;             // --lease-namespace; empty: the config's, else remora-system
+  uint64_t lease_ms = 15000;               // --lease-duration (renewed every third of it)
   std::string xds_address = "0.0.0.0:15010";
   std::string http_address = "0.0.0.0:15014";
   std::string ready_file;
@@ -100,7 +102,8 @@ class ControlPlane {
 
   ControlPlaneOptions options_;
   common::EventLoop loop_;
-  common::StatsStore stats_{1};
+  // Shard 0: the loop thread; shard 1: the Kubernetes status writer's thread.
+  common::StatsStore stats_{2};
   std::unique_ptr<ManifestSource> source_;
   Registry registry_;
   ConfigCache cache_;

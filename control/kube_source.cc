@@ -3,9 +3,15 @@
 #include <google/protobuf/util/message_differencer.h>
 #include <spdlog/spdlog.h>
 
+#include <unistd.h>
+
 #include <cctype>
+#include <cstdio>
+#include <cstdlib>
+#include <random>
 
 #include "common/time_format.h"
+#include "control/kube_status.h"
 
 namespace remora::control {
 
@@ -100,6 +106,8 @@ KubernetesSource::KubernetesSource(common::EventLoop& loop, common::StatsStore& 
 
 KubernetesSource::~KubernetesSource() {
   alive_.reset();
+  election_.reset();  // gives the Lease up while the API is still reachable
+  status_.reset();
   for (auto& w : watches_) {
     w->stop();
   }
@@ -156,6 +164,26 @@ common::Status KubernetesSource::start(std::function<void()> changed) {
   for (auto& w : watches_) {
     w->start();
   }
+  status_ = std::make_unique<KubeStatusWriter>(config_, stats_);
+  status_->start();
+  if (options_.lease.identity.empty()) {
+    std::random_device rd;
+    char suffix[16];
+    std::snprintf(suffix, sizeof suffix, "%06x", rd() & 0xffffffu);
+    const char* pod = std::getenv("POD_NAME");
+    char host[256] = {0};
+    if (pod == nullptr) {
+      (void)gethostname(host, sizeof host - 1);
+    }
+    options_.lease.identity = std::string(pod != nullptr ? pod : host) + "_" + suffix;
+  }
+  election_ = std::make_unique<KubeLeaderElection>(config_, options_.lease, [onLoop](bool leader) {
+    onLoop([leader](KubernetesSource& s) {
+      s.leader_ = leader;
+      s.status_->setLeader(leader);
+    });
+  });
+  election_->start();
   return common::Status::ok();
 }
 
@@ -292,6 +320,9 @@ void KubernetesSource::startLoad() {
         st.namespace_ = jsonString(o.object, "metadata.namespace");
         st.name = jsonString(o.object, "metadata.name");
         st.generation = o.generation;
+        if (const pb::Value* refs = jsonAt(o.object, "spec.parentRefs"); refs != nullptr) {
+          st.parent_refs = *refs;
+        }
         standings.push_back(std::move(st));
       }
     }
@@ -332,6 +363,9 @@ void KubernetesSource::finishLoad(ManifestLoad load, std::vector<ObjectStanding>
     }
   }
   standings_ = std::move(standings);
+  if (status_) {
+    status_->update(standings_);
+  }
   manifests_ = std::make_shared<const MeshManifests>(std::move(load.manifests));
   spdlog::info("kubernetes: {} objects in force, {} problem(s)", manifests_->objectCount(),
                errors_.size());

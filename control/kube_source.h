@@ -25,11 +25,14 @@
 #include "common/event_loop.h"
 #include "common/stats.h"
 #include "control/kube_config.h"
+#include "control/kube_leader.h"
 #include "control/kube_watch.h"
 #include "control/manifest_loader.h"
 #include "control/manifest_source.h"
 
 namespace remora::control {
+
+class KubeStatusWriter;
 
 // The pod behind a sidecar (node id "POD.NAMESPACE").
 struct PodIdentity {
@@ -49,7 +52,8 @@ struct ObjectStanding {
   std::string namespace_;
   std::string name;
   int64_t generation = 0;
-  std::vector<std::string> problems;  // empty: accepted
+  google::protobuf::Value parent_refs;  // HTTPRoute: spec.parentRefs (status.parents[] echo them)
+  std::vector<std::string> problems;    // empty: accepted
 };
 
 class KubernetesSource : public ManifestSource {
@@ -58,6 +62,8 @@ class KubernetesSource : public ManifestSource {
     std::vector<std::string> namespaces;  // empty: all
     ManifestLimits limits;
     KubeWatch::Options watch;  // its namespace_ is set per watch
+    // Leader election (only the leader writes status); lease.identity empty: generated.
+    KubeLeaderElection::Options lease;
   };
 
   KubernetesSource(common::EventLoop& loop, common::StatsStore& stats, KubeConfig config,
@@ -80,6 +86,9 @@ class KubernetesSource : public ManifestSource {
   // Every HTTPRoute and TrafficPolicy with its problems, as of the latest load.
   const std::vector<ObjectStanding>& standings() const noexcept { return standings_; }
   uint64_t loads() const noexcept { return loads_; }
+  // Whether this replica holds the Lease (writes status, expires registrations).
+  bool leader() const noexcept { return leader_; }
+  const std::string& identity() const noexcept { return options_.lease.identity; }
 
  private:
   struct Kind {
@@ -119,6 +128,9 @@ class KubernetesSource : public ManifestSource {
   uint64_t loads_ = 0;
   std::shared_ptr<KubernetesSource*> alive_;
   common::StatsStore& stats_;
+  bool leader_ = false;
+  std::unique_ptr<KubeStatusWriter> status_;
+  std::unique_ptr<KubeLeaderElection> election_;
 };
 
 }  // namespace remora::control
