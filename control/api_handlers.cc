@@ -88,6 +88,7 @@ control::v1::StatusResponse statusJson(ControlPlane& cp) {
     for (const auto& e : src->errors())
       s->add_errors(e);
     s->set_last_change(src->lastChange());
+    src->describe(s);
   }
   control::v1::SourceStatus* reg = out.add_sources();
   reg->set_name("registry");

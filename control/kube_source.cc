@@ -198,6 +198,14 @@ std::vector<std::string> KubernetesSource::waitingFor() const {
   return out;
 }
 
+void KubernetesSource::describe(control::v1::SourceStatus* status) const {
+  status->set_leader(leader_);
+  status->set_identity(options_.lease.identity);
+  for (std::string& kind : waitingFor()) {
+    status->add_waiting_for(std::move(kind));
+  }
+}
+
 bool KubernetesSource::allListed() const {
   return waitingFor().empty();
 }

@@ -78,6 +78,7 @@ class KubernetesSource : public ManifestSource {
   const std::vector<std::string>& errors() const noexcept override { return errors_; }
   const std::string& lastChange() const noexcept override { return last_change_; }
   bool loaded() const noexcept override { return loads_ > 0; }
+  void describe(control::v1::SourceStatus* status) const override;
 
   // Kinds not listed yet ("HTTPRoute", ...), for /v1/status while not ready.
   std::vector<std::string> waitingFor() const;

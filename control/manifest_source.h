@@ -14,6 +14,7 @@
 
 #include "common/status.h"
 #include "control/manifest_set.h"
+#include "remora/control/v1/api.pb.h"
 
 namespace remora::control {
 
@@ -46,6 +47,10 @@ class ManifestSource {
 
   // RFC 3339 time of the latest change seen ("" before any).
   virtual const std::string& lastChange() const noexcept = 0;
+
+  // Adds what only this kind of source knows to its /v1/status entry (Kubernetes mode:
+  // leadership, kinds not listed yet).
+  virtual void describe(control::v1::SourceStatus* /*status*/) const {}
 };
 
 }  // namespace remora::control

@@ -9,11 +9,15 @@
 # (no source package or Go in reach); the caller then skips the tests with that message.
 set -euo pipefail
 CACHE=${REMORA_K8S_CACHE:-/var/cache/remora-k8s}
+mkdir -p "$CACHE"
+# Why the API server cannot be had here, for the tests to skip with (exit 3 only).
+impossible() { echo "$1" | tee "$CACHE/unavailable" >&2; exit 3; }
 VERSION=1.20.5+really1.20.2-1.1+deb12u1
 BIN=$CACHE/bin/kube-apiserver
 COMPONENTS=${COMPONENTS:-kube-apiserver}
 
 if [ -x "$BIN" ] && [ -z "${FORCE:-}" ]; then
+  rm -f "$CACHE/unavailable"
   for c in $COMPONENTS; do [ -x "$CACHE/bin/$c" ] || FORCE=1; done
   [ -z "${FORCE:-}" ] && { echo "$BIN"; exit 0; }
 fi
@@ -28,8 +32,8 @@ if [ ${#need[@]} -gt 0 ]; then
   echo "k8s: installing ${need[*]}" >&2
   # etcd-server's postinst would start a system etcd on :2379; the tests use their own ports.
   $SUDO apt-get update -qq >/dev/null
-  $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null || {
-    echo "k8s: cannot install ${need[*]} from the Debian archive" >&2; exit 3; }
+  $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null ||
+    impossible "cannot install ${need[*]} from the Debian archive"
   systemctl stop etcd 2>/dev/null || true
 fi
 
@@ -49,8 +53,8 @@ cd "$CACHE/src"
 orig=kubernetes_1.20.5+really1.20.2.orig.tar.gz
 if [ ! -f "$orig" ]; then
   apt-get "${apt_private[@]}" update -qq >/dev/null 2>&1 || true
-  apt-get "${apt_private[@]}" source --download-only -qq "kubernetes=$VERSION" >/dev/null 2>&1 || {
-    echo "k8s: cannot download the kubernetes $VERSION source package" >&2; exit 3; }
+  apt-get "${apt_private[@]}" source --download-only -qq "kubernetes=$VERSION" >/dev/null 2>&1 ||
+    impossible "cannot download the kubernetes $VERSION source package from the Debian archive"
 fi
 t0=$(date +%s)
 rm -rf kubernetes-1.20.2 && tar xzf "$orig"
@@ -76,5 +80,6 @@ for c in $COMPONENTS; do
 done
 # The sources and the Go cache are 2 GB; the binaries are all the tests need.
 rm -rf "$SRC" "$CACHE/gocache" "$CACHE/gopath"
+rm -f "$CACHE/unavailable"
 echo "k8s: built $COMPONENTS in $(( $(date +%s) - t0 )) s" >&2
 echo "$BIN"

@@ -34,7 +34,10 @@ ControlPlane ControlPlane::start(const TempDir& dir, const std::string& name,
                                  bool allow_loopback) {
   ControlPlane cp;
   std::string ready = dir.file(name + ".ready");
-  std::vector<std::string> argv = {controlBin(), "--manifests", manifests_dir, "--ready-file", ready};
+  std::vector<std::string> argv = {controlBin(), "--ready-file", ready};
+  if (!manifests_dir.empty()) {
+    argv.insert(argv.end(), {"--manifests", manifests_dir});
+  }
   auto has = [&](const std::string& flag) {
     for (const std::string& a : extra) {
       if (a == flag) return true;

@@ -15,7 +15,8 @@ struct ControlPlane {
   std::string http;  // "127.0.0.1:PORT"
   std::string stderr_file;
 
-  // Starts remora-control --manifests `manifests_dir` (plus `extra` flags; --xds/--http default
+  // Starts remora-control --manifests `manifests_dir` (none when empty: Kubernetes mode
+  // flags come in `extra`) (plus `extra` flags; --xds/--http default
   // to 127.0.0.1:0, --debounce to 20ms, --poll to 50ms unless given). Tests register
   // 127.0.0.1 endpoints, so --registry-allow-loopback is passed unless `allow_loopback` is
   // false. Empty xds on failure.
