@@ -12,6 +12,10 @@ APT_PKGS=(build-essential cmake pkg-config libuv1-dev libprotobuf-dev protobuf-c
 # Peers and load tools for test/bench (only with --bench); clang + libFuzzer (only with --fuzz).
 BENCH_PKGS=(wrk nginx-light haproxy util-linux)
 FUZZ_PKGS=(clang libclang-rt-14-dev)
+# The Kubernetes tests (only with --k8s): Go and the Debian source of kube-apiserver's
+# dependencies (test/k8s/build-apiserver.sh builds it), etcd, and kubectl's package when absent.
+K8S_PKGS=(golang-1.19-go golang-github-modern-go-reflect2-dev etcd-server etcd-client make rsync
+          openssl)
 
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
@@ -22,7 +26,8 @@ for arg in "$@"; do
   case "$arg" in
     --bench) want+=("${BENCH_PKGS[@]}") ;;
     --fuzz) want+=("${FUZZ_PKGS[@]}") ;;
-    *) echo "setup: unknown flag $arg (--bench, --fuzz)" >&2; exit 2 ;;
+    --k8s) want+=("${K8S_PKGS[@]}") ;;
+    *) echo "setup: unknown flag $arg (--bench, --fuzz, --k8s)" >&2; exit 2 ;;
   esac
 done
 
@@ -34,6 +39,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}"
   $SUDO apt-get update -qq >/dev/null
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # etcd-server's package starts a system etcd on :2379; the tests run their own.
+  if printf '%s\n' "${missing[@]}" | grep -qx etcd-server; then
+    systemctl stop etcd >/dev/null 2>&1 || service etcd stop >/dev/null 2>&1 || true
+  fi
 fi
 
 have_llhttp() {
