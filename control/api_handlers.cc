@@ -300,7 +300,13 @@ void handleApiRequest(ControlPlane& cp, common::HttpRequest& req, common::Respon
   } else if (path == "/ready") {
     r.respond(cp.ready() ? 200 : 503, cp.ready() ? "READY\n" : "NOT READY\n");
   } else if (path == "/v1/proxies") {
-    r.respond(common::HttpResponse::json(200, toJson(cp.xds().proxies())));
+    control::v1::ProxiesResponse proxies = cp.xds().proxies();
+    if (const ManifestSource* src = cp.source()) {
+      for (control::v1::Proxy& p : *proxies.mutable_proxies()) {
+        src->describeProxy(&p);
+      }
+    }
+    r.respond(common::HttpResponse::json(200, toJson(proxies)));
   } else if (path == "/v1/services") {
     r.respond(common::HttpResponse::json(200, toJson(servicesJson(cp))));
   } else if (path == "/v1/status") {

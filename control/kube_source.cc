@@ -206,6 +206,20 @@ void KubernetesSource::describe(control::v1::SourceStatus* status) const {
   }
 }
 
+void KubernetesSource::describeProxy(control::v1::Proxy* proxy) const {
+  const PodIdentity* pod = podForNode(proxy->node_id());
+  if (pod == nullptr) {
+    return;
+  }
+  proxy->set_pod(pod->namespace_ + "/" + pod->name);
+  proxy->set_service_account(pod->service_account);
+  proxy->set_pod_ip(pod->pod_ip);
+  proxy->mutable_labels()->clear();
+  for (const auto& [k, v] : pod->labels) {
+    (*proxy->mutable_labels())[k] = v;
+  }
+}
+
 bool KubernetesSource::allListed() const {
   return waitingFor().empty();
 }

@@ -79,6 +79,7 @@ class KubernetesSource : public ManifestSource {
   const std::string& lastChange() const noexcept override { return last_change_; }
   bool loaded() const noexcept override { return loads_ > 0; }
   void describe(control::v1::SourceStatus* status) const override;
+  void describeProxy(control::v1::Proxy* proxy) const override;
 
   // Kinds not listed yet ("HTTPRoute", ...), for /v1/status while not ready.
   std::vector<std::string> waitingFor() const;

@@ -51,6 +51,8 @@ class ManifestSource {
   // Adds what only this kind of source knows to its /v1/status entry (Kubernetes mode:
   // leadership, kinds not listed yet).
   virtual void describe(control::v1::SourceStatus* /*status*/) const {}
+  // Adds what this source knows about a connected proxy (Kubernetes mode: its Pod).
+  virtual void describeProxy(control::v1::Proxy* /*proxy*/) const {}
 };
 
 }  // namespace remora::control

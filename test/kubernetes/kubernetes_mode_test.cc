@@ -17,10 +17,25 @@ TEST_F(KubernetesTest, SidecarsRouteByServicesSlicesAndRoutesCreatedWithKubectl)
   Echo v1 = Echo::start(dir_, "v1");
   Echo v2 = Echo::start(dir_, "v2");
   applyCanary(v1, v2);
+  // The pod that the sidecar stands in for (no kubelet runs it: the object is enough).
+  ASSERT_EQ(api_->apply("apiVersion: v1\nkind: Pod\nmetadata: {name: frontend-1, namespace: " +
+                        ns_ +
+                        ", labels: {app: frontend, version: v3}}\nspec:\n  serviceAccountName: "
+                        "frontend-sa\n  containers: [{name: app, image: example/frontend:1}]\n")
+                .exit_code,
+            0);
   ControlPlane cp = startControl("control");
   ASSERT_FALSE(cp.xds.empty()) << readFile(cp.stderr_file);
-  Sidecar sc = meshSidecar(dir_, cp.xds, "frontend-1." + ns_, "frontend", ns_);
+  Sidecar sc = meshSidecar(dir_, cp.xds, "frontend-1." + ns_, "frontend", ns_,
+                           {"--labels", "version=forged"});
   ASSERT_FALSE(sc.admin.empty()) << readFile(sc.stderr_file);
+  // The node id maps to the Pod: its labels and service account, not what the sidecar said.
+  std::string proxies = cp.get("/v1/proxies");
+  EXPECT_NE(proxies.find("\"pod\":\"" + ns_ + "/frontend-1\",\"service_account\":\"frontend-sa\""),
+            std::string::npos)
+      << proxies;
+  EXPECT_NE(proxies.find("\"version\":\"v3\""), std::string::npos) << proxies;
+  EXPECT_EQ(proxies.find("forged"), std::string::npos) << proxies;
 
   common::HttpClient c(sc.listeners.at("outbound"));
   for (const std::string& host :
