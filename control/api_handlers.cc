@@ -98,7 +98,8 @@ control::v1::StatusResponse statusJson(ControlPlane& cp) {
     for (const auto& e : cp.cache().config()->errors())
       out.add_translation_errors(e);
   }
-  for (const auto& e : cp.pushProblems()) out.add_translation_errors(e);
+  for (const auto& e : cp.pushProblems())
+    out.add_translation_errors(e);
   out.set_last_push(cp.lastPushTime());
   out.set_last_push_duration_ms(cp.lastPushDurationMs());
   out.set_pushes(cp.pushes());
@@ -158,6 +159,18 @@ void registryRequest(ControlPlane& cp, common::HttpRequest& req, common::Respond
     }
     r.respond(common::HttpResponse::json(200, toJson(res.value())));
   };
+  KubernetesSource* kube = cp.kubernetes();
+  // Kubernetes mode: the registry checks and answers as in file mode; the workload is stored as
+  // an EndpointSlice (kube_registrations.h), which is what every replica serves from.
+  auto endpointOf = [&] {
+    RegisteredEndpoint e;
+    e.ns = body.namespace_().empty() ? "default" : body.namespace_();
+    e.service = body.service();
+    e.address = body.address();
+    e.port = body.port();
+    e.labels.insert(body.labels().begin(), body.labels().end());
+    return e;
+  };
   if (action == "register") {
     bool changed = false;
     auto res = cp.registry().registerEndpoint(body, now, &changed, &why);
@@ -166,11 +179,33 @@ void registryRequest(ControlPlane& cp, common::HttpRequest& req, common::Respond
                    res.value().ttl_seconds());
       cp.registryChanged();
     }
+    if (res.isOk() && kube != nullptr) {
+      kube->storeRegistration(endpointOf(), res.value().ttl_seconds());
+    }
     answer(std::move(res));
   } else if (action == "heartbeat") {
-    answer(cp.registry().heartbeat(body, now, &why));
+    auto res = cp.registry().heartbeat(body, now, &why);
+    if (kube != nullptr && !res.isOk() && res.status().code() == common::StatusCode::kNotFound) {
+      // Registered through another replica, or before a restart: the slice says so.
+      if (auto ttl = kube->storedRegistration(endpointOf())) {
+        mesh::RegistrationRequest adopt = body;
+        adopt.set_ttl_seconds(*ttl);
+        bool changed = false;
+        res = cp.registry().registerEndpoint(adopt, now, &changed, &why);
+      }
+    }
+    if (res.isOk() && kube != nullptr) {
+      kube->storeRegistration(endpointOf(), res.value().ttl_seconds());
+    }
+    answer(std::move(res));
   } else {
     common::Status s = cp.registry().deregister(body, &why);
+    if (kube != nullptr && s.code() == common::StatusCode::kNotFound &&
+        kube->removeRegistration(endpointOf())) {
+      s = common::Status::ok();
+    } else if (kube != nullptr && s.isOk()) {
+      kube->removeRegistration(endpointOf());
+    }
     if (!s.isOk()) {
       fail(s);
       return;

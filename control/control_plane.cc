@@ -92,7 +92,11 @@ void ControlPlane::rebuild() {
   auto next = std::make_shared<ConfigCache>();
   auto translated_us = std::make_shared<uint64_t>(0);
   offload(
-      [manifests, registered = registry_.endpoints(), next, translated_us] {
+      // In Kubernetes mode registrations reach the mesh as EndpointSlices, through the source.
+      [manifests,
+       registered =
+           kubernetes_ != nullptr ? std::vector<RegisteredEndpoint>() : registry_.endpoints(),
+       next, translated_us] {
         auto config = translate(*manifests, registered);
         *translated_us = steadyMicros();
         next->update(std::move(config));
@@ -217,13 +221,14 @@ int ControlPlane::run() {
     KubernetesSource::Options ko;
     ko.namespaces = options_.watch_namespaces;
     ko.limits = options_.manifest_limits;
-    ko.lease.namespace_ = !options_.lease_namespace.empty() ? options_.lease_namespace
+    ko.lease.namespace_ = !options_.lease_namespace.empty()    ? options_.lease_namespace
                           : !config.value().namespace_.empty() ? config.value().namespace_
                                                                : "remora-system";
     ko.lease.lease_ms = options_.lease_ms;
     ko.lease.renew_ms = std::max<uint64_t>(options_.lease_ms / 3, 100);
     auto ks = std::make_unique<KubernetesSource>(loop_, stats_, std::move(config.value()), ko);
     (void)ks->start([this] { changed(); });
+    kubernetes_ = ks.get();
     source_ = std::move(ks);
   }
   xds_ = std::make_unique<XdsServer>(

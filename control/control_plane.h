@@ -25,6 +25,7 @@
 #include "common/timer.h"
 #include "control/config_cache.h"
 #include "control/debouncer.h"
+#include "control/kube_source.h"
 #include "control/manifest_loader.h"
 #include "control/manifest_source.h"
 #include "control/problem_log.h"
@@ -39,8 +40,8 @@ struct ControlPlaneOptions {
   std::string kubeconfig;                     // --kubeconfig; empty: in-cluster config
   std::string kube_context;                   // --kube-context; empty: the current context
   std::vector<std::string> watch_namespaces;  // --watch-namespaces; empty: all
-  std::string lease_namespace;             // --lease-namespace; empty: the config's, else remora-system
-  uint64_t lease_ms = 15000;               // --lease-duration (renewed every third of it)
+  std::string lease_namespace;  // --lease-namespace; empty: the config's, else remora-system
+  uint64_t lease_ms = 15000;    // --lease-duration (renewed every third of it)
   std::string xds_address = "0.0.0.0:15010";
   std::string http_address = "0.0.0.0:15014";
   std::string ready_file;
@@ -67,6 +68,8 @@ class ControlPlane {
   common::EventLoop& loop() noexcept { return loop_; }
   common::StatsStore& stats() noexcept { return stats_; }
   const ManifestSource* source() const noexcept { return source_.get(); }
+  // Kubernetes mode's source (registrations go to EndpointSlices); nullptr in file mode.
+  KubernetesSource* kubernetes() noexcept { return kubernetes_; }
   Registry& registry() noexcept { return registry_; }
   const ConfigCache& cache() const noexcept { return cache_; }
   const XdsServer& xds() const noexcept { return *xds_; }
@@ -102,9 +105,11 @@ class ControlPlane {
 
   ControlPlaneOptions options_;
   common::EventLoop loop_;
-  // Shard 0: the loop thread; shard 1: the Kubernetes status writer's thread.
-  common::StatsStore stats_{2};
+  // Shard 0: the loop thread; 1: the Kubernetes status writer's thread; 2: the Kubernetes
+  // registration writer's thread.
+  common::StatsStore stats_{3};
   std::unique_ptr<ManifestSource> source_;
+  KubernetesSource* kubernetes_ = nullptr;  // source_, in Kubernetes mode
   Registry registry_;
   ConfigCache cache_;
   std::unique_ptr<XdsServer> xds_;

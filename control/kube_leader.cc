@@ -176,9 +176,10 @@ void KubeLeaderElection::release() {
   }
   const pb::Value* tr = jsonAt(lease.value(), "spec.leaseTransitions");
   std::string now = kubeMicroTimeNow();
-  (void)client_.call("PUT", leasePath(options_, false),
-                     leaseBody(options_, "", jsonString(lease.value(), "metadata.resourceVersion"),
-                               now, now, tr != nullptr ? static_cast<int64_t>(tr->number_value()) : 0));
+  (void)client_.call(
+      "PUT", leasePath(options_, false),
+      leaseBody(options_, "", jsonString(lease.value(), "metadata.resourceVersion"), now, now,
+                tr != nullptr ? static_cast<int64_t>(tr->number_value()) : 0));
 }
 
 }  // namespace remora::control

@@ -8,6 +8,7 @@
 #include <cctype>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <random>
 
 #include "common/time_format.h"
@@ -18,6 +19,10 @@ namespace remora::control {
 namespace pb = google::protobuf;
 
 namespace {
+
+// Indexes in the kinds table below.
+constexpr size_t kServices = 0;
+constexpr size_t kSlices = 1;
 
 std::vector<KubeResource> watchedKinds() {
   return {
@@ -106,6 +111,8 @@ KubernetesSource::KubernetesSource(common::EventLoop& loop, common::StatsStore& 
 
 KubernetesSource::~KubernetesSource() {
   alive_.reset();
+  expiry_timer_.reset();
+  registrations_.reset();
   election_.reset();  // gives the Lease up while the API is still reachable
   status_.reset();
   for (auto& w : watches_) {
@@ -184,6 +191,24 @@ common::Status KubernetesSource::start(std::function<void()> changed) {
     });
   });
   election_->start();
+  registrations_ = std::make_unique<KubeRegistrations>(config_, stats_);
+  registrations_->start();
+  // The leader deletes registrations whose TTL passed without a heartbeat.
+  expiry_timer_ = std::make_unique<common::Timer>(loop_.uv(), [this] {
+    if (!leader_) {
+      return;
+    }
+    std::time_t now = std::time(nullptr);
+    for (const auto& [key, o] : kinds_[kSlices].objects) {
+      auto stored = KubeRegistrations::registration(o);
+      if (stored && stored->expires_at != 0 && stored->expires_at < now) {
+        spdlog::info("registry: {} expired (no heartbeat within its TTL)", key);
+        registrations_->removeSlice(jsonString(o.object, "metadata.namespace"),
+                                    jsonString(o.object, "metadata.name"), sliceApiVersion());
+      }
+    }
+  });
+  expiry_timer_->start(1000, 1000);
   return common::Status::ok();
 }
 
@@ -196,6 +221,49 @@ std::vector<std::string> KubernetesSource::waitingFor() const {
     }
   }
   return out;
+}
+
+std::string KubernetesSource::sliceApiVersion() const {
+  const std::string& v = kinds_[kSlices].served_version;
+  return "discovery.k8s.io/" + (v.empty() ? std::string("v1") : v);
+}
+
+void KubernetesSource::storeRegistration(const RegisteredEndpoint& e, uint32_t ttl_seconds) {
+  // The Service port the workload serves: its targetPort, else the first port.
+  std::string port_name;
+  auto svc = kinds_[kServices].objects.find(e.ns + "/" + e.service);
+  if (svc != kinds_[kServices].objects.end()) {
+    const pb::Value* ports = jsonAt(svc->second.object, "spec.ports");
+    if (ports != nullptr && ports->has_list_value() && ports->list_value().values_size() > 0) {
+      port_name = jsonString(ports->list_value().values(0), "name");
+      for (const pb::Value& p : ports->list_value().values()) {
+        const pb::Value* target = jsonAt(p, "targetPort");
+        if (target != nullptr && target->number_value() == e.port) {
+          port_name = jsonString(p, "name");
+          break;
+        }
+      }
+    }
+  }
+  registrations_->store(e, port_name, ttl_seconds, sliceApiVersion());
+}
+
+std::optional<uint32_t> KubernetesSource::storedRegistration(const RegisteredEndpoint& e) const {
+  auto it = kinds_[kSlices].objects.find(e.ns + "/" + KubeRegistrations::sliceName(e));
+  if (it == kinds_[kSlices].objects.end()) {
+    return std::nullopt;
+  }
+  auto stored = KubeRegistrations::registration(it->second);
+  if (!stored || (stored->expires_at != 0 && stored->expires_at < std::time(nullptr))) {
+    return std::nullopt;
+  }
+  return stored->ttl_seconds;
+}
+
+bool KubernetesSource::removeRegistration(const RegisteredEndpoint& e) {
+  bool existed = kinds_[kSlices].objects.count(e.ns + "/" + KubeRegistrations::sliceName(e)) > 0;
+  registrations_->remove(e, sliceApiVersion());
+  return existed;
 }
 
 void KubernetesSource::describe(control::v1::SourceStatus* status) const {

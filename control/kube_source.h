@@ -17,6 +17,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -24,8 +25,10 @@
 
 #include "common/event_loop.h"
 #include "common/stats.h"
+#include "common/timer.h"
 #include "control/kube_config.h"
 #include "control/kube_leader.h"
+#include "control/kube_registrations.h"
 #include "control/kube_watch.h"
 #include "control/manifest_loader.h"
 #include "control/manifest_source.h"
@@ -88,6 +91,15 @@ class KubernetesSource : public ManifestSource {
   // Every HTTPRoute and TrafficPolicy with its problems, as of the latest load.
   const std::vector<ObjectStanding>& standings() const noexcept { return standings_; }
   uint64_t loads() const noexcept { return loads_; }
+  // The registration API's store in this mode (kube_registrations.h). Loop thread.
+  // Writes the slice of a registered (or renewed) workload.
+  void storeRegistration(const RegisteredEndpoint& e, uint32_t ttl_seconds);
+  // The TTL of the workload's slice when it exists and has not expired (so that a replica that
+  // did not see the registration, or restarted, still takes its heartbeats).
+  std::optional<uint32_t> storedRegistration(const RegisteredEndpoint& e) const;
+  // Deletes the slice; false when there was none.
+  bool removeRegistration(const RegisteredEndpoint& e);
+
   // Whether this replica holds the Lease (writes status, expires registrations).
   bool leader() const noexcept { return leader_; }
   const std::string& identity() const noexcept { return options_.lease.identity; }
@@ -111,6 +123,7 @@ class KubernetesSource : public ManifestSource {
   void startLoad();
   void finishLoad(ManifestLoad load, std::vector<ObjectStanding> standings);
   bool allListed() const;
+  std::string sliceApiVersion() const;
 
   common::EventLoop& loop_;
   KubeConfig config_;
@@ -132,6 +145,8 @@ class KubernetesSource : public ManifestSource {
   common::StatsStore& stats_;
   bool leader_ = false;
   std::unique_ptr<KubeStatusWriter> status_;
+  std::unique_ptr<KubeRegistrations> registrations_;
+  std::unique_ptr<common::Timer> expiry_timer_;
   std::unique_ptr<KubeLeaderElection> election_;
 };
 

@@ -15,7 +15,9 @@ namespace {
 
 constexpr size_t kMaxMessageBytes = 4096;  // Condition.message allows 32768; keep it readable
 
-std::string keyOf(const ObjectStanding& s) { return s.kind + " " + s.namespace_ + "/" + s.name; }
+std::string keyOf(const ObjectStanding& s) {
+  return s.kind + " " + s.namespace_ + "/" + s.name;
+}
 
 pb::Value condition(const std::string& type, bool ok, const std::string& reason,
                     const std::string& message, int64_t generation, const std::string& time) {
@@ -73,8 +75,7 @@ void KubeStatusWriter::update(const std::vector<ObjectStanding>& standings) {
     std::string key = keyOf(s);
     auto old = last_.find(key);
     bool same = old != last_.end() && old->second.accepted == v.accepted &&
-                old->second.message == v.message &&
-                old->second.standing.generation == s.generation;
+                old->second.message == v.message && old->second.standing.generation == s.generation;
     v.transition_time = old != last_.end() && old->second.accepted == v.accepted
                             ? old->second.transition_time
                             : kubeMicroTimeNow().substr(0, 19) + "Z";
@@ -116,8 +117,8 @@ void KubeStatusWriter::setLeader(bool leader) {
 
 std::string KubeStatusWriter::statusPatch(const Verdict& v) {
   const ObjectStanding& s = v.standing;
-  pb::Value cond = condition("Accepted", v.accepted, v.accepted ? "Accepted" : "Invalid",
-                             v.message, s.generation, v.transition_time);
+  pb::Value cond = condition("Accepted", v.accepted, v.accepted ? "Accepted" : "Invalid", v.message,
+                             s.generation, v.transition_time);
   pb::Value patch;
   auto* status = (*patch.mutable_struct_value()->mutable_fields())["status"].mutable_struct_value();
   if (s.kind == "HTTPRoute") {

@@ -18,12 +18,12 @@ TEST_F(KubernetesTest, SidecarsRouteByServicesSlicesAndRoutesCreatedWithKubectl)
   Echo v2 = Echo::start(dir_, "v2");
   applyCanary(v1, v2);
   // The pod that the sidecar stands in for (no kubelet runs it: the object is enough).
-  ASSERT_EQ(api_->apply("apiVersion: v1\nkind: Pod\nmetadata: {name: frontend-1, namespace: " +
-                        ns_ +
-                        ", labels: {app: frontend, version: v3}}\nspec:\n  serviceAccountName: "
-                        "frontend-sa\n  containers: [{name: app, image: example/frontend:1}]\n")
-                .exit_code,
-            0);
+  ASSERT_EQ(
+      api_->apply("apiVersion: v1\nkind: Pod\nmetadata: {name: frontend-1, namespace: " + ns_ +
+                  ", labels: {app: frontend, version: v3}}\nspec:\n  serviceAccountName: "
+                  "frontend-sa\n  containers: [{name: app, image: example/frontend:1}]\n")
+          .exit_code,
+      0);
   ControlPlane cp = startControl("control");
   ASSERT_FALSE(cp.xds.empty()) << readFile(cp.stderr_file);
   Sidecar sc = meshSidecar(dir_, cp.xds, "frontend-1." + ns_, "frontend", ns_,
@@ -54,9 +54,9 @@ TEST_F(KubernetesTest, SidecarsRouteByServicesSlicesAndRoutesCreatedWithKubectl)
   // A new endpoint created with kubectl reaches the sidecar; deleting the Service's slice
   // takes it away.
   Echo v2b = Echo::start(dir_, "v2b");
-  ASSERT_EQ(api_->apply(kubeSlice(sliceVersion(*api_), ns_, "v2b", "catalog-v2", v2b.address))
-                .exit_code,
-            0);
+  ASSERT_EQ(
+      api_->apply(kubeSlice(sliceVersion(*api_), ns_, "v2b", "catalog-v2", v2b.address)).exit_code,
+      0);
   ASSERT_EQ(api_->kubectl({"-n", ns_, "delete", "endpointslice", "v2"}).exit_code, 0);
   EXPECT_TRUE(eventually([&] { return callVia(c, "catalog-v2").second == "v2b"; }, 5s));
   for (int i = 0; i < 10; ++i) {
@@ -73,8 +73,8 @@ TEST_F(KubernetesTest, AppliedRouteAndPolicyChangesReachEverySidecarWithinASecon
   std::vector<Sidecar> sidecars;
   std::vector<common::HttpClient> clients;
   for (int i = 0; i < 3; ++i) {
-    sidecars.push_back(meshSidecar(dir_, cp.xds, "frontend-" + std::to_string(i) + "." + ns_,
-                                   "frontend", ns_));
+    sidecars.push_back(
+        meshSidecar(dir_, cp.xds, "frontend-" + std::to_string(i) + "." + ns_, "frontend", ns_));
     ASSERT_FALSE(sidecars.back().admin.empty()) << readFile(sidecars.back().stderr_file);
   }
   for (const Sidecar& s : sidecars) {
@@ -97,23 +97,26 @@ TEST_F(KubernetesTest, AppliedRouteAndPolicyChangesReachEverySidecarWithinASecon
   ASSERT_TRUE(everySidecar([](int s, const std::string& id) { return s == 200 && id == "v1"; }));
 
   // 12 route flips (v1 <-> v2), then 12 policy changes (a fault abort with a new status).
-  std::vector<long long> total_ms;    // from just before kubectl apply starts
-  std::vector<long long> after_ms;    // from kubectl's exit (the object is stored)
+  std::vector<long long> total_ms;  // from just before kubectl apply starts
+  std::vector<long long> after_ms;  // from kubectl's exit (the object is stored)
   for (int i = 0; i < 24; ++i) {
     std::string yaml;
     std::function<bool(int, const std::string&)> want;
     if (i < 12) {
       bool to_v2 = i % 2 == 0;
       yaml = kubeSplit(ns_, to_v2 ? 0 : 100, to_v2 ? 100 : 0);
-      want = [to_v2](int s, const std::string& id) { return s == 200 && id == (to_v2 ? "v2" : "v1"); };
+      want = [to_v2](int s, const std::string& id) {
+        return s == 200 && id == (to_v2 ? "v2" : "v1");
+      };
     } else {
       int code = 500 + (i - 12);
-      yaml = "apiVersion: policy.remora.dev/v1alpha1\nkind: TrafficPolicy\nmetadata: {name: "
-             "catalog, namespace: " +
-             ns_ +
-             "}\nspec:\n  targetRefs: [{group: \"\", kind: Service, name: catalog}]\n"
-             "  faultInjection: {abort: {percent: 100, httpStatus: " +
-             std::to_string(code) + "}}\n";
+      yaml =
+          "apiVersion: policy.remora.dev/v1alpha1\nkind: TrafficPolicy\nmetadata: {name: "
+          "catalog, namespace: " +
+          ns_ +
+          "}\nspec:\n  targetRefs: [{group: \"\", kind: Service, name: catalog}]\n"
+          "  faultInjection: {abort: {percent: 100, httpStatus: " +
+          std::to_string(code) + "}}\n";
       want = [code](int s, const std::string&) { return s == code; };
     }
     auto start = std::chrono::steady_clock::now();
@@ -128,10 +131,11 @@ TEST_F(KubernetesTest, AppliedRouteAndPolicyChangesReachEverySidecarWithinASecon
     std::sort(v.begin(), v.end());
     return v[std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())))];
   };
-  std::printf("kubectl apply -> all 3 sidecars, %zu changes: p50 %lld ms, p99 %lld ms "
-              "(kubectl's own run included); from kubectl's exit: p50 %lld ms, p99 %lld ms\n",
-              total_ms.size(), pct(total_ms, 0.5), pct(total_ms, 0.99), pct(after_ms, 0.5),
-              pct(after_ms, 0.99));
+  std::printf(
+      "kubectl apply -> all 3 sidecars, %zu changes: p50 %lld ms, p99 %lld ms "
+      "(kubectl's own run included); from kubectl's exit: p50 %lld ms, p99 %lld ms\n",
+      total_ms.size(), pct(total_ms, 0.5), pct(total_ms, 0.99), pct(after_ms, 0.5),
+      pct(after_ms, 0.99));
   EXPECT_LT(pct(after_ms, 0.99), 1000);
   EXPECT_LT(pct(total_ms, 0.5), 1000);
 }
@@ -140,11 +144,12 @@ TEST_F(KubernetesTest, InvalidPolicyGetsAcceptedFalseAndTheOldConfigKeepsServing
   Echo v1 = Echo::start(dir_, "v1");
   Echo v2 = Echo::start(dir_, "v2");
   applyCanary(v1, v2);
-  std::string good = "apiVersion: policy.remora.dev/v1alpha1\nkind: TrafficPolicy\nmetadata: "
-                     "{name: catalog, namespace: " +
-                     ns_ +
-                     "}\nspec:\n  targetRefs: [{group: \"\", kind: Service, name: catalog}]\n"
-                     "  faultInjection: {abort: {percent: 100, httpStatus: 503}}\n";
+  std::string good =
+      "apiVersion: policy.remora.dev/v1alpha1\nkind: TrafficPolicy\nmetadata: "
+      "{name: catalog, namespace: " +
+      ns_ +
+      "}\nspec:\n  targetRefs: [{group: \"\", kind: Service, name: catalog}]\n"
+      "  faultInjection: {abort: {percent: 100, httpStatus: 503}}\n";
   ASSERT_EQ(api_->apply(good).exit_code, 0);
   ControlPlane cp = startControl("control");
   ASSERT_FALSE(cp.xds.empty()) << readFile(cp.stderr_file);
@@ -153,22 +158,23 @@ TEST_F(KubernetesTest, InvalidPolicyGetsAcceptedFalseAndTheOldConfigKeepsServing
   common::HttpClient c(sc.listeners.at("outbound"));
   EXPECT_EQ(callVia(c, "catalog").first, 503);
   auto condition = [&] {
-    return api_->kubectl({"-n", ns_, "get", "trafficpolicy", "catalog", "-o",
-                          "jsonpath={.status.conditions[0].status} {.status.conditions[0].reason} "
-                          "{.status.conditions[0].observedGeneration} "
-                          "{.status.conditions[0].message}"})
+    return api_
+        ->kubectl({"-n", ns_, "get", "trafficpolicy", "catalog", "-o",
+                   "jsonpath={.status.conditions[0].status} {.status.conditions[0].reason} "
+                   "{.status.conditions[0].observedGeneration} "
+                   "{.status.conditions[0].message}"})
         .out;
   };
   std::string cond;
-  EXPECT_TRUE(eventually([&] { return (cond = condition()).rfind("True Accepted 1", 0) == 0; },
-                         10s, 100ms))
+  EXPECT_TRUE(
+      eventually([&] { return (cond = condition()).rfind("True Accepted 1", 0) == 0; }, 10s, 100ms))
       << cond;
 
   // Valid for the schema, wrong for the mesh: a backoff whose base is over its maximum.
   std::string bad = good + "  retry: {attempts: 2, backoff: {baseInterval: 2s, maxInterval: 1s}}\n";
   ASSERT_EQ(api_->apply(bad).exit_code, 0);
-  EXPECT_TRUE(eventually([&] { return (cond = condition()).rfind("False Invalid 2", 0) == 0; },
-                         10s, 100ms))
+  EXPECT_TRUE(
+      eventually([&] { return (cond = condition()).rfind("False Invalid 2", 0) == 0; }, 10s, 100ms))
       << cond;
   EXPECT_NE(cond.find("spec.retry.backoff"), std::string::npos) << cond;
   // The old version stays in force; the problem shows in /v1/status too.
@@ -176,19 +182,19 @@ TEST_F(KubernetesTest, InvalidPolicyGetsAcceptedFalseAndTheOldConfigKeepsServing
     EXPECT_EQ(callVia(c, "catalog").first, 503);
   }
   std::string status = cp.get("/v1/status");
-  EXPECT_NE(status.find("TrafficPolicy " + ns_ + "/catalog: spec.retry.backoff"),
-            std::string::npos)
+  EXPECT_NE(status.find("TrafficPolicy " + ns_ + "/catalog: spec.retry.backoff"), std::string::npos)
       << status;
   // Fixed: accepted again, and the new version applies.
-  std::string fixed = "apiVersion: policy.remora.dev/v1alpha1\nkind: TrafficPolicy\nmetadata: "
-                      "{name: catalog, namespace: " +
-                      ns_ +
-                      "}\nspec:\n  targetRefs: [{group: \"\", kind: Service, name: catalog}]\n"
-                      "  faultInjection: {abort: {percent: 100, httpStatus: 502}}\n";
+  std::string fixed =
+      "apiVersion: policy.remora.dev/v1alpha1\nkind: TrafficPolicy\nmetadata: "
+      "{name: catalog, namespace: " +
+      ns_ +
+      "}\nspec:\n  targetRefs: [{group: \"\", kind: Service, name: catalog}]\n"
+      "  faultInjection: {abort: {percent: 100, httpStatus: 502}}\n";
   ASSERT_EQ(api_->apply(fixed).exit_code, 0);
   EXPECT_TRUE(eventually([&] { return callVia(c, "catalog").first == 502; }, 5s));
-  EXPECT_TRUE(eventually([&] { return (cond = condition()).rfind("True Accepted 3", 0) == 0; },
-                         10s, 100ms))
+  EXPECT_TRUE(
+      eventually([&] { return (cond = condition()).rfind("True Accepted 3", 0) == 0; }, 10s, 100ms))
       << cond;
   // The route's status is under status.parents[], one entry per parentRef.
   RunResult route = api_->kubectl(

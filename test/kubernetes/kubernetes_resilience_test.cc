@@ -59,8 +59,8 @@ TEST_F(KubernetesTest, ApiServerRestartAndExpiredWatchesLoseNoRequestAndPushNoth
               0);
   }
   ASSERT_TRUE(api->restart());
-  EXPECT_TRUE(eventually([&] { return sumOf(cp, "remora_control_kube_relists_total") >= 1; },
-                         20s, 100ms))
+  EXPECT_TRUE(
+      eventually([&] { return sumOf(cp, "remora_control_kube_relists_total") >= 1; }, 20s, 100ms))
       << readFile(cp.stderr_file);
   // A change after all that still arrives (the watches are back).
   ASSERT_EQ(api->apply(kubeSplit(ns_, 0, 100)).exit_code, 0);
@@ -75,8 +75,7 @@ TEST_F(KubernetesTest, ApiServerRestartAndExpiredWatchesLoseNoRequestAndPushNoth
   // The re-lists found nothing new: one push for the route change only.
   std::string log = readFile(cp.stderr_file);
   EXPECT_NE(log.find("listed again (410 Gone): nothing changed"), std::string::npos) << log;
-  EXPECT_EQ(std::stoll(jsonStrings(cp.get("/v1/status"))["pushes"]),
-            std::stoll(pushes_before) + 1)
+  EXPECT_EQ(std::stoll(jsonStrings(cp.get("/v1/status"))["pushes"]), std::stoll(pushes_before) + 1)
       << log;
 }
 
@@ -107,7 +106,10 @@ TEST_F(KubernetesTest, TwoReplicasServeXdsAndOnlyTheLeaderWritesStatus) {
 
   std::string route_status = "jsonpath={.status.parents[0].conditions[0].status}";
   EXPECT_TRUE(eventually(
-      [&] { return api_->kubectl({"-n", ns_, "get", "httproute", "canary", "-o", route_status}).out == "True"; },
+      [&] {
+        return api_->kubectl({"-n", ns_, "get", "httproute", "canary", "-o", route_status}).out ==
+               "True";
+      },
       10s, 100ms));
   const std::string writes = "remora_control_kube_status_writes_total{result=\"ok\"}";
   EXPECT_GE(metric(leader, writes), 1);
@@ -126,8 +128,56 @@ TEST_F(KubernetesTest, TwoReplicasServeXdsAndOnlyTheLeaderWritesStatus) {
                 .exit_code,
             0);
   EXPECT_TRUE(eventually(
-      [&] { return api_->kubectl({"-n", ns_, "get", "httproute", "canary", "-o", route_status}).out == "False"; },
+      [&] {
+        return api_->kubectl({"-n", ns_, "get", "httproute", "canary", "-o", route_status}).out ==
+               "False";
+      },
       10s, 100ms));
+}
+
+}  // namespace
+}  // namespace remora::test
+
+namespace remora::test {
+namespace {
+
+TEST_F(KubernetesTest,
+       RegisteredWorkloadsAreEndpointSlicesThatEveryReplicaServesAndTheLeaderExpires) {
+  Echo legacy = Echo::start(dir_, "legacy");
+  ASSERT_EQ(api_->apply(kubeService(ns_, "billing")).exit_code, 0);
+  ControlPlane a = startControl("control-a", {"--lease-duration", "2s"});
+  ASSERT_FALSE(a.xds.empty()) << readFile(a.stderr_file);
+  std::string reg =
+      "{\"service\":\"billing\",\"namespace\":\"" + ns_ +
+      "\",\"address\":\"127.0.0.1\",\"port\":" + std::to_string(portOf(legacy.address)) +
+      ",\"ttl_seconds\":3}";
+  ASSERT_EQ(a.post("/v1/registry/register", reg), 200);
+  // Stored as a slice of the Service, labelled as remora's.
+  RunResult slices = api_->kubectl({"-n", ns_, "get", "endpointslices", "-l",
+                                    "endpointslice.kubernetes.io/managed-by=remora.dev", "-o",
+                                    "jsonpath={.items[*].endpoints[0].addresses[0]}"});
+  EXPECT_TRUE(eventually(
+      [&] {
+        slices = api_->kubectl({"-n", ns_, "get", "endpointslices", "-l",
+                                "endpointslice.kubernetes.io/managed-by=remora.dev", "-o",
+                                "jsonpath={.items[*].endpoints[0].addresses[0]}"});
+        return slices.out == "127.0.0.1";
+      },
+      5s, 100ms))
+      << slices.err;
+  // A replica started afterwards serves it too, and takes its heartbeats.
+  ControlPlane b = startControl("control-b", {"--lease-duration", "2s"});
+  ASSERT_FALSE(b.xds.empty()) << readFile(b.stderr_file);
+  Sidecar sb = meshSidecar(dir_, b.xds, "frontend-b." + ns_, "frontend", ns_);
+  ASSERT_FALSE(sb.admin.empty());
+  common::HttpClient c(sb.listeners.at("outbound"));
+  EXPECT_TRUE(eventually([&] { return callVia(c, "billing").second == "legacy"; }, 5s));
+  EXPECT_EQ(b.post("/v1/registry/heartbeat", reg), 200);
+  // Without heartbeats the leader deletes it after its TTL, and the mesh forgets it.
+  EXPECT_TRUE(eventually([&] { return callVia(c, "billing").first == 503; }, 15s, 100ms));
+  slices = api_->kubectl({"-n", ns_, "get", "endpointslices", "-l",
+                          "endpointslice.kubernetes.io/managed-by=remora.dev", "-o", "name"});
+  EXPECT_EQ(slices.out, "") << slices.err;
 }
 
 }  // namespace

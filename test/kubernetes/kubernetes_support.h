@@ -18,8 +18,7 @@ std::string kubeService(const std::string& ns, const std::string& name);
 // An EndpointSlice of Service `svc` in `ns` with one endpoint "IP:PORT", in the version the
 // server serves (`api_version`: discovery.k8s.io/v1 or v1beta1).
 std::string kubeSlice(const std::string& api_version, const std::string& ns,
-                      const std::string& name, const std::string& svc,
-                      const std::string& address);
+                      const std::string& name, const std::string& svc, const std::string& address);
 // An HTTPRoute for Service catalog splitting between catalog-v1 and catalog-v2.
 std::string kubeSplit(const std::string& ns, int w1, int w2);
 

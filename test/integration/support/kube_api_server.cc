@@ -8,7 +8,9 @@ namespace remora::test {
 
 namespace {
 
-std::string script() { return std::string(REMORA_SOURCE_DIR) + "/test/k8s/apiserver.sh"; }
+std::string script() {
+  return std::string(REMORA_SOURCE_DIR) + "/test/k8s/apiserver.sh";
+}
 
 std::string trimmed(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) {
@@ -52,8 +54,9 @@ KubeApiServer* KubeApiServer::shared(std::string* why_not, bool* skip) {
     return nullptr;
   }
   if (readFile(server->kubeconfig_).empty()) {
-    *why_not = "the shared API server is not running (the ctest fixture k8s.ApiServerStart "
-               "starts it; run the tests through ctest, or set REMORA_K8S_SHARED_RUN)";
+    *why_not =
+        "the shared API server is not running (the ctest fixture k8s.ApiServerStart "
+        "starts it; run the tests through ctest, or set REMORA_K8S_SHARED_RUN)";
     return nullptr;
   }
   return server;
@@ -64,8 +67,8 @@ std::unique_ptr<KubeApiServer> KubeApiServer::startPrivate(const std::string& ex
   std::unique_ptr<KubeApiServer> api(new KubeApiServer("", true));
   api->run_ = api->dir_->path() + "/api";
   api->kubeconfig_ = api->run_ + "/kubeconfig";
-  RunResult r = api->run({"/usr/bin/env", "APISERVER_EXTRA_ARGS=" + extra_args, "/bin/bash", script(), "start",
-                          api->run_},
+  RunResult r = api->run({"/usr/bin/env", "APISERVER_EXTRA_ARGS=" + extra_args, "/bin/bash",
+                          script(), "start", api->run_},
                          std::chrono::milliseconds(90000));
   if (r.exit_code != 0) {
     *why_not = "cannot start a private API server: " + r.err;
@@ -107,7 +110,8 @@ std::string KubeApiServer::createNamespace(const std::string& prefix,
 }
 
 bool KubeApiServer::restart() const {
-  return run({"/bin/bash", script(), "restart", run_}, std::chrono::milliseconds(90000)).exit_code == 0;
+  return run({"/bin/bash", script(), "restart", run_}, std::chrono::milliseconds(90000))
+             .exit_code == 0;
 }
 
 bool KubeApiServer::compact() const {
