@@ -178,22 +178,20 @@ class Converter {
   int problem_line_ = 0;
 };
 
-// The document a 1-based line belongs to, counting "---" separators before it (1-based).
+// The 1-based document a 1-based line belongs to, counted as yaml-cpp does: every "---" starts
+// one, and so does content before the first "---".
 int documentAtLine(std::string_view text, int line) {
-  int doc = 1;
+  int docs = 0;
   int current = 1;
-  bool content_seen = false;
   size_t pos = 0;
-  while (pos < text.size() && current < line) {
+  while (pos < text.size() && current <= line) {
     size_t end = text.find('\n', pos);
     std::string_view l = text.substr(pos, end == std::string_view::npos ? end : end - pos);
-    if (l.rfind("---", 0) == 0 && (l.size() == 3 || l[3] == ' ' || l[3] == '\t')) {
-      if (content_seen) {
-        ++doc;
-      }
-      content_seen = l.size() > 3;
-    } else if (!l.empty() && l[0] != '#' && l.find_first_not_of(" \t\r") != std::string::npos) {
-      content_seen = true;
+    if (l.rfind("---", 0) == 0 && (l.size() == 3 || l[3] == ' ' || l[3] == '\t' || l[3] == '\r')) {
+      ++docs;
+    } else if (docs == 0 && !l.empty() && l[0] != '#' &&
+               l.find_first_not_of(" \t\r") != std::string::npos) {
+      docs = 1;
     }
     if (end == std::string_view::npos) {
       break;
@@ -201,7 +199,7 @@ int documentAtLine(std::string_view text, int line) {
     pos = end + 1;
     ++current;
   }
-  return doc;
+  return std::max(docs, 1);
 }
 
 std::string where(std::string_view source, int doc, int line) {
