@@ -165,12 +165,11 @@ AdmissionResult reviewAdmission(std::string_view body, NamespaceLabels& namespac
     pod_name = text(get(get(object, "metadata"), "generateName")) + "*";
   }
   const std::string who = ns + "/" + pod_name;
-  if (text(get(kind, "group")) != "" || text(get(kind, "kind")) != "Pod" ||
-      object == nullptr || !object->has_struct_value() ||
+  if (text(get(kind, "group")) != "" || text(get(kind, "kind")) != "Pod" || object == nullptr ||
+      !object->has_struct_value() ||
       (get(object, "kind") != nullptr && text(get(object, "kind")) != "Pod")) {
     return answer.answer(AdmissionReason::kNotAPod,
-                         "request " + uid + " is not for a Pod object: allowed unchanged",
-                         nullptr);
+                         "request " + uid + " is not for a Pod object: allowed unchanged", nullptr);
   }
   const std::string operation = text(get(request, "operation"));
   if (operation != "CREATE") {
@@ -204,8 +203,8 @@ AdmissionResult reviewAdmission(std::string_view body, NamespaceLabels& namespac
   InjectionReport report;
   if (common::Status s = injectObject(&after, selection, options, &report); !s.isOk()) {
     answer.warn("remora: sidecar not injected: " + s.message());
-    return answer.answer(AdmissionReason::kInjectionFailed,
-                         who + ": not injected: " + s.message(), nullptr);
+    return answer.answer(AdmissionReason::kInjectionFailed, who + ": not injected: " + s.message(),
+                         nullptr);
   }
   for (const std::string& w : report.warnings) {
     answer.warn("remora: " + w);

@@ -22,17 +22,17 @@ inline constexpr size_t kMaxAdmissionReviewBytes = 4 * 1024 * 1024;
 
 // Why a review ended the way it did; one counter per value.
 enum class AdmissionReason {
-  kInjected,              // 200, allowed, with the JSONPatch
-  kAlreadyInjected,       // 200, allowed unchanged
-  kDisabledByAnnotation,  // 200, allowed unchanged
-  kNotSelected,           // 200, allowed unchanged
-  kHostNetwork,           // 200, allowed unchanged
-  kNotAPod,               // 200, allowed unchanged: the request is for another resource
-  kNotCreate,             // 200, allowed unchanged: an operation other than CREATE
-  kInjectionFailed,       // 200, allowed unchanged, with a warning: e.g. a bad annotation value
+  kInjected,               // 200, allowed, with the JSONPatch
+  kAlreadyInjected,        // 200, allowed unchanged
+  kDisabledByAnnotation,   // 200, allowed unchanged
+  kNotSelected,            // 200, allowed unchanged
+  kHostNetwork,            // 200, allowed unchanged
+  kNotAPod,                // 200, allowed unchanged: the request is for another resource
+  kNotCreate,              // 200, allowed unchanged: an operation other than CREATE
+  kInjectionFailed,        // 200, allowed unchanged, with a warning: e.g. a bad annotation value
   kNamespaceLookupFailed,  // 200, allowed unchanged, with a warning: the labels were unknown
-  kMalformed,             // 400: not JSON, not an AdmissionReview v1/v1beta1, no request.uid
-  kTooLarge,              // 413: the body is longer than kMaxAdmissionReviewBytes
+  kMalformed,              // 400: not JSON, not an AdmissionReview v1/v1beta1, no request.uid
+  kTooLarge,               // 413: the body is longer than kMaxAdmissionReviewBytes
 };
 
 // "injected", "already-injected", "disabled-by-annotation", "not-selected", "host-network",

@@ -72,8 +72,8 @@ std::vector<std::string> splitList(std::string_view s) {
   size_t start = 0;
   while (start <= s.size()) {
     const size_t comma = s.find(',', start);
-    std::string item = trim(s.substr(start, comma == std::string_view::npos ? comma
-                                                                             : comma - start));
+    std::string item =
+        trim(s.substr(start, comma == std::string_view::npos ? comma : comma - start));
     if (!item.empty()) {
       out.push_back(std::move(item));
     }
@@ -154,15 +154,14 @@ class Annotations {
   std::string pointer_;
 };
 
-Status portList(const Annotations& a, const char* name, bool star_ok,
-                std::vector<int>* ports, bool* star, InjectionReport* report) {
+Status portList(const Annotations& a, const char* name, bool star_ok, std::vector<int>* ports,
+                bool* star, InjectionReport* report) {
   const auto text = a.text(name);
   if (!text) {
     return Status::ok();
   }
-  const std::string wants =
-      star_ok ? "'*' or a comma-separated list of ports (1-65535)"
-              : "a comma-separated list of ports (1-65535)";
+  const std::string wants = star_ok ? "'*' or a comma-separated list of ports (1-65535)"
+                                    : "a comma-separated list of ports (1-65535)";
   if (star_ok && trim(*text) == "*") {
     *star = true;
     return Status::ok();
@@ -190,8 +189,8 @@ std::string joinPorts(std::vector<int> ports) {
 Status readSettings(const Annotations& a, const InjectionOptions& options, PodSettings* s,
                     InjectionReport* report) {
   bool star = false;
-  if (Status st = portList(a, kExcludeInboundPortsAnnotation, false, &s->exclude_inbound, &star,
-                           report);
+  if (Status st =
+          portList(a, kExcludeInboundPortsAnnotation, false, &s->exclude_inbound, &star, report);
       !st.isOk()) {
     return st;
   }
@@ -344,9 +343,10 @@ Value envVar(const char* name, std::string_view value) {
 }
 
 Value fieldEnv(const char* name, const char* field_path) {
-  return obj({{"name", str(name)},
-              {"valueFrom", obj({{"fieldRef", obj({{"apiVersion", str("v1")},
-                                                   {"fieldPath", str(field_path)}})}})}});
+  return obj(
+      {{"name", str(name)},
+       {"valueFrom",
+        obj({{"fieldRef", obj({{"apiVersion", str("v1")}, {"fieldPath", str(field_path)}})}})}});
 }
 
 Value readyProbe(int period, int failures) {
@@ -384,15 +384,14 @@ Value initContainer(const InjectionOptions& o, const PodSettings& s,
       {"command", strings({"remora-sidecar"})},
       {"args", strings(args)},
       {"resources", obj({{"requests", obj({{"cpu", str("10m")}, {"memory", str("16Mi")}})}})},
-      {"securityContext",
-       obj({{"allowPrivilegeEscalation", boolean(false)},
-            {"capabilities", obj({{"add", strings({"NET_ADMIN", "NET_RAW"})},
-                                  {"drop", strings({"ALL"})}})},
-            {"privileged", boolean(false)},
-            {"readOnlyRootFilesystem", boolean(false)},
-            {"runAsGroup", num(0)},
-            {"runAsNonRoot", boolean(false)},
-            {"runAsUser", num(0)}})},
+      {"securityContext", obj({{"allowPrivilegeEscalation", boolean(false)},
+                               {"capabilities", obj({{"add", strings({"NET_ADMIN", "NET_RAW"})},
+                                                     {"drop", strings({"ALL"})}})},
+                               {"privileged", boolean(false)},
+                               {"readOnlyRootFilesystem", boolean(false)},
+                               {"runAsGroup", num(0)},
+                               {"runAsNonRoot", boolean(false)},
+                               {"runAsUser", num(0)}})},
   });
 }
 
@@ -441,14 +440,13 @@ Value proxyContainer(const InjectionOptions& o, const PodSettings& s, const std:
                            {"protocol", str("TCP")}})})},
       {"readinessProbe", readyProbe(2, 30)},
       {"resources", obj({{"requests", obj({{"cpu", str(s.cpu)}, {"memory", str(s.memory)}})}})},
-      {"securityContext",
-       obj({{"allowPrivilegeEscalation", boolean(false)},
-            {"capabilities", obj({{"drop", strings({"ALL"})}})},
-            {"privileged", boolean(false)},
-            {"readOnlyRootFilesystem", boolean(true)},
-            {"runAsGroup", num(static_cast<double>(o.proxy_uid))},
-            {"runAsNonRoot", boolean(true)},
-            {"runAsUser", num(static_cast<double>(o.proxy_uid))}})},
+      {"securityContext", obj({{"allowPrivilegeEscalation", boolean(false)},
+                               {"capabilities", obj({{"drop", strings({"ALL"})}})},
+                               {"privileged", boolean(false)},
+                               {"readOnlyRootFilesystem", boolean(true)},
+                               {"runAsGroup", num(static_cast<double>(o.proxy_uid))},
+                               {"runAsNonRoot", boolean(true)},
+                               {"runAsUser", num(static_cast<double>(o.proxy_uid))}})},
   });
   auto* fields = c.mutable_struct_value()->mutable_fields();
   if (s.native) {
@@ -459,15 +457,17 @@ Value proxyContainer(const InjectionOptions& o, const PodSettings& s, const std:
     // Kubelet runs a postStart hook before it starts the next container, so the app's
     // containers start once the proxy is ready (or the wait gave up: then the hook fails and
     // kubelet restarts the proxy, while the app starts anyway).
-    (*fields)["lifecycle"] =
-        obj({{"postStart", obj({{"exec", obj({{"command", strings({"remora-sidecar", "wait"})}})}})}});
+    (*fields)["lifecycle"] = obj(
+        {{"postStart", obj({{"exec", obj({{"command", strings({"remora-sidecar", "wait"})}})}})}});
   }
   return c;
 }
 
 // --- selection and naming ------------------------------------------------------------------
 
-bool isTrue(const std::optional<std::string>& s) { return s && *s == "true"; }
+bool isTrue(const std::optional<std::string>& s) {
+  return s && *s == "true";
+}
 
 bool hasContainer(const Value* containers, const char* name) {
   if (containers == nullptr || !containers->has_list_value()) {
@@ -486,7 +486,8 @@ bool isJob(std::string_view kind, const Value* object, const Value* labels) {
   if (kind == "Job" || kind == "CronJob") {
     return true;
   }
-  if (get(labels, "job-name") != nullptr || get(labels, "batch.kubernetes.io/job-name") != nullptr) {
+  if (get(labels, "job-name") != nullptr ||
+      get(labels, "batch.kubernetes.io/job-name") != nullptr) {
     return true;
   }
   const Value* owners = get(get(object, "metadata"), "ownerReferences");
@@ -544,7 +545,8 @@ Value* resolvePointer(Value* v, std::string_view pointer) {
   size_t pos = 1;
   while (v != nullptr && pos <= pointer.size() && !pointer.empty()) {
     const size_t slash = pointer.find('/', pos);
-    const std::string key(pointer.substr(pos, slash == std::string_view::npos ? slash : slash - pos));
+    const std::string key(
+        pointer.substr(pos, slash == std::string_view::npos ? slash : slash - pos));
     if (!v->has_struct_value()) {
       return nullptr;
     }
@@ -717,7 +719,8 @@ Status injectObject(Value* object, NamespaceSelection ns, const InjectionOptions
   } else {
     // Last: the app's init containers keep a plain network, as no proxy runs yet.
     *inits->Add() = init;
-    auto* containers = mutableList(mutable_spec, "containers")->mutable_list_value()->mutable_values();
+    auto* containers =
+        mutableList(mutable_spec, "containers")->mutable_list_value()->mutable_values();
     *containers->Add() = proxy;
     std::rotate(containers->begin(), containers->end() - 1, containers->end());
   }

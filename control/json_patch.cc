@@ -348,8 +348,8 @@ ListValue diffJson(const Value& from, const Value& to) {
 Status applyJsonPatch(const ListValue& patch, Value* doc) {
   for (int i = 0; i < patch.values_size(); ++i) {
     if (Status s = applyOne(patch.values(i), doc); !s.isOk()) {
-      const Value* path = patch.values(i).has_struct_value() ? member(patch.values(i), "path")
-                                                             : nullptr;
+      const Value* path =
+          patch.values(i).has_struct_value() ? member(patch.values(i), "path") : nullptr;
       return Status::invalid("patch op " + std::to_string(i) + " (" +
                              (path != nullptr ? path->string_value() : std::string("?")) +
                              "): " + s.message());

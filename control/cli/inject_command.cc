@@ -114,13 +114,12 @@ Result<std::string> injectYaml(std::string_view text, std::string_view source,
     for (auto& [object, base] : objects) {
       InjectionReport report;
       if (Status s = injectObject(object, selection, options, &report); !s.isOk()) {
-        return Status::invalid(prefix +
-                               std::to_string(lineOf(doc, base + report.error_pointer)) + ": " +
-                               s.message());
+        return Status::invalid(prefix + std::to_string(lineOf(doc, base + report.error_pointer)) +
+                               ": " + s.message());
       }
       for (const std::string& w : report.warnings) {
-        warnings->push_back(std::string(source) + ": document " + std::to_string(doc.index) +
-                            ": " + w);
+        warnings->push_back(std::string(source) + ": document " + std::to_string(doc.index) + ": " +
+                            w);
       }
     }
     if (!out.empty()) {
@@ -131,8 +130,7 @@ Result<std::string> injectYaml(std::string_view text, std::string_view source,
   return out;
 }
 
-int runInject(const std::vector<std::string>& args, std::FILE* in, std::FILE* out,
-              std::FILE* err) {
+int runInject(const std::vector<std::string>& args, std::FILE* in, std::FILE* out, std::FILE* err) {
   std::vector<std::string> rest;
   InjectionOptions options;
   for (const std::string& a : args) {

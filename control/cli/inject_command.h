@@ -28,7 +28,6 @@ common::Result<std::string> injectYaml(std::string_view text, std::string_view s
 // The command: reads FILE (or stdin for "-" or no -f), writes the injected YAML on `out`.
 // Exit 0 done; 1 the input is not valid YAML or a workload cannot be injected (one line on
 // `err`); 2 bad usage or an unreadable file.
-int runInject(const std::vector<std::string>& args, std::FILE* in, std::FILE* out,
-              std::FILE* err);
+int runInject(const std::vector<std::string>& args, std::FILE* in, std::FILE* out, std::FILE* err);
 
 }  // namespace remora::control::cli

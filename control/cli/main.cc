@@ -2,7 +2,6 @@
 // (`check`: bad manifests) or failed (cannot reach the control plane or a sidecar), 2 usage
 // errors, missing inputs and commands not implemented yet. Each command lives in its own file.
 
-
 #include <cstdio>
 #include <string>
 #include <string_view>

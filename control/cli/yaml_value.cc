@@ -66,8 +66,8 @@ bool resolvePlain(const std::string& text, Value* out, std::string* problem) {
     if (text.rfind("0o", 0) == 0 || text.rfind("0x", 0) == 0) {
       const std::string digits = text.substr(2);
       d = digits.size() > 13 ? kMaxExactInteger * 2
-                             : static_cast<double>(std::strtoull(
-                                   digits.c_str(), nullptr, text[1] == 'o' ? 8 : 16));
+                             : static_cast<double>(
+                                   std::strtoull(digits.c_str(), nullptr, text[1] == 'o' ? 8 : 16));
     } else {
       d = std::strtod(text.c_str(), nullptr);
     }
@@ -223,8 +223,7 @@ bool needsQuotes(const std::string& s) {
   std::string lower = s;
   std::transform(lower.begin(), lower.end(), lower.begin(),
                  [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
-  static const char* const kWords[] = {"y", "n", "yes", "no", "on", "off", "true", "false",
-                                       "null"};
+  static const char* const kWords[] = {"y", "n", "yes", "no", "on", "off", "true", "false", "null"};
   for (const char* w : kWords) {
     if (lower == w) {
       return true;
@@ -339,8 +338,7 @@ Result<std::vector<YamlDocument>> parseYamlDocuments(std::string_view text,
     doc.node = node;
     Converter converter(static_cast<int>(limits.max_depth));
     if (!converter.convert(node, &doc.value, 0)) {
-      return Status::invalid(where(source, index, converter.problemLine()) +
-                             converter.problem());
+      return Status::invalid(where(source, index, converter.problemLine()) + converter.problem());
     }
     docs.push_back(std::move(doc));
   }

@@ -25,7 +25,8 @@ using google::protobuf::Value;
 #error "REMORA_REMORACTL_BIN must name the remoractl binary"
 #endif
 
-const std::string kShop = std::string(REMORA_SOURCE_DIR) + "/test/integration/data/shop-workloads.yaml";
+const std::string kShop =
+    std::string(REMORA_SOURCE_DIR) + "/test/integration/data/shop-workloads.yaml";
 
 class RemoractlInjectTest : public ::testing::Test {
  protected:
@@ -56,8 +57,8 @@ const Value* at(const Value& v, const std::string& pointer) {
     if (cur->has_struct_value()) {
       auto it = cur->struct_value().fields().find(token);
       cur = it == cur->struct_value().fields().end() ? nullptr : &it->second;
-    } else if (cur->has_list_value() && std::stoul(token) < static_cast<size_t>(
-                                                                cur->list_value().values_size())) {
+    } else if (cur->has_list_value() &&
+               std::stoul(token) < static_cast<size_t>(cur->list_value().values_size())) {
       cur = &cur->list_value().values(std::stoi(token));
     } else {
       cur = nullptr;
@@ -86,7 +87,9 @@ std::vector<std::string> names(const Value& v, const std::string& pointer) {
   return out;
 }
 
-std::string kindAndName(const Value& v) { return str(v, "/kind") + "/" + str(v, "/metadata/name"); }
+std::string kindAndName(const Value& v) {
+  return str(v, "/kind") + "/" + str(v, "/metadata/name");
+}
 
 TEST_F(RemoractlInjectTest, InjectsEveryWorkloadHonoursAnnotationsAndPassesOtherKindsThrough) {
   RunResult r = run({"inject", "-f", kShop});
@@ -117,10 +120,10 @@ TEST_F(RemoractlInjectTest, InjectsEveryWorkloadHonoursAnnotationsAndPassesOther
             (std::vector<std::string>{"migrate", "remora-init"}));
   // The named probe ports (http 8080, admin 9901) bypass the proxy so kubelet reaches the app.
   EXPECT_EQ(names(frontend, "/spec/template/spec/initContainers/1/args"),
-            (std::vector<std::string>{"iptables", "--proxy-uid", "1337", "--outbound-port",
-                                      "15001", "--inbound-port", "15006",
-                                      "--exclude-inbound-ports", "8080,9901,15021,15090",
-                                      "--exclude-outbound-ip-ranges", "169.254.169.254/32"}));
+            (std::vector<std::string>{"iptables", "--proxy-uid", "1337", "--outbound-port", "15001",
+                                      "--inbound-port", "15006", "--exclude-inbound-ports",
+                                      "8080,9901,15021,15090", "--exclude-outbound-ip-ranges",
+                                      "169.254.169.254/32"}));
   EXPECT_EQ(str(frontend, "/spec/template/metadata/annotations/remora.dev~1status"), "injected");
   EXPECT_EQ(str(frontend, "/spec/template/metadata/annotations/prometheus.io~1port"), "15090");
 
@@ -154,8 +157,7 @@ TEST_F(RemoractlInjectTest, InjectingTheOutputAgainChangesNotOneByteAndStdinWork
   ASSERT_EQ(twice.exit_code, 0) << twice.err;
   EXPECT_EQ(twice.out, once.out);
   RunResult piped = runToExit(dir_, "piped",
-                              {"/bin/sh", "-c",
-                               std::string("exec \"$0\" inject -f - < \"$1\""),
+                              {"/bin/sh", "-c", std::string("exec \"$0\" inject -f - < \"$1\""),
                                REMORA_REMORACTL_BIN, kShop});
   ASSERT_EQ(piped.exit_code, 0) << piped.err;
   EXPECT_EQ(piped.out, once.out);
@@ -234,7 +236,8 @@ spec:
 )");
   RunResult r = run({"inject", "-f", job});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_NE(r.err.find("remoractl: inject: warning: " + job + ": document 1: Job: a Job's pod "
+  EXPECT_NE(r.err.find("remoractl: inject: warning: " + job +
+                       ": document 1: Job: a Job's pod "
                        "completes only when remora-proxy exits too"),
             std::string::npos)
       << r.err;
@@ -244,7 +247,8 @@ spec:
 TEST_F(RemoractlInjectTest, BadUsageExits2) {
   const std::pair<std::vector<std::string>, std::string> cases[] = {
       {{"inject", "--frobnicate"}, "remoractl: inject: unknown flag --frobnicate"},
-      {{"inject", "-f", dir_.file("missing.yaml")}, "remoractl: inject: " + dir_.file("missing.yaml")},
+      {{"inject", "-f", dir_.file("missing.yaml")},
+       "remoractl: inject: " + dir_.file("missing.yaml")},
       {{"inject", "extra"}, "remoractl: inject: unexpected argument 'extra'"},
       {{"inject", "--namespace-labels", "novalue"}, "remoractl: inject: --namespace-labels wants"},
       {{"inject", "--image="}, "remoractl: inject: --image needs a value"},

@@ -31,8 +31,8 @@ TEST(SidecarWaitTest, ReturnsZeroOnceAProxyStartedLaterIsReady) {
 TEST(SidecarWaitTest, GivesUpAtTheDeadlineWithExit1AndTheLastError) {
   TempDir dir;
   const std::string health = "127.0.0.1:" + std::to_string(pickFreePort());
-  RunResult r = runToExit(dir, "wait", {sidecarBin(), "wait", "--health=" + health,
-                                        "--timeout=300ms"});
+  RunResult r =
+      runToExit(dir, "wait", {sidecarBin(), "wait", "--health=" + health, "--timeout=300ms"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_LT(r.elapsed.count(), 3000);
   EXPECT_EQ(r.err, "remora-sidecar: wait: http://" + health +
@@ -44,11 +44,10 @@ TEST(SidecarWaitTest, NotReadyAnswersAreReportedAndBadUsageExits2) {
   // A port that answers, but not 200.
   Echo echo = Echo::start(dir, "app", {"--status", "503"});
   ASSERT_FALSE(echo.address.empty());
-  RunResult r = runToExit(dir, "wait", {sidecarBin(), "wait", "--health", echo.address,
-                                        "--timeout", "300ms"});
+  RunResult r = runToExit(dir, "wait",
+                          {sidecarBin(), "wait", "--health", echo.address, "--timeout", "300ms"});
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.err.find("not ready after 300ms (answer: HTTP/1.1 503"), std::string::npos)
-      << r.err;
+  EXPECT_NE(r.err.find("not ready after 300ms (answer: HTTP/1.1 503"), std::string::npos) << r.err;
 
   for (const auto& args : {std::vector<std::string>{"wait", "--health", "localhost:1"},
                            std::vector<std::string>{"wait", "--timeout", "soon"},

@@ -145,8 +145,7 @@ TEST(AdmissionReviewTest, PatchPathsEscapeSlashAndTildeInAnnotationKeys) {
   FakeNamespaces ns;
   Answer a = ask(review(pod(R"("a~b/c":"x")")), ns);
   ASSERT_EQ(a.result.reason, AdmissionReason::kInjected);
-  EXPECT_NE(a.patch.find("/metadata/annotations/remora.dev~1status"), std::string::npos)
-      << a.patch;
+  EXPECT_NE(a.patch.find("/metadata/annotations/remora.dev~1status"), std::string::npos) << a.patch;
   Value patched = json(pod(R"("a~b/c":"x")"));
   ASSERT_TRUE(applyJsonPatch(json(a.patch).list_value(), &patched).isOk());
   EXPECT_EQ(text(get(*get(*get(patched, "metadata"), "annotations"), "a~b/c")), "x");
@@ -249,7 +248,8 @@ TEST(AdmissionReviewTest, MalformedBodiesAre400AndHugeOnes413WithAReason) {
       {"{", "not JSON"},
       {"[1,2]", "not an AdmissionReview"},
       {R"({"apiVersion":"v1","kind":"Pod"})", "not an AdmissionReview"},
-      {R"({"apiVersion":"admission.k8s.io/v2","kind":"AdmissionReview"})", "not an AdmissionReview"},
+      {R"({"apiVersion":"admission.k8s.io/v2","kind":"AdmissionReview"})",
+       "not an AdmissionReview"},
       {R"({"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview"})", "no request.uid"},
       {R"({"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":7}})",
        "no request.uid"},

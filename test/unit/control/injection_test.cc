@@ -38,7 +38,7 @@ const Value* at(const Value& v, const std::string& pointer) {
     } else if (cur->has_list_value()) {
       const size_t i = std::stoul(token);
       cur = i < static_cast<size_t>(cur->list_value().values_size()) ? &cur->list_value().values(i)
-                                                                       : nullptr;
+                                                                     : nullptr;
     } else {
       cur = nullptr;
     }
@@ -170,9 +170,9 @@ TEST(InjectionTest, AddsRootInitContainerWithNetAdminAndTheProxyAsUid1337FirstCo
   EXPECT_EQ(names(pod, "/spec/initContainers/0/command"),
             (std::vector<std::string>{"remora-sidecar"}));
   EXPECT_EQ(names(pod, "/spec/initContainers/0/args"),
-            (std::vector<std::string>{"iptables", "--proxy-uid", "1337", "--outbound-port",
-                                      "15001", "--inbound-port", "15006",
-                                      "--exclude-inbound-ports", "15021,15090"}));
+            (std::vector<std::string>{"iptables", "--proxy-uid", "1337", "--outbound-port", "15001",
+                                      "--inbound-port", "15006", "--exclude-inbound-ports",
+                                      "15021,15090"}));
   EXPECT_EQ(names(pod, "/spec/initContainers/0/securityContext/capabilities/add"),
             (std::vector<std::string>{"NET_ADMIN", "NET_RAW"}));
   EXPECT_EQ(str(pod, "/spec/initContainers/0/securityContext/runAsUser"), "0");
@@ -232,8 +232,8 @@ TEST(InjectionTest, AppInitContainersRunBeforeRemoraInitWithoutNativeMode) {
 
 TEST(InjectionTest, NativeModePutsInitThenProxyWithRestartAlwaysBeforeTheAppsInitContainers) {
   for (bool by_option : {true, false}) {
-    std::string text = by_option ? std::string(kPod)
-                                 : withAnnotations("remora.dev/native-sidecar: \"true\"");
+    std::string text =
+        by_option ? std::string(kPod) : withAnnotations("remora.dev/native-sidecar: \"true\"");
     text += "  initContainers:\n  - {name: migrate, image: tool:1}\n";
     InjectionOptions options;
     options.native_sidecar = by_option;
@@ -253,8 +253,7 @@ TEST(InjectionTest, NativeModePutsInitThenProxyWithRestartAlwaysBeforeTheAppsIni
   Injected r = inject(withAnnotations("remora.dev/native-sidecar: \"false\""),
                       NamespaceSelection::kUnknown, native);
   ASSERT_TRUE(r.status.isOk());
-  EXPECT_EQ(names(r.object, "/spec/containers"),
-            (std::vector<std::string>{"remora-proxy", "app"}));
+  EXPECT_EQ(names(r.object, "/spec/containers"), (std::vector<std::string>{"remora-proxy", "app"}));
 }
 
 TEST(InjectionTest, EveryAnnotationReachesTheInitStepOrTheProxy) {
@@ -266,13 +265,11 @@ TEST(InjectionTest, EveryAnnotationReachesTheInitStepOrTheProxy) {
       "remora.dev/proxy-cpu: 250m, remora.dev/proxy-memory: 1Gi, remora.dev/log-level: debug"));
   ASSERT_TRUE(r.status.isOk()) << r.status.message();
   EXPECT_EQ(names(r.object, "/spec/initContainers/0/args"),
-            (std::vector<std::string>{"iptables", "--proxy-uid", "1337", "--outbound-port",
-                                      "15001", "--inbound-port", "15006",
-                                      "--exclude-inbound-ports", "8443,9090,15021,15090",
-                                      "--exclude-outbound-ports", "3306,5432",
-                                      "--exclude-outbound-ip-ranges",
-                                      "169.254.169.254/32,fd00::/8", "--include-inbound-ports",
-                                      "8080,9000"}));
+            (std::vector<std::string>{
+                "iptables", "--proxy-uid", "1337", "--outbound-port", "15001", "--inbound-port",
+                "15006", "--exclude-inbound-ports", "8443,9090,15021,15090",
+                "--exclude-outbound-ports", "3306,5432", "--exclude-outbound-ip-ranges",
+                "169.254.169.254/32,fd00::/8", "--include-inbound-ports", "8080,9000"}));
   const Value& proxy = *at(r.object, "/spec/containers/0");
   EXPECT_EQ(str(proxy, "/resources/requests/cpu"), "250m");
   EXPECT_EQ(str(proxy, "/resources/requests/memory"), "1Gi");
@@ -339,8 +336,7 @@ TEST(InjectionTest, BadAnnotationValuesAreErrorsNamingTheAnnotationAndChangeNoth
     ASSERT_FALSE(r.status.isOk()) << annotation;
     EXPECT_NE(r.status.message().find(want), std::string::npos) << r.status.message();
     const std::string key = annotation.substr(0, annotation.find(':'));
-    EXPECT_EQ(r.report.error_pointer,
-              "/metadata/annotations/" + escapePointerToken(key));
+    EXPECT_EQ(r.report.error_pointer, "/metadata/annotations/" + escapePointerToken(key));
     EXPECT_TRUE(jsonEqual(r.object, yaml(text))) << annotation;
   }
 }
@@ -427,8 +423,9 @@ TEST(InjectionTest, ServiceNameComesFromAppLabelsThenTheWorkloadOrPodName) {
 }
 
 TEST(InjectionTest, JobsWithoutNativeModeGetAWarningNativeJobsDoNot) {
-  const char* job = "kind: Job\nmetadata: {name: j}\nspec: {template: {spec: {containers: "
-                    "[{name: c}], restartPolicy: Never}}}\n";
+  const char* job =
+      "kind: Job\nmetadata: {name: j}\nspec: {template: {spec: {containers: "
+      "[{name: c}], restartPolicy: Never}}}\n";
   Injected r = inject(job);
   ASSERT_TRUE(r.status.isOk());
   ASSERT_EQ(r.report.warnings.size(), 1u);

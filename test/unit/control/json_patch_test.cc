@@ -48,8 +48,9 @@ TEST(JsonPatchTest, DiffAppliedToTheSourceGivesTheTarget) {
 }
 
 TEST(JsonPatchTest, InsertionsAreAddsAndKeysAreEscaped) {
-  const auto patch = diffJson(json(R"({"m":{"k/1":1},"l":[{"name":"app"}]})"),
-                              json(R"({"m":{"k/1":1,"a~b":2},"l":[{"name":"proxy"},{"name":"app"}]})"));
+  const auto patch =
+      diffJson(json(R"({"m":{"k/1":1},"l":[{"name":"app"}]})"),
+               json(R"({"m":{"k/1":1,"a~b":2},"l":[{"name":"proxy"},{"name":"app"}]})"));
   Value got;
   *got.mutable_list_value() = patch;
   EXPECT_TRUE(jsonEqual(got, json(R"([{"op":"add","path":"/l/0","value":{"name":"proxy"}},)"

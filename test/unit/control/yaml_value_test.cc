@@ -25,9 +25,9 @@ const Value& field(const Value& v, const std::string& key) {
 }
 
 TEST(YamlValueTest, PlainScalarsAreTypedByTheCoreSchemaQuotedOnesStayStrings) {
-  Value v = one(
-      "a: true\nb: 'true'\nc: 8080\nd: \"8080\"\ne: 1.5\nf: ~\ng:\nh: null\ni: yes\nj: 0x1F\n"
-      "k: !!str 12\nl: -3\nm: 1e3\nn: |\n  x\n");
+  Value v =
+      one("a: true\nb: 'true'\nc: 8080\nd: \"8080\"\ne: 1.5\nf: ~\ng:\nh: null\ni: yes\nj: 0x1F\n"
+          "k: !!str 12\nl: -3\nm: 1e3\nn: |\n  x\n");
   EXPECT_TRUE(field(v, "a").bool_value());
   EXPECT_EQ(field(v, "b").string_value(), "true");
   EXPECT_EQ(field(v, "c").number_value(), 8080);
@@ -47,10 +47,43 @@ TEST(YamlValueTest, PlainScalarsAreTypedByTheCoreSchemaQuotedOnesStayStrings) {
 TEST(YamlValueTest, StringsThatWouldReadBackAsAnotherTypeAreQuotedAndRoundTrip) {
   Value v;
   auto* f = v.mutable_struct_value()->mutable_fields();
-  const char* tricky[] = {"true", "False", "8080", "1.0", "-1", "+5", ".5", "null", "~", "yes",
-                          "on", "Off", "y", "", "12:30", "0x10", "1e3", "<<", "=", "- item",
-                          "a: b", "#x", "multi\nline\n", " lead", "trail ", "--flag", "ünï",
-                          "\"q\"", "'s'", "{x}", "[y]", "*a", "&b", "!t", "%p", "@at", "`bt"};
+  const char* tricky[] = {"true",
+                          "False",
+                          "8080",
+                          "1.0",
+                          "-1",
+                          "+5",
+                          ".5",
+                          "null",
+                          "~",
+                          "yes",
+                          "on",
+                          "Off",
+                          "y",
+                          "",
+                          "12:30",
+                          "0x10",
+                          "1e3",
+                          "<<",
+                          "=",
+                          "- item",
+                          "a: b",
+                          "#x",
+                          "multi\nline\n",
+                          " lead",
+                          "trail ",
+                          "--flag",
+                          "ünï",
+                          "\"q\"",
+                          "'s'",
+                          "{x}",
+                          "[y]",
+                          "*a",
+                          "&b",
+                          "!t",
+                          "%p",
+                          "@at",
+                          "`bt"};
   int i = 0;
   for (const char* s : tricky) {
     (*f)["k" + std::to_string(i++)].set_string_value(s);
@@ -109,8 +142,8 @@ TEST(YamlValueTest, AliasBombsAreRefusedBeforeExpansion) {
 }
 
 TEST(YamlValueTest, EmptyDocumentsAreSkippedButCountedAndLinesFound) {
-  auto r = parseYamlDocuments("# only a comment\n---\n---\nkind: Pod\nspec:\n  x: [a, b]\n",
-                              "t.yaml");
+  auto r =
+      parseYamlDocuments("# only a comment\n---\n---\nkind: Pod\nspec:\n  x: [a, b]\n", "t.yaml");
   ASSERT_TRUE(r.isOk()) << r.status().message();
   ASSERT_EQ(r.value().size(), 1u);
   EXPECT_EQ(r.value()[0].index, 2);  // a comment alone is no document
