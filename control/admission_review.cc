@@ -1,8 +1,8 @@
 #include "control/admission_review.h"
 
-#include <google/protobuf/stubs/strutil.h>
 #include <google/protobuf/util/json_util.h>
 
+#include "common/base64.h"
 #include "control/json_patch.h"
 
 namespace remora::control {
@@ -70,10 +70,8 @@ class Review {
       *patch_value.mutable_list_value() = *patch;
       std::string json;
       (void)google::protobuf::util::MessageToJsonString(patch_value, &json);
-      std::string encoded;
-      google::protobuf::Base64Escape(json, &encoded);
       (*response)["patchType"].set_string_value("JSONPatch");
-      (*response)["patch"].set_string_value(encoded);
+      (*response)["patch"].set_string_value(common::encodeBase64(json));
     }
     if (!warnings_.empty()) {
       auto* w = (*response)["warnings"].mutable_list_value();

@@ -209,6 +209,8 @@ Status readSettings(const Annotations& a, const InjectionOptions& options, PodSe
     s->include_inbound = "*";
   } else if (!include.empty()) {
     s->include_inbound = joinPorts(include);
+  } else if (a.text(kIncludeInboundPortsAnnotation)) {
+    s->include_inbound = "";  // given but empty: no inbound capture at all, as in Istio
   }
   if (auto ranges = a.text(kExcludeOutboundIpRangesAnnotation)) {
     for (const std::string& r : splitList(*ranges)) {
@@ -374,7 +376,9 @@ Value initContainer(const InjectionOptions& o, const PodSettings& s,
   if (!s.exclude_outbound_ranges.empty()) {
     args.insert(args.end(), {"--exclude-outbound-ip-ranges", s.exclude_outbound_ranges});
   }
-  if (s.include_inbound) {
+  if (s.include_inbound && s.include_inbound->empty()) {
+    args.push_back("--include-inbound-ports=");  // an empty separate argument reads as missing
+  } else if (s.include_inbound) {
     args.insert(args.end(), {"--include-inbound-ports", *s.include_inbound});
   }
   return obj({

@@ -2,7 +2,6 @@
 // adds and honours, kinds passed through, idempotency byte for byte, errors with the document and
 // line, and the same result as the admission webhook's JSONPatch applied to the same Pod.
 
-#include <google/protobuf/stubs/strutil.h>
 #include <google/protobuf/util/json_util.h>
 #include <gtest/gtest.h>
 
@@ -10,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "common/base64.h"
 #include "control/admission_review.h"
 #include "control/cli/yaml_value.h"
 #include "control/json_patch.h"
@@ -316,7 +316,7 @@ TEST_F(RemoractlInjectTest, WebhookPatchAppliedToEachPodGivesExactlyWhatRemoract
     Value body;
     ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(answer.body, &body).ok());
     std::string patch_json;
-    ASSERT_TRUE(google::protobuf::Base64Unescape(str(body, "/response/patch"), &patch_json));
+    ASSERT_TRUE(common::decodeBase64(str(body, "/response/patch"), &patch_json));
     Value patch;
     ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(patch_json, &patch).ok());
     Value patched = pod;

@@ -3,7 +3,8 @@
 
 #include "control/admission_review.h"
 
-#include <google/protobuf/stubs/strutil.h>
+#include "common/base64.h"
+
 #include <google/protobuf/util/json_util.h>
 #include <gtest/gtest.h>
 
@@ -96,7 +97,7 @@ Answer ask(const std::string& request, FakeNamespaces& ns, const InjectionOption
     }
     const Value* p = get(a.response, "patch");
     if (p != nullptr) {
-      EXPECT_TRUE(google::protobuf::Base64Unescape(p->string_value(), &a.patch));
+      EXPECT_TRUE(common::decodeBase64(p->string_value(), &a.patch));
     }
   }
   return a;

@@ -312,6 +312,14 @@ spec:
   ASSERT_TRUE(s.status.isOk()) << s.status.message();
   EXPECT_EQ(str(s.object, "/spec/initContainers/0/args/8"), "7070,8080,8081,9901,15021,15090");
   EXPECT_EQ(str(s.object, "/spec/initContainers/0/args/10"), "*");
+
+  std::string none = probed;
+  none.replace(none.find("metadata: {name: web}"), 21,
+               "metadata: {name: web, annotations: {remora.dev/include-inbound-ports: ''}}");
+  Injected n = inject(none);
+  ASSERT_TRUE(n.status.isOk()) << n.status.message();
+  EXPECT_EQ(str(n.object, "/spec/initContainers/0/args/8"), "15021,15090");
+  EXPECT_EQ(str(n.object, "/spec/initContainers/0/args/9"), "--include-inbound-ports=");
 }
 
 TEST(InjectionTest, BadAnnotationValuesAreErrorsNamingTheAnnotationAndChangeNothing) {
