@@ -12,14 +12,6 @@ using google::protobuf::Value;
 
 namespace {
 
-const Value* get(const Value* v, const char* key) {
-  if (v == nullptr || !v->has_struct_value()) {
-    return nullptr;
-  }
-  auto it = v->struct_value().fields().find(key);
-  return it == v->struct_value().fields().end() ? nullptr : &it->second;
-}
-
 std::string text(const Value* v) {
   return v != nullptr && v->has_string_value() ? v->string_value() : std::string();
 }
@@ -139,37 +131,37 @@ AdmissionResult reviewAdmission(std::string_view body, NamespaceLabels& namespac
     return failure(400, AdmissionReason::kMalformed,
                    "AdmissionReview body is not JSON: " + std::string(st.message()));
   }
-  const std::string api_version = text(get(&review, "apiVersion"));
-  if (text(get(&review, "kind")) != "AdmissionReview" ||
+  const std::string api_version = text(jsonMember(&review, "apiVersion"));
+  if (text(jsonMember(&review, "kind")) != "AdmissionReview" ||
       (api_version != "admission.k8s.io/v1" && api_version != "admission.k8s.io/v1beta1")) {
     return failure(400, AdmissionReason::kMalformed,
                    "not an AdmissionReview of admission.k8s.io/v1 or v1beta1 (apiVersion '" +
-                       api_version + "', kind '" + text(get(&review, "kind")) + "')");
+                       api_version + "', kind '" + text(jsonMember(&review, "kind")) + "')");
   }
-  const Value* request = get(&review, "request");
-  const std::string uid = text(get(request, "uid"));
+  const Value* request = jsonMember(&review, "request");
+  const std::string uid = text(jsonMember(request, "uid"));
   if (uid.empty()) {
     return failure(400, AdmissionReason::kMalformed, "AdmissionReview has no request.uid");
   }
   Review answer(api_version, uid);
-  const Value* object = get(request, "object");
-  const Value* kind = get(request, "kind");
-  std::string ns = text(get(request, "namespace"));
+  const Value* object = jsonMember(request, "object");
+  const Value* kind = jsonMember(request, "kind");
+  std::string ns = text(jsonMember(request, "namespace"));
   if (ns.empty()) {
-    ns = text(get(get(object, "metadata"), "namespace"));
+    ns = text(jsonMember(jsonMember(object, "metadata"), "namespace"));
   }
-  std::string pod_name = text(get(get(object, "metadata"), "name"));
+  std::string pod_name = text(jsonMember(jsonMember(object, "metadata"), "name"));
   if (pod_name.empty()) {
-    pod_name = text(get(get(object, "metadata"), "generateName")) + "*";
+    pod_name = text(jsonMember(jsonMember(object, "metadata"), "generateName")) + "*";
   }
   const std::string who = ns + "/" + pod_name;
-  if (text(get(kind, "group")) != "" || text(get(kind, "kind")) != "Pod" || object == nullptr ||
-      !object->has_struct_value() ||
-      (get(object, "kind") != nullptr && text(get(object, "kind")) != "Pod")) {
+  if (text(jsonMember(kind, "group")) != "" || text(jsonMember(kind, "kind")) != "Pod" ||
+      object == nullptr || !object->has_struct_value() ||
+      (jsonMember(object, "kind") != nullptr && text(jsonMember(object, "kind")) != "Pod")) {
     return answer.answer(AdmissionReason::kNotAPod,
                          "request " + uid + " is not for a Pod object: allowed unchanged", nullptr);
   }
-  const std::string operation = text(get(request, "operation"));
+  const std::string operation = text(jsonMember(request, "operation"));
   if (operation != "CREATE") {
     return answer.answer(AdmissionReason::kNotCreate,
                          who + ": operation '" + operation + "' is not CREATE: allowed unchanged",
@@ -179,8 +171,8 @@ AdmissionResult reviewAdmission(std::string_view body, NamespaceLabels& namespac
   // The pod as injectObject sees it: its kind may be left out of a review's object.
   Value before = *object;
   (*before.mutable_struct_value()->mutable_fields())["kind"].set_string_value("Pod");
-  const std::string inject_annotation =
-      text(get(get(get(&before, "metadata"), "annotations"), kInjectAnnotation));
+  const std::string inject_annotation = text(
+      jsonMember(jsonMember(jsonMember(&before, "metadata"), "annotations"), kInjectAnnotation));
   NamespaceSelection selection = NamespaceSelection::kNotEnabled;
   if (inject_annotation != "true" && inject_annotation != "false") {
     auto labels = namespaces.labels(ns);

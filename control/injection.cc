@@ -28,14 +28,6 @@ constexpr const char* kPrometheusPath = "/stats/prometheus";
 
 // --- reading -----------------------------------------------------------------------------
 
-const Value* get(const Value* v, std::string_view key) {
-  if (v == nullptr || !v->has_struct_value()) {
-    return nullptr;
-  }
-  auto it = v->struct_value().fields().find(std::string(key));
-  return it == v->struct_value().fields().end() ? nullptr : &it->second;
-}
-
 // A scalar as text (annotations and labels are strings, but a hand-written manifest may say
 // `remora.dev/inject: true` unquoted); nullopt for absent, null, objects and lists.
 std::optional<std::string> scalarText(const Value* v) {
@@ -140,7 +132,7 @@ class Annotations {
       : annotations_(annotations), pointer_(std::move(pointer)) {}
 
   std::optional<std::string> text(const char* name) const {
-    return scalarText(get(annotations_, name));
+    return scalarText(jsonMember(annotations_, name));
   }
 
   Status bad(const char* name, const std::string& wants, InjectionReport* report) const {
@@ -255,9 +247,9 @@ void collectProbePorts(const Value* containers, std::vector<int>* out) {
   }
   for (const Value& c : containers->list_value().values()) {
     for (const char* probe : {"livenessProbe", "readinessProbe", "startupProbe"}) {
-      const Value* p = get(&c, probe);
+      const Value* p = jsonMember(&c, probe);
       for (const char* handler : {"httpGet", "tcpSocket", "grpc"}) {
-        const Value* port = get(get(p, handler), "port");
+        const Value* port = jsonMember(jsonMember(p, handler), "port");
         if (port == nullptr) {
           continue;
         }
@@ -274,13 +266,13 @@ void collectProbePorts(const Value* containers, std::vector<int>* out) {
           out->push_back(*n);
           continue;
         }
-        const Value* ports = get(&c, "ports");
+        const Value* ports = jsonMember(&c, "ports");
         if (ports == nullptr || !ports->has_list_value()) {
           continue;
         }
         for (const Value& cp : ports->list_value().values()) {
-          const Value* name = get(&cp, "name");
-          const Value* number = get(&cp, "containerPort");
+          const Value* name = jsonMember(&cp, "name");
+          const Value* number = jsonMember(&cp, "containerPort");
           if (name != nullptr && name->has_string_value() &&
               name->string_value() == port->string_value() && number != nullptr &&
               number->has_number_value()) {
@@ -478,7 +470,7 @@ bool hasContainer(const Value* containers, const char* name) {
     return false;
   }
   for (const Value& c : containers->list_value().values()) {
-    auto n = scalarText(get(&c, "name"));
+    auto n = scalarText(jsonMember(&c, "name"));
     if (n && *n == name) {
       return true;
     }
@@ -490,14 +482,14 @@ bool isJob(std::string_view kind, const Value* object, const Value* labels) {
   if (kind == "Job" || kind == "CronJob") {
     return true;
   }
-  if (get(labels, "job-name") != nullptr ||
-      get(labels, "batch.kubernetes.io/job-name") != nullptr) {
+  if (jsonMember(labels, "job-name") != nullptr ||
+      jsonMember(labels, "batch.kubernetes.io/job-name") != nullptr) {
     return true;
   }
-  const Value* owners = get(get(object, "metadata"), "ownerReferences");
+  const Value* owners = jsonMember(jsonMember(object, "metadata"), "ownerReferences");
   if (owners != nullptr && owners->has_list_value()) {
     for (const Value& o : owners->list_value().values()) {
-      if (scalarText(get(&o, "kind")).value_or("") == "Job") {
+      if (scalarText(jsonMember(&o, "kind")).value_or("") == "Job") {
         return true;
       }
     }
@@ -518,24 +510,24 @@ std::string stripSuffix(std::string name, std::string_view suffix) {
 // ordinal.
 std::string serviceName(std::string_view kind, const Value* object, const Value* labels) {
   for (const char* label : {"app.kubernetes.io/name", "app"}) {
-    if (auto v = scalarText(get(labels, label)); v && !v->empty()) {
+    if (auto v = scalarText(jsonMember(labels, label)); v && !v->empty()) {
       return *v;
     }
   }
-  const Value* metadata = get(object, "metadata");
-  const std::string name = scalarText(get(metadata, "name")).value_or("");
+  const Value* metadata = jsonMember(object, "metadata");
+  const std::string name = scalarText(jsonMember(metadata, "name")).value_or("");
   if (kind != "Pod") {
     return name;
   }
-  const std::string generate = scalarText(get(metadata, "generateName")).value_or("");
+  const std::string generate = scalarText(jsonMember(metadata, "generateName")).value_or("");
   if (!generate.empty()) {
     std::string base = stripSuffix(generate, "-");
-    if (auto hash = scalarText(get(labels, "pod-template-hash"))) {
+    if (auto hash = scalarText(jsonMember(labels, "pod-template-hash"))) {
       base = stripSuffix(base, "-" + *hash);
     }
     return base;
   }
-  if (get(labels, "statefulset.kubernetes.io/pod-name") != nullptr) {
+  if (jsonMember(labels, "statefulset.kubernetes.io/pod-name") != nullptr) {
     const size_t dash = name.rfind('-');
     if (dash != std::string::npos && dash + 1 < name.size() &&
         name.find_first_not_of("0123456789", dash + 1) == std::string::npos) {
@@ -543,26 +535,6 @@ std::string serviceName(std::string_view kind, const Value* object, const Value*
     }
   }
   return name;
-}
-
-Value* resolvePointer(Value* v, std::string_view pointer) {
-  size_t pos = 1;
-  while (v != nullptr && pos <= pointer.size() && !pointer.empty()) {
-    const size_t slash = pointer.find('/', pos);
-    const std::string key(
-        pointer.substr(pos, slash == std::string_view::npos ? slash : slash - pos));
-    if (!v->has_struct_value()) {
-      return nullptr;
-    }
-    auto* fields = v->mutable_struct_value()->mutable_fields();
-    auto it = fields->find(key);
-    v = it == fields->end() ? nullptr : &it->second;
-    if (slash == std::string_view::npos) {
-      break;
-    }
-    pos = slash + 1;
-  }
-  return v;
 }
 
 Value* mutableObject(Value* parent, const char* key) {
@@ -583,7 +555,7 @@ Value* mutableList(Value* parent, const char* key) {
 
 Status checkContainerList(const Value* spec, const char* key, const std::string& spec_pointer,
                           InjectionReport* report) {
-  const Value* l = get(spec, key);
+  const Value* l = jsonMember(spec, key);
   if (l == nullptr || l->has_null_value()) {
     return Status::ok();
   }
@@ -633,21 +605,21 @@ std::optional<std::string> podTemplatePointer(std::string_view kind) {
 Status injectObject(Value* object, NamespaceSelection ns, const InjectionOptions& options,
                     InjectionReport* report) {
   *report = InjectionReport{};
-  const std::string kind = scalarText(get(object, "kind")).value_or("");
+  const std::string kind = scalarText(jsonMember(object, "kind")).value_or("");
   const auto pointer = podTemplatePointer(kind);
   if (!pointer) {
     return Status::ok();
   }
-  Value* pod = resolvePointer(object, *pointer);
+  Value* pod = findPointer(object, *pointer);
   if (pod == nullptr || !pod->has_struct_value()) {
     report->error_pointer = *pointer;
     return Status::invalid(kind + " has no pod template object at " +
                            (pointer->empty() ? std::string("/") : *pointer));
   }
-  const Value* metadata = get(pod, "metadata");
-  const Value* annotations = get(metadata, "annotations");
-  const Value* labels = get(metadata, "labels");
-  const Value* spec = get(pod, "spec");
+  const Value* metadata = jsonMember(pod, "metadata");
+  const Value* annotations = jsonMember(metadata, "annotations");
+  const Value* labels = jsonMember(metadata, "labels");
+  const Value* spec = jsonMember(pod, "spec");
   const std::string spec_pointer = *pointer + "/spec";
   if (spec == nullptr || !spec->has_struct_value()) {
     report->error_pointer = *pointer;
@@ -659,14 +631,14 @@ Status injectObject(Value* object, NamespaceSelection ns, const InjectionOptions
     }
   }
   const Annotations a(annotations, *pointer + "/metadata/annotations");
-  const Value* host_network = get(spec, "hostNetwork");
+  const Value* host_network = jsonMember(spec, "hostNetwork");
   if (host_network != nullptr && host_network->has_bool_value() && host_network->bool_value()) {
     report->outcome = InjectOutcome::kHostNetwork;
     return Status::ok();
   }
   if (a.text(kStatusAnnotation).value_or("") == kInjectedStatus ||
-      hasContainer(get(spec, "containers"), kProxyContainerName) ||
-      hasContainer(get(spec, "initContainers"), kProxyContainerName)) {
+      hasContainer(jsonMember(spec, "containers"), kProxyContainerName) ||
+      hasContainer(jsonMember(spec, "initContainers"), kProxyContainerName)) {
     report->outcome = InjectOutcome::kAlreadyInjected;
     return Status::ok();
   }
@@ -699,8 +671,8 @@ Status injectObject(Value* object, NamespaceSelection ns, const InjectionOptions
   inbound.push_back(kPrometheusPort);
   if (!settings.include_inbound || *settings.include_inbound == "*") {
     // Kubelet probes the app directly: see docs/injection.md "Probes".
-    collectProbePorts(get(spec, "containers"), &inbound);
-    collectProbePorts(get(spec, "initContainers"), &inbound);
+    collectProbePorts(jsonMember(spec, "containers"), &inbound);
+    collectProbePorts(jsonMember(spec, "initContainers"), &inbound);
   }
   if (isJob(kind, object, labels) && !settings.native) {
     report->warnings.push_back(

@@ -258,19 +258,14 @@ Status addAt(Value* doc, const std::vector<std::string>& tokens, Value value) {
   return Status::ok();
 }
 
-const Value* member(const Value& op, const char* key) {
-  auto it = op.struct_value().fields().find(key);
-  return it == op.struct_value().fields().end() ? nullptr : &it->second;
-}
-
 Status applyOne(const Value& op, Value* doc) {
   if (!op.has_struct_value()) {
     return Status::invalid("not an object");
   }
-  const Value* name = member(op, "op");
-  const Value* path = member(op, "path");
-  const Value* value = member(op, "value");
-  const Value* from = member(op, "from");
+  const Value* name = jsonMember(&op, "op");
+  const Value* path = jsonMember(&op, "path");
+  const Value* value = jsonMember(&op, "value");
+  const Value* from = jsonMember(&op, "from");
   std::vector<std::string> tokens;
   if (name == nullptr || !name->has_string_value() || path == nullptr ||
       !path->has_string_value() || !splitPointer(path->string_value(), &tokens)) {
@@ -348,14 +343,32 @@ ListValue diffJson(const Value& from, const Value& to) {
 Status applyJsonPatch(const ListValue& patch, Value* doc) {
   for (int i = 0; i < patch.values_size(); ++i) {
     if (Status s = applyOne(patch.values(i), doc); !s.isOk()) {
-      const Value* path =
-          patch.values(i).has_struct_value() ? member(patch.values(i), "path") : nullptr;
-      return Status::invalid("patch op " + std::to_string(i) + " (" +
-                             (path != nullptr ? path->string_value() : std::string("?")) +
-                             "): " + s.message());
+      const Value* path = jsonMember(&patch.values(i), "path");
+      return Status::invalid(
+          "patch op " + std::to_string(i) + " (" +
+          (path != nullptr && path->has_string_value() ? path->string_value() : std::string("?")) +
+          "): " + s.message());
     }
   }
   return Status::ok();
+}
+
+const Value* jsonMember(const Value* v, std::string_view key) {
+  if (v == nullptr || !v->has_struct_value()) {
+    return nullptr;
+  }
+  auto it = v->struct_value().fields().find(std::string(key));
+  return it == v->struct_value().fields().end() ? nullptr : &it->second;
+}
+
+Value* findPointer(Value* doc, std::string_view pointer) {
+  std::vector<std::string> tokens;
+  return splitPointer(pointer, &tokens) ? resolve(doc, tokens, tokens.size()) : nullptr;
+}
+
+const Value* findPointer(const Value& doc, std::string_view pointer) {
+  // resolve() only reads through its pointer; the const_cast lets one walker serve both.
+  return findPointer(const_cast<Value*>(&doc), pointer);
 }
 
 bool jsonEqual(const Value& a, const Value& b) {

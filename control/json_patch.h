@@ -30,6 +30,15 @@ google::protobuf::ListValue diffJson(const google::protobuf::Value& from,
 common::Status applyJsonPatch(const google::protobuf::ListValue& patch,
                               google::protobuf::Value* doc);
 
+// The member `key` of object `v`; nullptr when `v` is null, not an object or has no such key.
+const google::protobuf::Value* jsonMember(const google::protobuf::Value* v, std::string_view key);
+
+// The value at JSON Pointer `pointer` (RFC 6901: "" is `doc` itself, "/a/0/b~1c" walks object
+// members and list indexes, "~1" is "/" and "~0" is "~"); nullptr when it does not resolve.
+const google::protobuf::Value* findPointer(const google::protobuf::Value& doc,
+                                           std::string_view pointer);
+google::protobuf::Value* findPointer(google::protobuf::Value* doc, std::string_view pointer);
+
 // True when the two documents are equal (numbers compared as doubles, object members by key).
 bool jsonEqual(const google::protobuf::Value& a, const google::protobuf::Value& b);
 

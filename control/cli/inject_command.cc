@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "control/cli/args.h"
+#include "control/cli/json_value.h"
 #include "control/cli/yaml_value.h"
 #include "xds/yaml_to_proto.h"
 
@@ -17,22 +18,14 @@ namespace {
 // Bounds the memory a huge or endless input can take.
 constexpr size_t kMaxInputBytes = 64 * 1024 * 1024;
 
-const Value* get(const Value& v, const char* key) {
-  if (!v.has_struct_value()) {
-    return nullptr;
-  }
-  auto it = v.struct_value().fields().find(key);
-  return it == v.struct_value().fields().end() ? nullptr : &it->second;
-}
-
 std::string kindOf(const Value& v) {
-  const Value* k = get(v, "kind");
+  const Value* k = member(&v, "kind");
   return k != nullptr && k->has_string_value() ? k->string_value() : std::string();
 }
 
 bool isList(const Value& v) {
   const std::string kind = kindOf(v);
-  const Value* items = get(v, "items");
+  const Value* items = member(&v, "items");
   return kind.size() >= 4 && kind.compare(kind.size() - 4, 4, "List") == 0 && items != nullptr &&
          items->has_list_value();
 }

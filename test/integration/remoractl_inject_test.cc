@@ -45,40 +45,14 @@ class RemoractlInjectTest : public ::testing::Test {
   int runs_ = 0;
 };
 
-const Value* at(const Value& v, const std::string& pointer) {
-  const Value* cur = &v;
-  size_t pos = 1;
-  while (cur != nullptr && !pointer.empty()) {
-    const size_t slash = pointer.find('/', pos);
-    std::string token = pointer.substr(pos, slash == std::string::npos ? slash : slash - pos);
-    for (size_t i = token.find("~1"); i != std::string::npos; i = token.find("~1")) {
-      token.replace(i, 2, "/");
-    }
-    if (cur->has_struct_value()) {
-      auto it = cur->struct_value().fields().find(token);
-      cur = it == cur->struct_value().fields().end() ? nullptr : &it->second;
-    } else if (cur->has_list_value() &&
-               std::stoul(token) < static_cast<size_t>(cur->list_value().values_size())) {
-      cur = &cur->list_value().values(std::stoi(token));
-    } else {
-      cur = nullptr;
-    }
-    if (slash == std::string::npos) {
-      break;
-    }
-    pos = slash + 1;
-  }
-  return cur;
-}
-
 std::string str(const Value& v, const std::string& pointer) {
-  const Value* x = at(v, pointer);
+  const Value* x = control::findPointer(v, pointer);
   return x != nullptr && x->has_string_value() ? x->string_value() : "<none>";
 }
 
 std::vector<std::string> names(const Value& v, const std::string& pointer) {
   std::vector<std::string> out;
-  const Value* l = at(v, pointer);
+  const Value* l = control::findPointer(v, pointer);
   if (l != nullptr && l->has_list_value()) {
     for (const Value& e : l->list_value().values()) {
       out.push_back(e.has_string_value() ? e.string_value() : str(e, "/name"));
@@ -269,7 +243,7 @@ std::vector<Value> podsOf(const std::vector<control::cli::YamlDocument>& docs) {
     if (!pointer || kind == "Pod") {
       continue;
     }
-    Value pod = *at(doc.value, *pointer);
+    Value pod = *control::findPointer(doc.value, *pointer);
     auto* fields = pod.mutable_struct_value()->mutable_fields();
     (*fields)["apiVersion"].set_string_value("v1");
     (*fields)["kind"].set_string_value("Pod");

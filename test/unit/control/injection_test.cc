@@ -22,36 +22,8 @@ Value yaml(const std::string& text) {
   return docs.isOk() && !docs.value().empty() ? docs.value()[0].value : Value();
 }
 
-// The value at a JSON Pointer (object keys and list indexes); nullptr when absent.
-const Value* at(const Value& v, const std::string& pointer) {
-  const Value* cur = &v;
-  size_t pos = 1;
-  while (cur != nullptr && pos <= pointer.size() && !pointer.empty()) {
-    const size_t slash = pointer.find('/', pos);
-    std::string token = pointer.substr(pos, slash == std::string::npos ? slash : slash - pos);
-    for (size_t i = token.find("~1"); i != std::string::npos; i = token.find("~1")) {
-      token.replace(i, 2, "/");
-    }
-    if (cur->has_struct_value()) {
-      auto it = cur->struct_value().fields().find(token);
-      cur = it == cur->struct_value().fields().end() ? nullptr : &it->second;
-    } else if (cur->has_list_value()) {
-      const size_t i = std::stoul(token);
-      cur = i < static_cast<size_t>(cur->list_value().values_size()) ? &cur->list_value().values(i)
-                                                                     : nullptr;
-    } else {
-      cur = nullptr;
-    }
-    if (slash == std::string::npos) {
-      break;
-    }
-    pos = slash + 1;
-  }
-  return cur;
-}
-
 std::string str(const Value& v, const std::string& pointer) {
-  const Value* x = at(v, pointer);
+  const Value* x = findPointer(v, pointer);
   if (x == nullptr) {
     return "<absent>";
   }
@@ -66,7 +38,7 @@ std::string str(const Value& v, const std::string& pointer) {
 
 std::vector<std::string> names(const Value& v, const std::string& pointer) {
   std::vector<std::string> out;
-  const Value* l = at(v, pointer);
+  const Value* l = findPointer(v, pointer);
   if (l != nullptr && l->has_list_value()) {
     for (const Value& e : l->list_value().values()) {
       out.push_back(e.has_string_value() ? e.string_value() : str(e, "/name"));
@@ -77,14 +49,15 @@ std::vector<std::string> names(const Value& v, const std::string& pointer) {
 
 // The env variable `name` of a container: its value, or "field:PATH" for a downward API one.
 std::string env(const Value& container, const std::string& name) {
-  const Value* l = at(container, "/env");
+  const Value* l = findPointer(container, "/env");
   if (l == nullptr) {
     return "<no env>";
   }
   for (const Value& e : l->list_value().values()) {
     if (str(e, "/name") == name) {
-      return at(e, "/valueFrom") != nullptr ? "field:" + str(e, "/valueFrom/fieldRef/fieldPath")
-                                            : str(e, "/value");
+      return findPointer(e, "/valueFrom") != nullptr
+                 ? "field:" + str(e, "/valueFrom/fieldRef/fieldPath")
+                 : str(e, "/value");
     }
   }
   return "<absent>";
@@ -179,7 +152,7 @@ TEST(InjectionTest, AddsRootInitContainerWithNetAdminAndTheProxyAsUid1337FirstCo
   EXPECT_EQ(str(pod, "/spec/initContainers/0/securityContext/runAsNonRoot"), "false");
 
   EXPECT_EQ(names(pod, "/spec/containers"), (std::vector<std::string>{"remora-proxy", "app"}));
-  const Value& proxy = *at(pod, "/spec/containers/0");
+  const Value& proxy = *findPointer(pod, "/spec/containers/0");
   EXPECT_EQ(str(proxy, "/image"), "registry.local/remora:9");
   EXPECT_EQ(str(proxy, "/securityContext/runAsUser"), "1337");
   EXPECT_EQ(str(proxy, "/securityContext/runAsNonRoot"), "true");
@@ -242,7 +215,7 @@ TEST(InjectionTest, NativeModePutsInitThenProxyWithRestartAlwaysBeforeTheAppsIni
     EXPECT_EQ(names(r.object, "/spec/initContainers"),
               (std::vector<std::string>{"remora-init", "remora-proxy", "migrate"}));
     EXPECT_EQ(names(r.object, "/spec/containers"), (std::vector<std::string>{"app"}));
-    const Value& proxy = *at(r.object, "/spec/initContainers/1");
+    const Value& proxy = *findPointer(r.object, "/spec/initContainers/1");
     EXPECT_EQ(str(proxy, "/restartPolicy"), "Always");
     EXPECT_EQ(str(proxy, "/startupProbe/httpGet/port"), "15021");
     EXPECT_EQ(str(proxy, "/lifecycle"), "<absent>");
@@ -270,7 +243,7 @@ TEST(InjectionTest, EveryAnnotationReachesTheInitStepOrTheProxy) {
                 "15006", "--exclude-inbound-ports", "8443,9090,15021,15090",
                 "--exclude-outbound-ports", "3306,5432", "--exclude-outbound-ip-ranges",
                 "169.254.169.254/32,fd00::/8", "--include-inbound-ports", "8080,9000"}));
-  const Value& proxy = *at(r.object, "/spec/containers/0");
+  const Value& proxy = *findPointer(r.object, "/spec/containers/0");
   EXPECT_EQ(str(proxy, "/resources/requests/cpu"), "250m");
   EXPECT_EQ(str(proxy, "/resources/requests/memory"), "1Gi");
   EXPECT_EQ(env(proxy, "REMORA_LOG_LEVEL"), "debug");
@@ -297,29 +270,28 @@ spec:
   // The app's probes are left as they are: kubelet reaches the app directly.
   EXPECT_EQ(str(r.object, "/spec/containers/1/readinessProbe/httpGet/port"), "http");
 
-  std::string listed = probed;
-  listed.replace(listed.find("metadata: {name: web}"), 21,
-                 "metadata: {name: web, annotations: {remora.dev/include-inbound-ports: '8080'}}");
-  Injected l = inject(listed);
-  ASSERT_TRUE(l.status.isOk()) << l.status.message();
-  EXPECT_EQ(str(l.object, "/spec/initContainers/0/args/8"), "15021,15090");
-  EXPECT_EQ(str(l.object, "/spec/initContainers/0/args/10"), "8080");
-
-  std::string star = probed;
-  star.replace(star.find("metadata: {name: web}"), 21,
-               "metadata: {name: web, annotations: {remora.dev/include-inbound-ports: '*'}}");
-  Injected s = inject(star);
-  ASSERT_TRUE(s.status.isOk()) << s.status.message();
-  EXPECT_EQ(str(s.object, "/spec/initContainers/0/args/8"), "7070,8080,8081,9901,15021,15090");
-  EXPECT_EQ(str(s.object, "/spec/initContainers/0/args/10"), "*");
-
-  std::string none = probed;
-  none.replace(none.find("metadata: {name: web}"), 21,
-               "metadata: {name: web, annotations: {remora.dev/include-inbound-ports: ''}}");
-  Injected n = inject(none);
-  ASSERT_TRUE(n.status.isOk()) << n.status.message();
-  EXPECT_EQ(str(n.object, "/spec/initContainers/0/args/8"), "15021,15090");
-  EXPECT_EQ(str(n.object, "/spec/initContainers/0/args/9"), "--include-inbound-ports=");
+  // With an include list given, as the annotation says.
+  auto including = [&](const std::string& ports) {
+    std::string text = probed;
+    text.replace(
+        text.find("metadata: {name: web}"), 21,
+        "metadata: {name: web, annotations: {remora.dev/include-inbound-ports: '" + ports + "'}}");
+    Injected i = inject(text);
+    EXPECT_TRUE(i.status.isOk()) << i.status.message();
+    return names(i.object, "/spec/initContainers/0/args");
+  };
+  const std::vector<std::string> args = {
+      "iptables", "--proxy-uid",    "1337",  "--outbound-port",
+      "15001",    "--inbound-port", "15006", "--exclude-inbound-ports"};
+  auto with = [&](std::vector<std::string> rest) {
+    std::vector<std::string> all = args;
+    all.insert(all.end(), rest.begin(), rest.end());
+    return all;
+  };
+  EXPECT_EQ(including("8080"), with({"15021,15090", "--include-inbound-ports", "8080"}));
+  EXPECT_EQ(including("*"),
+            with({"7070,8080,8081,9901,15021,15090", "--include-inbound-ports", "*"}));
+  EXPECT_EQ(including(""), with({"15021,15090", "--include-inbound-ports="}));
 }
 
 TEST(InjectionTest, BadAnnotationValuesAreErrorsNamingTheAnnotationAndChangeNothing) {
