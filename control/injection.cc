@@ -6,15 +6,12 @@
 #include <cstdlib>
 #include <map>
 #include <regex>
-#include <set>
 
 #include "control/json_patch.h"
 
 namespace remora::control {
 
 using common::Status;
-using google::protobuf::ListValue;
-using google::protobuf::Struct;
 using google::protobuf::Value;
 
 namespace {
