@@ -1,6 +1,7 @@
 // remora-sidecar: parse flags, load config, run the server. Exit codes: 0 after a drain or
 // /quitquitquit, 1 on a runtime failure (a port in use), 2 on usage or config errors.
-// `remora-sidecar iptables ...` installs the interception rules instead (iptables_command.h).
+// `remora-sidecar iptables ...` installs the interception rules instead (iptables_command.h);
+// `remora-sidecar wait` waits for the proxy to be ready (wait_command.h).
 
 #include <signal.h>
 
@@ -11,11 +12,15 @@
 #include "sidecar/iptables_command.h"
 #include "sidecar/options.h"
 #include "sidecar/server.h"
+#include "sidecar/wait_command.h"
 
 int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
   if (argc > 1 && std::string_view(argv[1]) == "iptables") {  // the init container's job
     return remora::sidecar::runIptablesCommand(argc - 1, argv + 1);
+  }
+  if (argc > 1 && std::string_view(argv[1]) == "wait") {  // an injected pod's postStart hook
+    return remora::sidecar::runWait(argc - 1, argv + 1);
   }
   auto parsed = remora::sidecar::parseOptions(argc, argv);
   if (!parsed.isOk()) {

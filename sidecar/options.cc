@@ -23,6 +23,7 @@ Usage:
   remora-sidecar --config FILE [flags]
   remora-sidecar --listen ADDR --upstream ADDR[,ADDR...] [flags]     (quick mode)
   remora-sidecar --xds ADDR[,ADDR...] --node-id ID --service NAME [flags]   (mesh mode)
+  remora-sidecar wait [--health ADDR] [--timeout DUR]   (until ADDR/healthz/ready answers 200)
 
 Flags (each has an environment twin: --foo-bar = REMORA_FOO_BAR; the flag wins):
   --config FILE          bootstrap file (YAML or JSON); see docs/configuration.md

@@ -2,7 +2,6 @@
 // (`check`: bad manifests) or failed (cannot reach the control plane or a sidecar), 2 usage
 // errors, missing inputs and commands not implemented yet. Each command lives in its own file.
 
-
 #include <cstdio>
 #include <string>
 #include <string_view>
@@ -11,6 +10,7 @@
 #include "common/logging.h"
 #include "control/cli/args.h"
 #include "control/cli/check_command.h"
+#include "control/cli/inject_command.h"
 #include "control/cli/proxy_config_command.h"
 #include "control/cli/stat_command.h"
 #include "control/cli/status_command.h"
@@ -43,11 +43,16 @@ Commands:
                  latency and request count over DURATION (default 2s), from two samples of the
                  control plane's GET /v1/stats taken DURATION apart
 
+  inject [-f FILE|-] [--native-sidecar] [--image IMG] [--control-plane ADDR]
+         [--namespace-labels K=V,...]
+                 add the sidecar to the Pods, Deployments, StatefulSets, DaemonSets,
+                 ReplicaSets, Jobs and CronJobs of a multi-document YAML file (or stdin) and
+                 print the result; other kinds pass through. A pod is injected unless it is
+                 annotated remora.dev/inject: "false" (with --namespace-labels: as the webhook
+                 decides in a namespace with those labels). See docs/injection.md
+
   --control ADDR is the control plane's HTTP API, IP:PORT (default $REMORA_CONTROL, else
   127.0.0.1:15014).
-
-Coming (not implemented yet; exit 2):
-  inject [-f FILE|-]   add the sidecar to workloads in YAML
 
 Flags:
   --log-level LEVEL   trace|debug|info|warn|error (default info)
@@ -56,8 +61,6 @@ Flags:
 Exit codes: 0 success; 1 the command failed (problems found, cannot reach the control plane or
 the sidecar); 2 bad usage, missing inputs, commands not implemented yet.
 )";
-
-constexpr std::string_view kComing[] = {"inject"};
 
 int usageError(const std::string& message) {
   return remora::control::cli::usageError(stderr, message);
@@ -144,11 +147,8 @@ int main(int argc, char** argv) {
   if (command == "stat") {
     return remora::control::cli::runStat(command_args, stdout, stderr);
   }
-  for (std::string_view coming : kComing) {
-    if (command == coming) {
-      std::fprintf(stderr, "remoractl: %s: not implemented yet\n", command.c_str());
-      return 2;
-    }
+  if (command == "inject") {
+    return remora::control::cli::runInject(command_args, stdin, stdout, stderr);
   }
   return usageError("unknown command '" + command + "'");
 }
