@@ -69,12 +69,12 @@ Result<std::shared_ptr<const TlsContext>> TlsContext::server(std::string_view ce
                              " of the chain: " + takeOpenSslErrors("refused"));
     }
   }
-  if (SSL_CTX_use_PrivateKey(c, key.value().get()) != 1) {
-    return Status::invalid("private key: " + takeOpenSslErrors("refused"));
-  }
-  if (SSL_CTX_check_private_key(c) != 1) {
+  if (X509_check_private_key(chain.front().get(), key.value().get()) != 1) {
     ERR_clear_error();
     return Status::invalid("the private key does not match the certificate");
+  }
+  if (SSL_CTX_use_PrivateKey(c, key.value().get()) != 1) {
+    return Status::invalid("private key: " + takeOpenSslErrors("refused"));
   }
   SSL_CTX_set_options(c, SSL_OP_NO_TICKET);
   if (SSL_CTX_set_num_tickets(c, 0) != 1) {

@@ -93,6 +93,10 @@ Result<std::vector<X509Ptr>> parsePemCertificates(std::string_view pem) {
 }
 
 Result<EvpPkeyPtr> parsePemPrivateKey(std::string_view pem) {
+  // OpenSSL's decoders report a text without any key block as "unsupported": say it plainly.
+  if (pem.find("PRIVATE KEY-----") == std::string_view::npos) {
+    return Status::invalid("no PEM private key (-----BEGIN PRIVATE KEY-----) found");
+  }
   ERR_clear_error();
   auto bio = readBio(pem);
   if (!bio.isOk()) {
@@ -100,10 +104,6 @@ Result<EvpPkeyPtr> parsePemPrivateKey(std::string_view pem) {
   }
   EvpPkeyPtr key(PEM_read_bio_PrivateKey(bio.value().get(), nullptr, noPassphrase, nullptr));
   if (!key) {
-    if (atPemEnd()) {
-      ERR_clear_error();
-      return Status::invalid("no PEM private key (-----BEGIN PRIVATE KEY-----) found");
-    }
     if (pem.find("ENCRYPTED") != std::string_view::npos) {
       ERR_clear_error();
       return Status::invalid("the private key is encrypted; give an unencrypted key");

@@ -188,6 +188,11 @@ std::string_view TlsSession::protocol() const noexcept {
   return state_ == State::kHandshaking ? std::string_view() : SSL_get_version(ssl_);
 }
 
+std::string_view TlsSession::cipher() const noexcept {
+  const char* name = state_ == State::kHandshaking ? nullptr : SSL_get_cipher_name(ssl_);
+  return name != nullptr ? std::string_view(name) : std::string_view();
+}
+
 void TlsSession::drainOutput(std::string& wire) noexcept {
   for (;;) {
     const size_t pending = BIO_ctrl_pending(out_);

@@ -48,8 +48,10 @@ class TlsSession final : public SecureChannel {
   std::string failure() const override { return failure_; }
   bool peerSentPlainHttp() const noexcept override { return plain_http_; }
 
-  // The negotiated protocol version ("TLSv1.3"), once open.
+  // The negotiated protocol version ("TLSv1.3") and cipher ("TLS_AES_128_GCM_SHA256",
+  // "ECDHE-ECDSA-AES128-GCM-SHA256"), once open; empty before.
   std::string_view protocol() const noexcept;
+  std::string_view cipher() const noexcept;
 
  private:
   TlsSession(SSL* ssl, BIO* in, BIO* out) noexcept : ssl_(ssl), in_(in), out_(out) {}
