@@ -569,7 +569,6 @@ TEST_F(HttpServerTest, CloseEndsEveryConnection) {
   EXPECT_FALSE(d.connect().isOk());
 }
 
-
 // ---- HTTPS: the same server over TLS (Options::secure) ----
 
 // A blocking HTTPS client: a socket and the client side of a TlsSession, every wait bounded.
