@@ -96,24 +96,11 @@ Status setNonEmpty(const std::string& flag, const std::string& v, std::string& o
   return Status::ok();
 }
 
-// "a, b,,c" -> {"a", "b", "c"}.
-std::vector<std::string> splitList(const std::string& v) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (start <= v.size()) {
-    size_t comma = v.find(',', start);
-    if (comma == std::string::npos) {
-      comma = v.size();
-    }
-    std::string item = v.substr(start, comma - start);
-    item.erase(0, item.find_first_not_of(" \t"));
-    item.erase(item.find_last_not_of(" \t") + 1);
-    if (!item.empty()) {
-      out.push_back(std::move(item));
-    }
-    start = comma + 1;
-  }
-  return out;
+// A --webhook-* flag that sets a string (a file or a name) of the webhook options.
+FlagSpec webhookStringFlag(const char* name, std::string WebhookOptions::*field) {
+  return {name, [name, field](ControlOptions& o, const std::string& v) {
+            return setNonEmpty(name, v, o.plane.webhook.*field);
+          }};
 }
 
 // The --webhook-* flags only make sense together in certain ways; say which when they do not.
@@ -220,35 +207,20 @@ const std::vector<FlagSpec>& flags() {
        [](ControlOptions& o, const std::string& v) {
          return setAddress("webhook", v, o.plane.webhook.address);
        }},
-      {"webhook-cert",
-       [](ControlOptions& o, const std::string& v) {
-         return setNonEmpty("webhook-cert", v, o.plane.webhook.cert_file);
-       }},
-      {"webhook-key",
-       [](ControlOptions& o, const std::string& v) {
-         return setNonEmpty("webhook-key", v, o.plane.webhook.key_file);
-       }},
-      {"webhook-ca",
-       [](ControlOptions& o, const std::string& v) {
-         return setNonEmpty("webhook-ca", v, o.plane.webhook.ca_file);
-       }},
+      webhookStringFlag("webhook-cert", &WebhookOptions::cert_file),
+      webhookStringFlag("webhook-key", &WebhookOptions::key_file),
+      webhookStringFlag("webhook-ca", &WebhookOptions::ca_file),
       {"webhook-san",
        [](ControlOptions& o, const std::string& v) {
-         o.plane.webhook.extra_sans = splitList(v);
+         o.plane.webhook.extra_sans = common::splitCommaList(v);
          if (o.plane.webhook.extra_sans.empty()) {
            return Status::invalid("--webhook-san wants a comma-separated list of names, got '" + v +
                                   "'");
          }
          return Status::ok();
        }},
-      {"webhook-config",
-       [](ControlOptions& o, const std::string& v) {
-         return setNonEmpty("webhook-config", v, o.plane.webhook.config_name);
-       }},
-      {"webhook-ca-out",
-       [](ControlOptions& o, const std::string& v) {
-         return setNonEmpty("webhook-ca-out", v, o.plane.webhook.ca_out_file);
-       }},
+      webhookStringFlag("webhook-config", &WebhookOptions::config_name),
+      webhookStringFlag("webhook-ca-out", &WebhookOptions::ca_out_file),
       {"webhook-handshake-timeout",
        [](ControlOptions& o, const std::string& v) {
          return setDuration("webhook-handshake-timeout", v, o.plane.webhook.handshake_timeout_ms,

@@ -299,6 +299,8 @@ int ControlPlane::run() {
     s = webhook_->listen(webhook_cert_);
     if (!s.isOk()) {
       spdlog::error("--webhook {}: {}", options_.webhook.address, s.message());
+    } else {
+      spdlog::info("webhook: HTTPS on {} (POST /inject)", webhook_->boundAddress().toString());
     }
   }
   if (!s.isOk()) {
@@ -324,9 +326,8 @@ int ControlPlane::run() {
 
   announceApi(*this);
   serving_ = true;
-  spdlog::info("remora-control: xDS on {}, API on {}{}{}", xds_->boundAddress().toString(),
+  spdlog::info("remora-control: xDS on {}, API on {}{}", xds_->boundAddress().toString(),
                http_->boundAddress().toString(),
-               webhook_ ? ", webhook on " + webhook_->boundAddress().toString() : "",
                source_ ? ", manifests from " + options_.manifests_dir : "");
   loop_.run();
   shutdown();

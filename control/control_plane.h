@@ -45,10 +45,10 @@ struct ControlPlaneOptions {
   uint64_t poll_ms = 200;                  // manifest directory poll interval
   ManifestLimits manifest_limits;          // per-file size, YAML expansion, errors per file
   uint64_t problem_log_interval_ms = 10000;  // ProblemLog: one budget / summary per interval
+  WebhookOptions webhook;                  // --webhook*: the admission webhook (off by default)
   XdsServer::Options xds;
   bool registry_allow_loopback = false;    // --registry-allow-loopback
   std::string api_token;                   // from --api-token-file; empty: none
-  WebhookOptions webhook;                  // --webhook*: the admission webhook (off by default)
 };
 
 class ControlPlane {

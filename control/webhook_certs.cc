@@ -236,6 +236,23 @@ Result<std::string> readPemFile(const std::string& what, const std::string& path
   return text;
 }
 
+// Reads the PEM file `path` into `text` and parses it with `parse`; errors start with `what`
+// and the path.
+template <typename T>
+Result<T> loadPem(const std::string& what, const std::string& path,
+                  Result<T> (*parse)(std::string_view), std::string& text) {
+  auto read = readPemFile(what, path);
+  if (!read.isOk()) {
+    return read.status();
+  }
+  text = std::move(read.value());
+  auto parsed = parse(text);
+  if (!parsed.isOk()) {
+    return Status::invalid(what + " " + path + ": " + parsed.status().message());
+  }
+  return parsed;
+}
+
 std::string asn1TimeText(const ASN1_TIME* t) {
   std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new(BIO_s_mem()), BIO_free);
   char* data = nullptr;
@@ -340,21 +357,13 @@ Result<WebhookCertificate> loadWebhookCertificate(const std::string& cert_file,
                                                   const std::string& key_file,
                                                   const std::string& ca_file) {
   WebhookCertificate out;
-  auto cert_text = readPemFile("certificate file", cert_file);
-  if (!cert_text.isOk()) {
-    return cert_text.status();
-  }
-  auto chain = common::parsePemCertificates(cert_text.value());
+  auto chain = loadPem("certificate file", cert_file, common::parsePemCertificates, out.chain_pem);
   if (!chain.isOk()) {
-    return Status::invalid("certificate file " + cert_file + ": " + chain.status().message());
+    return chain.status();
   }
-  auto key_text = readPemFile("key file", key_file);
-  if (!key_text.isOk()) {
-    return key_text.status();
-  }
-  auto key = common::parsePemPrivateKey(key_text.value());
+  auto key = loadPem("key file", key_file, common::parsePemPrivateKey, out.key_pem);
   if (!key.isOk()) {
-    return Status::invalid("key file " + key_file + ": " + key.status().message());
+    return key.status();
   }
   X509* leaf = chain.value().front().get();
   if (X509_check_private_key(leaf, key.value().get()) != 1) {
@@ -371,22 +380,15 @@ Result<WebhookCertificate> loadWebhookCertificate(const std::string& cert_file,
                            asn1TimeText(X509_get0_notBefore(leaf)));
   }
   if (!ca_file.empty()) {
-    auto ca_text = readPemFile("CA file", ca_file);
-    if (!ca_text.isOk()) {
-      return ca_text.status();
-    }
-    auto cas = common::parsePemCertificates(ca_text.value());
+    auto cas = loadPem("CA file", ca_file, common::parsePemCertificates, out.ca_bundle_pem);
     if (!cas.isOk()) {
-      return Status::invalid("CA file " + ca_file + ": " + cas.status().message());
+      return cas.status();
     }
     if (Status s = verifyChain(chain.value(), cas.value()); !s.isOk()) {
       return Status::invalid("certificate file " + cert_file + " does not verify against CA file " +
                              ca_file + ": " + s.message());
     }
-    out.ca_bundle_pem = std::move(ca_text.value());
   }
-  out.chain_pem = std::move(cert_text.value());
-  out.key_pem = std::move(key_text.value());
   return out;
 }
 
