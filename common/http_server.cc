@@ -575,9 +575,9 @@ class HttpServerConnection final : public TcpConnection::Handler,
   // (named, with the reason header the proxy's listeners use), else 400.
   void rejectParseError() noexcept {
     if (server_ != nullptr) {
-      server_->refused(parser_.error() == Http1Parser::Error::kHeadersTooLarge ? 431
+      server_->refused(parser_.error() == Http1Parser::Error::kHeadersTooLarge  ? 431
                        : parser_.error() == Http1Parser::Error::kUnknownMethod ? 501
-                                                                               : 400);
+                                                                                : 400);
     }
     switch (parser_.error()) {
       case Http1Parser::Error::kHeadersTooLarge:
@@ -954,7 +954,6 @@ class HttpServerConnection final : public TcpConnection::Handler,
     slots_.clear();
     upgrade_pending_ = false;
     stop_parsing_ = true;
-    timer_.stop();
     finish();
   }
 

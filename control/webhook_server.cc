@@ -311,7 +311,10 @@ void WebhookServer::handle(common::HttpRequest& req, common::Responder r) {
     WebhookCounters& c = *review->counters;
     c.count(reply.result);
     c.stats.shard(0).recordMicros(c.duration, steadyMicros() - review->start_us);
-    review->responder.respond(common::HttpResponse::json(reply.status, std::move(reply.body)));
+    // A status that is no HTTP status is the handler's bug: the API server still gets a valid
+    // answer (and, with failurePolicy Ignore, admits the pod).
+    const int status = reply.status >= 200 && reply.status <= 599 ? reply.status : 500;
+    review->responder.respond(common::HttpResponse::json(status, std::move(reply.body)));
   });
 }
 

@@ -62,7 +62,7 @@ struct WebhookOptions {
 
 // The answer to one AdmissionReview.
 struct WebhookReply {
-  int status = 200;
+  int status = 200;  // outside 200..599 it is sent as 500
   std::string body;  // sent with Content-Type application/json
   // Counted as remora_webhook_requests_total{result=...}: a short word of [a-z_] (at most 32
   // characters; other labels, and new labels past 32 distinct ones, count as "other").
