@@ -256,11 +256,11 @@ Result<ControlOptions> parseControlOptions(int argc, char** argv) {
     return Status::invalid(
         "--kubernetes: Kubernetes mode is not available in this build yet; use --manifests DIR");
   }
-  if (Status s = checkWebhookFlags(o.plane.webhook); !s.isOk()) {
-    return s;
-  }
   if (o.plane.manifests_dir.empty()) {
     return Status::invalid("nothing to watch: give --manifests DIR (see --help)");
+  }
+  if (Status s = checkWebhookFlags(o.plane.webhook); !s.isOk()) {
+    return s;
   }
   return o;
 }
