@@ -23,4 +23,22 @@ void splitFlag(const std::string& arg, std::string& name, std::string& value, bo
   }
 }
 
+std::vector<std::string> splitCommaList(const std::string& value) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= value.size()) {
+    size_t comma = value.find(',', start);
+    if (comma == std::string::npos) {
+      comma = value.size();
+    }
+    const size_t first = value.find_first_not_of(" \t", start);
+    if (first < comma) {
+      const size_t last = value.find_last_not_of(" \t", comma - 1);
+      out.push_back(value.substr(first, last - first + 1));
+    }
+    start = comma + 1;
+  }
+  return out;
+}
+
 }  // namespace remora::common

@@ -27,6 +27,10 @@ std::string flagEnvName(const std::string& prefix, const std::string& flag);
 // Splits "--name=value" / "--name" into name and value; `has_value` tells which.
 void splitFlag(const std::string& arg, std::string& name, std::string& value, bool& has_value);
 
+// The items of a comma-separated flag value, each trimmed of spaces and tabs, empty ones
+// dropped: "a, b,,c" -> {"a", "b", "c"}.
+std::vector<std::string> splitCommaList(const std::string& value);
+
 // Applies argv, then the environment twins of the flags argv did not give, to `options`.
 template <typename Options>
 Status parseFlags(int argc, char** argv, const std::vector<FlagSpec<Options>>& specs,

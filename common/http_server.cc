@@ -19,6 +19,21 @@ constexpr size_t kStreamPiece = 64 * 1024;
 constexpr size_t kStreamWindow = 256 * 1024;
 // Chunked answers built from a string body use chunks of at most this size.
 constexpr size_t kChunkSize = 16 * 1024;
+// A connection keeps at most this much of its buffer for encrypted output between writes.
+constexpr size_t kKeepWireBytes = 64 * 1024;
+// The plain-text answer to a plain HTTP request on a secure port.
+constexpr std::string_view kPlainHttpBody = "this port speaks HTTPS; use https:// to reach it\n";
+static_assert(kPlainHttpBody.size() == 49, "Content-Length below");
+constexpr std::string_view kPlainHttpHead =
+    "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nContent-Length: 49\r\n"
+    "Connection: close\r\n\r\n";
+
+// Decrypted bytes of the read being handled. One per thread: reads never nest, and the bytes
+// are consumed (copied into the parser's buffer or handed to a tunnel) before the next read.
+std::string& decryptedScratch() noexcept {
+  thread_local std::string scratch;
+  return scratch;
+}
 
 int hexValue(char c) noexcept {
   if (c >= '0' && c <= '9') {
@@ -193,8 +208,15 @@ class HttpServerConnection final : public TcpConnection::Handler,
     if (rc != 0) {
       return rc;
     }
+    if (options_.secure) {
+      secure_ = options_.secure->serverChannel();
+      if (!secure_) {
+        return UV_ENOMEM;
+      }
+    }
     peer_ = tcp_.peerAddress();
     last_activity_ms_ = loop_.nowMs();
+    accepted_ms_ = last_activity_ms_;
     // A silent connection is a request that does not arrive: its clock starts now.
     receiving_ = true;
     request_start_ms_ = last_activity_ms_;
@@ -247,6 +269,15 @@ class HttpServerConnection final : public TcpConnection::Handler,
     if (closed_) {
       return;
     }
+    if (secure_) {
+      onSecureData(std::string_view(data, len));
+      return;
+    }
+    onBytes(data, len);
+  }
+
+  // Bytes of the HTTP stream (as read, or decrypted).
+  void onBytes(const char* data, size_t len) noexcept {
     if (tunnel_) {
       if (tunnel_handler_.on_data) {
         tunnel_handler_.on_data(*this, std::string_view(data, len));
@@ -273,6 +304,11 @@ class HttpServerConnection final : public TcpConnection::Handler,
     if (closed_) {
       return;
     }
+    onPeerEnded();
+  }
+
+  // The peer sends nothing more (EOF, or the end of its secure session).
+  void onPeerEnded() noexcept {
     if (tunnel_ || finishing_) {
       closeWhenDrained();
       return;
@@ -334,7 +370,7 @@ class HttpServerConnection final : public TcpConnection::Handler,
     }
     if (!head.http10() && slots_.empty() && (head.content_length > 0 || head.chunked) &&
         equalsIgnoreCase(head.headers.get(Wk::kExpect), "100-continue")) {
-      tcp_.write("HTTP/1.1 100 Continue\r\n\r\n");
+      send("HTTP/1.1 100 Continue\r\n\r\n");
     }
     return HeadAction::kContinue;
   }
@@ -358,7 +394,7 @@ class HttpServerConnection final : public TcpConnection::Handler,
   // Tunnel
   void write(std::string_view data) noexcept override {
     if (!closed_) {
-      tcp_.write(data);
+      send(data);
     }
   }
 
@@ -386,6 +422,15 @@ class HttpServerConnection final : public TcpConnection::Handler,
       return;
     }
     const uint64_t now = loop_.nowMs();
+    if (handshaking() && (handshakeLate(now) || requestLate(now))) {
+      spdlog::debug("http server: no secure handshake from {} within {} ms; closing",
+                    peer_.toString(), now - accepted_ms_);
+      if (server_ != nullptr) {
+        server_->refused(HttpServer::kRefusedHandshakeTimeout);
+      }
+      closeNow(false);
+      return;
+    }
     if (requestLate(now)) {
       spdlog::debug("http server: no complete request from {} within {} ms; closing",
                     peer_.toString(), options_.request_timeout_ms);
@@ -414,7 +459,16 @@ class HttpServerConnection final : public TcpConnection::Handler,
            now - request_start_ms_ >= options_.request_timeout_ms;
   }
 
-  // Starts the timer for the nearest of the idle and request deadlines (none: stopped).
+  bool handshaking() const noexcept {
+    return secure_ && secure_->state() == SecureChannel::State::kHandshaking;
+  }
+
+  bool handshakeLate(uint64_t now) const noexcept {
+    return options_.handshake_timeout_ms > 0 && now - accepted_ms_ >= options_.handshake_timeout_ms;
+  }
+
+  // Starts the timer for the nearest of the idle, handshake and request deadlines (none:
+  // stopped).
   void armTimer() noexcept {
     const uint64_t now = loop_.nowMs();
     uint64_t next = 0;
@@ -429,6 +483,10 @@ class HttpServerConnection final : public TcpConnection::Handler,
     if (options_.request_timeout_ms > 0 && receiving_) {
       const uint64_t took = now - request_start_ms_;
       consider(took >= options_.request_timeout_ms ? 1 : options_.request_timeout_ms - took);
+    }
+    if (options_.handshake_timeout_ms > 0 && handshaking()) {
+      const uint64_t took = now - accepted_ms_;
+      consider(took >= options_.handshake_timeout_ms ? 1 : options_.handshake_timeout_ms - took);
     }
     if (next > 0) {
       timer_.start(next);
@@ -684,20 +742,20 @@ class HttpServerConnection final : public TcpConnection::Handler,
       out.reserve(256);
       serializeResponseHead(head, out);
       if (!s.send_body) {
-        tcp_.write(out);
+        send(out);
         return !closed_;
       }
       if (!r.source) {
         if (s.chunked) {
           appendChunked(out, r.body);
-          tcp_.write(out);
+          send(out);
         } else {
-          tcp_.write(out, r.body);
+          send(out, r.body);
         }
         std::string().swap(r.body);
         return !closed_;
       }
-      tcp_.write(out);
+      send(out);
     }
     if (!s.send_body || !r.source) {
       return !closed_;
@@ -724,13 +782,13 @@ class HttpServerConnection final : public TcpConnection::Handler,
         appendHex(line, n);
         line.append("\r\n");
         scratch_.append("\r\n");
-        tcp_.write(line, scratch_);
+        send(line, scratch_);
       } else {
-        tcp_.write(scratch_);
+        send(scratch_);
       }
     }
     if (s.chunked && !closed_) {
-      tcp_.write("0\r\n\r\n");
+      send("0\r\n\r\n");
     }
     if (scratch_.capacity() > kStreamPiece * 2) {
       std::string().swap(scratch_);
@@ -753,7 +811,7 @@ class HttpServerConnection final : public TcpConnection::Handler,
     head.headers = std::move(r.headers);
     std::string out;
     serializeResponseHead(head, out);
-    tcp_.write(out);
+    send(out);
     if (closed_) {
       return;
     }
@@ -789,6 +847,11 @@ class HttpServerConnection final : public TcpConnection::Handler,
       closeWhenDrained();
       return;
     }
+    if (secure_) {
+      wire_.clear();
+      secure_->shutdown(wire_);
+      flushWire();
+    }
     tcp_.shutdownAfterFlush();
     if (tcp_.pendingBytes() == 0) {
       startLinger();
@@ -799,6 +862,99 @@ class HttpServerConnection final : public TcpConnection::Handler,
   void startLinger() noexcept {
     lingering_ = true;
     timer_.start(options_.linger_ms);
+  }
+
+  // Bytes for the peer: straight to the socket (no copy), or through the security layer.
+  void send(std::string_view data) noexcept {
+    if (secure_) {
+      sendSecure(data, {});
+    } else {
+      tcp_.write(data);
+    }
+  }
+  void send(std::string_view a, std::string_view b) noexcept {
+    if (secure_) {
+      sendSecure(a, b);
+    } else {
+      tcp_.write(a, b);
+    }
+  }
+
+  void sendSecure(std::string_view a, std::string_view b) noexcept {
+    wire_.clear();
+    const bool sent = secure_->send(a, wire_) && secure_->send(b, wire_);
+    flushWire();
+    if (!sent && !closed_) {
+      // Only a failed layer refuses bytes here (answers need an open session): nothing more
+      // can reach the peer.
+      spdlog::debug("http server: secure session with {} failed: {}", peer_.toString(),
+                    secure_->failure());
+      closeNow(false);
+    }
+  }
+
+  void flushWire() noexcept {
+    if (!wire_.empty()) {
+      tcp_.write(wire_);
+    }
+    if (wire_.capacity() > kKeepWireBytes) {
+      std::string().swap(wire_);
+    }
+  }
+
+  void onSecureData(std::string_view data) noexcept {
+    using State = SecureChannel::State;
+    const State before = secure_->state();
+    if (before == State::kFailed || before == State::kClosed) {
+      return;  // closing: what the peer still sends is dropped
+    }
+    std::string& plain = decryptedScratch();
+    plain.clear();
+    wire_.clear();
+    const State after = secure_->receive(data, plain, wire_);
+    flushWire();
+    if (!plain.empty() && !closed_) {
+      onBytes(plain.data(), plain.size());
+    }
+    if (closed_) {
+      return;
+    }
+    if (after == State::kFailed) {
+      secureFailed(before == State::kHandshaking);
+    } else if (after == State::kClosed) {
+      // The end of the peer's session is its EOF; the socket itself may stay open.
+      peer_eof_ = true;
+      reading_ = false;
+      tcp_.readStop();
+      onPeerEnded();
+    }
+  }
+
+  // The security layer failed: its alert (or, for a plain HTTP request, a plain-text 400) goes
+  // out, then the connection closes the way an answered one does.
+  void secureFailed(bool in_handshake) noexcept {
+    spdlog::debug("http server: secure {} with {} failed: {}",
+                  in_handshake ? "handshake" : "session", peer_.toString(), secure_->failure());
+    if (in_handshake && server_ != nullptr) {
+      server_->refused(HttpServer::kRefusedHandshakeFailed);
+      if (server_ != nullptr && server_->on_handshake_failure_) {
+        server_->on_handshake_failure_(peer_, secure_->failure());
+      }
+    }
+    if (closed_) {
+      return;
+    }
+    if (tunnel_) {
+      closeWhenDrained();
+      return;
+    }
+    if (secure_->peerSentPlainHttp()) {
+      tcp_.write(kPlainHttpHead, kPlainHttpBody);
+    }
+    slots_.clear();
+    upgrade_pending_ = false;
+    stop_parsing_ = true;
+    finish();
   }
 
   void closeWhenDrained() noexcept {
@@ -816,6 +972,8 @@ class HttpServerConnection final : public TcpConnection::Handler,
   EventLoop& loop_;
   HttpServer::Options options_;
   TcpConnection tcp_;
+  std::unique_ptr<SecureChannel> secure_;  // null: plain HTTP
+  std::string wire_;                       // encrypted bytes on their way to the socket
   Http1Parser parser_;
   Timer timer_;
   SocketAddress peer_;
@@ -829,6 +987,7 @@ class HttpServerConnection final : public TcpConnection::Handler,
   uint64_t requests_ = 0;
   uint64_t last_activity_ms_ = 0;
   uint64_t request_start_ms_ = 0;  // first byte of the request being received (or the accept)
+  uint64_t accepted_ms_ = 0;
   int reject_status_ = 0;
   bool receiving_ = false;  // a request has begun (or the first one is awaited)
   bool message_done_ = false;

@@ -15,8 +15,14 @@
 //   its first byte, and a new connection must send its first request whole within that time of
 //   the accept: otherwise 408 and close (a peer dripping bytes cannot hold a connection).
 // - With `max_connections`, a connection accepted while that many are open is closed at once.
-// - Refusals the handler never sees (a connection over the cap, 400 / 408 / 413 / 431) are
-//   reported to the hook given to onRefused(), for the owner's counters.
+// - Refusals the handler never sees (a connection over the cap, 400 / 408 / 413 / 431, a failed
+//   or late security handshake) are reported to the hook given to onRefused(), for the owner's
+//   counters.
+// - With `secure` (HTTPS: a TlsSession per connection, see common/tls_session.h), every
+//   connection first runs the handshake, which must finish within `handshake_timeout_ms` of the
+//   accept; a peer that fails it (garbage, a plain HTTP request: that one is answered 400 in
+//   plain text) is closed. The HTTP layer above is the same. Without it nothing changes: bytes
+//   go between the socket and the parser as before, with no extra copy.
 // - A handler may answer later (Responder is a cheap copyable token); a Responder whose
 //   connection died meanwhile does nothing. A request whose every Responder copy is dropped
 //   unanswered is answered 500, so a buggy handler never stalls a connection.
@@ -39,6 +45,7 @@
 #include "common/event_loop.h"
 #include "common/header_map.h"
 #include "common/http1_parser.h"
+#include "common/secure_channel.h"
 #include "common/socket_address.h"
 #include "common/status.h"
 
@@ -168,9 +175,17 @@ class HttpServer {
     uint64_t request_timeout_ms = 0;
     // Open connections (tunnels included) at most; 0: no limit.
     size_t max_connections = 0;
+    // Runs every connection over a security layer (HTTPS); null: plain HTTP.
+    std::shared_ptr<const SecureChannelFactory> secure;
+    // With `secure`: the handshake must be done within this time of the accept; 0: no limit.
+    uint64_t handshake_timeout_ms = 10 * 1000;
   };
-  // Told about each refusal: `status` 0 for a connection closed at max_connections, else the
-  // status of the error answer (400, 408, 413, 431). Called on the loop thread.
+  // RefusedHook statuses that are not HTTP statuses.
+  static constexpr int kRefusedConnectionLimit = 0;    // closed at accept (max_connections)
+  static constexpr int kRefusedHandshakeFailed = -1;   // the security handshake failed
+  static constexpr int kRefusedHandshakeTimeout = -2;  // ... or did not finish in time
+  // Told about each refusal: one of the kRefused* values above, else the status of the error
+  // answer (400, 408, 413, 431, 501). Called on the loop thread.
   using RefusedHook = std::function<void(int status)>;
 
   // Called once per complete request, on the loop thread. Must not throw. It may answer
@@ -193,6 +208,11 @@ class HttpServer {
   // Open connections (tunnels included).
   size_t connectionCount() const noexcept { return conns_.size(); }
   void onRefused(RefusedHook hook) { on_refused_ = std::move(hook); }
+  // Told about each failed security handshake (counted as kRefusedHandshakeFailed too) with the
+  // layer's reason, for the owner's logs. Called on the loop thread.
+  using HandshakeFailureHook =
+      std::function<void(const SocketAddress& peer, const std::string& reason)>;
+  void onHandshakeFailure(HandshakeFailureHook hook) { on_handshake_failure_ = std::move(hook); }
   EventLoop& loop() noexcept { return loop_; }
 
  private:
@@ -209,6 +229,7 @@ class HttpServer {
   Handler handler_;
   Options options_;
   RefusedHook on_refused_;
+  HandshakeFailureHook on_handshake_failure_;
   uv_tcp_t* listener_ = nullptr;
   SocketAddress bound_;
   std::unordered_map<HttpServerConnection*, std::shared_ptr<HttpServerConnection>> conns_;

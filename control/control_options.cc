@@ -54,6 +54,18 @@ Flags (each also read from REMORA_CONTROL_<FLAG> when absent, e.g. REMORA_CONTRO
   --registry-allow-loopback
                          accept loopback, unspecified and link-local registered addresses
                          (tests and demos on one host; never in production)
+  --webhook ADDR         serve the sidecar-injection admission webhook (HTTPS, POST /inject) on
+                         ADDR, normally 0.0.0.0:15017; off without it
+  --webhook-cert FILE    its serving certificate chain (PEM), with --webhook-key FILE (PEM, not
+                         encrypted); without them a CA and a certificate are generated at start
+  --webhook-ca FILE      with --webhook-cert: the CA bundle (PEM) that verifies it
+  --webhook-san LIST     extra names (DNS names or IP addresses, comma-separated) for a generated
+                         certificate, besides remora-control.remora-system.svc[.cluster.local]
+  --webhook-config NAME  the MutatingWebhookConfiguration that gets a generated CA bundle
+                         (default remora-sidecar-injector)
+  --webhook-ca-out FILE  write the webhook's CA bundle (PEM) to FILE at start
+  --webhook-handshake-timeout DUR
+                         a webhook client must finish the TLS handshake within this (default 10s)
   --log-level LEVEL      trace|debug|info|warn|error (default info)
   --help, --version
 )";
@@ -83,6 +95,51 @@ Status setAddress(const std::string& flag, const std::string& v, std::string& ou
     return Status::invalid("--" + flag + ": " + parsed.status().message());
   }
   out = v;
+  return Status::ok();
+}
+
+Status setNonEmpty(const std::string& flag, const std::string& v, std::string& out) {
+  if (v.empty()) {
+    return Status::invalid("--" + flag + " needs a value");
+  }
+  out = v;
+  return Status::ok();
+}
+
+// A --webhook-* flag that sets a string (a file or a name) of the webhook options.
+FlagSpec webhookStringFlag(const char* name, std::string WebhookOptions::*field) {
+  return {name, [name, field](ControlOptions& o, const std::string& v) {
+            return setNonEmpty(name, v, o.plane.webhook.*field);
+          }};
+}
+
+// The --webhook-* flags only make sense together in certain ways; say which when they do not.
+Status checkWebhookFlags(const WebhookOptions& w) {
+  const bool given = !w.cert_file.empty();
+  const char* extra = !w.cert_file.empty()     ? "--webhook-cert"
+                      : !w.key_file.empty()    ? "--webhook-key"
+                      : !w.ca_file.empty()     ? "--webhook-ca"
+                      : !w.extra_sans.empty()  ? "--webhook-san"
+                      : !w.ca_out_file.empty() ? "--webhook-ca-out"
+                                               : nullptr;
+  if (!w.enabled()) {
+    return extra == nullptr ? Status::ok()
+                            : Status::invalid(std::string(extra) + " needs --webhook ADDR");
+  }
+  if (given != !w.key_file.empty()) {
+    return Status::invalid(
+        "--webhook-cert and --webhook-key go together (or neither: a certificate is generated)");
+  }
+  if (!given && !w.ca_file.empty()) {
+    return Status::invalid(
+        "--webhook-ca goes with --webhook-cert (a generated certificate brings its own CA)");
+  }
+  if (given && !w.extra_sans.empty()) {
+    return Status::invalid("--webhook-san names a generated certificate, not --webhook-cert");
+  }
+  if (given && w.ca_file.empty() && !w.ca_out_file.empty()) {
+    return Status::invalid("--webhook-ca-out needs --webhook-ca with --webhook-cert");
+  }
   return Status::ok();
 }
 
@@ -205,6 +262,29 @@ const std::vector<FlagSpec>& flags() {
          return Status::ok();
        },
        false},
+      {"webhook",
+       [](ControlOptions& o, const std::string& v) {
+         return setAddress("webhook", v, o.plane.webhook.address);
+       }},
+      webhookStringFlag("webhook-cert", &WebhookOptions::cert_file),
+      webhookStringFlag("webhook-key", &WebhookOptions::key_file),
+      webhookStringFlag("webhook-ca", &WebhookOptions::ca_file),
+      {"webhook-san",
+       [](ControlOptions& o, const std::string& v) {
+         o.plane.webhook.extra_sans = common::splitCommaList(v);
+         if (o.plane.webhook.extra_sans.empty()) {
+           return Status::invalid("--webhook-san wants a comma-separated list of names, got '" + v +
+                                  "'");
+         }
+         return Status::ok();
+       }},
+      webhookStringFlag("webhook-config", &WebhookOptions::config_name),
+      webhookStringFlag("webhook-ca-out", &WebhookOptions::ca_out_file),
+      {"webhook-handshake-timeout",
+       [](ControlOptions& o, const std::string& v) {
+         return setDuration("webhook-handshake-timeout", v, o.plane.webhook.handshake_timeout_ms,
+                            false);
+       }},
       {"log-level",
        [](ControlOptions& o, const std::string& v) {
          for (const char* l : {"trace", "debug", "info", "warn", "error"}) {
@@ -249,6 +329,9 @@ Result<ControlOptions> parseControlOptions(int argc, char** argv) {
   }
   if (!o.plane.kubernetes && o.plane.manifests_dir.empty()) {
     return Status::invalid("nothing to watch: give --manifests DIR or --kubernetes (see --help)");
+  }
+  if (Status s = checkWebhookFlags(o.plane.webhook); !s.isOk()) {
+    return s;
   }
   return o;
 }

@@ -179,6 +179,9 @@ void ControlPlane::writeReadyFile() {
   w.beginObject();
   w.field("xds", xds_->boundAddress().toString());
   w.field("http", http_->boundAddress().toString());
+  if (webhook_) {
+    w.field("webhook", webhook_->boundAddress().toString());
+  }
   w.endObject();
   std::string tmp = options_.ready_file + ".tmp";
   {
@@ -190,7 +193,65 @@ void ControlPlane::writeReadyFile() {
   }
 }
 
+void ControlPlane::setWebhookHandler(WebhookHandler handler) {
+  webhook_handler_ = std::move(handler);
+  if (webhook_) {
+    webhook_->setHandler(webhook_handler_);
+  }
+}
+
+int ControlPlane::prepareWebhook() {
+  const WebhookOptions& o = options_.webhook;
+  if (!o.cert_file.empty()) {
+    auto loaded = loadWebhookCertificate(o.cert_file, o.key_file, o.ca_file);
+    if (!loaded.isOk()) {
+      spdlog::error("--webhook-cert: {}", loaded.status().message());
+      return 2;
+    }
+    webhook_cert_ = std::move(loaded.value());
+  } else {
+    std::vector<std::string> sans = defaultWebhookSans();
+    sans.insert(sans.end(), o.extra_sans.begin(), o.extra_sans.end());
+    auto generated = generateWebhookCertificate(sans);
+    if (!generated.isOk()) {
+      spdlog::error("--webhook: {}", generated.status().message());
+      return 2;
+    }
+    webhook_cert_ = std::move(generated.value());
+    spdlog::info(
+        "webhook: generated a CA and a serving certificate for {} name(s); its CA bundle "
+        "belongs in MutatingWebhookConfiguration {}",
+        sans.size(), o.config_name);
+  }
+  if (!o.ca_out_file.empty()) {
+    if (webhook_cert_.ca_bundle_pem.empty()) {
+      spdlog::error("--webhook-ca-out: no CA bundle to write (give --webhook-ca)");
+      return 2;
+    }
+    const std::string tmp = o.ca_out_file + ".tmp";
+    {
+      std::ofstream out(tmp, std::ios::trunc);
+      out << webhook_cert_.ca_bundle_pem;
+      if (!out.flush()) {
+        spdlog::error("--webhook-ca-out {}: cannot write", o.ca_out_file);
+        return 2;
+      }
+    }
+    if (std::rename(tmp.c_str(), o.ca_out_file.c_str()) != 0) {
+      spdlog::error("--webhook-ca-out {}: cannot write", o.ca_out_file);
+      return 2;
+    }
+  }
+  return 0;
+}
+
 int ControlPlane::run() {
+  if (options_.webhook.enabled()) {
+    if (int rc = prepareWebhook(); rc != 0) {
+      loop_.closeAll();
+      return rc;
+    }
+  }
   debounce_timer_ = std::make_unique<common::Timer>(loop_.uv(), [this] {
     if (debouncer_.due(loop_.nowMs())) {
       rebuild();
@@ -260,6 +321,16 @@ int ControlPlane::run() {
       spdlog::error("--http {}: {}", options_.http_address, s.message());
     }
   }
+  if (s.isOk() && options_.webhook.enabled()) {
+    webhook_ = std::make_unique<WebhookServer>(loop_, stats_, options_.webhook);
+    webhook_->setHandler(webhook_handler_);
+    s = webhook_->listen(webhook_cert_);
+    if (!s.isOk()) {
+      spdlog::error("--webhook {}: {}", options_.webhook.address, s.message());
+    } else {
+      spdlog::info("webhook: HTTPS on {} (POST /inject)", webhook_->boundAddress().toString());
+    }
+  }
   if (!s.isOk()) {
     shutdown();
     return 1;
@@ -305,7 +376,11 @@ void ControlPlane::shutdown() {
   if (http_) {
     http_->close();
   }
+  if (webhook_) {
+    webhook_->close();
+  }
   // Everything owning a libuv handle goes before closeAll(), which closes what is left.
+  webhook_.reset();
   http_.reset();
   xds_.reset();
   debounce_timer_.reset();

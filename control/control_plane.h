@@ -30,6 +30,8 @@
 #include "control/manifest_source.h"
 #include "control/problem_log.h"
 #include "control/registry.h"
+#include "control/webhook_certs.h"
+#include "control/webhook_server.h"
 #include "control/xds_server.h"
 
 namespace remora::control {
@@ -50,6 +52,7 @@ struct ControlPlaneOptions {
   uint64_t poll_ms = 200;                    // manifest directory poll interval
   ManifestLimits manifest_limits;            // per-file size, YAML expansion, errors per file
   uint64_t problem_log_interval_ms = 10000;  // ProblemLog: one budget / summary per interval
+  WebhookOptions webhook;                  // --webhook*: the admission webhook (off by default)
   XdsServer::Options xds;
   bool registry_allow_loopback = false;  // --registry-allow-loopback
   std::string api_token;                 // from --api-token-file; empty: none
@@ -60,8 +63,19 @@ class ControlPlane {
   explicit ControlPlane(ControlPlaneOptions options);
   ~ControlPlane();
 
-  // Serves until SIGTERM / SIGINT. Returns the exit code (2: bad manifests dir, 1: cannot bind).
+  // Serves until SIGTERM / SIGINT. Returns the exit code (2: bad manifests dir or webhook
+  // certificate, 1: cannot bind).
   int run();
+
+  // The admission webhook's review handler (--webhook): the seam for the AdmissionReview
+  // function (see WebhookHandler; syncWebhookHandler wraps a pure one). Call before run() or on
+  // the loop thread. Until one is set (and after setting nullptr) the default handler
+  // admitUnchanged answers: every pod is admitted unchanged.
+  void setWebhookHandler(WebhookHandler handler);
+  // The webhook's certificate, generated or loaded at the start of run() before any source
+  // starts (empty before, and without --webhook). Its ca_bundle_pem is what the
+  // MutatingWebhookConfiguration named by options().webhook.config_name must carry.
+  const WebhookCertificate& webhookCertificate() const noexcept { return webhook_cert_; }
 
   // Read by the API handlers (loop thread).
   const ControlPlaneOptions& options() const noexcept { return options_; }
@@ -101,6 +115,9 @@ class ControlPlane {
   void armDebounce();
   void armExpiry();
   void writeReadyFile();
+  // Generates or loads the webhook certificate and writes --webhook-ca-out. Returns an exit
+  // code: 0, or 2 on a bad certificate or an unwritable file.
+  int prepareWebhook();
   void shutdown();
 
   ControlPlaneOptions options_;
@@ -114,6 +131,9 @@ class ControlPlane {
   ConfigCache cache_;
   std::unique_ptr<XdsServer> xds_;
   std::unique_ptr<common::HttpServer> http_;
+  std::unique_ptr<WebhookServer> webhook_;
+  WebhookHandler webhook_handler_;  // null: the default (admitUnchanged)
+  WebhookCertificate webhook_cert_;
   Debouncer debouncer_;
   std::unique_ptr<common::Timer> debounce_timer_;
   std::unique_ptr<common::Timer> expiry_timer_;

@@ -3,8 +3,13 @@
 
 #include "common/http_server.h"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -17,6 +22,9 @@
 #include "common/event_loop.h"
 #include "common/http_client.h"
 #include "common/timer.h"
+#include "common/tls_context.h"
+#include "common/tls_session.h"
+#include "control/webhook_certs.h"
 
 namespace remora::common {
 namespace {
@@ -559,6 +567,240 @@ TEST_F(HttpServerTest, CloseEndsEveryConnection) {
   EXPECT_TRUE(eventually([&] { return tunnel_closed.load(); }));
   HttpClient d = client();
   EXPECT_FALSE(d.connect().isOk());
+}
+
+// ---- HTTPS: the same server over TLS (Options::secure) ----
+
+// A blocking HTTPS client: a socket and the client side of a TlsSession, every wait bounded.
+class TlsTestClient {
+ public:
+  TlsTestClient(const std::string& address, const TlsContext& ctx)
+      : session_(TlsSession::client(ctx, "webhook.test")) {
+    const size_t colon = address.rfind(':');
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(std::stoi(address.substr(colon + 1))));
+    inet_pton(AF_INET, address.substr(0, colon).c_str(), &a.sin_addr);
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) {
+      ::close(fd_);
+      fd_ = -1;
+    }
+  }
+  ~TlsTestClient() {
+    if (fd_ >= 0) {
+      ::close(fd_);
+    }
+  }
+  bool connected() const { return fd_ >= 0; }
+
+  // Raw bytes on the socket, not encrypted.
+  bool sendRaw(std::string_view data) {
+    while (!data.empty()) {
+      const ssize_t n = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
+      if (n <= 0) {
+        return false;
+      }
+      data.remove_prefix(static_cast<size_t>(n));
+    }
+    return true;
+  }
+  // The ClientHello this client would send.
+  std::string clientHello() {
+    std::string wire;
+    session_->start(wire);
+    started_ = true;
+    return wire;
+  }
+  bool handshake() {
+    if (!sendRaw(clientHello())) {
+      return false;
+    }
+    readUntil([this](const std::string&) { return session_->state() != State::kHandshaking; });
+    return session_->state() == State::kOpen;
+  }
+  bool send(std::string_view plain) {
+    std::string wire;
+    return session_->send(plain, wire) && sendRaw(wire);
+  }
+  // Reads (decrypting once a handshake has started) until `done(bytes so far)`, EOF or the
+  // deadline. Returns everything received; eof() tells whether the peer closed.
+  std::string readUntil(const std::function<bool(const std::string&)>& done,
+                        std::chrono::milliseconds within = 2000ms) {
+    const auto deadline = std::chrono::steady_clock::now() + within;
+    while (!eof_ && !done(got_)) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      pollfd p{fd_, POLLIN, 0};
+      if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0) {
+        break;
+      }
+      char buf[65536];
+      const ssize_t n = ::recv(fd_, buf, sizeof(buf), 0);
+      if (n <= 0) {
+        eof_ = true;
+        break;
+      }
+      if (!started_) {
+        raw_.append(buf, static_cast<size_t>(n));  // no handshake of ours: plain bytes
+        got_.append(buf, static_cast<size_t>(n));
+        continue;
+      }
+      std::string wire;
+      session_->receive(std::string_view(buf, static_cast<size_t>(n)), got_, wire);
+      raw_.append(buf, static_cast<size_t>(n));
+      if (!wire.empty()) {
+        sendRaw(wire);
+      }
+    }
+    return got_;
+  }
+  // Reads until the peer closes; returns the bytes received.
+  std::string readToEof(std::chrono::milliseconds within = 2000ms) {
+    return readUntil([](const std::string&) { return false; }, within);
+  }
+  // Reads one response with a Content-Length; returns its body, or "" on failure.
+  std::string readBody() {
+    std::string text = readUntil([](const std::string& t) {
+      const size_t end = t.find("\r\n\r\n");
+      const size_t cl = t.find("Content-Length: ");
+      return end != std::string::npos && cl != std::string::npos && cl < end &&
+             t.size() >= end + 4 + std::stoul(t.substr(cl + 16));
+    });
+    const size_t end = text.find("\r\n\r\n");
+    const size_t cl = text.find("Content-Length: ");
+    if (end == std::string::npos || cl == std::string::npos) {
+      return "";
+    }
+    const size_t len = std::stoul(text.substr(cl + 16));
+    std::string body = text.substr(end + 4, len);
+    got_.erase(0, end + 4 + len);
+    return body;
+  }
+  bool eof() const { return eof_; }
+  const std::string& raw() const { return raw_; }
+
+ private:
+  using State = SecureChannel::State;
+  std::unique_ptr<TlsSession> session_;
+  int fd_ = -1;
+  std::string got_;
+  std::string raw_;
+  bool eof_ = false;
+  bool started_ = false;  // a ClientHello went out: what comes back is TLS
+};
+
+class HttpsServerTest : public HttpServerTest {
+ protected:
+  void SetUp() override {
+    auto cert = control::generateWebhookCertificate({"webhook.test"});
+    ASSERT_TRUE(cert.isOk()) << cert.status().message();
+    auto server = TlsContext::server(cert.value().chain_pem, cert.value().key_pem);
+    auto client = TlsContext::client(cert.value().ca_bundle_pem);
+    ASSERT_TRUE(server.isOk() && client.isOk());
+    server_ctx_ = server.value();
+    client_ctx_ = client.value();
+  }
+
+  // Starts a TLS server; refusals are counted in refused_[status].
+  void startTls(HttpServer::Handler handler, HttpServer::Options o = HttpServer::Options()) {
+    o.secure = tlsServerChannels(server_ctx_);
+    start(std::move(handler), o);
+    loop_.post([this] {
+      server_->onRefused([this](int status) {
+        if (status >= -2 && status <= 0) {
+          ++refused_[-status];
+        }
+      });
+    });
+  }
+
+  std::unique_ptr<TlsTestClient> tlsClient() {
+    auto c = std::make_unique<TlsTestClient>(address_, *client_ctx_);
+    EXPECT_TRUE(c->connected());
+    return c;
+  }
+
+  int refused(int status) const { return refused_[-status].load(); }
+
+  std::shared_ptr<const TlsContext> server_ctx_;
+  std::shared_ptr<const TlsContext> client_ctx_;
+  std::atomic<int> refused_[3] = {};
+};
+
+TEST_F(HttpsServerTest, ServesKeepAliveRequestsAndLargeBodiesOverTls) {
+  const std::string big(3 * 1024 * 1024 + 17, 'b');
+  startTls([&big](HttpRequest& req, Responder r) {
+    if (req.path == "/big") {
+      r.respond(200, big);
+      return;
+    }
+    echoPath(req, std::move(r));
+  });
+  auto c = tlsClient();
+  ASSERT_TRUE(c->handshake());
+  ASSERT_TRUE(c->send("GET /a HTTP/1.1\r\nHost: x\r\n\r\n"));
+  EXPECT_EQ(c->readBody(), "/a 1");
+  ASSERT_TRUE(c->send("GET /big HTTP/1.1\r\nHost: x\r\n\r\n"));
+  EXPECT_TRUE(c->readBody() == big) << "the 3 MiB body arrived damaged or short";
+  // A request split over several records still parses.
+  ASSERT_TRUE(c->send("POST /c HTTP/1.1\r\nHost: x\r\nContent-Le"));
+  ASSERT_TRUE(c->send("ngth: 2\r\n\r\nhi"));
+  EXPECT_EQ(c->readBody(), "/c 3");
+  EXPECT_FALSE(c->eof());
+}
+
+TEST_F(HttpsServerTest, PlainHttpGets400InPlainTextAndIsReported) {
+  startTls(echoPath);
+  auto c = tlsClient();
+  ASSERT_TRUE(c->sendRaw("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+  const std::string answer = c->readToEof();
+  EXPECT_TRUE(c->eof());
+  EXPECT_EQ(answer.rfind("HTTP/1.1 400 Bad Request\r\n", 0), 0u) << answer;
+  EXPECT_NE(answer.find("this port speaks HTTPS"), std::string::npos) << answer;
+  EXPECT_TRUE(eventually([&] { return refused(HttpServer::kRefusedHandshakeFailed) == 1; }));
+}
+
+TEST_F(HttpsServerTest, GarbageGetsAnAlertAndCloseAndIsReported) {
+  startTls(echoPath);
+  auto c = tlsClient();
+  std::string garbage = "\x16\x03\x01\x00\x40";
+  garbage.append(64 * 1024, '\x42');
+  c->sendRaw(garbage);  // may fail half way: the server closes as soon as it has seen enough
+  c->readToEof();
+  EXPECT_TRUE(c->eof());
+  EXPECT_EQ(c->raw().substr(0, 1), "\x15") << "a TLS alert record comes first";
+  EXPECT_TRUE(eventually([&] { return refused(HttpServer::kRefusedHandshakeFailed) == 1; }));
+}
+
+TEST_F(HttpsServerTest, HandshakeStoppedHalfWayIsClosedAtTheDeadline) {
+  HttpServer::Options o;
+  o.handshake_timeout_ms = 200;
+  startTls(echoPath, o);
+  auto c = tlsClient();
+  const std::string hello = c->clientHello();
+  ASSERT_GT(hello.size(), 10u);
+  const auto t0 = std::chrono::steady_clock::now();
+  ASSERT_TRUE(c->sendRaw(hello.substr(0, hello.size() / 2)));
+  c->readToEof(3000ms);
+  const auto took = std::chrono::steady_clock::now() - t0;
+  EXPECT_TRUE(c->eof());
+  EXPECT_GE(took, 150ms);
+  EXPECT_LT(took, 1500ms);
+  EXPECT_TRUE(eventually([&] { return refused(HttpServer::kRefusedHandshakeTimeout) == 1; }));
+  EXPECT_EQ(refused(HttpServer::kRefusedHandshakeFailed), 0);
+}
+
+TEST_F(HttpsServerTest, BodyOverTheLimitGets413OverTls) {
+  HttpServer::Options o;
+  o.max_body_bytes = 1000;
+  startTls(echoPath, o);
+  auto c = tlsClient();
+  ASSERT_TRUE(c->handshake());
+  ASSERT_TRUE(c->send("POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n"));
+  const std::string answer = c->readToEof();
+  EXPECT_EQ(answer.rfind("HTTP/1.1 413", 0), 0u) << answer;
+  EXPECT_TRUE(c->eof());
 }
 
 }  // namespace
