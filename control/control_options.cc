@@ -32,6 +32,15 @@ Flags (each also read from REMORA_CONTROL_<FLAG> when absent, e.g. REMORA_CONTRO
   --kube-context NAME    the kubeconfig's context to use (default: its current-context)
   --watch-namespaces LIST
                          Kubernetes mode: watch only these namespaces (default: all)
+  --webhook-secret NAME  Kubernetes mode: the Secret (in the lease namespace) that shares the
+                         generated webhook certificate between replicas (default remora-webhook-tls)
+  --inject-image IMG     the image injected pods get for remora-init and remora-proxy
+                         (default remora/sidecar:VERSION)
+  --inject-control-plane ADDR
+                         the xDS address injected proxies use
+                         (default remora-control.remora-system.svc:15010)
+  --native-sidecar       inject the proxy as a native sidecar (an init container with
+                         restartPolicy Always, Kubernetes 1.28+) unless a pod says otherwise
   --lease-namespace NS   Kubernetes mode: where the leader-election Lease remora-control lives
                          (default: the pod's namespace, else remora-system)
   --lease-duration DUR   how long a leader's Lease lasts without renewal (default 15s; renewed
@@ -166,6 +175,24 @@ const std::vector<FlagSpec>& flags() {
          o.plane.kube_context = v;
          return Status::ok();
        }},
+      {"webhook-secret",
+       [](ControlOptions& o, const std::string& v) {
+         return setNonEmpty("webhook-secret", v, o.plane.webhook_secret);
+       }},
+      {"inject-image",
+       [](ControlOptions& o, const std::string& v) {
+         return setNonEmpty("inject-image", v, o.plane.injection.proxy_image);
+       }},
+      {"inject-control-plane",
+       [](ControlOptions& o, const std::string& v) {
+         return setNonEmpty("inject-control-plane", v, o.plane.injection.control_plane);
+       }},
+      {"native-sidecar",
+       [](ControlOptions& o, const std::string&) {
+         o.plane.injection.native_sidecar = true;
+         return Status::ok();
+       },
+       false},
       {"lease-namespace",
        [](ControlOptions& o, const std::string& v) {
          o.plane.lease_namespace = v;

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -200,9 +201,20 @@ void ControlPlane::setWebhookHandler(WebhookHandler handler) {
   }
 }
 
-int ControlPlane::prepareWebhook() {
+int ControlPlane::prepareWebhook(const KubeConfig* kube) {
   const WebhookOptions& o = options_.webhook;
-  if (!o.cert_file.empty()) {
+  if (o.cert_file.empty() && kube != nullptr) {
+    // Kubernetes mode: one certificate for every replica, shared through a Secret.
+    std::vector<std::string> sans = defaultWebhookSans();
+    sans.insert(sans.end(), o.extra_sans.begin(), o.extra_sans.end());
+    KubeClient client(*kube);
+    auto shared = sharedWebhookCertificate(client, leaseNamespace(), options_.webhook_secret, sans);
+    if (!shared.isOk()) {
+      spdlog::error("--webhook: {}", shared.status().message());
+      return 2;
+    }
+    webhook_cert_ = std::move(shared.value());
+  } else if (!o.cert_file.empty()) {
     auto loaded = loadWebhookCertificate(o.cert_file, o.key_file, o.ca_file);
     if (!loaded.isOk()) {
       spdlog::error("--webhook-cert: {}", loaded.status().message());
@@ -245,11 +257,75 @@ int ControlPlane::prepareWebhook() {
   return 0;
 }
 
+std::string ControlPlane::leaseNamespace() const {
+  if (!options_.lease_namespace.empty()) {
+    return options_.lease_namespace;
+  }
+  return kube_config_ && !kube_config_->namespace_.empty() ? kube_config_->namespace_
+                                                           : "remora-system";
+}
+
+WebhookHandler ControlPlane::injectionHandler(const KubeConfig* kube) {
+  std::optional<KubeConfig> config;
+  if (kube != nullptr) {
+    config = *kube;
+  }
+  InjectionOptions injection = options_.injection;
+  return [this, config, injection](std::string body, WebhookRespond respond) {
+    auto result = std::make_shared<AdmissionResult>();
+    // Off the loop: the namespace lookup is a blocking call to the API server.
+    offload(
+        [result, config, injection, body = std::move(body)] {
+          if (config) {
+            KubeClient client(*config);
+            KubeNamespaceLabels namespaces(client);
+            *result = reviewAdmission(body, namespaces, injection);
+          } else {
+            // File mode: no namespaces to ask; only the pod's annotation selects it.
+            struct NoLabels : NamespaceLabels {
+              common::Result<std::map<std::string, std::string>> labels(
+                  const std::string& name) override {
+                return common::Status::notFound("no namespace " + name + " in file mode");
+              }
+            } namespaces;
+            *result = reviewAdmission(body, namespaces, injection);
+          }
+        },
+        [result, respond = std::move(respond)] {
+          std::string label = admissionReasonName(result->reason);
+          std::replace(label.begin(), label.end(), '-', '_');
+          spdlog::info("webhook: {}", result->message);
+          respond(WebhookReply{result->http_status, std::move(result->body), label});
+        });
+  };
+}
+
 int ControlPlane::run() {
+  if (options_.kubernetes) {
+    auto config = options_.kubeconfig.empty()
+                      ? inClusterConfig([](const char* name) { return std::getenv(name); })
+                      : loadKubeconfig(options_.kubeconfig, options_.kube_context);
+    if (!config.isOk()) {
+      spdlog::error("--kubernetes: {}", config.status().message());
+      loop_.closeAll();
+      return 2;
+    }
+    spdlog::info("kubernetes: API server {} ({})", config.value().server, config.value().origin);
+    kube_config_ = std::move(config.value());
+  }
+  const KubeConfig* kube = kube_config_ ? &*kube_config_ : nullptr;
   if (options_.webhook.enabled()) {
-    if (int rc = prepareWebhook(); rc != 0) {
+    if (int rc = prepareWebhook(kube); rc != 0) {
       loop_.closeAll();
       return rc;
+    }
+    if (!webhook_handler_) {
+      webhook_handler_ = injectionHandler(kube);
+    }
+    if (kube != nullptr && !webhook_cert_.ca_bundle_pem.empty()) {
+      ca_patcher_ = std::make_unique<CaBundlePatcher>(*kube, options_.webhook.config_name,
+                                                      webhook_cert_.ca_bundle_pem);
+      ca_patcher_->start();
     }
   }
   debounce_timer_ = std::make_unique<common::Timer>(loop_.uv(), [this] {
@@ -269,25 +345,14 @@ int ControlPlane::run() {
       return 2;
     }
     source_ = std::move(fs);
-  } else if (options_.kubernetes) {
-    auto config = options_.kubeconfig.empty()
-                      ? inClusterConfig([](const char* name) { return std::getenv(name); })
-                      : loadKubeconfig(options_.kubeconfig, options_.kube_context);
-    if (!config.isOk()) {
-      spdlog::error("--kubernetes: {}", config.status().message());
-      loop_.closeAll();
-      return 2;
-    }
-    spdlog::info("kubernetes: API server {} ({})", config.value().server, config.value().origin);
+  } else if (kube != nullptr) {
     KubernetesSource::Options ko;
     ko.namespaces = options_.watch_namespaces;
     ko.limits = options_.manifest_limits;
-    ko.lease.namespace_ = !options_.lease_namespace.empty()    ? options_.lease_namespace
-                          : !config.value().namespace_.empty() ? config.value().namespace_
-                                                               : "remora-system";
+    ko.lease.namespace_ = leaseNamespace();
     ko.lease.lease_ms = options_.lease_ms;
     ko.lease.renew_ms = std::max<uint64_t>(options_.lease_ms / 3, 100);
-    auto ks = std::make_unique<KubernetesSource>(loop_, stats_, std::move(config.value()), ko);
+    auto ks = std::make_unique<KubernetesSource>(loop_, stats_, *kube, ko);
     (void)ks->start([this] { changed(); });
     kubernetes_ = ks.get();
     source_ = std::move(ks);
@@ -381,6 +446,7 @@ void ControlPlane::shutdown() {
   }
   // Everything owning a libuv handle goes before closeAll(), which closes what is left.
   webhook_.reset();
+  ca_patcher_.reset();
   http_.reset();
   xds_.reset();
   debounce_timer_.reset();

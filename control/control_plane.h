@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <list>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -25,7 +26,9 @@
 #include "common/timer.h"
 #include "control/config_cache.h"
 #include "control/debouncer.h"
+#include "control/injection.h"
 #include "control/kube_source.h"
+#include "control/kube_webhook.h"
 #include "control/manifest_loader.h"
 #include "control/manifest_source.h"
 #include "control/problem_log.h"
@@ -44,6 +47,10 @@ struct ControlPlaneOptions {
   std::vector<std::string> watch_namespaces;  // --watch-namespaces; empty: all
   std::string lease_namespace;  // --lease-namespace; empty: the config's, else remora-system
   uint64_t lease_ms = 15000;    // --lease-duration (renewed every third of it)
+  // Kubernetes mode: the Secret (in the lease namespace) that shares the generated webhook
+  // certificate between replicas (--webhook-secret).
+  std::string webhook_secret = "remora-webhook-tls";
+  InjectionOptions injection;  // --inject-image, --inject-control-plane, --native-sidecar
   std::string xds_address = "0.0.0.0:15010";
   std::string http_address = "0.0.0.0:15014";
   std::string ready_file;
@@ -52,7 +59,7 @@ struct ControlPlaneOptions {
   uint64_t poll_ms = 200;                    // manifest directory poll interval
   ManifestLimits manifest_limits;            // per-file size, YAML expansion, errors per file
   uint64_t problem_log_interval_ms = 10000;  // ProblemLog: one budget / summary per interval
-  WebhookOptions webhook;                  // --webhook*: the admission webhook (off by default)
+  WebhookOptions webhook;                    // --webhook*: the admission webhook (off by default)
   XdsServer::Options xds;
   bool registry_allow_loopback = false;  // --registry-allow-loopback
   std::string api_token;                 // from --api-token-file; empty: none
@@ -117,7 +124,12 @@ class ControlPlane {
   void writeReadyFile();
   // Generates or loads the webhook certificate and writes --webhook-ca-out. Returns an exit
   // code: 0, or 2 on a bad certificate or an unwritable file.
-  int prepareWebhook();
+  int prepareWebhook(const KubeConfig* kube);
+  // The injection review as the webhook's handler, run on helper threads (namespace labels
+  // come from the API server in Kubernetes mode).
+  WebhookHandler injectionHandler(const KubeConfig* kube);
+  // Where the Lease and the webhook Secret live (Kubernetes mode).
+  std::string leaseNamespace() const;
   void shutdown();
 
   ControlPlaneOptions options_;
@@ -125,6 +137,9 @@ class ControlPlane {
   // Shard 0: the loop thread; 1: the Kubernetes status writer's thread; 2: the Kubernetes
   // registration writer's thread.
   common::StatsStore stats_{3};
+  // Kubernetes mode: its config (none in file mode); resolved at the start of run().
+  std::optional<KubeConfig> kube_config_;
+  std::unique_ptr<CaBundlePatcher> ca_patcher_;  // keeps the webhook's caBundle in place
   std::unique_ptr<ManifestSource> source_;
   KubernetesSource* kubernetes_ = nullptr;  // source_, in Kubernetes mode
   Registry registry_;
