@@ -1,4 +1,4 @@
-#include "support/kube_api_server.h"
+#include "kube_api_server.h"
 
 #include <atomic>
 #include <cstdlib>

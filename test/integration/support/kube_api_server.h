@@ -12,8 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "support/process.h"
-#include "support/sockets.h"
+#include "process.h"
+#include "sockets.h"
 
 namespace remora::test {
 
