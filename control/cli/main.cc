@@ -2,7 +2,6 @@
 // (`check`: bad manifests) or failed (cannot reach the control plane or a sidecar), 2 usage
 // errors, missing inputs and commands not implemented yet. Each command lives in its own file.
 
-
 #include <cstdio>
 #include <string>
 #include <string_view>
@@ -11,6 +10,7 @@
 #include "common/logging.h"
 #include "control/cli/args.h"
 #include "control/cli/check_command.h"
+#include "control/cli/install_command.h"
 #include "control/cli/proxy_config_command.h"
 #include "control/cli/stat_command.h"
 #include "control/cli/status_command.h"
@@ -42,6 +42,14 @@ Commands:
                  per destination service: requests per second, success rate, p50 and p99
                  latency and request count over DURATION (default 2s), from two samples of the
                  control plane's GET /v1/stats taken DURATION apart
+
+  install [--namespace NS] [--replicas N] [--image IMG] [--gateway-api-stand-in]
+                 print the whole Kubernetes installation for `kubectl apply -f -`: the
+                 TrafficPolicy CRD, then namespace NS (default remora-system), service
+                 account, RBAC, the control plane Deployment (N replicas, default 2; 1 drops
+                 the PodDisruptionBudget) and Service, and the sidecar injector webhook.
+                 --image replaces the control plane image; --gateway-api-stand-in adds an
+                 HTTPRoute CRD for clusters without the Gateway API (never over the real one)
 
   --control ADDR is the control plane's HTTP API, IP:PORT (default $REMORA_CONTROL, else
   127.0.0.1:15014).
@@ -143,6 +151,9 @@ int main(int argc, char** argv) {
   }
   if (command == "stat") {
     return remora::control::cli::runStat(command_args, stdout, stderr);
+  }
+  if (command == "install") {
+    return remora::control::cli::runInstall(command_args, stdout, stderr);
   }
   for (std::string_view coming : kComing) {
     if (command == coming) {
