@@ -81,7 +81,7 @@ users: [{name: admin, user: {token: $TOKEN}}]
 contexts: [{name: t, context: {cluster: t, user: admin}}]
 current-context: t
 KC
-export KUBECONFIG=$RUN/kubeconfig
+export KUBECONFIG=$RUN/kubeconfig KUBECACHEDIR=$RUN/kube-cache
 # The client is newer than 1.20: keep its version-skew warning out of the error texts.
 k() {
   local rc=0
@@ -97,7 +97,7 @@ fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 # policy/v1 PodDisruptionBudget arrived in Kubernetes 1.21; this 1.20 server has policy/v1beta1
 # only (same fields for minAvailable), so the PDB is sent as v1beta1 here, and only here.
 pdb_compat() {
-  if k api-versions | grep -qx policy/v1; then cat; else sed 's#^apiVersion: policy/v1$#apiVersion: policy/v1beta1#'; fi
+  if k api-versions | grep -x policy/v1 >/dev/null; then cat; else sed 's#^apiVersion: policy/v1$#apiVersion: policy/v1beta1#'; fi
 }
 if "$REMORACTL" install --gateway-api-stand-in | pdb_compat | k apply -f - >"$RUN/install.out" 2>&1; then
   echo "remoractl install | kubectl apply -f -: $(wc -l <"$RUN/install.out") objects applied"
@@ -193,9 +193,9 @@ got=$(k get ns shop -o jsonpath='{.metadata.labels.remora\.dev/inject}')
 [ "$got" = enabled ] || fail "namespace shop is not labelled remora.dev/inject=enabled ($got)"
 got=$(k -n shop get trafficpolicy -o name | wc -l)
 [ "$got" = 2 ] || fail "expected the 2 TrafficPolicies of the shop, got $got"
-got=$(k -n shop get trafficpolicy catalog | head -1 | tr -s ' ')
+got=$(k -n shop get trafficpolicy catalog | sed -n 1p | tr -s ' ')
 [ "$got" = "NAME ACCEPTED TARGETS AGE" ] || fail "kubectl get trafficpolicy columns: '$got'"
-got=$(k -n shop get httproute catalog-canary | head -1 | tr -s ' ')
+got=$(k -n shop get httproute catalog-canary | sed -n 1p | tr -s ' ')
 [ "$got" = "NAME HOSTNAMES ACCEPTED AGE" ] || fail "kubectl get httproute columns: '$got'"
 # The route of the shop through the v1beta1 version of the stand-in too.
 sed 's#gateway.networking.k8s.io/v1$#gateway.networking.k8s.io/v1beta1#; s#name: catalog-canary#name: catalog-canary-beta#' \
@@ -264,7 +264,7 @@ refuses() {  # refuses KIND FIELD SPEC
   elif ! names "$2" "$RUN/err"; then
     fail "kubectl apply refused $1 {$3} without naming $2: $(head -3 "$RUN/err")"
   else
-    printf '  refused %-50s %s\n' "$2" "$(grep -F "$(sed 's/\[[0-9]*\]//g' <<<"${2##*.}")" "$RUN/err" | grep -v 'is invalid: *$' | head -1 | cut -c1-110)"
+    printf '  refused %-50s %s\n' "$2" "$(grep -F "$(sed 's/\[[0-9]*\]//g' <<<"${2##*.}")" "$RUN/err" | grep -v 'is invalid: *$' | sed -n 1p | cut -c1-110)"
   fi
   [ "${APIVERSION:-v1}" != v1 ] || [ "$(offline "$doc")" = refused ] || fail "remoractl check accepted the bad $1 {$3}: the schema is stricter than the control plane"
 }

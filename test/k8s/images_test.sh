@@ -35,7 +35,7 @@ owner() {
   local p real
   real=$(readlink -f "$1")
   for p in "$1" "$real" "${1#/usr}" "${real#/usr}" "/usr$1" "/usr$real"; do
-    dpkg-query -S "$p" 2>/dev/null | head -1 | sed 's/:.*//; s/,.*//' && return 0
+    dpkg-query -S "$p" 2>/dev/null | sed -n '1{s/:.*//; s/,.*//; p}' && return 0
   done
   return 1
 }
@@ -79,7 +79,7 @@ iptables_files=$(dpkg-query -L iptables)
 for tool in iptables-nft-restore iptables-legacy-restore ip6tables-nft-restore ip6tables-legacy-restore; do
   grep -q "/sbin/$tool\$" <<<"$iptables_files" || fail "the iptables package has no $tool"
 done
-installed_by "$IMAGES/Dockerfile.sidecar" | grep -qx iptables || fail "Dockerfile.sidecar does not install iptables"
+grep -qx iptables <<<"$(installed_by "$IMAGES/Dockerfile.sidecar")" || fail "Dockerfile.sidecar does not install iptables"
 for f in sidecar control; do
   grep -qx 'USER 1337:1337' "$IMAGES/Dockerfile.$f" || fail "Dockerfile.$f does not run as uid 1337"
 done
