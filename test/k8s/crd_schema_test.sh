@@ -247,12 +247,14 @@ accepts() {  # accepts KIND SPEC
   [ "${APIVERSION:-v1}" != v1 ] || [ "$(offline "$doc")" = accepted ] || fail "remoractl check refused a good $1 {$2}: $(head -3 "$RUN/check.out")"
 }
 # names FIELD FILE: the error names FIELD, as the API server does ("spec.a.b: Invalid value";
-# 1.20 leaves list indexes out: "spec.rules.name" for spec.rules[0].name) or as kubectl's own
+# 1.20 leaves list indexes out: "spec.rules.name" for spec.rules[0].name; "\"spec.a\" must
+# validate one and only one schema" for oneOf / anyOf) or as kubectl's own
 # check of the published schema does ("ValidationError(TrafficPolicy.spec.a): missing required
 # field \"b\"", "unknown field \"b\" in ...TrafficPolicy.spec.a").
 names() {
   local plain; plain=$(sed 's/\[[0-9]*\]//g' <<<"$1")
-  grep -qF -e "$1" -e "$plain: " "$2" || { grep -qF "${1%.*}" "$2" && grep -qF "\"${1##*.}\"" "$2"; }
+  grep -qF -e "$1" -e "$plain: " -e "\"$plain\"" "$2" ||
+    { grep -qF "${1%.*}" "$2" && grep -qF "\"${1##*.}\"" "$2"; }
 }
 refuses() {  # refuses KIND FIELD SPEC
   n=$((n + 1)); bad=$((bad + 1))
