@@ -147,16 +147,17 @@ can() {  # can yes|no VERB RESOURCE [kubectl flags]: what RBAC answers for the c
   local got; got=$(k auth can-i --as="$SA" "$@" 2>/dev/null || true)
   [ "$got" = "$want" ] || fail "can-i $* for remora-control: $got, expected $want"
 }
-for r in services endpoints pods endpointslices.discovery.k8s.io trafficpolicies.policy.remora.dev \
+can no list endpoints -A
+for r in services pods endpointslices.discovery.k8s.io trafficpolicies.policy.remora.dev \
          httproutes.gateway.networking.k8s.io; do
   can yes list "$r" -A; can yes watch "$r" -A
 done
 can yes get namespaces/shop
 can no list namespaces
-for v in create get update delete; do can yes "$v" endpointslices.discovery.k8s.io -n shop; done
-can no patch endpointslices.discovery.k8s.io -n shop
+for v in create patch delete; do can yes "$v" endpointslices.discovery.k8s.io -n shop; done
+can no update endpointslices.discovery.k8s.io -n shop
 for r in trafficpolicies.policy.remora.dev httproutes.gateway.networking.k8s.io; do
-  can yes update "$r" --subresource=status -n shop; can yes patch "$r" --subresource=status -n shop
+  can yes patch "$r" --subresource=status -n shop; can no update "$r" --subresource=status -n shop
   can no update "$r" -n shop; can no create "$r" -n shop; can no get "$r" -n shop
 done
 can yes get mutatingwebhookconfigurations/remora-sidecar-injector
@@ -169,7 +170,12 @@ can yes update leases.coordination.k8s.io/remora-control -n remora-system
 can no update leases.coordination.k8s.io/other -n remora-system
 can no create leases.coordination.k8s.io -n kube-system
 for r in pods services secrets configmaps deployments.apps; do can no create "$r" -n shop; done
-can no get secrets -n remora-system
+can yes create secrets -n remora-system
+can yes get secrets/remora-webhook-tls -n remora-system
+can no get secrets/other -n remora-system
+can no list secrets -n remora-system
+can no update secrets/remora-webhook-tls -n remora-system
+can no create secrets -n shop
 echo "RBAC: remora-control may do exactly what 20-rbac.yaml lists (kubectl auth can-i)"
 
 # A second installation elsewhere: every reference follows --namespace.
