@@ -11,6 +11,7 @@
 #include "control/cli/args.h"
 #include "control/cli/check_command.h"
 #include "control/cli/inject_command.h"
+#include "control/cli/install_command.h"
 #include "control/cli/proxy_config_command.h"
 #include "control/cli/stat_command.h"
 #include "control/cli/status_command.h"
@@ -50,6 +51,14 @@ Commands:
                  print the result; other kinds pass through. A pod is injected unless it is
                  annotated remora.dev/inject: "false" (with --namespace-labels: as the webhook
                  decides in a namespace with those labels). See docs/injection.md
+
+  install [--namespace NS] [--replicas N] [--image IMG] [--gateway-api-stand-in]
+                 print the whole Kubernetes installation for `kubectl apply -f -`: the
+                 TrafficPolicy CRD, then namespace NS (default remora-system), service
+                 account, RBAC, the control plane Deployment (N replicas, default 2; 1 drops
+                 the PodDisruptionBudget) and Service, and the sidecar injector webhook.
+                 --image replaces the control plane image; --gateway-api-stand-in adds an
+                 HTTPRoute CRD for clusters without the Gateway API (never over the real one)
 
   --control ADDR is the control plane's HTTP API, IP:PORT (default $REMORA_CONTROL, else
   127.0.0.1:15014).
@@ -149,6 +158,9 @@ int main(int argc, char** argv) {
   }
   if (command == "inject") {
     return remora::control::cli::runInject(command_args, stdin, stdout, stderr);
+  }
+  if (command == "install") {
+    return remora::control::cli::runInstall(command_args, stdout, stderr);
   }
   return usageError("unknown command '" + command + "'");
 }
