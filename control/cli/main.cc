@@ -2,6 +2,7 @@
 // (`check`: bad manifests) or failed (cannot reach the control plane or a sidecar), 2 usage
 // errors, missing inputs and commands not implemented yet. Each command lives in its own file.
 
+#include <algorithm>
 #include <cstdio>
 #include <string>
 #include <string_view>
@@ -10,6 +11,7 @@
 #include "common/logging.h"
 #include "control/cli/args.h"
 #include "control/cli/check_command.h"
+#include "control/cli/cluster_check.h"
 #include "control/cli/inject_command.h"
 #include "control/cli/install_command.h"
 #include "control/cli/proxy_config_command.h"
@@ -24,6 +26,9 @@ Usage:
   remoractl [flags] COMMAND [ARGS]
 
 Commands:
+  check --kubernetes [--kubeconfig FILE] [--namespace NS] [--control ADDR]
+                 check a live installation, one line per check (API, CRDs, control plane,
+                 webhook, every injected proxy in sync); exit 1 when one fails
   check DIR      validate the manifests under DIR (every *.yaml / *.yml, recursively; or one
                  file) offline. Exit 0 and a one-line summary when all are good; exit 1 with one
                  FILE:LINE:COL: FIELD: problem line per problem on stderr; exit 2 on bad usage
@@ -133,6 +138,11 @@ int main(int argc, char** argv) {
     return usageError("no command given");
   }
   const std::string& command = args[0];
+  if (command == "check" &&
+      std::find(args.begin(), args.end(), std::string("--kubernetes")) != args.end()) {
+    return remora::control::cli::runClusterCheck(
+        std::vector<std::string>(args.begin() + 1, args.end()), stdout, stderr);
+  }
   if (command == "check") {
     for (size_t i = 1; i < args.size(); ++i) {
       if (args[i].size() > 1 && args[i][0] == '-') {
