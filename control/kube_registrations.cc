@@ -2,7 +2,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include <chrono>
 #include <cstdio>
 
 #include "common/time_format.h"
@@ -35,24 +34,18 @@ std::time_t parseRfc3339(const std::string& s) {
 }  // namespace
 
 KubeRegistrations::KubeRegistrations(KubeConfig config, common::StatsStore& stats)
-    : client_(std::move(config)), stats_(stats) {
-  ok_ = stats_.counter("remora_control_kube_registration_writes_total", {{"result", "ok"}});
-  failed_ = stats_.counter("remora_control_kube_registration_writes_total", {{"result", "error"}});
-}
+    : stats_(stats),
+      ok_(stats_.counter("remora_control_kube_registration_writes_total", {{"result", "ok"}})),
+      failed_(
+          stats_.counter("remora_control_kube_registration_writes_total", {{"result", "error"}})),
+      queue_(std::move(config), "registration slice", [this](bool ok) {
+        ++writes_;
+        stats_.shard(kStatsShard).add(ok ? ok_ : failed_);
+      }) {}
 
-KubeRegistrations::~KubeRegistrations() {
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    stopping_ = true;
-  }
-  cv_.notify_all();
-  if (thread_.joinable()) {
-    thread_.join();
-  }
-}
-
-void KubeRegistrations::start() {
-  thread_ = std::thread([this] { run(); });
+void KubeRegistrations::enqueue(Op op) {
+  std::string key = op.ns + "/" + op.name;
+  queue_.put(key, [op = std::move(op)](KubeClient& client) { return apply(client, op); });
 }
 
 std::string KubeRegistrations::sliceName(const RegisteredEndpoint& e) {
@@ -122,12 +115,7 @@ void KubeRegistrations::store(const RegisteredEndpoint& e, const std::string& po
   (*pf)["port"].set_number_value(e.port);
   (*pf)["protocol"].set_string_value("TCP");
   *(*f)["ports"].mutable_list_value()->add_values() = std::move(port);
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    pending_[e.ns + "/" + sliceName(e)] =
-        Op{api_version, e.ns, sliceName(e), printJsonValue(slice)};
-  }
-  cv_.notify_all();
+  enqueue(Op{api_version, e.ns, sliceName(e), printJsonValue(slice)});
 }
 
 void KubeRegistrations::remove(const RegisteredEndpoint& e, const std::string& api_version) {
@@ -136,19 +124,15 @@ void KubeRegistrations::remove(const RegisteredEndpoint& e, const std::string& a
 
 void KubeRegistrations::removeSlice(const std::string& ns, const std::string& name,
                                     const std::string& api_version) {
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    pending_[ns + "/" + name] = Op{api_version, ns, name, ""};
-  }
-  cv_.notify_all();
+  enqueue(Op{api_version, ns, name, ""});
 }
 
-common::Status KubeRegistrations::apply(const Op& op) {
+common::Status KubeRegistrations::apply(KubeClient& client, const Op& op) {
   std::string path =
       "/apis/" + op.api_version + "/namespaces/" + op.ns + "/endpointslices/" + op.name;
-  auto r = op.body.empty() ? client_.call("DELETE", path)
-                           : client_.call("PATCH", path + "?fieldManager=remora-control&force=true",
-                                          op.body, "application/apply-patch+yaml");
+  auto r = op.body.empty() ? client.call("DELETE", path)
+                           : client.call("PATCH", path + "?fieldManager=remora-control&force=true",
+                                         op.body, "application/apply-patch+yaml");
   if (!r.isOk()) {
     return r.status();
   }
@@ -158,39 +142,6 @@ common::Status KubeRegistrations::apply(const Op& op) {
   }
   return common::Status::unavailable("HTTP " + std::to_string(s) + " " +
                                      r.value().body.substr(0, 300));
-}
-
-void KubeRegistrations::run() {
-  while (true) {
-    std::map<std::string, Op> batch;
-    {
-      std::unique_lock<std::mutex> lock(mutex_);
-      cv_.wait(lock, [this] { return stopping_ || !pending_.empty(); });
-      if (stopping_) {
-        return;
-      }
-      batch.swap(pending_);
-    }
-    std::map<std::string, Op> failed;
-    for (auto& [key, op] : batch) {
-      common::Status s = apply(op);
-      ++writes_;
-      if (s.isOk()) {
-        stats_.shard(kStatsShard).add(ok_);
-      } else {
-        stats_.shard(kStatsShard).add(failed_);
-        spdlog::warn("kubernetes: registration slice {}: {} (retried)", key, s.message());
-        failed.emplace(key, std::move(op));
-      }
-    }
-    if (!failed.empty()) {
-      std::unique_lock<std::mutex> lock(mutex_);
-      for (auto& [key, op] : failed) {
-        pending_.emplace(key, std::move(op));
-      }
-      cv_.wait_for(lock, std::chrono::seconds(1), [this] { return stopping_; });
-    }
-  }
 }
 
 }  // namespace remora::control

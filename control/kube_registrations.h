@@ -11,18 +11,15 @@
 // passed (expired()). Writes run on this object's thread, latest wish per slice first.
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <ctime>
-#include <map>
-#include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 
 #include "common/stats.h"
 #include "control/kube_client.h"
 #include "control/kube_watch.h"
+#include "control/kube_write_queue.h"
 #include "control/translator.h"
 
 namespace remora::control {
@@ -34,8 +31,7 @@ class KubeRegistrations {
   static constexpr size_t kStatsShard = 2;
 
   KubeRegistrations(KubeConfig config, common::StatsStore& stats);
-  ~KubeRegistrations();
-  void start();
+  void start() { queue_.start(); }
 
   // Loop thread. Writes (creates or renews) the slice of `e`, expiring `ttl_seconds` from now;
   // `port_name` is the Service port the workload serves (slices match ports by name);
@@ -66,19 +62,14 @@ class KubeRegistrations {
     std::string name;
     std::string body;  // empty: delete
   };
-  void run();
-  common::Status apply(const Op& op);
+  void enqueue(Op op);
+  static common::Status apply(KubeClient& client, const Op& op);
 
-  KubeClient client_;
-  std::mutex mutex_;
-  std::condition_variable cv_;
-  std::map<std::string, Op> pending_;  // by "ns/name"
-  bool stopping_ = false;
-  std::thread thread_;
-  std::atomic<uint64_t> writes_{0};
   common::StatsStore& stats_;
   common::Counter ok_;
   common::Counter failed_;
+  std::atomic<uint64_t> writes_{0};
+  KubeWriteQueue queue_;  // last: its thread stops first
 };
 
 }  // namespace remora::control

@@ -2,8 +2,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include <chrono>
-
 #include "control/kube_leader.h"
 #include "control/kube_watch.h"
 
@@ -35,24 +33,19 @@ pb::Value condition(const std::string& type, bool ok, const std::string& reason,
 }  // namespace
 
 KubeStatusWriter::KubeStatusWriter(KubeConfig config, common::StatsStore& stats)
-    : client_(std::move(config)), stats_(stats) {
-  writes_ok_ = stats_.counter("remora_control_kube_status_writes_total", {{"result", "ok"}});
-  writes_failed_ = stats_.counter("remora_control_kube_status_writes_total", {{"result", "error"}});
-}
+    : stats_(stats),
+      writes_ok_(stats_.counter("remora_control_kube_status_writes_total", {{"result", "ok"}})),
+      writes_failed_(
+          stats_.counter("remora_control_kube_status_writes_total", {{"result", "error"}})),
+      queue_(std::move(config), "status of", [this](bool ok) {
+        if (ok) {
+          ++written_;
+        }
+        stats_.shard(kStatsShard).add(ok ? writes_ok_ : writes_failed_);
+      }) {}
 
-KubeStatusWriter::~KubeStatusWriter() {
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    stopping_ = true;
-  }
-  cv_.notify_all();
-  if (thread_.joinable()) {
-    thread_.join();
-  }
-}
-
-void KubeStatusWriter::start() {
-  thread_ = std::thread([this] { run(); });
+void KubeStatusWriter::enqueue(const std::string& key, const Verdict& v) {
+  queue_.put(key, [v](KubeClient& client) { return write(client, v); });
 }
 
 void KubeStatusWriter::update(const std::vector<ObjectStanding>& standings) {
@@ -88,31 +81,21 @@ void KubeStatusWriter::update(const std::vector<ObjectStanding>& standings) {
   if (!leader_ || changed.empty()) {
     return;
   }
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    for (Verdict& v : changed) {
-      std::string key = keyOf(v.standing);
-      pending_[key] = std::move(v);
-    }
+  for (const Verdict& v : changed) {
+    enqueue(keyOf(v.standing), v);
   }
-  cv_.notify_all();
 }
 
 void KubeStatusWriter::setLeader(bool leader) {
   leader_ = leader;
   if (!leader) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    pending_.clear();
+    queue_.clear();
     return;
   }
-  {
-    // Another replica may have judged differently (an older version): write everything.
-    std::lock_guard<std::mutex> lock(mutex_);
-    for (const auto& [key, v] : last_) {
-      pending_[key] = v;
-    }
+  // Another replica may have judged differently (an older version): write everything.
+  for (const auto& [key, v] : last_) {
+    enqueue(key, v);
   }
-  cv_.notify_all();
 }
 
 std::string KubeStatusWriter::statusPatch(const Verdict& v) {
@@ -141,11 +124,11 @@ std::string KubeStatusWriter::statusPatch(const Verdict& v) {
   return printJsonValue(patch);
 }
 
-common::Status KubeStatusWriter::write(const Verdict& v) {
+common::Status KubeStatusWriter::write(KubeClient& client, const Verdict& v) {
   const ObjectStanding& s = v.standing;
   std::string path = "/apis/" + s.group + "/" + s.version + "/namespaces/" + s.namespace_ + "/" +
                      s.plural + "/" + s.name + "/status";
-  auto r = client_.call("PATCH", path, statusPatch(v), "application/merge-patch+json");
+  auto r = client.call("PATCH", path, statusPatch(v), "application/merge-patch+json");
   if (!r.isOk()) {
     return r.status();
   }
@@ -157,39 +140,6 @@ common::Status KubeStatusWriter::write(const Verdict& v) {
                                        r.value().body.substr(0, 300));
   }
   return common::Status::ok();
-}
-
-void KubeStatusWriter::run() {
-  while (true) {
-    std::map<std::string, Verdict> batch;
-    {
-      std::unique_lock<std::mutex> lock(mutex_);
-      cv_.wait(lock, [this] { return stopping_ || !pending_.empty(); });
-      if (stopping_) {
-        return;
-      }
-      batch.swap(pending_);
-    }
-    std::map<std::string, Verdict> failed;
-    for (auto& [key, v] : batch) {
-      common::Status s = write(v);
-      if (s.isOk()) {
-        ++written_;
-        stats_.shard(kStatsShard).add(writes_ok_);
-      } else {
-        stats_.shard(kStatsShard).add(writes_failed_);
-        spdlog::warn("kubernetes: status of {}: {} (retried)", key, s.message());
-        failed.emplace(key, std::move(v));
-      }
-    }
-    if (!failed.empty()) {
-      std::unique_lock<std::mutex> lock(mutex_);
-      for (auto& [key, v] : failed) {
-        pending_.emplace(key, std::move(v));  // unless a newer verdict came meanwhile
-      }
-      cv_.wait_for(lock, std::chrono::seconds(1), [this] { return stopping_; });
-    }
-  }
 }
 
 }  // namespace remora::control

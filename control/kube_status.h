@@ -10,16 +10,14 @@
 // of the status subresource) run on the writer's own thread, latest verdict per object wins.
 
 #include <atomic>
-#include <condition_variable>
 #include <map>
-#include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "common/stats.h"
 #include "control/kube_client.h"
 #include "control/kube_source.h"
+#include "control/kube_write_queue.h"
 
 namespace remora::control {
 
@@ -30,9 +28,8 @@ class KubeStatusWriter {
   static constexpr size_t kStatsShard = 1;
 
   KubeStatusWriter(KubeConfig config, common::StatsStore& stats);
-  ~KubeStatusWriter();
 
-  void start();
+  void start() { queue_.start(); }
   // Loop thread: the standings of the latest load.
   void update(const std::vector<ObjectStanding>& standings);
   // Loop thread: leadership changed.
@@ -48,24 +45,18 @@ class KubeStatusWriter {
     std::string message;
     std::string transition_time;
   };
-  void run();
-  common::Status write(const Verdict& v);
+  void enqueue(const std::string& key, const Verdict& v);
+  static common::Status write(KubeClient& client, const Verdict& v);
   static std::string statusPatch(const Verdict& v);
 
-  KubeClient client_;
-  // Loop thread only.
-  bool leader_ = false;
-  std::map<std::string, Verdict> last_;  // by "KIND NS/NAME": latest verdict
-  // Shared with the writer thread.
-  std::mutex mutex_;
-  std::condition_variable cv_;
-  std::map<std::string, Verdict> pending_;
-  bool stopping_ = false;
-  std::thread thread_;
-  std::atomic<uint64_t> written_{0};
   common::StatsStore& stats_;
   common::Counter writes_ok_;
   common::Counter writes_failed_;
+  std::atomic<uint64_t> written_{0};
+  // Loop thread only.
+  bool leader_ = false;
+  std::map<std::string, Verdict> last_;  // by "KIND NS/NAME": latest verdict
+  KubeWriteQueue queue_;                 // last: its thread stops first
 };
 
 }  // namespace remora::control
