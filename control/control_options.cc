@@ -204,20 +204,7 @@ const std::vector<FlagSpec>& flags() {
        }},
       {"watch-namespaces",
        [](ControlOptions& o, const std::string& v) {
-         o.plane.watch_namespaces.clear();
-         size_t start = 0;
-         while (start <= v.size()) {
-           size_t comma = v.find(',', start);
-           std::string ns =
-               v.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-           if (!ns.empty()) {
-             o.plane.watch_namespaces.push_back(ns);
-           }
-           if (comma == std::string::npos) {
-             break;
-           }
-           start = comma + 1;
-         }
+         o.plane.watch_namespaces = common::splitCommaList(v);
          return o.plane.watch_namespaces.empty()
                     ? Status::invalid(
                           "--watch-namespaces wants a comma-separated list of namespaces")
