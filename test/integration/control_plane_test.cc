@@ -27,17 +27,6 @@ std::string split(int w1, int w2) {
          std::to_string(w2) + "}\n";
 }
 
-// One GET through a sidecar's outbound listener to `host`; returns (status, x-echo-id).
-std::pair<int, std::string> callVia(common::HttpClient& c, const std::string& host,
-                                    const std::string& path = "/") {
-  auto r = c.get(path, {{"host", host}});
-  if (!r.isOk()) {
-    c.close();
-    return {0, ""};
-  }
-  return {r.value().status, std::string(r.value().header("x-echo-id"))};
-}
-
 class ControlPlaneTest : public ::testing::Test {
  protected:
   void SetUp() override {

@@ -27,15 +27,6 @@ std::string kubeSplit(const std::string& ns, int w1, int w2) {
          "}\n    - {name: catalog-v2, port: 8080, weight: " + std::to_string(w2) + "}\n";
 }
 
-std::pair<int, std::string> callVia(common::HttpClient& c, const std::string& host) {
-  auto r = c.get("/", {{"host", host}});
-  if (!r.isOk()) {
-    c.close();
-    return {0, ""};
-  }
-  return {r.value().status, std::string(r.value().header("x-echo-id"))};
-}
-
 void KubernetesTest::SetUp() {
   std::string why;
   bool skip = false;

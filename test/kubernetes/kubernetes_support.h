@@ -22,9 +22,6 @@ std::string kubeSlice(const std::string& api_version, const std::string& ns,
 // An HTTPRoute for Service catalog splitting between catalog-v1 and catalog-v2.
 std::string kubeSplit(const std::string& ns, int w1, int w2);
 
-// One GET through a sidecar's outbound listener to `host`; (status, x-echo-id).
-std::pair<int, std::string> callVia(common::HttpClient& c, const std::string& host);
-
 class KubernetesTest : public ::testing::Test {
  protected:
   void SetUp() override;

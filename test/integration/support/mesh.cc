@@ -7,7 +7,19 @@
 
 namespace remora::test {
 
-std::string controlBin() { return REMORA_CONTROL_BIN; }
+std::string controlBin() {
+  return REMORA_CONTROL_BIN;
+}
+
+std::pair<int, std::string> callVia(common::HttpClient& c, const std::string& host,
+                                    const std::string& path) {
+  auto r = c.get(path, {{"host", host}});
+  if (!r.isOk()) {
+    c.close();
+    return {0, ""};
+  }
+  return {r.value().status, std::string(r.value().header("x-echo-id"))};
+}
 
 std::string shopService(const std::string& name, int port) {
   return "---\napiVersion: v1\nkind: Service\nmetadata: {name: " + name +
@@ -40,13 +52,16 @@ ControlPlane ControlPlane::start(const TempDir& dir, const std::string& name,
   }
   auto has = [&](const std::string& flag) {
     for (const std::string& a : extra) {
-      if (a == flag) return true;
+      if (a == flag)
+        return true;
     }
     return false;
   };
-  for (const auto& [flag, value] : std::vector<std::pair<std::string, std::string>>{
-           {"--xds", "127.0.0.1:0"}, {"--http", "127.0.0.1:0"}, {"--debounce", "20ms"},
-           {"--poll", "50ms"}}) {
+  for (const auto& [flag, value] :
+       std::vector<std::pair<std::string, std::string>>{{"--xds", "127.0.0.1:0"},
+                                                        {"--http", "127.0.0.1:0"},
+                                                        {"--debounce", "20ms"},
+                                                        {"--poll", "50ms"}}) {
     if (!has(flag)) {
       argv.insert(argv.end(), {flag, value});
     }
@@ -84,9 +99,12 @@ int ControlPlane::post(const std::string& path, const std::string& body) const {
 Sidecar meshSidecar(const TempDir& dir, const std::string& xds, const std::string& id,
                     const std::string& service, const std::string& ns,
                     std::vector<std::string> extra) {
-  std::vector<std::string> args = {"--xds",       xds,           "--node-id",  id,
-                                   "--service",   service,       "--namespace", ns,
-                                   "--outbound",  "127.0.0.1:0", "--inbound",  "127.0.0.1:0",
+  std::vector<std::string> args = {"--xds",         xds,
+                                   "--node-id",     id,
+                                   "--service",     service,
+                                   "--namespace",   ns,
+                                   "--outbound",    "127.0.0.1:0",
+                                   "--inbound",     "127.0.0.1:0",
                                    "--concurrency", "2"};
   args.insert(args.end(), extra.begin(), extra.end());
   return Sidecar::start(dir, id, args);

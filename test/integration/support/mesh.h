@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "common/http_client.h"
 #include "process.h"
 
 namespace remora::test {
@@ -36,6 +37,11 @@ Sidecar meshSidecar(const TempDir& dir, const std::string& xds, const std::strin
                     std::vector<std::string> extra = {});
 
 std::string controlBin();
+
+// One GET of `path` through a sidecar's outbound listener to `host`; (status, x-echo-id), or
+// (0, "") when the call failed (the connection is then closed).
+std::pair<int, std::string> callVia(common::HttpClient& c, const std::string& host,
+                                    const std::string& path = "/");
 
 // Manifests for the tests: a "---" document of Service `name` in namespace shop with one port
 // "http" (port and targetPort `port`).
