@@ -89,11 +89,13 @@ pack() {
     >"$dir/manifest"
   read -r -a manifest <<<"$(blob "$dir/manifest")"
   # containerd names the image after io.containerd.image.name: the fully qualified reference.
-  local full=$name
-  case "${name%%/*}" in
-    *.*|*:*|localhost) ;;
-    *) [[ "$name" == */* ]] && full=docker.io/$name || full=docker.io/library/$name ;;
-  esac
+  local full=docker.io/library/$name
+  if [[ "$name" == */* ]]; then
+    case "${name%%/*}" in
+      *.* | *:* | localhost) full=$name ;;
+      *) full=docker.io/$name ;;
+    esac
+  fi
   jq -cn --arg m "${manifest[0]}" --argjson ms "${manifest[1]}" --arg full "$full" --arg tag "${name##*:}" '{
       schemaVersion: 2, mediaType: "application/vnd.oci.image.index.v1+json",
       manifests: [{mediaType: "application/vnd.oci.image.manifest.v1+json", digest: $m, size: $ms,

@@ -140,7 +140,8 @@ stop() {
   fi
   # Mounts under DIR (pod volumes, sandbox shm, pod namespaces, container root file systems),
   # deepest first; then the kubepods cgroups this kubelet made, now empty.
-  findmnt -rn -o TARGET | grep "^$DIR/" | sort -r | while read -r m; do
+  local m
+  for m in $(findmnt -rn -o TARGET | grep "^$DIR/" | sort -r || true); do
     umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
   done
   if [ -f "$DIR/cgroups-created" ]; then
