@@ -186,6 +186,9 @@ touch "$DIR/netns-created" "$DIR/host-paths"
 "${IN[@]}" ip link add "$BRIDGE" type bridge
 "${IN[@]}" ip addr add "$NODE_IP/24" dev "$BRIDGE"
 "${IN[@]}" ip link set "$BRIDGE" up
+# The node's own connections to a ClusterIP (the API server calling the admission webhook)
+# need a route before kube-proxy's DNAT picks a pod: the bridge, never off the machine.
+"${IN[@]}" ip route add "$SERVICE_CIDR" dev "$BRIDGE" src "$NODE_IP"
 "${IN[@]}" sh -c 'echo 1 >/proc/sys/net/ipv4/ip_forward'
 "${IN[@]}" sh -c 'echo 1 >/proc/sys/net/bridge/bridge-nf-call-iptables'
 ip link add "$HOST_IF" type veth peer name "$NODE_IF" netns "$NETNS"

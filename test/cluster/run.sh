@@ -171,16 +171,20 @@ init_log=$(k -n shop logs deploy/orders -c remora-init 2>&1 | grep -c 'REDIRECT 
 [ "$init_log" -ge 2 ] && pass "remora-init installed the interception rules (its log: $init_log REDIRECT rules)" ||
   fail "remora-init's log shows no REDIRECT rule"
 
-# The control plane lists every proxy under POD.NAMESPACE with the Pod's identity.
-proxies=$(curl -sS -m 5 "http://$CONTROL_IP:15014/v1/proxies")
+# The control plane lists every proxy under POD.NAMESPACE with the Pod's identity; each proxy
+# is connected to one of the two replicas, so ask both.
+proxies=$(for ip in $(k -n remora-system get pods -l app=remora-control -o jsonpath='{.items[*].status.podIP}'); do
+  curl -sS -m 5 "http://$ip:15014/v1/proxies"
+done | jq -s '{proxies: [.[].proxies[]]}')
+echo "control plane replicas: $(jq -r '[.proxies[].node_id] | length' <<<"$proxies") proxies connected in all"
 for pod in $(jq -r '.items[].metadata.name' <<<"$pods"); do
   sa=$(jq -r --arg p "$pod" '.items[] | select(.metadata.name == $p) | .spec.serviceAccountName' <<<"$pods")
   got=$(jq -c --arg id "$pod.shop" '[.proxies[] | select(.node_id == $id)] | first
       | {pod, service_account, pod_ip}' <<<"$proxies" 2>/dev/null || echo null)
-  if [ "$(jq -r .pod <<<"$got")" = "$pod" ] && [ "$(jq -r .service_account <<<"$got")" = "$sa" ]; then
+  if [ "$(jq -r .pod <<<"$got")" = "shop/$pod" ] && [ "$(jq -r .service_account <<<"$got")" = "$sa" ]; then
     pass "control plane /v1/proxies: $pod.shop $got"
   else
-    fail "control plane /v1/proxies: $pod.shop is $got (want pod $pod, service account $sa)"
+    fail "control plane /v1/proxies: $pod.shop is $got (want pod shop/$pod, service account $sa)"
   fi
 done
 
@@ -241,7 +245,8 @@ recent=$(admin "/requests?limit=3")
 echo "client sidecar /requests (last 3): $(jq -c '[.[]? // .requests[]? | {route, cluster, status: (.status // .response_code)}]' <<<"$recent" 2>/dev/null || echo "$recent" | head -c 400)"
 prom_ok=0
 for ip in $(jq -r '.items[].status.podIP' <<<"$pods"); do
-  curl -sf -m 3 "http://$ip:15090/stats/prometheus" | grep -q '^remora_' && prom_ok=$((prom_ok + 1))
+  metrics=$(curl -sf -m 3 "http://$ip:15090/stats/prometheus" || true)
+  grep -q '^remora_' <<<"$metrics" && prom_ok=$((prom_ok + 1))
 done
 [ "$prom_ok" = 7 ] && pass "every sidecar serves /stats/prometheus on its pod IP:15090 ($prom_ok/7)" ||
   fail "$prom_ok of 7 sidecars serve /stats/prometheus on :15090"
