@@ -218,6 +218,10 @@ if [ $((v1 + v2)) = "$ok" ] && [ "$v2" -ge 5 ] && [ "$v2" -le 45 ]; then
 else
   fail "canary split: v1 $v1, v2 $v2 of $ok"
 fi
+# The client's sidecar counted each of them (and nothing else went to catalog yet).
+through=$(admin /clusters | jq '[.clusters[] | select(.name | test("^catalog-v[12][.]")) | .endpoints[].requests_total] | add')
+[ "$through" = "$ok" ] && pass "the client's sidecar sent all $through to the catalog pods (requests_total of its catalog-v1/v2 endpoints)" ||
+  fail "the client's sidecar counted $through requests to the catalog pods, want $ok"
 [ "$routed" = "$ok" ] && pass "every answer shows x-shop-route: catalog-canary and an x-request-id added by the client's sidecar" ||
   fail "only $routed of $ok answers carry the route's header and a request id"
 
@@ -241,8 +245,8 @@ echo "client sidecar /clusters (requests per endpoint, retries):"
 jq -r '.clusters[] | select(.name | test("catalog|orders|frontend"))
     | "  \(.name): retries \(.upstream_rq_retry), " + ([.endpoints[] | "\(.address) \(.requests_total)"] | join(", "))' \
   "$WORK/client-clusters.json"
-recent=$(admin "/requests?limit=3")
-echo "client sidecar /requests (last 3): $(jq -c '[.[]? // .requests[]? | {route, cluster, status: (.status // .response_code)}]' <<<"$recent" 2>/dev/null || echo "$recent" | head -c 400)"
+echo "client sidecar /requests (the last 2):"
+admin "/requests?limit=2" | jq -c '.requests[] | {authority, route, cluster, status, attempts: [.attempts[] | "\(.endpoint) \(.outcome)"]}' | sed 's/^/  /'
 prom_ok=0
 for ip in $(jq -r '.items[].status.podIP' <<<"$pods"); do
   metrics=$(curl -sf -m 3 "http://$ip:15090/stats/prometheus" || true)
