@@ -41,7 +41,8 @@ demo: build
 # remora in a real single-node Kubernetes cluster (kubelet, containerd, real pods): install,
 # the shop, traffic through the injected sidecars. Needs root; not part of `make test` or CI
 # (docs/kubernetes.md "The test in a real cluster").
-test-cluster: setup
+test-cluster:
+	@bash scripts/setup.sh --cluster
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release >/dev/null
 	@cmake --build $(BUILD) -j$(JOBS) --target remora-sidecar remora-control remoractl remora-echo 2>&1 | grep -vE '^\[ *[0-9]+%\] (Building|Linking|Built)|^Consolidate|^Scanning|^g?make\[[0-9]+\]' || true
 	@bash test/cluster/run.sh $(BUILD)

@@ -43,21 +43,7 @@ done
 
 # ------------------------------------------------------------------- 1. binaries, packages
 t=$(now)
-packages=(containerd runc containernetworking-plugins iptables iproute2 conntrack busybox-static jq
-  etcd-server etcd-client openssl curl util-linux)
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "installing ${missing[*]}"
-  apt-get update -qq >/dev/null
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-  # The packages enable system services; this test runs its own instances.
-  for unit in containerd etcd; do
-    if [ -d /run/systemd/system ]; then systemctl disable --now -q "$unit" 2>/dev/null || true; fi
-  done
-fi
+bash "$ROOT/scripts/setup.sh" --cluster
 rc=0
 COMPONENTS="kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl pause" \
   bash "$ROOT/test/k8s/build-apiserver.sh" >/dev/null || rc=$?
@@ -241,9 +227,10 @@ retries=$(($(retries_to catalog) - before))
 
 # The sidecar's own view: its counters and its log of recent requests.
 admin /clusters >"$WORK/client-clusters.json"
-echo "client sidecar /clusters (requests per endpoint, retries):"
+echo "client sidecar /clusters (retries, outlier ejections; requests and health per endpoint):"
 jq -r '.clusters[] | select(.name | test("catalog|orders|frontend"))
-    | "  \(.name): retries \(.upstream_rq_retry), " + ([.endpoints[] | "\(.address) \(.requests_total)"] | join(", "))' \
+    | "  \(.name): retries \(.upstream_rq_retry), ejections \(.outlier_ejections_total); "
+      + ([.endpoints[] | "\(.address) \(.requests_total) \(.health)"] | join(", "))' \
   "$WORK/client-clusters.json"
 echo "client sidecar /requests (the last 2):"
 admin "/requests?limit=2" | jq -c '.requests[] | {authority, route, cluster, status, attempts: [.attempts[] | "\(.endpoint) \(.outcome)"]}' | sed 's/^/  /'
