@@ -66,6 +66,8 @@ trap 'exit 130' INT TERM
 # A previous run that was killed may have left its cluster: stop it, then start afresh.
 [ -d "$WORK" ] && bash "$ROOT/test/cluster/node.sh" stop "$WORK" >/dev/null
 rm -rf "$WORK"
+mem_available() { awk '/^MemAvailable/ {printf "%d", $2 / 1024}' /proc/meminfo; }
+MEM0=$(mem_available)
 t=$(now)
 bash "$ROOT/test/cluster/node.sh" start "$WORK"
 phase_done "cluster up (node Ready)" "$t"
@@ -251,7 +253,8 @@ fi
 echo "$out" | sed 's/^/  /'
 phase_done "checks" "$t"
 
-echo "--- memory (VmRSS MiB): $(for f in "$WORK"/pids/*; do
+echo "--- memory: MemAvailable $((MEM0 - $(mem_available))) MiB lower than before the cluster started, with $(k get pods -A --no-headers | wc -l) pods"
+echo "    components (VmRSS MiB): $(for f in "$WORK"/pids/*; do
   printf '%s %.0f, ' "$(basename "$f")" "$(awk '/VmRSS/ {print $2 / 1024}' "/proc/$(cat "$f")/status" 2>/dev/null || echo 0)"
 done)"
 echo "--- timings"

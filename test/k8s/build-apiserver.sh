@@ -30,7 +30,7 @@ if [ "$(cat "$CACHE/bin/STAMP" 2>/dev/null)" = "$STAMP" ]; then
   for c in $COMPONENTS; do [ -x "$CACHE/bin/$c" ] || todo+=("$c"); done
 else
   for c in $COMPONENTS $(ls "$CACHE/bin" 2>/dev/null); do
-    [ "$c" = STAMP ] || [[ " ${todo[*]} " == *" $c "* ]] || todo+=("$c")
+    [ "$c" = STAMP ] || [[ "$c" == *.new ]] || [[ " ${todo[*]} " == *" $c "* ]] || todo+=("$c")
   done
 fi
 if [ ${#todo[@]} -eq 0 ]; then
