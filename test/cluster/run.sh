@@ -31,7 +31,7 @@ T0=$(date +%s.%N)
 now() { date +%s.%N; }
 since() { awk -v t="$1" -v n="$(now)" 'BEGIN {printf "%.1f", n - t}'; }
 TIMES=()
-phase_done() { TIMES+=("$(printf '%-34s %6s s' "$1" "$(since "$2")")"); echo "== $1: $(since "$2") s"; }
+phase_done() { TIMES+=("$(printf '%-40s %6s s' "$1" "$(since "$2")")"); echo "== $1: $(since "$2") s"; }
 FAILURES=0
 pass() { echo "PASS: $*"; }
 fail() { echo "FAIL: $*"; FAILURES=$((FAILURES + 1)); }
@@ -259,6 +259,6 @@ echo "    components (VmRSS MiB): $(for f in "$WORK"/pids/*; do
 done)"
 echo "--- timings"
 printf '  %s\n' "${TIMES[@]}"
-printf '  %-34s %6s s\n' "total" "$(since "$T0")"
+printf '  %-40s %6s s\n' "total" "$(since "$T0")"
 echo "$FAILURES failure(s)"
 [ "$FAILURES" = 0 ]
