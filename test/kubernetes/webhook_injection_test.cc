@@ -135,16 +135,16 @@ namespace remora::test {
 namespace {
 
 TEST_F(WebhookInjectionTest, RemoractlCheckKubernetesSaysWhatIsMissingThenPassesWhenAllIsThere) {
-  ASSERT_EQ(
-      api_->kubectl({"label", "namespace", ns_, "remora.dev/inject=enabled", "remora-test=" + ns_})
-          .exit_code,
-      0);
+  ASSERT_EQ(api_->kubectl({"label", "namespace", ns_, "remora.dev/inject=enabled",
+                           "remora-test=" + ns_})
+                .exit_code,
+            0);
   auto check = [&] {
-    return runToExit(
-        dir_, "check",
-        {REMORA_REMORACTL_BIN, "check", "--kubernetes", "--kubeconfig", api_->kubeconfig(),
-         "--namespace", ns_, "--webhook-config", config_, "--control", cp_.http},
-        std::chrono::milliseconds(30000));
+    return runToExit(dir_, "check",
+                     {REMORA_REMORACTL_BIN, "check", "--kubernetes", "--kubeconfig",
+                      api_->kubeconfig(), "--namespace", ns_, "--webhook-config", config_,
+                      "--control", cp_.http},
+                     std::chrono::milliseconds(30000));
   };
   // No control plane Deployment in this namespace (the one serving runs outside the cluster).
   RunResult r = check();
@@ -153,9 +153,9 @@ TEST_F(WebhookInjectionTest, RemoractlCheckKubernetesSaysWhatIsMissingThenPasses
   EXPECT_NE(r.out.find("[ok]   CRD trafficpolicies.policy.remora.dev: present and current"),
             std::string::npos)
       << r.out;
-  EXPECT_NE(
-      r.out.find("[FAIL] control plane ready: deployment " + ns_ + "/remora-control: not found"),
-      std::string::npos)
+  EXPECT_NE(r.out.find("[FAIL] control plane ready: deployment " + ns_ +
+                       "/remora-control: not found"),
+            std::string::npos)
       << r.out;
   EXPECT_NE(r.out.find("[ok]   injector webhook: " + config_ + " has a valid CA bundle"),
             std::string::npos)
@@ -163,14 +163,14 @@ TEST_F(WebhookInjectionTest, RemoractlCheckKubernetesSaysWhatIsMissingThenPasses
 
   // A running injected pod whose proxy is not connected fails the last check...
   ASSERT_EQ(api_->apply(pod("reviews-1")).exit_code, 0);
-  RunResult running =
-      api_->kubectl({"-n", ns_, "patch", "pod", "reviews-1", "--subresource=status", "--type=merge",
-                     "-p", R"({"status":{"phase":"Running","podIP":"10.244.0.9"}})"});
+  RunResult running = api_->kubectl(
+      {"-n", ns_, "patch", "pod", "reviews-1", "--subresource=status", "--type=merge", "-p",
+       R"({"status":{"phase":"Running","podIP":"10.244.0.9"}})"});
   ASSERT_EQ(running.exit_code, 0) << running.err;
   r = check();
-  EXPECT_NE(
-      r.out.find("[FAIL] injected proxies in sync: 1 of 1: reviews-1." + ns_ + " (not connected)"),
-      std::string::npos)
+  EXPECT_NE(r.out.find("[FAIL] injected proxies in sync: 1 of 1: reviews-1." + ns_ +
+                       " (not connected)"),
+            std::string::npos)
       << r.out;
   // ... and passes once it is; with a ready Deployment every check passes.
   Sidecar proxy = meshSidecar(dir_, cp_.xds, "reviews-1." + ns_, "reviews", ns_);
@@ -181,11 +181,11 @@ TEST_F(WebhookInjectionTest, RemoractlCheckKubernetesSaysWhatIsMissingThenPasses
       "    metadata: {labels: {app: remora-control}}\n    spec: {containers: [{name: c, image: "
       "remora-control:test}]}\n";
   ASSERT_EQ(api_->apply(deployment).exit_code, 0);
-  ASSERT_EQ(
-      api_->kubectl({"-n", ns_, "patch", "deployment", "remora-control", "--subresource=status",
-                     "--type=merge", "-p", R"({"status":{"replicas":1,"readyReplicas":1}})"})
-          .exit_code,
-      0);
+  ASSERT_EQ(api_->kubectl({"-n", ns_, "patch", "deployment", "remora-control",
+                           "--subresource=status", "--type=merge", "-p",
+                           R"({"status":{"replicas":1,"readyReplicas":1}})"})
+                .exit_code,
+            0);
   r = check();
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_NE(r.out.find("[ok]   control plane ready: deployment " + ns_ +
