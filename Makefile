@@ -3,14 +3,14 @@
 #   make demo   build, run the shop mesh (control plane + sidecars + apps), drive traffic, summarize
 #   make test   build, run the whole ctest suite, then the same suite under ASan+UBSan (the
 #               Kubernetes tests against a real kube-apiserver included: test/k8s/)
-# Developer targets: build, unit, asan, bench, format, clean.
+# Developer targets: build, unit, asan, bench, format, clean, test-cluster.
 
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 JOBS       ?= $(shell nproc)
 DEMO_ARGS  ?=
 
-.PHONY: setup build test unit asan demo bench fuzz format clean
+.PHONY: setup build test unit asan demo bench fuzz format clean test-cluster
 
 setup:
 	@bash scripts/setup.sh
@@ -37,6 +37,15 @@ unit: build
 
 demo: build
 	@bash scripts/demo.sh $(DEMO_ARGS)
+
+# remora in a real single-node Kubernetes cluster (kubelet, containerd, real pods): install,
+# the shop, traffic through the injected sidecars. Needs root; not part of `make test` or CI
+# (docs/kubernetes.md "The test in a real cluster").
+test-cluster:
+	@bash scripts/setup.sh --cluster
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release >/dev/null
+	@cmake --build $(BUILD) -j$(JOBS) --target remora-sidecar remora-control remoractl remora-echo 2>&1 | grep -vE '^\[ *[0-9]+%\] (Building|Linking|Built)|^Consolidate|^Scanning|^g?make\[[0-9]+\]' || true
+	@bash test/cluster/run.sh $(BUILD)
 
 bench: build
 	@bash scripts/setup.sh --bench

@@ -35,7 +35,7 @@ Flags (each also read from REMORA_CONTROL_<FLAG> when absent, e.g. REMORA_CONTRO
   --webhook-secret NAME  Kubernetes mode: the Secret (in the lease namespace) that shares the
                          generated webhook certificate between replicas (default remora-webhook-tls)
   --inject-image IMG     the image injected pods get for remora-init and remora-proxy
-                         (default remora/sidecar:VERSION)
+                         (default remora-sidecar:VERSION)
   --inject-control-plane ADDR
                          the xDS address injected proxies use
                          (default remora-control.remora-system.svc:15010)

@@ -38,8 +38,9 @@ inline constexpr const char* kInitContainerName = "remora-init";
 
 struct InjectionOptions {
   // One image runs both the init step (`remora-sidecar iptables ...`) and the proxy; it must
-  // have remora-sidecar on its PATH.
-  std::string proxy_image = std::string("remora/sidecar:") + REMORA_VERSION;
+  // have remora-sidecar on its PATH. The default is the name docs/kubernetes.md builds
+  // k8s/images/Dockerfile.sidecar as, next to remora-control:VERSION of the installation.
+  std::string proxy_image = std::string("remora-sidecar:") + REMORA_VERSION;
   std::string control_plane = "remora-control.remora-system.svc:15010";  // REMORA_XDS
   bool native_sidecar = false;  // default for pods without remora.dev/native-sidecar
   int64_t proxy_uid = 1337;

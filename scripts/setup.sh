@@ -16,6 +16,8 @@ FUZZ_PKGS=(clang libclang-rt-14-dev)
 # dependencies (test/k8s/build-apiserver.sh builds it), etcd, and kubectl's package when absent.
 K8S_PKGS=(golang-1.19-go golang-github-modern-go-reflect2-dev etcd-server etcd-client make rsync
           openssl)
+# The single-node cluster of `make test-cluster` (only with --cluster, which implies --k8s).
+CLUSTER_PKGS=(containerd runc containernetworking-plugins conntrack busybox-static jq util-linux)
 
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
@@ -27,7 +29,8 @@ for arg in "$@"; do
     --bench) want+=("${BENCH_PKGS[@]}") ;;
     --fuzz) want+=("${FUZZ_PKGS[@]}") ;;
     --k8s) want+=("${K8S_PKGS[@]}") ;;
-    *) echo "setup: unknown flag $arg (--bench, --fuzz, --k8s)" >&2; exit 2 ;;
+    --cluster) want+=("${K8S_PKGS[@]}" "${CLUSTER_PKGS[@]}") ;;
+    *) echo "setup: unknown flag $arg (--bench, --fuzz, --k8s, --cluster)" >&2; exit 2 ;;
   esac
 done
 
@@ -42,6 +45,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   # etcd-server's package starts a system etcd on :2379; the tests run their own.
   if printf '%s\n' "${missing[@]}" | grep -qx etcd-server; then
     systemctl stop etcd >/dev/null 2>&1 || service etcd stop >/dev/null 2>&1 || true
+  fi
+  # Likewise containerd's: test/cluster runs its own, with its own socket.
+  if printf '%s\n' "${missing[@]}" | grep -qx containerd; then
+    systemctl disable --now containerd >/dev/null 2>&1 || service containerd stop >/dev/null 2>&1 || true
   fi
 fi
 

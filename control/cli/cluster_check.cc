@@ -271,32 +271,53 @@ void checkProxies(KubeClient& client, const std::string& ns, const std::string& 
       }
     }
   }
-  std::string body;
+  // Each proxy is connected to one replica: read /v1/proxies from every running replica
+  // (through the API server's pod proxy), or from --control.
+  std::vector<std::string> bodies;
+  size_t replicas = 0;
   if (!control.empty()) {
     common::HttpClient c(control);
     auto r = c.get("/v1/proxies");
     if (r.isOk() && r.value().status == 200) {
-      body = r.value().body;
+      bodies.push_back(r.value().body);
     }
   } else {
-    auto r = client.call(
-        "GET", "/api/v1/namespaces/" + ns + "/services/http:remora-control:15014/proxy/v1/proxies");
-    if (r.isOk() && r.value().status == 200) {
-      body = r.value().body;
+    auto cp =
+        getJson(client, "/api/v1/namespaces/" + ns + "/pods?labelSelector=app%3Dremora-control");
+    const pb::Value* list = cp.isOk() ? jsonAt(cp.value(), "items") : nullptr;
+    if (list != nullptr && list->has_list_value()) {
+      for (const pb::Value& p : list->list_value().values()) {
+        if (jsonString(p, "status.phase") != "Running") {
+          continue;
+        }
+        ++replicas;
+        auto r = client.call("GET", "/api/v1/namespaces/" + ns + "/pods/http:" +
+                                        jsonString(p, "metadata.name") + ":15014/proxy/v1/proxies");
+        if (r.isOk() && r.value().status == 200) {
+          bodies.push_back(r.value().body);
+        }
+      }
     }
   }
-  if (body.empty()) {
-    rep.fail(what, "cannot read /v1/proxies from the control plane",
+  if (bodies.empty() || (control.empty() && bodies.size() < replicas)) {
+    rep.fail(what,
+             control.empty() ? "read /v1/proxies from " + std::to_string(bodies.size()) + " of " +
+                                   std::to_string(replicas) + " running control plane replica(s)"
+                             : "cannot read /v1/proxies from " + control,
              "kubectl -n " + ns + " port-forward svc/remora-control 15014 & remoractl status");
     return;
   }
-  auto proxies = parseJson(body);
-  std::map<std::string, std::string> state;  // node id -> status
-  if (proxies.isOk()) {
-    if (const pb::Value* list = jsonAt(proxies.value(), "proxies");
-        list != nullptr && list->has_list_value()) {
-      for (const pb::Value& p : list->list_value().values()) {
-        state[jsonString(p, "node_id")] = jsonString(p, "status");
+  std::map<std::string, std::string> state;  // node id -> status (SYNCED on any replica wins)
+  for (const std::string& body : bodies) {
+    auto proxies = parseJson(body);
+    const pb::Value* list = proxies.isOk() ? jsonAt(proxies.value(), "proxies") : nullptr;
+    if (list == nullptr || !list->has_list_value()) {
+      continue;
+    }
+    for (const pb::Value& p : list->list_value().values()) {
+      std::string& s = state[jsonString(p, "node_id")];
+      if (s != "SYNCED") {
+        s = jsonString(p, "status");
       }
     }
   }
@@ -314,8 +335,8 @@ void checkProxies(KubeClient& client, const std::string& ns, const std::string& 
   }
   if (bad == 0) {
     rep.ok(what, std::to_string(injected.size()) +
-                     " running injected pod(s), all connected and "
-                     "synced");
+                     " running injected pod(s), all connected and synced" +
+                     (replicas > 0 ? " (" + std::to_string(replicas) + " replica(s) asked)" : ""));
   } else {
     rep.fail(what,
              std::to_string(bad) + " of " + std::to_string(injected.size()) + ": " + missing +

@@ -12,8 +12,9 @@
 // current (its schema as this version ships it); the control plane Deployment ready; the
 // injector's MutatingWebhookConfiguration present with a CA bundle holding a certificate valid
 // now, and the webhook answering /healthz over TLS verified with that bundle; every injected
-// pod's proxy connected to the control plane and in sync. The control plane's API is reached
-// through the API server's service proxy unless --control ADDR (host:port) is given.
+// pod's proxy connected to the control plane and in sync. A proxy is connected to one replica,
+// so /v1/proxies is read from every running control plane pod (label app=remora-control)
+// through the API server's pod proxy, unless --control ADDR (host:port) names one API.
 //
 // Returns 0 when every check passed, 1 when one failed, 2 on bad usage.
 

@@ -5,6 +5,10 @@
 # docs/kubernetes.md "How the tests run a real API server" explains the choices.
 #
 # Usage: test/k8s/build-apiserver.sh            (cache: $REMORA_K8S_CACHE, default /var/cache/remora-k8s)
+#        COMPONENTS="kube-apiserver kubelet ... pause" test/k8s/build-apiserver.sh
+# COMPONENTS names the binaries to have in $CACHE/bin (default: kube-apiserver; `pause` is the
+# static pod sandbox binary of the same tree, built with gcc). Only the missing ones are built;
+# binaries already there are kept (all are rebuilt when STAMP below changes).
 # Prints the path of kube-apiserver on its last line. Exit 3 when the build is impossible here
 # (no source package or Go in reach); the caller then skips the tests with that message.
 set -euo pipefail
@@ -17,12 +21,22 @@ BIN=$CACHE/bin/kube-apiserver
 COMPONENTS=${COMPONENTS:-kube-apiserver}
 # Bump when the build changes (a patch below): a cached binary without this stamp is rebuilt.
 STAMP="remora-k8s-build 2 (reflect2 1.0.2; empty strings valid in custom resources)"
-[ "$(cat "$CACHE/bin/STAMP" 2>/dev/null)" = "$STAMP" ] || FORCE=1
-
-if [ -x "$BIN" ] && [ -z "${FORCE:-}" ]; then
+# One build at a time per cache (a second caller waits, then finds the binaries).
+exec 9>"$CACHE/.lock"
+flock 9
+# What to build: the missing components, or, with an old stamp, every binary the cache holds.
+todo=()
+if [ "$(cat "$CACHE/bin/STAMP" 2>/dev/null)" = "$STAMP" ]; then
+  for c in $COMPONENTS; do [ -x "$CACHE/bin/$c" ] || todo+=("$c"); done
+else
+  for c in $COMPONENTS $(ls "$CACHE/bin" 2>/dev/null); do
+    [ "$c" = STAMP ] || [[ "$c" == *.new ]] || [[ " ${todo[*]} " == *" $c "* ]] || todo+=("$c")
+  done
+fi
+if [ ${#todo[@]} -eq 0 ]; then
   rm -f "$CACHE/unavailable"
-  for c in $COMPONENTS; do [ -x "$CACHE/bin/$c" ] || FORCE=1; done
-  [ -z "${FORCE:-}" ] && { echo "$BIN"; exit 0; }
+  echo "$BIN"
+  exit 0
 fi
 
 SUDO=""; [ "$(id -u)" != 0 ] && SUDO=sudo
@@ -89,12 +103,19 @@ ld="-s -w"
 for p in k8s.io/kubernetes/vendor/k8s.io/client-go/pkg/version k8s.io/kubernetes/vendor/k8s.io/component-base/version; do
   ld="$ld -X $p.gitVersion=v1.20.2 -X $p.gitMajor=1 -X $p.gitMinor=20 -X $p.gitTreeState=archive"
 done
-for c in $COMPONENTS; do
-  go build -trimpath -ldflags "$ld" -o "$CACHE/bin/$c" "./cmd/$c"
+# Each binary replaces the old one only when complete (a running test keeps its file).
+for c in "${todo[@]}"; do
+  if [ "$c" = pause ]; then
+    gcc -Os -Wall -Werror -static -DVERSION=v3.4.1-k8s1.20.2 -o "$CACHE/bin/pause.new" build/pause/linux/pause.c
+    strip "$CACHE/bin/pause.new"
+  else
+    go build -trimpath -ldflags "$ld" -o "$CACHE/bin/$c.new" "./cmd/$c"
+  fi
+  mv "$CACHE/bin/$c.new" "$CACHE/bin/$c"
 done
 # The sources and the Go cache are 2 GB; the binaries are all the tests need.
 rm -rf "$SRC" "$CACHE/gocache" "$CACHE/gopath"
 rm -f "$CACHE/unavailable"
 echo "$STAMP" > "$CACHE/bin/STAMP"
-echo "k8s: built $COMPONENTS in $(( $(date +%s) - t0 )) s" >&2
+echo "k8s: built ${todo[*]} in $(( $(date +%s) - t0 )) s" >&2
 echo "$BIN"

@@ -198,5 +198,31 @@ TEST_F(WebhookInjectionTest, RemoractlCheckKubernetesSaysWhatIsMissingThenPasses
   EXPECT_NE(r.out.find("all checks passed"), std::string::npos) << r.out;
 }
 
+TEST_F(WebhookInjectionTest, RemoractlCheckKubernetesFailsWhenAControlPlaneReplicaDoesNotAnswer) {
+  // Without --control the check reads /v1/proxies from every running control plane pod through
+  // the API server's pod proxy (each proxy is connected to one replica). This replica's address
+  // is loopback, which the API server does not proxy to (or finds nothing listening on).
+  std::string replica =
+      "apiVersion: v1\nkind: Pod\nmetadata:\n  name: remora-control-1\n"
+      "  namespace: " +
+      ns_ +
+      "\n  labels: {app: remora-control}\nspec:\n  containers: [{name: c, "
+      "image: remora-control:test}]\n";
+  ASSERT_EQ(api_->apply(replica).exit_code, 0);
+  RunResult running = api_->kubectl({"-n", ns_, "patch", "pod", "remora-control-1",
+                                     "--subresource=status", "--type=merge", "-p",
+                                     R"({"status":{"phase":"Running","podIP":"127.0.0.1"}})"});
+  ASSERT_EQ(running.exit_code, 0) << running.err;
+  RunResult r = runToExit(dir_, "check",
+                          {REMORA_REMORACTL_BIN, "check", "--kubernetes", "--kubeconfig",
+                           api_->kubeconfig(), "--namespace", ns_, "--webhook-config", config_},
+                          std::chrono::milliseconds(30000));
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_NE(r.out.find("[FAIL] injected proxies in sync: read /v1/proxies from 0 of 1 running "
+                       "control plane replica(s)"),
+            std::string::npos)
+      << r.out;
+}
+
 }  // namespace
 }  // namespace remora::test

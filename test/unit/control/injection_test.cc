@@ -188,7 +188,7 @@ TEST(InjectionTest, AddsRootInitContainerWithNetAdminAndTheProxyAsUid1337FirstCo
 
 TEST(InjectionTest, DefaultsMatchTheInstallation) {
   const InjectionOptions o;
-  EXPECT_EQ(o.proxy_image, std::string("remora/sidecar:") + REMORA_VERSION);
+  EXPECT_EQ(o.proxy_image, std::string("remora-sidecar:") + REMORA_VERSION);
   EXPECT_EQ(o.control_plane, "remora-control.remora-system.svc:15010");
   EXPECT_FALSE(o.native_sidecar);
   EXPECT_EQ(o.proxy_uid, 1337);
