@@ -6,6 +6,7 @@
 #include <cstdlib>
 
 #include "common/json_writer.h"
+#include "sidecar/app_probes.h"
 #include "sidecar/server.h"
 #include "xds/proto_json.h"
 
@@ -107,13 +108,14 @@ std::string clustersJson(const Server& server) {
         uint64_t until = h.ejected_until_ns.load(std::memory_order_relaxed);
         w.field("ejected_for_ms", static_cast<int64_t>(until > now ? (until - now) / 1000000 : 0));
       }
-      w.field("times_ejected", static_cast<int64_t>(h.times_ejected.load(std::memory_order_relaxed)));
-      w.field("active_requests", static_cast<int64_t>(h.active_requests.load(std::memory_order_relaxed)));
+      w.field("times_ejected",
+              static_cast<int64_t>(h.times_ejected.load(std::memory_order_relaxed)));
+      w.field("active_requests",
+              static_cast<int64_t>(h.active_requests.load(std::memory_order_relaxed)));
       w.field("requests_total", total);
       w.field("errors_total", errors);
       if (total > 0) {
-        w.field("success_rate",
-                static_cast<double>(total - errors) / static_cast<double>(total));
+        w.field("success_rate", static_cast<double>(total - errors) / static_cast<double>(total));
       } else {
         w.key("success_rate");
         w.null();
@@ -147,11 +149,10 @@ std::string listenersJson(const Server& server) {
     w.field("address", server.listenerAddresses()[i].toString());
     w.field("direction", ls[i].inbound ? "INBOUND" : "OUTBOUND");
     w.field("protocol", ls[i].opaque ? "OPAQUE" : ls[i].http_only ? "HTTP" : "DETECT");
-    w.field("route_config", ls[i].route_table >= 0
-                                ? server.snapshot()->route_tables[static_cast<size_t>(
-                                                                      ls[i].route_table)]
-                                      .name
-                                : std::string());
+    w.field("route_config",
+            ls[i].route_table >= 0
+                ? server.snapshot()->route_tables[static_cast<size_t>(ls[i].route_table)].name
+                : std::string());
     w.field("downstream_cx_active", server.stats().value(ls[i].stats.cx_active));
     w.endObject();
   }
@@ -234,6 +235,8 @@ void handleAdminRequest(Server& server, AdminScope scope, common::HttpRequest& r
     if (path == "/healthz/ready" && get) {
       bool ok = server.ready() && server.state() == ServerState::kLive;
       r.respond(ok ? 200 : 503, ok ? "READY\n" : "NOT READY\n");
+    } else if (path.rfind(kAppHealthPrefix, 0) == 0 && get) {
+      serveAppProbe(server.loop(), server.appProbes(), path, r);
     } else {
       r.respond(404, "not found\n");
     }
