@@ -393,10 +393,12 @@ std::optional<std::string> appProbeJson(const Value& container, const Value* pro
     w.endArray();
   }
   w.endObject();
+  // Always given, with Kubernetes' default of 1 s: the webhook sees the API server's defaults
+  // filled in, `remoractl inject` does not, and both must give the same pod.
   const Value* timeout = jsonMember(probe, "timeoutSeconds");
-  if (timeout != nullptr && timeout->has_number_value()) {
-    w.field("timeoutSeconds", static_cast<int64_t>(timeout->number_value()));
-  }
+  w.field("timeoutSeconds", timeout != nullptr && timeout->has_number_value()
+                                ? static_cast<int64_t>(timeout->number_value())
+                                : int64_t{1});
   w.endObject();
   return w.take();
 }

@@ -9,15 +9,15 @@
 #include <vector>
 
 #include "common/status.h"
-#include "remora/config/v1/bootstrap.pb.h"
 #include "sidecar/app_probes.h"
+#include "remora/config/v1/bootstrap.pb.h"
 
 namespace remora::sidecar {
 
 struct Options {
   std::string config_file;
-  std::string listen;                  // quick mode
-  std::vector<std::string> upstreams;  // quick mode
+  std::string listen;                   // quick mode
+  std::vector<std::string> upstreams;   // quick mode
   std::string admin;
   std::string prometheus;
   std::string health;
@@ -33,11 +33,11 @@ struct Options {
   std::string drain_grace;
   long max_downstream_connections = 0;  // 0: from the fd limit
   // Mesh mode (docs/control-plane.md "Sidecar in mesh mode").
-  std::vector<std::string> xds;                             // control plane HOST:PORT list
+  std::vector<std::string> xds;                              // control plane HOST:PORT list
   std::vector<std::pair<std::string, std::string>> labels;  // --labels k=v,...
-  std::string outbound;                                     // "" = 0.0.0.0:15001
-  std::string inbound;                                      // "" = 0.0.0.0:15006
-  std::string app;                                          // "" = original destination
+  std::string outbound;                                      // "" = 0.0.0.0:15001
+  std::string inbound;                                       // "" = 0.0.0.0:15006
+  std::string app;                                           // "" = original destination
   bool help = false;
   bool version = false;
 };

@@ -334,9 +334,11 @@ TEST(InjectionTest, HttpAndTcpProbesGoThroughTheSidecarOthersKeepTheirPortsExclu
   EXPECT_EQ(str(r.object, "/spec/containers/2/readinessProbe/httpGet/port"), "unknown-name");
 
   EXPECT_EQ(env(proxy, "REMORA_APP_PROBES"),
-            R"({"/app-health/app/livez":{"tcpSocket":{"port":9901}},)"
-            R"("/app-health/app/readyz":{"httpGet":{"path":"/ready","port":8080}},)"
-            R"("/app-health/other/livez":{"httpGet":{"path":"/","port":8081}}})");
+            R"({"/app-health/app/livez":{"tcpSocket":{"port":9901},"timeoutSeconds":1},)"
+            R"("/app-health/app/readyz":{"httpGet":{"path":"/ready","port":8080},)"
+            R"("timeoutSeconds":1},)"
+            R"("/app-health/other/livez":{"httpGet":{"path":"/","port":8081},)"
+            R"("timeoutSeconds":1}})");
 }
 
 TEST(InjectionTest, RewrittenProbesKeepTimingAndCarryPathHeadersAndTimeoutToTheProxy) {
