@@ -275,6 +275,11 @@ std::string rewrittenPath(const Value& v, const std::string& probe) {
   return str(v, probe + "/httpGet/path");
 }
 
+// A pod "web" with one container "web"; `fields` are the container's other fields (indented 4).
+std::string webPod(const std::string& fields) {
+  return "kind: Pod\nmetadata: {name: web}\nspec:\n  containers:\n  - name: web\n" + fields;
+}
+
 Injected injectProbed(const std::string& annotations) {
   std::string text = kProbedPod;
   text.replace(text.find("ANNOTATIONS"), 11, annotations);
@@ -342,13 +347,7 @@ TEST(InjectionTest, HttpAndTcpProbesGoThroughTheSidecarOthersKeepTheirPortsExclu
 }
 
 TEST(InjectionTest, RewrittenProbesKeepTimingAndCarryPathHeadersAndTimeoutToTheProxy) {
-  const char* pod = R"(
-kind: Pod
-metadata: {name: web}
-spec:
-  containers:
-  - name: web
-    startupProbe:
+  const std::string pod = webPod(R"(    startupProbe:
       httpGet:
         path: /started
         port: 8080
@@ -359,7 +358,7 @@ spec:
       timeoutSeconds: 4
       failureThreshold: 9
       successThreshold: 1
-)";
+)");
   Injected r = inject(pod);
   ASSERT_TRUE(r.status.isOk()) << r.status.message();
   const std::string probe = "/spec/containers/1/startupProbe";
@@ -377,16 +376,11 @@ spec:
 }
 
 TEST(InjectionTest, HttpsProbesAndProbesWithAHostAreNotRewrittenAndKeepTheirPortExcluded) {
-  const char* pod = R"(
-kind: Pod
-metadata: {name: web}
-spec:
-  containers:
-  - name: web
-    livenessProbe: {httpGet: {path: /l, port: 8443, scheme: HTTPS}}
+  const std::string pod =
+      webPod(R"(    livenessProbe: {httpGet: {path: /l, port: 8443, scheme: HTTPS}}
     readinessProbe: {httpGet: {path: /r, port: 8080, host: 10.0.0.1}}
     startupProbe: {tcpSocket: {port: 9000, host: db}}
-)";
+)");
   Injected r = inject(pod);
   ASSERT_TRUE(r.status.isOk()) << r.status.message();
   EXPECT_TRUE(jsonEqual(*findPointer(r.object, "/spec/containers/1"),
@@ -397,14 +391,9 @@ spec:
 
 TEST(InjectionTest, ProbesAlreadyPointingAtTheAppHealthPathAreLeftAlone) {
   // E.g. a manifest saved after injection and re-applied without the proxy.
-  const char* pod = R"(
-kind: Pod
-metadata: {name: web}
-spec:
-  containers:
-  - name: web
-    readinessProbe: {httpGet: {path: /app-health/web/readyz, port: 15021, scheme: HTTP}}
-)";
+  const std::string pod = webPod(
+      R"(    readinessProbe: {httpGet: {path: /app-health/web/readyz, port: 15021, scheme: HTTP}}
+)");
   Injected r = inject(pod);
   ASSERT_TRUE(r.status.isOk()) << r.status.message();
   EXPECT_EQ(str(r.object, "/spec/containers/1/readinessProbe/httpGet/path"),
@@ -442,21 +431,15 @@ TEST(InjectionTest, BadAnnotationValuesAreErrorsNamingTheAnnotationAndChangeNoth
 }
 
 TEST(InjectionTest, InjectingTwiceChangesNothingAndAnExistingProxyCountsAsInjected) {
-  Injected probed = injectProbed("");
-  ASSERT_EQ(probed.report.outcome, InjectOutcome::kInjected);
-  Value again = probed.object;
-  InjectionReport again_report;
-  ASSERT_TRUE(injectObject(&again, NamespaceSelection::kEnabled, {}, &again_report).isOk());
-  EXPECT_EQ(again_report.outcome, InjectOutcome::kAlreadyInjected);
-  EXPECT_TRUE(jsonEqual(again, probed.object));
-
-  Injected once = inject(kPod);
-  ASSERT_EQ(once.report.outcome, InjectOutcome::kInjected);
-  Value twice = once.object;
-  InjectionReport report;
-  ASSERT_TRUE(injectObject(&twice, NamespaceSelection::kEnabled, {}, &report).isOk());
-  EXPECT_EQ(report.outcome, InjectOutcome::kAlreadyInjected);
-  EXPECT_TRUE(jsonEqual(twice, once.object));
+  // A plain pod, and one whose probes were rewritten (REMORA_APP_PROBES is not added again).
+  for (const Injected& once : {inject(kPod), injectProbed("")}) {
+    ASSERT_EQ(once.report.outcome, InjectOutcome::kInjected);
+    Value twice = once.object;
+    InjectionReport report;
+    ASSERT_TRUE(injectObject(&twice, NamespaceSelection::kEnabled, {}, &report).isOk());
+    EXPECT_EQ(report.outcome, InjectOutcome::kAlreadyInjected);
+    EXPECT_TRUE(jsonEqual(twice, once.object));
+  }
 
   std::string manual = kPod;
   manual += "  - {name: remora-proxy, image: mine}\n";
