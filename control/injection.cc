@@ -7,6 +7,7 @@
 #include <map>
 #include <regex>
 
+#include "common/json_writer.h"
 #include "control/json_patch.h"
 
 namespace remora::control {
@@ -21,6 +22,7 @@ constexpr int kInboundPort = 15006;
 constexpr int kHealthPort = 15021;
 constexpr int kPrometheusPort = 15090;
 constexpr const char* kReadyPath = "/healthz/ready";
+constexpr const char* kAppHealthPrefix = "/app-health/";
 constexpr const char* kPrometheusPath = "/stats/prometheus";
 
 // --- reading -----------------------------------------------------------------------------
@@ -121,6 +123,7 @@ struct PodSettings {
   std::string memory;
   std::string log_level = "info";
   bool native = false;
+  bool rewrite_probes = true;
 };
 
 class Annotations {
@@ -233,52 +236,13 @@ Status readSettings(const Annotations& a, const InjectionOptions& options, PodSe
     }
     s->native = *native == "true";
   }
-  return Status::ok();
-}
-
-// The ports of the app's own probes (httpGet, tcpSocket, grpc), named ports resolved against
-// the container's ports.
-void collectProbePorts(const Value* containers, std::vector<int>* out) {
-  if (containers == nullptr || !containers->has_list_value()) {
-    return;
-  }
-  for (const Value& c : containers->list_value().values()) {
-    for (const char* probe : {"livenessProbe", "readinessProbe", "startupProbe"}) {
-      const Value* p = jsonMember(&c, probe);
-      for (const char* handler : {"httpGet", "tcpSocket", "grpc"}) {
-        const Value* port = jsonMember(jsonMember(p, handler), "port");
-        if (port == nullptr) {
-          continue;
-        }
-        if (port->has_number_value()) {
-          if (auto n = portNumber(std::to_string(static_cast<long long>(port->number_value())))) {
-            out->push_back(*n);
-          }
-          continue;
-        }
-        if (!port->has_string_value()) {
-          continue;
-        }
-        if (auto n = portNumber(port->string_value())) {
-          out->push_back(*n);
-          continue;
-        }
-        const Value* ports = jsonMember(&c, "ports");
-        if (ports == nullptr || !ports->has_list_value()) {
-          continue;
-        }
-        for (const Value& cp : ports->list_value().values()) {
-          const Value* name = jsonMember(&cp, "name");
-          const Value* number = jsonMember(&cp, "containerPort");
-          if (name != nullptr && name->has_string_value() &&
-              name->string_value() == port->string_value() && number != nullptr &&
-              number->has_number_value()) {
-            out->push_back(static_cast<int>(number->number_value()));
-          }
-        }
-      }
+  if (auto rewrite = a.text(kRewriteAppProbesAnnotation)) {
+    if (*rewrite != "true" && *rewrite != "false") {
+      return a.bad(kRewriteAppProbesAnnotation, "\"true\" or \"false\"", report);
     }
+    s->rewrite_probes = *rewrite == "true";
   }
+  return Status::ok();
 }
 
 // --- building ------------------------------------------------------------------------------
@@ -348,6 +312,130 @@ Value readyProbe(int period, int failures) {
               {"failureThreshold", num(failures)}});
 }
 
+// A probe's port as a number: a number, a numeric string, or the name of one of the
+// container's ports; nullopt when it resolves to nothing.
+std::optional<int> resolvePort(const Value& container, const Value* port) {
+  if (port == nullptr) {
+    return std::nullopt;
+  }
+  if (port->has_number_value()) {
+    return portNumber(std::to_string(static_cast<long long>(port->number_value())));
+  }
+  if (!port->has_string_value()) {
+    return std::nullopt;
+  }
+  if (auto n = portNumber(port->string_value())) {
+    return n;
+  }
+  const Value* ports = jsonMember(&container, "ports");
+  if (ports == nullptr || !ports->has_list_value()) {
+    return std::nullopt;
+  }
+  for (const Value& cp : ports->list_value().values()) {
+    const Value* name = jsonMember(&cp, "name");
+    const Value* number = jsonMember(&cp, "containerPort");
+    if (name != nullptr && name->has_string_value() &&
+        name->string_value() == port->string_value() && number != nullptr &&
+        number->has_number_value()) {
+      return portNumber(std::to_string(static_cast<long long>(number->number_value())));
+    }
+  }
+  return std::nullopt;
+}
+
+constexpr std::pair<const char*, const char*> kProbeKinds[] = {
+    {"livenessProbe", "livez"}, {"readinessProbe", "readyz"}, {"startupProbe", "startupz"}};
+
+bool isRewrittenProbe(const Value* probe) {
+  const Value* get = jsonMember(probe, "httpGet");
+  const Value* port = jsonMember(get, "port");
+  const auto path = scalarText(jsonMember(get, "path"));
+  return port != nullptr && port->has_number_value() && port->number_value() == kHealthPort &&
+         path && path->rfind(kAppHealthPrefix, 0) == 0;
+}
+
+// The probe as REMORA_APP_PROBES keeps it (docs/injection.md "Probes"), when the sidecar can
+// run it: httpGet over plain HTTP or tcpSocket, without `host:`, on a port that resolves.
+std::optional<std::string> appProbeJson(const Value& container, const Value* probe) {
+  const Value* get = jsonMember(probe, "httpGet");
+  const Value* tcp = jsonMember(probe, "tcpSocket");
+  const Value* handler = get != nullptr ? get : tcp;
+  if (handler == nullptr || !handler->has_struct_value() ||
+      jsonMember(handler, "host") != nullptr) {
+    return std::nullopt;
+  }
+  const auto scheme = scalarText(jsonMember(get, "scheme"));
+  if (scheme && *scheme != "HTTP") {
+    return std::nullopt;  // HTTPS: the sidecar links no TLS for probes
+  }
+  const auto port = resolvePort(container, jsonMember(handler, "port"));
+  if (!port) {
+    return std::nullopt;
+  }
+  common::JsonWriter w;
+  w.beginObject();
+  w.key(get != nullptr ? "httpGet" : "tcpSocket");
+  w.beginObject();
+  if (get != nullptr) {
+    w.field("path", scalarText(jsonMember(get, "path")).value_or("/"));
+  }
+  w.field("port", *port);
+  const Value* headers = jsonMember(get, "httpHeaders");
+  if (headers != nullptr && headers->has_list_value() && headers->list_value().values_size() > 0) {
+    w.key("httpHeaders");
+    w.beginArray();
+    for (const Value& h : headers->list_value().values()) {
+      w.beginObject();
+      w.field("name", scalarText(jsonMember(&h, "name")).value_or(""));
+      w.field("value", scalarText(jsonMember(&h, "value")).value_or(""));
+      w.endObject();
+    }
+    w.endArray();
+  }
+  w.endObject();
+  // Always given, with Kubernetes' default of 1 s: the webhook sees the API server's defaults
+  // filled in, `remoractl inject` does not, and both must give the same pod.
+  const Value* timeout = jsonMember(probe, "timeoutSeconds");
+  w.field("timeoutSeconds", timeout != nullptr && timeout->has_number_value()
+                                ? static_cast<int64_t>(timeout->number_value())
+                                : int64_t{1});
+  w.endObject();
+  return w.take();
+}
+
+// Rewrites the probes of `containers` that the sidecar can run to its health port (when
+// `rewrite`), appending them to `app_probes` ("path":{...} members), and collects the ports of
+// the others (httpGet, tcpSocket, grpc) so that kubelet reaches them directly.
+void rewriteProbes(Value* containers, bool rewrite, std::string* app_probes,
+                   std::vector<int>* excluded) {
+  if (containers == nullptr || !containers->has_list_value()) {
+    return;
+  }
+  for (Value& c : *containers->mutable_list_value()->mutable_values()) {
+    const std::string name = scalarText(jsonMember(&c, "name")).value_or("");
+    for (const auto& [field, kind] : kProbeKinds) {
+      Value* probe = findPointer(&c, std::string("/") + field);
+      if (probe == nullptr || !probe->has_struct_value() || isRewrittenProbe(probe)) {
+        continue;
+      }
+      if (auto original = rewrite ? appProbeJson(c, probe) : std::nullopt) {
+        const std::string path = std::string(kAppHealthPrefix) + name + "/" + kind;
+        *app_probes += (app_probes->empty() ? "" : ",") + common::jsonQuote(path) + ":" + *original;
+        auto* fields = probe->mutable_struct_value()->mutable_fields();
+        fields->erase("tcpSocket");
+        (*fields)["httpGet"] =
+            obj({{"path", str(path)}, {"port", num(kHealthPort)}, {"scheme", str("HTTP")}});
+        continue;
+      }
+      for (const char* handler : {"httpGet", "tcpSocket", "grpc"}) {
+        if (auto port = resolvePort(c, jsonMember(jsonMember(probe, handler), "port"))) {
+          excluded->push_back(*port);
+        }
+      }
+    }
+  }
+}
+
 Value initContainer(const InjectionOptions& o, const PodSettings& s,
                     const std::string& exclude_inbound) {
   std::vector<std::string> args = {"iptables",
@@ -406,7 +494,7 @@ std::string labelList(const Value* labels) {
 }
 
 Value proxyContainer(const InjectionOptions& o, const PodSettings& s, const std::string& service,
-                     const Value* labels) {
+                     const Value* labels, const std::string& app_probes) {
   Value env = list({
       fieldEnv("REMORA_POD_NAME", "metadata.name"),
       fieldEnv("REMORA_NAMESPACE", "metadata.namespace"),
@@ -421,6 +509,9 @@ Value proxyContainer(const InjectionOptions& o, const PodSettings& s, const std:
   });
   if (std::string l = labelList(labels); !l.empty()) {
     *env.mutable_list_value()->add_values() = envVar("REMORA_LABELS", l);
+  }
+  if (!app_probes.empty()) {
+    *env.mutable_list_value()->add_values() = envVar("REMORA_APP_PROBES", "{" + app_probes + "}");
   }
   Value c = obj({
       {"name", str(kProxyContainerName)},
@@ -666,10 +757,16 @@ Status injectObject(Value* object, NamespaceSelection ns, const InjectionOptions
   std::vector<int> inbound = settings.exclude_inbound;
   inbound.push_back(kHealthPort);
   inbound.push_back(kPrometheusPort);
+  // Kubelet probes the app through the sidecar, or directly on an excluded port when the sidecar
+  // cannot run the probe: see docs/injection.md "Probes".
+  Value* mutable_spec = mutableObject(pod, "spec");
+  std::string app_probes;
+  std::vector<int> probe_ports;
+  rewriteProbes(findPointer(mutable_spec, "/containers"), settings.rewrite_probes, &app_probes,
+                &probe_ports);
+  rewriteProbes(findPointer(mutable_spec, "/initContainers"), false, &app_probes, &probe_ports);
   if (!settings.include_inbound || *settings.include_inbound == "*") {
-    // Kubelet probes the app directly: see docs/injection.md "Probes".
-    collectProbePorts(jsonMember(spec, "containers"), &inbound);
-    collectProbePorts(jsonMember(spec, "initContainers"), &inbound);
+    inbound.insert(inbound.end(), probe_ports.begin(), probe_ports.end());
   }
   if (isJob(kind, object, labels) && !settings.native) {
     report->warnings.push_back(
@@ -680,8 +777,7 @@ Status injectObject(Value* object, NamespaceSelection ns, const InjectionOptions
   }
 
   const Value init = initContainer(options, settings, joinPorts(inbound));
-  const Value proxy = proxyContainer(options, settings, service, labels);
-  Value* mutable_spec = mutableObject(pod, "spec");
+  const Value proxy = proxyContainer(options, settings, service, labels, app_probes);
   Value* init_list = mutableList(mutable_spec, "initContainers");
   auto* inits = init_list->mutable_list_value()->mutable_values();
   if (settings.native) {

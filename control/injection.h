@@ -29,6 +29,8 @@ inline constexpr const char* kProxyCpuAnnotation = "remora.dev/proxy-cpu";
 inline constexpr const char* kProxyMemoryAnnotation = "remora.dev/proxy-memory";
 inline constexpr const char* kLogLevelAnnotation = "remora.dev/log-level";
 inline constexpr const char* kNativeSidecarAnnotation = "remora.dev/native-sidecar";
+// "false": kubelet probes the app directly on excluded ports instead of through the sidecar.
+inline constexpr const char* kRewriteAppProbesAnnotation = "remora.dev/rewrite-app-probes";
 // The namespace label that selects every pod of the namespace, and its value.
 inline constexpr const char* kNamespaceInjectLabel = "remora.dev/inject";
 inline constexpr const char* kNamespaceInjectEnabled = "enabled";
@@ -87,7 +89,13 @@ std::optional<std::string> podTemplatePointer(std::string_view kind);
 //     namespace kEnabled or kUnknown selects it, else kNotSelected. Only the pod template's own
 //     annotations count (a workload's metadata is not the pod's).
 //  3. selected: adds remora-init and remora-proxy, the annotations and the exclusions as
-//     docs/injection.md lists; kInjected.
+//     docs/injection.md lists; kInjected. The app containers' liveness, readiness and startup
+//     probes that are httpGet (plain HTTP) or tcpSocket without `host:` are rewritten to
+//     httpGet :15021 /app-health/<container>/<livez|readyz|startupz> (timing fields kept), the
+//     originals going to remora-proxy's REMORA_APP_PROBES as a JSON object path -> probe; the
+//     ports of the other probes are excluded from inbound capture. With
+//     remora.dev/rewrite-app-probes: "false" nothing is rewritten and every probe port is
+//     excluded (unless remora.dev/include-inbound-ports lists the captured ports).
 // Errors (kInvalidArgument, nothing changed): an annotation with a bad value (message names the
 // annotation and the expected form; report->error_pointer points at it), a template that is not
 // an object, containers that are not a list of objects, no name to derive the service from.

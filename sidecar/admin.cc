@@ -6,6 +6,7 @@
 #include <cstdlib>
 
 #include "common/json_writer.h"
+#include "sidecar/app_probes.h"
 #include "sidecar/server.h"
 #include "xds/proto_json.h"
 
@@ -234,6 +235,8 @@ void handleAdminRequest(Server& server, AdminScope scope, common::HttpRequest& r
     if (path == "/healthz/ready" && get) {
       bool ok = server.ready() && server.state() == ServerState::kLive;
       r.respond(ok ? 200 : 503, ok ? "READY\n" : "NOT READY\n");
+    } else if (path.rfind(kAppHealthPrefix, 0) == 0 && get) {
+      serveAppProbe(server.loop(), server.appProbes(), path, r);
     } else {
       r.respond(404, "not found\n");
     }

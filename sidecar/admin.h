@@ -4,7 +4,8 @@
 //        /config_dump /requests[?limit=N] /logging
 //   POST /logging?level=L /drain /quitquitquit
 // Mutations are POST only (405 otherwise). The read-only Prometheus port serves only
-// /stats/prometheus; the kubelet port only /healthz/ready.
+// /stats/prometheus; the kubelet port only /healthz/ready and the app's probes
+// GET /app-health/... (app_probes.h).
 
 #include "common/http_server.h"
 

@@ -44,5 +44,6 @@ int main(int argc, char** argv) {
     return 2;
   }
   remora::sidecar::Server server(std::move(bootstrap).value(), opts.ready_file);
+  server.setAppProbes(opts.app_probes);
   return server.run();
 }

@@ -32,6 +32,8 @@ Flags (each has an environment twin: --foo-bar = REMORA_FOO_BAR; the flag wins):
   --admin ADDR           admin API address (default 127.0.0.1:15000)
   --prometheus ADDR      read-only /stats/prometheus listener (default: off)
   --health ADDR          kubelet readiness listener, GET /healthz/ready (default: off)
+  --app-probes JSON      the app's probes served on the health listener as
+                         GET /app-health/... (set by injection; docs/injection.md "Probes")
   --concurrency N        worker threads (default 2; quick mode 1)
   --ready-file FILE      write {"listeners":{...},"admin":...} here once serving
   --access-log on|off    one line per request on stdout (default on)
@@ -116,6 +118,16 @@ const std::vector<FlagSpec>& flags() {
       {"admin", [](Options& o, const std::string& v) { o.admin = v; return Status::ok(); }},
       {"prometheus", [](Options& o, const std::string& v) { o.prometheus = v; return Status::ok(); }},
       {"health", [](Options& o, const std::string& v) { o.health = v; return Status::ok(); }},
+      {"app-probes",
+       [](Options& o, const std::string& v) {
+         auto parsed = parseAppProbes(v);
+         if (!parsed.isOk()) {
+           return Status::invalid("REMORA_APP_PROBES (--app-probes): " +
+                                  parsed.status().message());
+         }
+         o.app_probes = std::move(parsed).value();
+         return Status::ok();
+       }},
       {"concurrency", setConcurrency},
       {"ready-file", [](Options& o, const std::string& v) { o.ready_file = v; return Status::ok(); }},
       {"access-log",

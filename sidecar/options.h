@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "sidecar/app_probes.h"
 #include "remora/config/v1/bootstrap.pb.h"
 
 namespace remora::sidecar {
@@ -20,6 +21,7 @@ struct Options {
   std::string admin;
   std::string prometheus;
   std::string health;
+  AppProbes app_probes;  // --app-probes / REMORA_APP_PROBES, served on the health listener
   int concurrency = -1;
   std::string ready_file;
   std::string access_log;  // "", "on", "off"

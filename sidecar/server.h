@@ -31,6 +31,7 @@
 #include "common/stop_signals.h"
 #include "common/timer.h"
 #include "remora/config/v1/bootstrap.pb.h"
+#include "sidecar/app_probes.h"
 #include "sidecar/cluster_maintenance.h"
 #include "sidecar/cluster_runtime.h"
 #include "sidecar/snapshot.h"
@@ -65,6 +66,10 @@ class Server final : private XdsClient::Delegate {
     return listener_addresses_;
   }
   uint64_t uptimeSeconds() const noexcept;
+  // The app's probes served on the health listener (set before run()).
+  void setAppProbes(AppProbes probes) { app_probes_ = std::move(probes); }
+  const AppProbes& appProbes() const noexcept { return app_probes_; }
+  common::EventLoop& loop() noexcept { return loop_; }
   // Mesh mode: the control plane client; nullptr in static mode.
   const XdsClient* xdsClient() const noexcept { return xds_client_.get(); }
 
@@ -92,6 +97,7 @@ class Server final : private XdsClient::Delegate {
 
   config::v1::Bootstrap bootstrap_;
   std::string ready_file_;
+  AppProbes app_probes_;
   common::EventLoop loop_;
   std::unique_ptr<common::StatsStore> stats_;
   PoolIds pool_ids_;

@@ -6,10 +6,6 @@
 #include <cstdlib>
 #include <utility>
 
-#include "common/http1_parser.h"
-#include "common/tcp_connection.h"
-#include "common/timer.h"
-
 namespace remora::filters::health_check {
 
 // ---- HealthState ----
@@ -48,118 +44,103 @@ struct HealthChecker::Target {
   Probe* probe = nullptr;  // the check in flight; frees itself through deferDelete
 };
 
-// One check: a connection (and for HTTP a request and its response). It reports once to the
-// checker, then closes its connection and hands itself to EventLoop::deferDelete, so it may end
-// inside any of its own callbacks.
-class HealthChecker::Probe final : public common::Deletable,
-                                   public common::TcpConnection::Handler,
-                                   public common::Http1Parser::Callbacks {
- public:
-  Probe(HealthChecker& checker, Target& target)
-      : checker_(&checker),
-        target_(&target),
-        http_(target.spec.config->kind == HealthCheckConfig::Kind::kHttp),
-        conn_(checker.loop_, *this),
-        parser_(common::Http1Parser::Kind::kResponse, *this) {}
+// ---- Probe ----
 
-  void start() noexcept {
-    int rc = conn_.connect(target_->spec.address);
-    if (rc < 0) {
-      complete(false, std::string("connect failure (") + uv_err_name(rc) + ")");
-    }
+Probe::Probe(common::EventLoop& loop, ProbeRequest request, Done done)
+    : loop_(loop),
+      request_(std::move(request)),
+      done_cb_(std::move(done)),
+      conn_(loop, *this),
+      parser_(common::Http1Parser::Kind::kResponse, *this),
+      timer_(loop.uv(), [this] {
+        complete(false, "timeout after " + std::to_string(request_.timeout_ms) + "ms");
+      }) {}
+
+void Probe::start() noexcept {
+  timer_.start(request_.timeout_ms);
+  int rc = conn_.connect(request_.address);
+  if (rc < 0) {
+    complete(false, std::string("connect failure (") + uv_err_name(rc) + ")");
   }
+}
 
-  // Ends the check with a result (no-op once ended).
-  void complete(bool passed, const std::string& reason) noexcept {
-    if (done_) {
-      return;
-    }
-    HealthChecker* checker = checker_;
-    Target* target = target_;
+void Probe::complete(bool passed, const std::string& reason) noexcept {
+  if (done_) {
+    return;
+  }
+  Done done = std::move(done_cb_);
+  release();
+  done(passed, reason);  // last: it may start or stop other probes
+}
+
+void Probe::cancel() noexcept {
+  if (!done_) {
     release();
-    // Last: it may run the initial-round callback, which may change the targets.
-    checker->finishCheck(*target, passed, reason);
   }
+}
 
-  // Ends the check without a result (target removed, checker destroyed).
-  void cancel() noexcept {
-    if (!done_) {
-      release();
-    }
-  }
+void Probe::release() noexcept {
+  done_ = true;
+  timer_.stop();
+  conn_.close();
+  loop_.deferDelete(std::unique_ptr<common::Deletable>(this));
+}
 
-  // TcpConnection::Handler
-  void onConnected(int status) noexcept override {
-    if (status < 0) {
-      complete(false, std::string("connect failure (") + uv_err_name(status) + ")");
-      return;
-    }
-    if (!http_) {
-      complete(true, {});
-      return;
-    }
-    const HealthCheckConfig& c = *target_->spec.config;
-    std::string request = "GET " + c.path + " HTTP/1.1\r\nHost: " +
-                          (c.host.empty() ? target_->spec.address_text : c.host) +
-                          "\r\nUser-Agent: remora-health-check\r\nConnection: close\r\n\r\n";
-    conn_.write(request);
-    conn_.readStart();
+void Probe::onConnected(int status) noexcept {
+  if (status < 0) {
+    complete(false, std::string("connect failure (") + uv_err_name(status) + ")");
+    return;
   }
-  void onData(const char* data, size_t len) noexcept override {
-    if (done_) {
-      return;
-    }
-    if (parser_.feed(data, len).status == common::Http1Parser::Status::kError) {
-      complete(false, std::string("bad response (") + parser_.errorReason() + ")");
-    }
+  if (!request_.http) {
+    complete(true, {});
+    return;
   }
-  void onEof() noexcept override {
-    if (done_) {
-      return;
-    }
-    if (parser_.finish() == common::Http1Parser::Status::kError) {
-      complete(false, "connection closed before a complete response");
-    } else {
-      complete(false, "connection closed without a response");  // no-op if a response completed
-    }
+  std::string request = "GET " + request_.path + " HTTP/1.1\r\nHost: " + request_.host +
+                        "\r\nUser-Agent: remora-health-check\r\n";
+  for (const auto& [name, value] : request_.headers) {
+    request += name + ": " + value + "\r\n";
   }
-  void onError(int uv_err) noexcept override {
-    complete(false, std::string("connection error (") + uv_err_name(uv_err) + ")");
-  }
+  request += "Connection: close\r\n\r\n";
+  conn_.write(request);
+  conn_.readStart();
+}
 
-  // Http1Parser::Callbacks
-  common::HeadAction onHeaders(common::MessageHead& head) noexcept override {
-    status_ = head.status;
-    return common::HeadAction::kContinue;
+void Probe::onData(const char* data, size_t len) noexcept {
+  if (done_) {
+    return;
   }
-  void onBody(std::string_view) noexcept override {}
-  bool onMessageComplete() noexcept override {
-    if (status_ >= 100 && status_ < 200 && status_ != 101) {
-      return false;  // an interim answer: the real one follows
-    }
-    const auto& expected = target_->spec.config->expected_statuses;
-    bool passed = std::find(expected.begin(), expected.end(), status_) != expected.end();
-    complete(passed, "status " + std::to_string(status_));
-    return true;  // nothing after it matters
+  if (parser_.feed(data, len).status == common::Http1Parser::Status::kError) {
+    complete(false, std::string("bad response (") + parser_.errorReason() + ")");
   }
+}
 
- private:
-  // Detaches from the checker, closes the connection and schedules this object's deletion.
-  void release() noexcept {
-    done_ = true;
-    target_->probe = nullptr;
-    conn_.close();
-    checker_->loop_.deferDelete(std::unique_ptr<common::Deletable>(this));
+void Probe::onEof() noexcept {
+  if (done_) {
+    return;
   }
+  if (parser_.finish() == common::Http1Parser::Status::kError) {
+    complete(false, "connection closed before a complete response");
+  } else {
+    complete(false, "connection closed without a response");  // no-op if a response completed
+  }
+}
 
-  HealthChecker* checker_;
-  Target* target_;
-  bool http_;
-  bool done_ = false;
-  int status_ = 0;
-  common::TcpConnection conn_;
-  common::Http1Parser parser_;
-};
+void Probe::onError(int uv_err) noexcept {
+  complete(false, std::string("connection error (") + uv_err_name(uv_err) + ")");
+}
+
+common::HeadAction Probe::onHeaders(common::MessageHead& head) noexcept {
+  status_ = head.status;
+  return common::HeadAction::kContinue;
+}
+
+bool Probe::onMessageComplete() noexcept {
+  if (status_ >= 100 && status_ < 200 && status_ != 101) {
+    return false;  // an interim answer: the real one follows
+  }
+  complete(request_.passes && request_.passes(status_), "status " + std::to_string(status_));
+  return true;  // nothing after it matters
+}
 
 namespace {
 
@@ -227,14 +208,7 @@ void HealthChecker::update(std::vector<HealthCheckTarget> targets) {
     spec.host->setFlag(kHostFailedHealthCheck, *spec.health);
     auto target = std::make_unique<Target>(std::move(spec));
     Target* t = target.get();
-    target->timer = std::make_unique<common::Timer>(loop_.uv(), [this, t] {
-      if (t->probe != nullptr) {
-        t->probe->complete(false,
-                           "timeout after " + std::to_string(t->spec.config->timeout_ms) + "ms");
-      } else {
-        startCheck(*t);
-      }
-    });
+    target->timer = std::make_unique<common::Timer>(loop_.uv(), [this, t] { startCheck(*t); });
     target->timer->start(0);
     ++first_pending_;
     targets_.emplace(key, std::move(target));
@@ -249,9 +223,24 @@ bool HealthChecker::healthy(std::string_view cluster_and_address) const noexcept
 }
 
 void HealthChecker::startCheck(Target& t) {
-  auto* probe = new Probe(*this, t);
-  t.probe = probe;
-  t.timer->start(t.spec.config->timeout_ms);  // before start(): a failure there re-arms it
+  const HealthCheckConfig& c = *t.spec.config;
+  ProbeRequest request;
+  request.address = t.spec.address;
+  request.http = c.kind == HealthCheckConfig::Kind::kHttp;
+  request.path = c.path;
+  request.host = c.host.empty() ? t.spec.address_text : c.host;
+  request.passes = [config = t.spec.config](int status) {
+    const auto& expected = config->expected_statuses;
+    return std::find(expected.begin(), expected.end(), status) != expected.end();
+  };
+  request.timeout_ms = c.timeout_ms;
+  auto* probe =
+      new Probe(loop_, std::move(request), [this, &t](bool passed, const std::string& why) {
+        t.probe = nullptr;
+        // The target outlives its probe: stop() cancels the probe before a target goes.
+        finishCheck(t, passed, why);
+      });
+  t.probe = probe;  // before start(): it may report at once
   probe->start();
 }
 
@@ -291,6 +280,7 @@ void HealthChecker::scheduleNext(Target& t) {
 void HealthChecker::stop(Target& t) {
   if (t.probe != nullptr) {
     t.probe->cancel();
+    t.probe = nullptr;
   }
   t.timer->stop();
 }

@@ -15,11 +15,15 @@
 #include <random>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/event_loop.h"
+#include "common/http1_parser.h"
 #include "common/socket_address.h"
 #include "common/stats.h"
+#include "common/tcp_connection.h"
+#include "common/timer.h"
 #include "filters/api/host.h"
 
 namespace remora::filters::health_check {
@@ -55,6 +59,59 @@ class HealthState {
   uint32_t streak_ = 0;  // results in a row that go against the current health
   bool healthy_ = false;
   bool checked_ = false;
+};
+
+// One probe of one address: a TCP connect, or for HTTP a GET and its status. Used by
+// HealthChecker and by the sidecar's app-health endpoint (kubelet's rewritten probes).
+struct ProbeRequest {
+  common::SocketAddress address;
+  bool http = true;
+  std::string path = "/";
+  std::string host;                                          // Host header (required for HTTP)
+  std::vector<std::pair<std::string, std::string>> headers;  // extra request headers
+  std::function<bool(int status)> passes;                    // HTTP: does this status pass?
+  uint64_t timeout_ms = 1000;                                // the whole probe
+};
+
+// Runs one ProbeRequest on an EventLoop thread: HTTP/1.1 with Connection: close and User-Agent
+// remora-health-check; interim 1xx answers are skipped; the body is read and dropped (memory
+// stays bounded by the parser's header limits). Reports exactly once through `done` (passed, or
+// a one-line reason: connect failure, status N, timeout after Nms, ...) unless cancel() comes
+// first; then closes its connection and frees itself through EventLoop::deferDelete, so `done`
+// may run inside start() and the pointer must not be used after `done` or cancel().
+class Probe final : public common::Deletable,
+                    public common::TcpConnection::Handler,
+                    public common::Http1Parser::Callbacks {
+ public:
+  using Done = std::function<void(bool passed, const std::string& reason)>;
+
+  Probe(common::EventLoop& loop, ProbeRequest request, Done done);
+  void start() noexcept;
+  // Ends the probe without a report.
+  void cancel() noexcept;
+
+  // TcpConnection::Handler
+  void onConnected(int status) noexcept override;
+  void onData(const char* data, size_t len) noexcept override;
+  void onEof() noexcept override;
+  void onError(int uv_err) noexcept override;
+  // Http1Parser::Callbacks
+  common::HeadAction onHeaders(common::MessageHead& head) noexcept override;
+  void onBody(std::string_view) noexcept override {}
+  bool onMessageComplete() noexcept override;
+
+ private:
+  void complete(bool passed, const std::string& reason) noexcept;
+  void release() noexcept;
+
+  common::EventLoop& loop_;
+  ProbeRequest request_;
+  Done done_cb_;
+  bool done_ = false;
+  int status_ = 0;
+  common::TcpConnection conn_;
+  common::Http1Parser parser_;
+  common::Timer timer_;
 };
 
 struct HealthCheckTarget {
@@ -110,7 +167,6 @@ class HealthChecker {
 
  private:
   struct Target;
-  class Probe;
 
   void startCheck(Target& t);
   // A check ended: `passed`, else `reason` says why.

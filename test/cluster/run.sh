@@ -155,6 +155,19 @@ if [ "$npods" = 7 ] && [ "$injected" = 7 ] && [ "$running" = 7 ]; then
 else
   fail "shop pods: $npods, injected $injected, running and ready $running (want 7 each)"
 fi
+# Kubelet probes the apps through their sidecars (docs/injection.md "Probes"): every app
+# container's readinessProbe now asks remora-proxy on :15021, the original is in
+# REMORA_APP_PROBES, and the app port is no longer excluded from inbound capture. The pods
+# above became Ready through these rewritten probes.
+rewritten=$(jq '[.items[] | select(.metadata.name != "shop-client")
+    | select([.spec.containers[] | select(.name != "remora-proxy") | .readinessProbe.httpGet
+        == {path: "/app-health/\(.name)/readyz", port: 15021, scheme: "HTTP"}] | all)
+    | select([.spec.containers[] | select(.name == "remora-proxy") | .env[]
+        | select(.name == "REMORA_APP_PROBES") | .value | fromjson | .[].httpGet.port] == [8080])
+    | select([.spec.initContainers[] | select(.name == "remora-init") | .args as $a
+        | $a[($a | index("--exclude-inbound-ports")) + 1]] == ["15021,15090"])] | length' <<<"$pods")
+[ "$rewritten" = 6 ] && pass "probes: the 6 shop app pods are Ready through readinessProbe :15021 /app-health/<container>/readyz (original in REMORA_APP_PROBES, port 8080 captured)" ||
+  fail "probes: $rewritten of 6 shop app pods have the rewritten readinessProbe, REMORA_APP_PROBES and no 8080 exclusion"
 init_log=$(k -n shop logs deploy/orders -c remora-init 2>&1 | grep -c 'REDIRECT --to-ports' || true)
 [ "$init_log" -ge 2 ] && pass "remora-init installed the interception rules (its log: $init_log REDIRECT rules)" ||
   fail "remora-init's log shows no REDIRECT rule"
@@ -186,7 +199,17 @@ admin() { in_client "timeout 5 wget -qO- http://127.0.0.1:15000$1"; }
 retries_to() {  # retries_to SERVICE: upstream_rq_retry summed over the client sidecar's clusters of SERVICE
   admin /clusters | jq --arg s "$1" '[.clusters[] | select(.name | test($s)) | .upstream_rq_retry] | add // 0'
 }
+inbound_rq() {  # inbound_rq SELECTOR: remora_downstream_rq_total of the inbound listener, summed over the pods
+  local sum=0 ip v
+  for ip in $(k -n shop get pods -l "$1" -o jsonpath='{.items[*].status.podIP}'); do
+    v=$(curl -sf -m 3 "http://$ip:15090/stats/prometheus" |
+      awk '/^remora_downstream_rq_total[{].*listener="inbound"/ {s += $NF} END {printf "%d", s}')
+    sum=$((sum + v))
+  done
+  echo "$sum"
+}
 N=200
+catalog_inbound_before=$(inbound_rq app=catalog)
 tr=$(now)
 in_client "i=0; while [ \$i -lt $N ]; do timeout 5 wget -qO- http://$CATALOG:8080/items 2>&1 | tr -d '\n'; echo; i=\$((i+1)); done" \
   >"$WORK/catalog.out"
@@ -210,6 +233,10 @@ fi
 through=$(admin /clusters | jq '[.clusters[] | select(.name | test("^catalog-v[12][.]")) | .endpoints[].requests_total] | add')
 [ "$through" = "$ok" ] && pass "the client's sidecar sent all $through to the catalog pods (requests_total of its catalog-v1/v2 endpoints)" ||
   fail "the client's sidecar counted $through requests to the catalog pods, want $ok"
+# ... and so did the catalog pods' own sidecars, on their inbound listener.
+catalog_inbound=$(($(inbound_rq app=catalog) - catalog_inbound_before))
+[ "$catalog_inbound" = "$ok" ] && pass "the catalog pods' sidecars served all $catalog_inbound on their inbound listener (remora_downstream_rq_total{listener=\"inbound\"} +$catalog_inbound)" ||
+  fail "the catalog pods' sidecars counted $catalog_inbound inbound requests, want $ok"
 [ "$routed" = "$ok" ] && pass "every answer shows x-shop-route: catalog-canary and an x-request-id added by the client's sidecar" ||
   fail "only $routed of $ok answers carry the route's header and a request id"
 

@@ -5,6 +5,7 @@
 #include <google/protobuf/util/json_util.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <string>
 #include <vector>
@@ -92,17 +93,30 @@ TEST_F(RemoractlInjectTest, InjectsEveryWorkloadHonoursAnnotationsAndPassesOther
             (std::vector<std::string>{"remora-proxy", "frontend"}));
   EXPECT_EQ(names(frontend, "/spec/template/spec/initContainers"),
             (std::vector<std::string>{"migrate", "remora-init"}));
-  // The named probe ports (http 8080, admin 9901) bypass the proxy so kubelet reaches the app.
-  EXPECT_EQ(names(frontend, "/spec/template/spec/initContainers/1/args"),
-            (std::vector<std::string>{"iptables", "--proxy-uid", "1337", "--outbound-port", "15001",
-                                      "--inbound-port", "15006", "--exclude-inbound-ports",
-                                      "8080,9901,15021,15090", "--exclude-outbound-ip-ranges",
-                                      "169.254.169.254/32"}));
+  // The probes on named ports (http 8080, admin 9901) go through the proxy, so those ports
+  // stay captured (docs/injection.md "Probes").
+  EXPECT_EQ(
+      names(frontend, "/spec/template/spec/initContainers/1/args"),
+      (std::vector<std::string>{"iptables", "--proxy-uid", "1337", "--outbound-port", "15001",
+                                "--inbound-port", "15006", "--exclude-inbound-ports", "15021,15090",
+                                "--exclude-outbound-ip-ranges", "169.254.169.254/32"}));
+  EXPECT_EQ(str(frontend, "/spec/template/spec/containers/1/readinessProbe/httpGet/path"),
+            "/app-health/frontend/readyz");
+  EXPECT_EQ(str(frontend, "/spec/template/spec/containers/1/livenessProbe/httpGet/path"),
+            "/app-health/frontend/livez");
+  const std::string proxy_env = "/spec/template/spec/containers/0/env";
+  const auto env_names = names(frontend, proxy_env);
+  const auto app_probes =
+      std::find(env_names.begin(), env_names.end(), "REMORA_APP_PROBES") - env_names.begin();
+  EXPECT_EQ(str(frontend, proxy_env + "/" + std::to_string(app_probes) + "/value"),
+            R"({"/app-health/frontend/livez":{"tcpSocket":{"port":9901},"timeoutSeconds":1},)"
+            R"("/app-health/frontend/readyz":{"httpGet":{"path":"/","port":8080},)"
+            R"("timeoutSeconds":1}})");
   EXPECT_EQ(str(frontend, "/spec/template/metadata/annotations/remora.dev~1status"), "injected");
   EXPECT_EQ(str(frontend, "/spec/template/metadata/annotations/prometheus.io~1port"), "15090");
 
   const Value& v1 = *by_name["Deployment/catalog-v1"];
-  EXPECT_EQ(str(v1, "/spec/template/spec/initContainers/0/args/8"), "8080,9090,9091,15021,15090");
+  EXPECT_EQ(str(v1, "/spec/template/spec/initContainers/0/args/8"), "9090,9091,15021,15090");
   EXPECT_EQ(str(v1, "/spec/template/spec/initContainers/0/args/10"), "5432");
   EXPECT_EQ(str(v1, "/spec/template/spec/containers/0/resources/requests/cpu"), "200m");
   EXPECT_EQ(str(v1, "/spec/template/spec/containers/0/resources/requests/memory"), "128Mi");

@@ -84,9 +84,13 @@ TEST_F(WebhookInjectionTest, PodCreatedInALabelledNamespaceComesBackInjected) {
   RunResult env = api_->kubectl(
       {"-n", ns_, "get", "pod", "reviews-1", "-o",
        "jsonpath={.spec.containers[0].env[?(@.name==\"REMORA_SERVICE\")].value} "
-       "{.spec.containers[0].securityContext.runAsUser} {.spec.initContainers[0].args}"});
+       "{.spec.containers[0].securityContext.runAsUser} {.spec.initContainers[0].args} "
+       "{.spec.containers[1].readinessProbe.httpGet.path}"});
   EXPECT_NE(env.out.find("reviews 1337"), std::string::npos) << env.out;
-  EXPECT_NE(env.out.find("9080"), std::string::npos) << env.out;  // the probe's port excluded
+  // The probe goes through the proxy, so its port (9080) stays captured.
+  EXPECT_NE(env.out.find("\"--exclude-inbound-ports\",\"15021,15090\""), std::string::npos)
+      << env.out;
+  EXPECT_NE(env.out.find(" /app-health/app/readyz"), std::string::npos) << env.out;
 
   // inject: "false" wins over the namespace label.
   ASSERT_EQ(api_->apply(pod("reviews-2", "remora.dev/inject: \"false\"")).exit_code, 0);

@@ -249,10 +249,10 @@ TEST(InjectionTest, EveryAnnotationReachesTheInitStepOrTheProxy) {
   EXPECT_EQ(env(proxy, "REMORA_LOG_LEVEL"), "debug");
 }
 
-TEST(InjectionTest, ProbePortsAreExcludedFromInboundCaptureUnlessAnIncludeListIsGiven) {
-  const char* probed = R"(
+// A pod with every kind of probe; ANNOTATIONS is replaced by the pod's annotations.
+const char* kProbedPod = R"(
 kind: Pod
-metadata: {name: web}
+metadata: {name: web, annotations: {ANNOTATIONS}}
 spec:
   containers:
   - name: app
@@ -264,19 +264,43 @@ spec:
     livenessProbe: {httpGet: {port: "8081"}}
     readinessProbe: {httpGet: {port: unknown-name}}
 )";
-  Injected r = inject(probed);
+
+// The path of a probe rewritten to the sidecar (httpGet :15021 over HTTP, no tcpSocket left),
+// else "<not rewritten>".
+std::string rewrittenPath(const Value& v, const std::string& probe) {
+  if (str(v, probe + "/httpGet/port") != "15021" || str(v, probe + "/httpGet/scheme") != "HTTP" ||
+      str(v, probe + "/tcpSocket") != "<absent>") {
+    return "<not rewritten>";
+  }
+  return str(v, probe + "/httpGet/path");
+}
+
+// A pod "web" with one container "web"; `fields` are the container's other fields (indented 4).
+std::string webPod(const std::string& fields) {
+  return "kind: Pod\nmetadata: {name: web}\nspec:\n  containers:\n  - name: web\n" + fields;
+}
+
+Injected injectProbed(const std::string& annotations) {
+  std::string text = kProbedPod;
+  text.replace(text.find("ANNOTATIONS"), 11, annotations);
+  return inject(text);
+}
+
+// Contract change: the ports of probes the sidecar can run are no longer excluded (their probes
+// are rewritten, see below); with the opt-out annotation every probe port is, as before.
+TEST(InjectionTest, WithProbeRewriteOffProbePortsAreExcludedFromInboundCaptureUnlessIncluded) {
+  const std::string off = "remora.dev/rewrite-app-probes: 'false'";
+  Injected r = injectProbed(off);
   ASSERT_TRUE(r.status.isOk()) << r.status.message();
   EXPECT_EQ(str(r.object, "/spec/initContainers/0/args/8"), "7070,8080,8081,9901,15021,15090");
   // The app's probes are left as they are: kubelet reaches the app directly.
   EXPECT_EQ(str(r.object, "/spec/containers/1/readinessProbe/httpGet/port"), "http");
+  EXPECT_EQ(str(r.object, "/spec/containers/1/livenessProbe/tcpSocket/port"), "9901");
+  EXPECT_EQ(env(*findPointer(r.object, "/spec/containers/0"), "REMORA_APP_PROBES"), "<absent>");
 
   // With an include list given, as the annotation says.
   auto including = [&](const std::string& ports) {
-    std::string text = probed;
-    text.replace(
-        text.find("metadata: {name: web}"), 21,
-        "metadata: {name: web, annotations: {remora.dev/include-inbound-ports: '" + ports + "'}}");
-    Injected i = inject(text);
+    Injected i = injectProbed(off + ", remora.dev/include-inbound-ports: '" + ports + "'");
     EXPECT_TRUE(i.status.isOk()) << i.status.message();
     return names(i.object, "/spec/initContainers/0/args");
   };
@@ -294,6 +318,90 @@ spec:
   EXPECT_EQ(including(""), with({"15021,15090", "--include-inbound-ports="}));
 }
 
+TEST(InjectionTest, HttpAndTcpProbesGoThroughTheSidecarOthersKeepTheirPortsExcluded) {
+  Injected r = injectProbed("");
+  ASSERT_TRUE(r.status.isOk()) << r.status.message();
+  const Value& proxy = *findPointer(r.object, "/spec/containers/0");
+  ASSERT_EQ(str(proxy, "/name"), "remora-proxy");
+  // Only the grpc probe's port stays excluded (the unresolvable named port has nothing to
+  // exclude and cannot be rewritten).
+  EXPECT_EQ(str(r.object, "/spec/initContainers/0/args/8"), "7070,15021,15090");
+
+  const std::string app = "/spec/containers/1";
+  // httpGet on a named port; tcpSocket becomes an httpGet.
+  EXPECT_EQ(rewrittenPath(r.object, app + "/readinessProbe"), "/app-health/app/readyz");
+  EXPECT_EQ(rewrittenPath(r.object, app + "/livenessProbe"), "/app-health/app/livez");
+  // grpc: untouched.
+  EXPECT_EQ(str(r.object, app + "/startupProbe/grpc/port"), "7070");
+  EXPECT_EQ(str(r.object, app + "/startupProbe/httpGet"), "<absent>");
+  // Numeric string port: rewritten; unknown port name: untouched.
+  EXPECT_EQ(rewrittenPath(r.object, "/spec/containers/2/livenessProbe"), "/app-health/other/livez");
+  EXPECT_EQ(str(r.object, "/spec/containers/2/readinessProbe/httpGet/port"), "unknown-name");
+
+  EXPECT_EQ(env(proxy, "REMORA_APP_PROBES"),
+            R"({"/app-health/app/livez":{"tcpSocket":{"port":9901},"timeoutSeconds":1},)"
+            R"("/app-health/app/readyz":{"httpGet":{"path":"/ready","port":8080},)"
+            R"("timeoutSeconds":1},)"
+            R"("/app-health/other/livez":{"httpGet":{"path":"/","port":8081},)"
+            R"("timeoutSeconds":1}})");
+}
+
+TEST(InjectionTest, RewrittenProbesKeepTimingAndCarryPathHeadersAndTimeoutToTheProxy) {
+  const std::string pod = webPod(R"(    startupProbe:
+      httpGet:
+        path: /started
+        port: 8080
+        scheme: HTTP
+        httpHeaders: [{name: X-Probe, value: "a\"b"}]
+      initialDelaySeconds: 3
+      periodSeconds: 7
+      timeoutSeconds: 4
+      failureThreshold: 9
+      successThreshold: 1
+)");
+  Injected r = inject(pod);
+  ASSERT_TRUE(r.status.isOk()) << r.status.message();
+  const std::string probe = "/spec/containers/1/startupProbe";
+  EXPECT_EQ(rewrittenPath(r.object, probe), "/app-health/web/startupz");
+  EXPECT_EQ(str(r.object, probe + "/httpGet/httpHeaders"), "<absent>");
+  EXPECT_EQ(str(r.object, probe + "/initialDelaySeconds"), "3");
+  EXPECT_EQ(str(r.object, probe + "/periodSeconds"), "7");
+  EXPECT_EQ(str(r.object, probe + "/timeoutSeconds"), "4");
+  EXPECT_EQ(str(r.object, probe + "/failureThreshold"), "9");
+  EXPECT_EQ(str(r.object, probe + "/successThreshold"), "1");
+  EXPECT_EQ(env(*findPointer(r.object, "/spec/containers/0"), "REMORA_APP_PROBES"),
+            R"({"/app-health/web/startupz":{"httpGet":{"path":"/started","port":8080,)"
+            R"("httpHeaders":[{"name":"X-Probe","value":"a\"b"}]},"timeoutSeconds":4}})");
+  EXPECT_EQ(str(r.object, "/spec/initContainers/0/args/8"), "15021,15090");
+}
+
+TEST(InjectionTest, HttpsProbesAndProbesWithAHostAreNotRewrittenAndKeepTheirPortExcluded) {
+  const std::string pod =
+      webPod(R"(    livenessProbe: {httpGet: {path: /l, port: 8443, scheme: HTTPS}}
+    readinessProbe: {httpGet: {path: /r, port: 8080, host: 10.0.0.1}}
+    startupProbe: {tcpSocket: {port: 9000, host: db}}
+)");
+  Injected r = inject(pod);
+  ASSERT_TRUE(r.status.isOk()) << r.status.message();
+  EXPECT_TRUE(jsonEqual(*findPointer(r.object, "/spec/containers/1"),
+                        *findPointer(yaml(pod), "/spec/containers/0")));
+  EXPECT_EQ(str(r.object, "/spec/initContainers/0/args/8"), "8080,8443,9000,15021,15090");
+  EXPECT_EQ(env(*findPointer(r.object, "/spec/containers/0"), "REMORA_APP_PROBES"), "<absent>");
+}
+
+TEST(InjectionTest, ProbesAlreadyPointingAtTheAppHealthPathAreLeftAlone) {
+  // E.g. a manifest saved after injection and re-applied without the proxy.
+  const std::string pod = webPod(
+      R"(    readinessProbe: {httpGet: {path: /app-health/web/readyz, port: 15021, scheme: HTTP}}
+)");
+  Injected r = inject(pod);
+  ASSERT_TRUE(r.status.isOk()) << r.status.message();
+  EXPECT_EQ(str(r.object, "/spec/containers/1/readinessProbe/httpGet/path"),
+            "/app-health/web/readyz");
+  EXPECT_EQ(env(*findPointer(r.object, "/spec/containers/0"), "REMORA_APP_PROBES"), "<absent>");
+  EXPECT_EQ(str(r.object, "/spec/initContainers/0/args/8"), "15021,15090");
+}
+
 TEST(InjectionTest, BadAnnotationValuesAreErrorsNamingTheAnnotationAndChangeNothing) {
   const std::pair<std::string, std::string> cases[] = {
       {"remora.dev/exclude-inbound-ports: '80,http'", "remora.dev/exclude-inbound-ports wants"},
@@ -308,6 +416,7 @@ TEST(InjectionTest, BadAnnotationValuesAreErrorsNamingTheAnnotationAndChangeNoth
       {"remora.dev/proxy-memory: '-1Gi'", "remora.dev/proxy-memory wants"},
       {"remora.dev/log-level: verbose", "remora.dev/log-level wants"},
       {"remora.dev/native-sidecar: 'yes'", "remora.dev/native-sidecar wants"},
+      {"remora.dev/rewrite-app-probes: 'no'", "remora.dev/rewrite-app-probes wants"},
       {"remora.dev/inject: 'enabled'", "remora.dev/inject wants"},
   };
   for (const auto& [annotation, want] : cases) {
@@ -322,13 +431,15 @@ TEST(InjectionTest, BadAnnotationValuesAreErrorsNamingTheAnnotationAndChangeNoth
 }
 
 TEST(InjectionTest, InjectingTwiceChangesNothingAndAnExistingProxyCountsAsInjected) {
-  Injected once = inject(kPod);
-  ASSERT_EQ(once.report.outcome, InjectOutcome::kInjected);
-  Value twice = once.object;
-  InjectionReport report;
-  ASSERT_TRUE(injectObject(&twice, NamespaceSelection::kEnabled, {}, &report).isOk());
-  EXPECT_EQ(report.outcome, InjectOutcome::kAlreadyInjected);
-  EXPECT_TRUE(jsonEqual(twice, once.object));
+  // A plain pod, and one whose probes were rewritten (REMORA_APP_PROBES is not added again).
+  for (const Injected& once : {inject(kPod), injectProbed("")}) {
+    ASSERT_EQ(once.report.outcome, InjectOutcome::kInjected);
+    Value twice = once.object;
+    InjectionReport report;
+    ASSERT_TRUE(injectObject(&twice, NamespaceSelection::kEnabled, {}, &report).isOk());
+    EXPECT_EQ(report.outcome, InjectOutcome::kAlreadyInjected);
+    EXPECT_TRUE(jsonEqual(twice, once.object));
+  }
 
   std::string manual = kPod;
   manual += "  - {name: remora-proxy, image: mine}\n";
