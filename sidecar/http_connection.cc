@@ -8,6 +8,7 @@
 #include "filters/lb/load_balancer.h"
 #include "filters/retry/retry_policy.h"
 #include "sidecar/access_log.h"
+#include "sidecar/endpoint_picker.h"
 
 namespace remora::sidecar {
 
@@ -752,16 +753,13 @@ bool HttpConnection::pickEndpoint() noexcept {
   }
   // Health: below the panic threshold every endpoint is used whatever its health; with none
   // healthy, the fallback response answers instead when one is configured.
-  const ClusterRuntime& rt = *cluster_->runtime;
-  uint64_t total = cluster_->endpoints.size();
-  uint64_t unavailable = std::min<uint64_t>(rt.health.unavailable.load(std::memory_order_relaxed), total);
-  uint64_t healthy = total - unavailable;
+  const ClusterAvailability avail = clusterAvailability(*cluster_);
   filters::lb::PickContext pc;
   pc.now_ns = nowNs();
   pc.has_hash = has_hash_;
   pc.hash = hash_;
   pc.avoid = last_failed_endpoint_;
-  if (healthy == 0 && cluster_->has_fallback) {
+  if (avail.healthy == 0 && cluster_->has_fallback) {
     worker_.stats().add(cluster_->stats.fallback_responses);
     info_stream_.note("no healthy endpoint: fallback response");
     filters::LocalReply reply;
@@ -775,18 +773,17 @@ bool HttpConnection::pickEndpoint() noexcept {
     replyLocally(reply);
     return false;
   }
-  if (total == 0) {
+  if (avail.total == 0) {
     // Mesh mode: a cluster whose endpoints have not arrived (or are all gone).
     info_stream_.note("cluster has no endpoints");
     replyLocally(Reason::kNoHealthyUpstream);
     return false;
   }
-  if (healthy * 100 < total * cluster_->panic_threshold_percent) {
-    pc.ignore_health = true;
-    info_stream_.note("panic: " + std::to_string(healthy) + "/" + std::to_string(total) +
-                      " endpoints healthy, health ignored");
+  if (avail.panic) {
+    info_stream_.note("panic: " + std::to_string(avail.healthy) + "/" +
+                      std::to_string(avail.total) + " endpoints healthy, health ignored");
   }
-  int index = cluster_->balancers[worker_.index()]->pick(pc);
+  int index = pickClusterEndpoint(*cluster_, worker_.index(), avail, pc);
   if (index < 0) {
     info_stream_.note("no healthy endpoint");
     replyLocally(Reason::kNoHealthyUpstream);
@@ -928,24 +925,10 @@ void HttpConnection::endTry(bool observed, filters::outlier::Outcome outcome,
   if (endpoint_cfg_ == nullptr) {
     return;
   }
-  filters::HostState& host = *endpoint_cfg_->host;
-  host.active_requests.fetch_sub(1, std::memory_order_relaxed);
-  if (observed) {
-    host.rq_total.fetch_add(1, std::memory_order_relaxed);
-    if (errored) {
-      host.rq_error.fetch_add(1, std::memory_order_relaxed);
-    }
-  }
-  if (observed && cluster_->outlier_enabled &&
-      filters::outlier::recordOutcome(cluster_->outlier, host, cluster_->runtime->health,
-                                      static_cast<uint32_t>(cluster_->endpoints.size()), outcome,
-                                      nowNs())) {
-    common::StatsShard& st = worker_.stats();
-    st.add(cluster_->stats.outlier_ejections);
-    st.add(cluster_->stats.outlier_ejections_active, 1);  // the main thread's sweep corrects it
+  endpoint_cfg_->host->active_requests.fetch_sub(1, std::memory_order_relaxed);
+  if (observed && recordEndpointOutcome(*cluster_, *endpoint_cfg_, worker_.stats(), outcome,
+                                        errored, nowNs())) {
     info_stream_.note("outlier detection ejected " + endpoint_cfg_->address_text);
-    spdlog::info("outlier detection: cluster {} endpoint {} ejected", cluster_->name,
-                 endpoint_cfg_->address_text);
   }
 }
 

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "sidecar/endpoint_picker.h"
+
 namespace remora::sidecar {
 
 namespace {
@@ -20,7 +22,7 @@ TcpProxy::TcpProxy(Worker& worker, std::shared_ptr<const Snapshot> snapshot,
       down_side_(*this, true),
       up_side_(*this, false),
       downstream_(std::move(downstream)),
-      idle_timer_(worker.loop().uv(), [this] { destroy(); }) {
+      idle_timer_(worker.loop().uv(), [this] { onTimer(); }) {
   downstream_->setHandler(down_side_);
   downstream_->setWatermarks(kHigh, kLow);
   worker_.track(this);
@@ -44,8 +46,26 @@ void TcpProxy::start(std::string_view initial) noexcept {
     return;
   }
   if (!cluster_->original_dst) {
-    const auto& eps = cluster_->endpoints;
-    target = eps[worker_.nextRoundRobin(cluster_->index) % eps.size()].address;
+    // The cluster's own balancer, health checks, ejections and panic routing, as for HTTP.
+    const ClusterAvailability avail = clusterAvailability(*cluster_);
+    filters::lb::PickContext pc;
+    pc.now_ns = uv_hrtime();
+    if (cluster_->hash_on == ClusterConfig::HashOn::kSourceIp) {
+      pc.has_hash = true;
+      pc.hash = filters::lb::hashKey(downstream_->peerAddress().host());
+    }
+    const int index = pickClusterEndpoint(*cluster_, worker_.index(), avail, pc);
+    if (index < 0) {
+      spdlog::warn(
+          "listener {}: opaque TCP connection from {}: cluster {} has no healthy "
+          "endpoint; closing",
+          listener_.name, downstream_->peerAddress().toString(), cluster_->name);
+      destroy();
+      return;
+    }
+    endpoint_ = &cluster_->endpoints[static_cast<size_t>(index)];
+    endpoint_->host->active_requests.fetch_add(1, std::memory_order_relaxed);
+    target = endpoint_->address;
   } else if (info_.original_dst) {
     target = *info_.original_dst;
     if (listener_.inbound) {
@@ -85,10 +105,12 @@ void TcpProxy::Side::onConnected(int status) noexcept {
   TcpProxy& p = proxy_;
   if (status != 0) {
     p.worker_.stats().add(p.cluster_->stats.cx_connect_fail);
+    p.recordConnectOutcome(filters::outlier::Outcome::kConnectFailure);
     p.destroy();
     return;
   }
   p.connected_ = true;
+  p.recordConnectOutcome(filters::outlier::Outcome::kSuccess);
   p.idle_timer_.start(p.listener_.idle_timeout_ms);
   if (!p.early_.empty()) {
     p.upstream_->write(p.early_);
@@ -134,6 +156,20 @@ void TcpProxy::Side::onHighWatermark() noexcept {
 
 void TcpProxy::Side::onLowWatermark() noexcept { proxy_.other(downstream_).readStart(); }
 
+void TcpProxy::onTimer() noexcept {
+  if (upstream_ && !connected_) {
+    recordConnectOutcome(filters::outlier::Outcome::kTimeout);  // connect_timeout passed
+  }
+  destroy();
+}
+
+void TcpProxy::recordConnectOutcome(filters::outlier::Outcome outcome) noexcept {
+  if (endpoint_ != nullptr) {
+    recordEndpointOutcome(*cluster_, *endpoint_, worker_.stats(), outcome,
+                          outcome != filters::outlier::Outcome::kSuccess, uv_hrtime());
+  }
+}
+
 void TcpProxy::destroy() noexcept {
   if (destroyed_) {
     return;
@@ -145,6 +181,9 @@ void TcpProxy::destroy() noexcept {
   if (upstream_) {
     upstream_->close();
     worker_.stats().add(cluster_->stats.cx_active, -1);
+  }
+  if (endpoint_ != nullptr) {
+    endpoint_->host->active_requests.fetch_sub(1, std::memory_order_relaxed);
   }
   retire(worker_, listener_.stats, runtime_);
 }

@@ -1,6 +1,10 @@
 #pragma once
 // TcpProxy: an opaque byte stream between a downstream connection and one upstream endpoint
-// (configured opaque ports, non-HTTP bytes, or server-speaks-first protocols). Each direction
+// (configured opaque ports, non-HTTP bytes, or server-speaks-first protocols). The endpoint is
+// picked as for HTTP (sidecar/endpoint_picker.h: the cluster's balancer, health checks, outlier
+// ejections, panic routing; RING_HASH / MAGLEV hash the client address when the cluster hashes
+// on `source_ip`); an open connection counts as a request in flight on its endpoint, and the
+// connect's outcome (success, failure, connect_timeout) feeds outlier detection. Each direction
 // pauses its source at the destination's high watermark; an EOF on one side half-closes the
 // other; the proxy ends when both directions are done or either side fails. A connection whose
 // original destination is one of the sidecar's own ports (Worker::ownPorts) is closed, counted
@@ -49,6 +53,9 @@ class TcpProxy final : public DownstreamConnection {
 
   common::TcpConnection& other(bool downstream) { return downstream ? *upstream_ : *downstream_; }
   void maybeFinish() noexcept;
+  // The idle timer: connect_timeout before the upstream connected, idle_timeout after.
+  void onTimer() noexcept;
+  void recordConnectOutcome(filters::outlier::Outcome outcome) noexcept;
   void destroy() noexcept;
 
   Worker& worker_;
@@ -62,6 +69,7 @@ class TcpProxy final : public DownstreamConnection {
   std::unique_ptr<common::TcpConnection> upstream_;
   common::Timer idle_timer_;
   const ClusterConfig* cluster_ = nullptr;
+  const EndpointConfig* endpoint_ = nullptr;  // null: original destination
   bool connected_ = false;
   bool down_eof_ = false;
   bool up_eof_ = false;

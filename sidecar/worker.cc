@@ -123,13 +123,6 @@ EndpointPool& Worker::dynamicPool(const std::string& address_text) {
   return dynamic_pools_[address_text];
 }
 
-uint32_t Worker::nextRoundRobin(uint32_t cluster_index) noexcept {
-  if (rr_.size() <= cluster_index) {
-    rr_.resize(cluster_index + 1, index_);  // workers start at different positions
-  }
-  return rr_[cluster_index]++;
-}
-
 void Worker::track(DownstreamConnection* c) noexcept {
   c->prev_ = nullptr;
   c->next_ = connections_;

@@ -104,8 +104,6 @@ class Worker {
   EndpointPool& pool(uint32_t pool_id);
   // The pool of an address known only at run time (original destination).
   EndpointPool& dynamicPool(const std::string& address_text);
-  // Round robin position for a cluster (per worker, so no sharing between threads).
-  uint32_t nextRoundRobin(uint32_t cluster_index) noexcept;
   uint64_t random() noexcept { return rng_(); }
   bool draining() const noexcept { return draining_; }
   // Draining: what is left of the grace for idle connections (0 once over, or not draining).
@@ -133,7 +131,6 @@ class Worker {
   std::vector<std::unique_ptr<WorkerListener>> listeners_;
   std::deque<EndpointPool> pools_;  // deque: references stay valid as it grows
   std::unordered_map<std::string, EndpointPool> dynamic_pools_;
-  std::vector<uint32_t> rr_;
   std::mt19937_64 rng_;
   DownstreamConnection* connections_ = nullptr;
   bool draining_ = false;
