@@ -10,7 +10,7 @@ ASAN_BUILD ?= build-asan
 JOBS       ?= $(shell nproc)
 DEMO_ARGS  ?=
 
-.PHONY: setup build test unit asan demo bench fuzz format clean test-cluster
+.PHONY: setup build test unit asan asan-build demo bench fuzz format clean test-cluster
 
 setup:
 	@bash scripts/setup.sh
@@ -27,13 +27,15 @@ test:
 
 # -g1: line tables are all the sanitizers' stack traces need, and full debug info costs about
 # a tenth more compile time.
-asan: setup
+asan: asan-build
 	@echo "== ctest (ASan+UBSan) =="
+	@cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		ctest --output-on-failure -j2 --timeout 600 -LE '^k8s$$'
+
+asan-build: setup
 	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DREMORA_SANITIZE=ON -DREMORA_STATIC_DEPS=OFF \
 		-DCMAKE_CXX_FLAGS_DEBUG=-g1 >/dev/null
 	@cmake --build $(ASAN_BUILD) -j$(JOBS) 2>&1 | grep -vE '^\[ *[0-9]+%\] (Building|Linking|Built)|^Consolidate|^Scanning|^g?make\[[0-9]+\]' || true
-	@cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-		ctest --output-on-failure -j2 --timeout 600 -LE '^k8s$$'
 
 unit: build
 	@cd $(BUILD) && ctest -L unit --output-on-failure -j2
