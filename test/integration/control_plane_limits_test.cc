@@ -355,7 +355,17 @@ TEST_F(ControlPlaneLimitsTest, HalfSentFramesAreRefusedOrTimedOutAndHoldNoMemory
     EXPECT_TRUE(c.waitForClose(3s));
   }
   EXPECT_LT(msSince(t0), 3000);
-  const std::string metrics = cp.get("/metrics");
+  // A refusal is counted as its connection closes: the client may see the close first.
+  std::string metrics;
+  EXPECT_TRUE(eventually(
+      [&] {
+        metrics = cp.get("/metrics");
+        return metricValue(metrics, "remora_control_xds_refused_total{reason=\"frame_timeout\"}") >=
+                   40 &&
+               metricValue(metrics,
+                           "remora_control_xds_refused_total{reason=\"frame_too_large\"}") >= 40;
+      },
+      2s));
   EXPECT_EQ(metricValue(metrics, "remora_control_xds_refused_total{reason=\"frame_too_large\"}"),
             40);
   EXPECT_EQ(metricValue(metrics, "remora_control_xds_refused_total{reason=\"frame_timeout\"}"), 40);
