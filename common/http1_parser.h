@@ -111,6 +111,7 @@ class Http1Parser {
   void reset() noexcept;
   // Responses only: the next response answers a HEAD request (no body, whatever it says).
   void expectHeadResponse(bool v) noexcept { head_response_ = v; }
+  bool headResponseExpected() const noexcept { return head_response_; }
 
   // True between the first byte of a message and its end.
   bool inMessage() const noexcept { return in_message_; }
@@ -124,6 +125,7 @@ class Http1Parser {
   // appendLastChunk for what may be forwarded). Complete from onMessageComplete on and valid
   // until the next message begins; empty for other messages. Never part of head().headers.
   const HeaderMap& trailers() const noexcept { return trailers_; }
+  HeaderMap& trailers() noexcept { return trailers_; }
   // After onMessageComplete: may the connection carry another message?
   bool shouldKeepAlive() const noexcept { return llhttp_should_keep_alive(&parser_) != 0; }
 

@@ -4,7 +4,7 @@
 
 #include "common/tcp_listener.h"
 
-#include "sidecar/http_connection.h"
+#include "sidecar/http/connection_manager.h"
 #include "sidecar/log_limiter.h"
 #include "sidecar/protocol_detection.h"
 #include "sidecar/tcp_proxy.h"
@@ -97,7 +97,7 @@ class ProtocolDetector final : public DownstreamConnection, public common::TcpCo
     timer_.stop();
     worker_.untrack(this);
     if (http) {
-      auto* c = new HttpConnection(worker_, snapshot_, listener_, runtime_, std::move(conn_), info_);
+      auto* c = new ConnectionManager(worker_, snapshot_, listener_, runtime_, std::move(conn_), info_);
       c->start(buf_);
     } else {
       auto* p = new TcpProxy(worker_, snapshot_, listener_, runtime_, std::move(conn_), info_);
@@ -215,7 +215,7 @@ void WorkerListener::accept() noexcept {
     return;
   }
   if (lc.http_only) {
-    auto* h = new HttpConnection(worker_, snap, lc, runtime_, std::move(conn), info);
+    auto* h = new ConnectionManager(worker_, snap, lc, runtime_, std::move(conn), info);
     h->start({});
     return;
   }

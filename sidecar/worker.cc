@@ -3,7 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "sidecar/listener.h"
-#include "sidecar/upstream_connection.h"
+#include "sidecar/upstream/http1_connection.h"
 
 namespace remora::sidecar {
 

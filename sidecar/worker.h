@@ -22,7 +22,7 @@
 
 namespace remora::sidecar {
 
-class UpstreamConnection;
+class Http1UpstreamConnection;
 class WorkerListener;
 
 class Worker;
@@ -43,7 +43,7 @@ struct ListenerRuntime {
 
 // Per-endpoint upstream connections of one worker.
 struct EndpointPool {
-  std::vector<UpstreamConnection*> idle;  // most recently used last
+  std::vector<Http1UpstreamConnection*> idle;  // most recently used last
   uint32_t open = 0;                      // connecting + active + idle
 };
 

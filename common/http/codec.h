@@ -82,8 +82,8 @@ class ResponseEncoder : public StreamEncoder {
   // An interim response (100 Continue, 103 Early Hints). Not for 101.
   virtual void encode1xxHeaders(const ResponseHead& head) noexcept = 0;
   // The final response head (101 included, for an upgrade). The codec adds the framing fields of
-  // its wire and may change `head` doing so; it does not keep it.
-  virtual void encodeHeaders(ResponseHead& head, bool end_stream) noexcept = 0;
+  // its wire while it serializes; `head` is not changed or kept.
+  virtual void encodeHeaders(const ResponseHead& head, bool end_stream) noexcept = 0;
   // The connection is to close once this response is complete (HTTP/1: `connection: close`
   // when the head has not left yet; HTTP/2: ignored, the stream is independent).
   virtual void closeAfterResponse() noexcept = 0;
@@ -94,8 +94,9 @@ class ResponseEncoder : public StreamEncoder {
 
 class RequestEncoder : public StreamEncoder {
  public:
-  // The request head. Same rules as ResponseEncoder::encodeHeaders.
-  virtual void encodeHeaders(RequestHead& head, bool end_stream) noexcept = 0;
+  // The request head. Same rules as ResponseEncoder::encodeHeaders (a retry sends the same head
+  // again).
+  virtual void encodeHeaders(const RequestHead& head, bool end_stream) noexcept = 0;
 
  protected:
   ~RequestEncoder() = default;
@@ -158,6 +159,9 @@ class Connection {
   // The socket reached EOF or failed: every open stream is reset with kConnectionTermination
   // (an HTTP/1 response delimited by the connection's end completes instead).
   virtual void onConnectionClosed() noexcept = 0;
+  // Sends what encode calls held back (HTTP/1 corks a response head so that it leaves with the
+  // first body bytes). The owner calls it once the event that produced them is handled.
+  virtual void flush() noexcept {}
 };
 
 class ServerConnectionCallbacks {

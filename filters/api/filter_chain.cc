@@ -17,7 +17,7 @@ void FilterChain::start(const FilterFactories& factories) {
   }
 }
 
-bool FilterChain::runRequest(common::MessageHead& head, StreamCtx& ctx) {
+bool FilterChain::runRequest(http::RequestHead& head, StreamCtx& ctx) {
   while (next_ < filters_.size()) {
     HttpFilter& f = *filters_[next_++];
     if (f.onRequestHeaders(head, ctx) == FilterStatus::kStop) {
@@ -27,7 +27,7 @@ bool FilterChain::runRequest(common::MessageHead& head, StreamCtx& ctx) {
   return true;
 }
 
-void FilterChain::runResponse(common::MessageHead& head, StreamCtx& ctx) {
+void FilterChain::runResponse(http::ResponseHead& head, StreamCtx& ctx) {
   for (HttpFilter* f : filters_) {
     f->onResponseHeaders(head, ctx);
   }

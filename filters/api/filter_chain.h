@@ -15,8 +15,8 @@ class FilterChain {
   void start(const FilterFactories& factories);
   // Runs onRequestHeaders from the current position: from the first filter, or after a
   // resume() from the one after the filter that stopped. True: every filter continued.
-  bool runRequest(common::MessageHead& head, StreamCtx& ctx);
-  void runResponse(common::MessageHead& head, StreamCtx& ctx);
+  bool runRequest(http::RequestHead& head, StreamCtx& ctx);
+  void runResponse(http::ResponseHead& head, StreamCtx& ctx);
   // onDone on every filter. The filters themselves are destroyed by the next start() or with
   // the chain, never here: finish() may run inside a filter's own callback. Idempotent.
   void finish(const StreamInfo& info);

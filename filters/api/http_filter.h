@@ -9,16 +9,16 @@
 //
 // Threading: a filter lives on its stream's worker thread; every call happens there.
 
-#include <uv.h>
-
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string_view>
 #include <utility>
 #include <vector>
 
-#include "common/http1_parser.h"
+#include "common/http/message.h"
 #include "common/stats.h"
+#include "common/timer.h"
 #include "filters/api/stream_info.h"
 
 namespace remora::filters {
@@ -52,8 +52,10 @@ class StreamCtx {
   // from inside onRequestHeaders itself. Meanwhile request body bytes are held (bounded).
   virtual void resume() noexcept = 0;
   virtual StreamInfo& info() noexcept = 0;
-  // The worker's loop (for timers) and its stats shard.
-  virtual uv_loop_t* loop() noexcept = 0;
+  // A timer on the stream's worker thread (stopped and freed with the returned object; stop it
+  // in onDone at the latest).
+  virtual std::unique_ptr<common::Timer> createTimer(std::function<void()> cb) = 0;
+  // The worker's stats shard.
   virtual common::StatsShard& stats() noexcept = 0;
   // A uniformly distributed random number (per-worker generator).
   virtual uint64_t random() noexcept = 0;
@@ -68,11 +70,11 @@ class HttpFilter {
  public:
   virtual ~HttpFilter() = default;
   // The request head, before routing to an endpoint; the filter may change it.
-  virtual FilterStatus onRequestHeaders(common::MessageHead& /*head*/, StreamCtx& /*ctx*/) noexcept {
+  virtual FilterStatus onRequestHeaders(http::RequestHead& /*head*/, StreamCtx& /*ctx*/) noexcept {
     return FilterStatus::kContinue;
   }
   // The final response head (not 1xx), before it goes to the client; the filter may change it.
-  virtual void onResponseHeaders(common::MessageHead& /*head*/, StreamCtx& /*ctx*/) noexcept {}
+  virtual void onResponseHeaders(http::ResponseHead& /*head*/, StreamCtx& /*ctx*/) noexcept {}
   // The stream is over. The last call: stop timers here.
   virtual void onDone(const StreamInfo& /*info*/) noexcept {}
 };

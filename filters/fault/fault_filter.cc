@@ -22,7 +22,7 @@ std::unique_ptr<HttpFilter> FaultFilterFactory::create() const {
   return std::make_unique<FaultFilter>(config_);
 }
 
-FilterStatus FaultFilter::onRequestHeaders(common::MessageHead& head, StreamCtx& ctx) noexcept {
+FilterStatus FaultFilter::onRequestHeaders(http::RequestHead& head, StreamCtx& ctx) noexcept {
   uint64_t delay_ms = roll(ctx, config_.delay_per_million) ? config_.delay_ms : 0;
   uint16_t abort_status = roll(ctx, config_.abort_per_million) ? config_.abort_status : 0;
   if (config_.header_trigger) {
@@ -49,7 +49,7 @@ FilterStatus FaultFilter::onRequestHeaders(common::MessageHead& head, StreamCtx&
   abort_after_delay_ = abort_status != 0;
   abort_status_ = abort_status;
   StreamCtx* c = &ctx;
-  timer_ = std::make_unique<common::Timer>(ctx.loop(), [this, c] {
+  timer_ = ctx.createTimer([this, c] {
     // Nothing of this filter is touched after the call: it may end the stream.
     if (abort_after_delay_) {
       abort(*c, abort_status_);

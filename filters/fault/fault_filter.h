@@ -40,7 +40,7 @@ class FaultFilterFactory final : public HttpFilterFactory {
 class FaultFilter final : public HttpFilter {
  public:
   explicit FaultFilter(const FaultConfig& config) : config_(config) {}
-  FilterStatus onRequestHeaders(common::MessageHead& head, StreamCtx& ctx) noexcept override;
+  FilterStatus onRequestHeaders(http::RequestHead& head, StreamCtx& ctx) noexcept override;
   void onDone(const StreamInfo& info) noexcept override;
 
  private:

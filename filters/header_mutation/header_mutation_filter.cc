@@ -14,21 +14,21 @@ void Mutation::apply(common::HeaderMap& headers) const {
   }
 }
 
-FilterStatus HeaderMutationFilter::onRequestHeaders(common::MessageHead& head,
+FilterStatus HeaderMutationFilter::onRequestHeaders(http::RequestHead& head,
                                                     StreamCtx& ctx) noexcept {
   config_.request.apply(head.headers);
-  if (config_.rewrite && head.url.compare(0, config_.prefix.size(), config_.prefix) == 0) {
-    std::string url = config_.prefix_rewrite + head.url.substr(config_.prefix.size());
+  if (config_.rewrite && head.path.compare(0, config_.prefix.size(), config_.prefix) == 0) {
+    std::string url = config_.prefix_rewrite + head.path.substr(config_.prefix.size());
     if (url.empty() || url.front() != '/') {
       url.insert(url.begin(), '/');
     }
     ctx.info().note("path rewritten to " + url);
-    head.url = std::move(url);
+    head.path = std::move(url);
   }
   return FilterStatus::kContinue;
 }
 
-void HeaderMutationFilter::onResponseHeaders(common::MessageHead& head, StreamCtx&) noexcept {
+void HeaderMutationFilter::onResponseHeaders(http::ResponseHead& head, StreamCtx&) noexcept {
   config_.response.apply(head.headers);
 }
 

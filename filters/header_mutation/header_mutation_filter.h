@@ -31,8 +31,8 @@ struct MutationConfig {
 class HeaderMutationFilter final : public HttpFilter {
  public:
   explicit HeaderMutationFilter(const MutationConfig& config) : config_(config) {}
-  FilterStatus onRequestHeaders(common::MessageHead& head, StreamCtx& ctx) noexcept override;
-  void onResponseHeaders(common::MessageHead& head, StreamCtx& ctx) noexcept override;
+  FilterStatus onRequestHeaders(http::RequestHead& head, StreamCtx& ctx) noexcept override;
+  void onResponseHeaders(http::ResponseHead& head, StreamCtx& ctx) noexcept override;
 
  private:
   const MutationConfig& config_;

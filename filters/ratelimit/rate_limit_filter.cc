@@ -6,7 +6,7 @@ std::unique_ptr<HttpFilter> RateLimitFilterFactory::create() const {
   return std::make_unique<RateLimitFilter>(config_, limiter_);
 }
 
-FilterStatus RateLimitFilter::onRequestHeaders(common::MessageHead&, StreamCtx& ctx) noexcept {
+FilterStatus RateLimitFilter::onRequestHeaders(http::RequestHead&, StreamCtx& ctx) noexcept {
   const std::string_view source =
       config_.settings.per_source ? ctx.downstreamHost() : std::string_view();
   const RateLimiter::Decision d = limiter_.acquire(source, config_.clock());

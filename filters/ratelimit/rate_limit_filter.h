@@ -30,7 +30,7 @@ class RateLimitFilter final : public HttpFilter {
   RateLimitFilter(const RateLimitConfig& config, RateLimiter& limiter)
       : config_(config), limiter_(limiter) {}
   // Takes a token; without one answers 429 and returns kStop.
-  FilterStatus onRequestHeaders(common::MessageHead& head, StreamCtx& ctx) noexcept override;
+  FilterStatus onRequestHeaders(http::RequestHead& head, StreamCtx& ctx) noexcept override;
 
  private:
   const RateLimitConfig& config_;

@@ -31,7 +31,9 @@ class FakeStreamCtx final : public StreamCtx {
   }
   void resume() noexcept override { ++resumed; }
   StreamInfo& info() noexcept override { return info_; }
-  uv_loop_t* loop() noexcept override { return loop_.uv(); }
+  std::unique_ptr<common::Timer> createTimer(std::function<void()> cb) override {
+    return std::make_unique<common::Timer>(loop_.uv(), std::move(cb));
+  }
   common::StatsShard& stats() noexcept override { return stats_.shard(0); }
   uint64_t random() noexcept override { return rng_(); }
   std::string_view downstreamHost() noexcept override { return downstream_host; }

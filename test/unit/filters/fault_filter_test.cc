@@ -34,7 +34,7 @@ TEST(FaultFilterTest, AbortsTheConfiguredShareOfRequests) {
   int aborted = 0;
   for (int i = 0; i < 10000; ++i) {
     ctx.replied = false;
-    common::MessageHead head;
+    http::RequestHead head;
     auto f = factory.create();
     FilterStatus s = f->onRequestHeaders(head, ctx);
     if (s == FilterStatus::kStop) {
@@ -54,7 +54,7 @@ TEST(FaultFilterTest, DelayHoldsTheRequestThenResumes) {
   common::EventLoop loop;
   FakeCtx ctx(loop);
   fault::FaultFilterFactory factory(config(ctx.store(), 100, 30, 0));
-  common::MessageHead head;
+  http::RequestHead head;
   auto f = factory.create();
   // The delay's timer counts from the loop's cached time: bring it up to now first, or a stale
   // cache makes the timer fire before 30 ms of real time have passed since `start`.
@@ -76,7 +76,7 @@ TEST(FaultFilterTest, DelayThenAbortAnswersAfterTheDelay) {
   common::EventLoop loop;
   FakeCtx ctx(loop);
   fault::FaultFilterFactory factory(config(ctx.store(), 100, 10, 100, 503));
-  common::MessageHead head;
+  http::RequestHead head;
   auto f = factory.create();
   ASSERT_EQ(f->onRequestHeaders(head, ctx), FilterStatus::kStop);
   EXPECT_FALSE(ctx.replied);
@@ -94,7 +94,7 @@ TEST(FaultFilterTest, HeadersTriggerFaultsOnlyWhenAllowedAndAreRemoved) {
   FakeCtx ctx(loop);
   fault::FaultFilterFactory off(config(ctx.store(), 0, 0, 0, 503, false));
   fault::FaultFilterFactory on(config(ctx.store(), 0, 0, 0, 503, true));
-  common::MessageHead head;
+  http::RequestHead head;
   head.headers.add("x-remora-fault-abort", "429");
   EXPECT_EQ(off.create()->onRequestHeaders(head, ctx), FilterStatus::kContinue);
   EXPECT_TRUE(head.headers.has("x-remora-fault-abort"));
@@ -108,7 +108,7 @@ TEST(FaultFilterTest, StoppingTheStreamCancelsAPendingDelay) {
   common::EventLoop loop;
   FakeCtx ctx(loop);
   fault::FaultFilterFactory factory(config(ctx.store(), 100, 10, 0));
-  common::MessageHead head;
+  http::RequestHead head;
   auto f = factory.create();
   ASSERT_EQ(f->onRequestHeaders(head, ctx), FilterStatus::kStop);
   f->onDone(ctx.info());
@@ -128,11 +128,11 @@ TEST(FaultFilterTest, StoppingTheStreamCancelsAPendingDelay) {
 class StopOnce final : public HttpFilter {
  public:
   explicit StopOnce(std::vector<std::string>* log, std::string name) : log_(log), name_(std::move(name)) {}
-  FilterStatus onRequestHeaders(common::MessageHead&, StreamCtx&) noexcept override {
+  FilterStatus onRequestHeaders(http::RequestHead&, StreamCtx&) noexcept override {
     log_->push_back(name_ + ".request");
     return name_ == "stopper" ? FilterStatus::kStop : FilterStatus::kContinue;
   }
-  void onResponseHeaders(common::MessageHead&, StreamCtx&) noexcept override {
+  void onResponseHeaders(http::ResponseHead&, StreamCtx&) noexcept override {
     log_->push_back(name_ + ".response");
   }
   void onDone(const StreamInfo&) noexcept override { log_->push_back(name_ + ".done"); }
@@ -164,10 +164,11 @@ TEST(FilterChainTest, ResumeContinuesAfterTheFilterThatStoppedAndDoneRunsOnce) {
                                std::make_shared<StopOnceFactory>(&log, "b")};
   FilterChain chain;
   chain.start(factories);
-  common::MessageHead head;
+  http::RequestHead head;
   EXPECT_FALSE(chain.runRequest(head, ctx));
   EXPECT_TRUE(chain.runRequest(head, ctx));  // the resume
-  chain.runResponse(head, ctx);
+  http::ResponseHead response;
+  chain.runResponse(response, ctx);
   chain.finish(ctx.info());
   chain.finish(ctx.info());
   EXPECT_EQ(log, (std::vector<std::string>{"a.request", "stopper.request", "b.request",

@@ -245,13 +245,13 @@ TEST(RateLimitFilterTest, AnswersTooManyRequestsWithRetryAfterAndCountsIt) {
   RateLimitFilterFactory factory(filterConfig(ctx.store(), settings(2, 2)));
   EXPECT_EQ(factory.name(), "rate_limit");
   for (int i = 0; i < 2; ++i) {
-    common::MessageHead head;
+    http::RequestHead head;
     EXPECT_EQ(factory.create()->onRequestHeaders(head, ctx), FilterStatus::kContinue);
     EXPECT_FALSE(ctx.replied);
   }
   for (int i = 0; i < 3; ++i) {
     ctx.replied = false;
-    common::MessageHead head;
+    http::RequestHead head;
     EXPECT_EQ(factory.create()->onRequestHeaders(head, ctx), FilterStatus::kStop);
     EXPECT_TRUE(ctx.replied);
     EXPECT_EQ(ctx.reply_status, 429);
@@ -265,7 +265,7 @@ TEST(RateLimitFilterTest, AnswersTooManyRequestsWithRetryAfterAndCountsIt) {
 
   g_now = kStart + 500 * kMs;  // one token back
   ctx.replied = false;
-  common::MessageHead head;
+  http::RequestHead head;
   EXPECT_EQ(factory.create()->onRequestHeaders(head, ctx), FilterStatus::kContinue);
   EXPECT_FALSE(ctx.replied);
   EXPECT_EQ(loop.closeAll(), 0);
@@ -276,7 +276,7 @@ TEST(RateLimitFilterTest, PerSourceKeysOnTheClientAddress) {
   fakes::FakeStreamCtx ctx(loop);
   g_now = kStart;
   RateLimitFilterFactory factory(filterConfig(ctx.store(), settings(1, 1, /*per_source=*/true)));
-  common::MessageHead head;
+  http::RequestHead head;
   ctx.downstream_host = "10.0.0.7";
   EXPECT_EQ(factory.create()->onRequestHeaders(head, ctx), FilterStatus::kContinue);
   EXPECT_EQ(factory.create()->onRequestHeaders(head, ctx), FilterStatus::kStop);

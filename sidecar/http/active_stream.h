@@ -1,0 +1,156 @@
+#pragma once
+// ActiveStream: one request on a downstream connection, whatever its protocol: it pins the
+// config snapshot, matches the route, runs the route's filters, hands the request to its Router
+// and sends the response (the upstream's or the proxy's own) back through the codec's encoder.
+// It keeps the request's StreamInfo (decision trail, access log, /requests).
+//
+// A fresh object per request: nothing is reset by hand between requests. It ends when its
+// response is complete (the codec deals with what the request still sends), when it is reset
+// (the client went away), or, for an upgrade, when both directions of the tunnel have ended;
+// it then tells its ConnectionManager, which deletes it after the current loop iteration.
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "common/http/codec.h"
+#include "common/timer.h"
+#include "filters/api/filter_chain.h"
+#include "filters/api/http_filter.h"
+#include "filters/api/stream_info.h"
+#include "sidecar/http/router.h"
+#include "sidecar/snapshot.h"
+
+namespace remora::sidecar {
+
+class ConnectionManager;
+class Worker;
+
+class ActiveStream final : public http::RequestDecoder,
+                           public http::StreamCallbacks,
+                           public filters::StreamCtx,
+                           public common::Deletable {
+ public:
+  ActiveStream(ConnectionManager& cm, http::ResponseEncoder& encoder);
+  ~ActiveStream() override;
+
+  // http::RequestDecoder
+  void decodeHeaders(http::RequestHead& head, bool end_stream) noexcept override;
+  void decodeData(std::string_view data, bool end_stream) noexcept override;
+  void decodeTrailers(common::HeaderMap& trailers) noexcept override;
+
+  // http::StreamCallbacks (the downstream encoder)
+  void onResetStream(http::StreamResetReason reason) noexcept override;
+  void onAboveWriteBufferHighWatermark() noexcept override;
+  void onBelowWriteBufferLowWatermark() noexcept override;
+
+  // filters::StreamCtx
+  void sendLocalReply(filters::Reason reason, std::string_view detail = {},
+                      uint16_t status = 0) noexcept override;
+  void sendLocalReply(const filters::LocalReply& reply) noexcept override;
+  void resume() noexcept override;
+  filters::StreamInfo& info() noexcept override { return info_; }
+  std::unique_ptr<common::Timer> createTimer(std::function<void()> cb) override;
+  common::StatsShard& stats() noexcept override;
+  uint64_t random() noexcept override;
+  std::string_view downstreamHost() noexcept override;
+
+  // ---- for the connection manager ----
+  // A downstream read is about to be parsed: what it produces for the upstream stays corked
+  // until onDispatchEnd (nothing of a request that turns out malformed may leave).
+  void onDispatchBegin() noexcept;
+  // The read that carried this stream's bytes has been parsed: what it produced for the
+  // upstream leaves now (see Router::onDispatchEnd).
+  void onDispatchEnd() noexcept;
+  // The request could not be parsed (400 / 431 / 501). For a stream the codec opened
+  // only to answer (no head), `partial` is what arrived of the request line.
+  void replyCodecError(http::CodecError error, std::string_view detail,
+                       const common::MessageHead* partial) noexcept;
+  // Shutdown: answer 503 if nothing of the response left yet; then the connection closes.
+  void closeNow() noexcept;
+  bool responseStarted() const noexcept { return response_head_sent_; }
+  bool tunnel() const noexcept { return tunnel_; }
+  // Both directions of the tunnel have ended.
+  bool tunnelEnded() const noexcept { return tunnel_ && tunnel_down_done_ && tunnel_up_done_; }
+  // The tunnel's upstream socket has bytes still queued.
+  size_t upstreamPendingBytes() const noexcept { return router_.upstreamPendingBytes(); }
+
+  // ---- for the router ----
+  Worker& worker() noexcept;
+  ConnectionManager& connection() noexcept { return cm_; }
+  const Snapshot& snapshot() const noexcept { return *snapshot_; }
+  const ListenerConfig& listener() const noexcept { return *listener_; }
+  bool requestComplete() const noexcept { return request_complete_; }
+  bool requestHasBody() const noexcept { return request_has_body_; }
+  bool responseComplete() const noexcept { return response_complete_; }
+  // The downstream cannot take more response bytes for now.
+  bool downstreamBlocked() const noexcept { return downstream_blocked_; }
+  // Stop / go on reading the request body because the upstream cannot take more.
+  void setUpstreamBlocked(bool blocked) noexcept;
+  // Loop time of the last request bytes (or of a read resumed after a pause of ours).
+  uint64_t lastInputMs() const noexcept { return last_input_ms_; }
+  // The downstream socket is being read (a stalled body is the client's doing only then).
+  bool downstreamReading() const noexcept;
+  // We are not reading (backpressure): the body-read clock starts again from now.
+  void restartInputClock() noexcept;
+  // The response from the upstream, in order.
+  void encode1xx(const http::ResponseHead& head) noexcept;
+  void encodeUpstreamHeaders(http::ResponseHead& head, bool end_stream) noexcept;
+  void encodeUpstreamData(std::string_view data, bool end_stream) noexcept;
+  void encodeUpstreamTrailers(const common::HeaderMap& trailers) noexcept;
+  // Every event of one upstream read has been delivered.
+  void flushDownstream() noexcept;
+  // The upstream's tunnel socket has written everything.
+  void onUpstreamDrained() noexcept;
+  // Answers from the proxy (status from the reason unless given).
+  void replyLocally(filters::Reason reason, std::string_view detail = {},
+                    uint16_t status = 0) noexcept;
+  void replyLocally(const filters::LocalReply& reply) noexcept;
+  // The stream failed: a local reply if nothing of the response left, else the connection
+  // ends (the client sees the response cut short).
+  void failStream(filters::Reason reason) noexcept;
+  // The response cannot be completed and the client must see it: reset the stream.
+  void abort() noexcept;
+
+ private:
+  // Authority checks, request id, route match, then the route's filters.
+  void routeRequest(http::RequestHead& head) noexcept;
+  // After the filters: inbound headers, then the router.
+  void forwardRequest() noexcept;
+  void updateReadDisable() noexcept;
+  // The response is complete (or the stream reset): stats, log, /requests, then the
+  // connection manager is told.
+  void recordStream() noexcept;
+  void finish() noexcept;
+
+  ConnectionManager& cm_;
+  http::ResponseEncoder& encoder_;
+  std::shared_ptr<const Snapshot> snapshot_;  // pinned for the stream's life
+  const ListenerConfig* listener_;
+  http::RequestHead* head_ = nullptr;             // the codec's, valid for the stream's life
+  const ClusterConfig* route_cluster_ = nullptr;  // where the route sends the request
+  const RouteEntry* route_ = nullptr;
+  filters::StreamInfo info_;
+  filters::FilterChain filters_;
+  Router router_;
+  std::string held_body_;  // request body that arrived while a filter held the request
+  std::unique_ptr<common::HeaderMap> held_trailers_;
+  http::ResponseHead reply_head_;  // a local reply being sent
+  uint64_t last_input_ms_ = 0;
+  bool request_complete_ = false;
+  bool request_has_body_ = false;
+  bool waiting_filters_ = false;  // a filter holds the request (it will resume() or answer)
+  bool routed_ = false;           // the router has the request
+  bool response_head_sent_ = false;
+  bool response_complete_ = false;
+  bool recorded_ = false;
+  bool finished_ = false;
+  bool tunnel_ = false;
+  bool tunnel_down_done_ = false;  // the client ended its side of the tunnel
+  bool tunnel_up_done_ = false;    // the upstream ended its side
+  bool downstream_blocked_ = false;
+  bool upstream_blocked_ = false;
+  bool read_disabled_ = false;
+};
+
+}  // namespace remora::sidecar

@@ -1,0 +1,116 @@
+#pragma once
+// ConnectionManager: one downstream HTTP connection. It owns the socket and the server codec,
+// opens an ActiveStream for each request the codec decodes, and keeps what belongs to the
+// connection rather than to a request: the idle timeout, the header-read timeout (slowloris),
+// the lingering close, the drain, the end of an upgrade's tunnel.
+//
+// Nothing of a request the proxy rejects reaches the upstream: llhttp finds some errors only
+// after the head was routed (an invalid Transfer-Encoding) or in the middle of a body, so what
+// one downstream read produces for the upstream stays corked until the whole read has parsed
+// (ActiveStream::onDispatchEnd); on an error the try's connection is closed with those bytes
+// unsent.
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/http/codec.h"
+#include "common/http1/server_connection.h"
+#include "common/tcp_connection.h"
+#include "common/timer.h"
+#include "sidecar/connection_info.h"
+#include "sidecar/worker.h"
+
+namespace remora::sidecar {
+
+class ActiveStream;
+
+class ConnectionManager final : public DownstreamConnection,
+                                public common::TcpConnection::Handler,
+                                public http::ServerConnectionCallbacks {
+ public:
+  // Takes over `conn` (already accepted, reading) and handles `initial` (bytes read during
+  // protocol detection) first. `listener` belongs to `listener_snapshot`, which the connection
+  // keeps alive.
+  ConnectionManager(Worker& worker, std::shared_ptr<const Snapshot> listener_snapshot,
+                    const ListenerConfig& listener, ListenerRuntime& runtime,
+                    std::unique_ptr<common::TcpConnection> conn, const ConnectionInfo& info);
+  ~ConnectionManager() override;
+  void start(std::string_view initial) noexcept;
+
+  // DownstreamConnection
+  void onDrain() noexcept override;
+  void closeNow() noexcept override;
+
+  // TcpConnection::Handler
+  void onData(const char* data, size_t len) noexcept override;
+  void onEof() noexcept override;
+  void onError(int uv_err) noexcept override;
+  void onHighWatermark() noexcept override;
+  void onLowWatermark() noexcept override;
+  void onDrained() noexcept override;
+
+  // http::ServerConnectionCallbacks
+  http::RequestDecoder& newStream(http::ResponseEncoder& encoder) noexcept override;
+
+  // ---- for streams ----
+  Worker& worker() noexcept { return worker_; }
+  // The newest snapshot, for a stream that starts now; listener() then is that snapshot's
+  // listener of this connection (its route table and cluster indexes belong to it).
+  std::shared_ptr<const Snapshot> pinSnapshot() noexcept;
+  const ListenerConfig& listener() const noexcept { return *listener_; }
+  const ConnectionInfo& info() const noexcept { return info_; }
+  common::SocketAddress peerAddress() const noexcept { return conn_->peerAddress(); }
+  // The client's address without port, computed once.
+  std::string_view peerHost() noexcept;
+  http::ServerConnection& codec() noexcept { return *codec_; }
+  // Inside codec dispatch: upstream writes stay corked until the read has parsed.
+  bool inDispatch() const noexcept { return in_dispatch_; }
+  bool draining() const noexcept { return draining_; }
+  bool reading() const noexcept { return conn_->reading(); }
+  // The stream is over (it has been recorded): it is freed after this loop iteration.
+  void onStreamDone(ActiveStream& stream) noexcept;
+  // Bytes moved through the tunnel: the idle timeout starts again.
+  void noteTunnelActivity() noexcept;
+  // A tunnel ends once both sides sent EOF and every byte was delivered.
+  void maybeFinishTunnel() noexcept;
+
+ private:
+  enum class TimerMode : uint8_t { kIdle, kHeaderRead, kLinger };
+
+  // Feeds bytes to the codec and handles what it says.
+  void dispatch(const char* data, size_t len) noexcept;
+  // After the codec ran: a parse error answered, a close asked for, the header timer.
+  void afterCodec(bool ok) noexcept;
+  void onCodecError() noexcept;
+  void armTimer(TimerMode mode, uint64_t ms) noexcept;
+  // The idle timer: the listener's idle timeout, or while draining what is left of the grace.
+  void armIdleTimer() noexcept;
+  void onTimer() noexcept;
+  void closeGracefully() noexcept;
+  void destroy() noexcept;
+
+  Worker& worker_;
+  std::shared_ptr<const Snapshot>
+      listener_snapshot_;                     // the snapshot the connection was accepted on
+  std::shared_ptr<const Snapshot> snapshot_;  // the latest stream's
+  const ListenerConfig* listener_;
+  ListenerRuntime& runtime_;
+  std::unique_ptr<common::TcpConnection> conn_;
+  ConnectionInfo info_;
+  std::string peer_host_;
+  std::unique_ptr<http1::ServerConnection> codec_;
+  common::Timer timer_;
+  TimerMode timer_mode_ = TimerMode::kIdle;
+  ActiveStream* stream_ = nullptr;  // the open stream (HTTP/1: at most one)
+  bool in_dispatch_ = false;
+  bool tunnel_ = false;       // an upgraded stream is open
+  bool tunnel_done_ = false;  // both directions of the tunnel have ended
+  bool down_eof_ = false;
+  bool closing_ = false;
+  bool destroyed_ = false;
+  bool draining_ = false;
+};
+
+}  // namespace remora::sidecar
