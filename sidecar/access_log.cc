@@ -1,19 +1,39 @@
 #include "sidecar/access_log.h"
 
-#include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <charconv>
+#include <cstdio>
+#include <ctime>
 
+#include "common/stats.h"
+#include "common/timer.h"
 #include "common/utf8.h"
+#include "sidecar/access_log_buffer.h"
+#include "sidecar/access_log_writer.h"
 
 namespace remora::sidecar {
 
 namespace {
-std::shared_ptr<spdlog::logger>& logger() {
-  static std::shared_ptr<spdlog::logger> l;
-  return l;
+constexpr AccessLogLimits kWorkerLimits{64 * 1024, 256 * 1024};
+constexpr size_t kWriterMaxQueuedBytes = 4 * 1024 * 1024;
+constexpr uint64_t kFlushPeriodMs = 1000;
+
+// The process's access log: set up by initAccessLog on the main thread before any worker starts,
+// torn down by stopAccessLog after they all stopped.
+struct AccessLogState {
+  std::unique_ptr<AccessLogWriter> writer;
+  common::Counter dropped;
+};
+
+AccessLogState& state() {
+  static AccessLogState s;
+  return s;
 }
+
+// This thread's buffer while its WorkerAccessLog lives.
+thread_local AccessLogBuffer* t_buffer = nullptr;
 
 void appendHexByte(std::string& out, unsigned char c) {
   static constexpr char kHex[] = "0123456789ABCDEF";
@@ -102,19 +122,79 @@ void appendLogEscaped(std::string& out, std::string_view s) {
   }
 }
 
-void initAccessLog() {
-  if (logger()) {
+void initAccessLog(common::StatsStore& stats, size_t writer_shard) {
+  AccessLogState& st = state();
+  if (st.writer) {
     return;
   }
-  auto l =
-      std::make_shared<spdlog::logger>("access", std::make_shared<spdlog::sinks::stdout_sink_mt>());
-  l->set_pattern("[%Y-%m-%dT%H:%M:%S.%eZ] %v", spdlog::pattern_time_type::utc);
-  l->set_level(spdlog::level::info);
-  // Lines are flushed once a second rather than one write(2) per request.
-  l->flush_on(spdlog::level::warn);
-  logger() = l;
-  spdlog::register_logger(l);
-  spdlog::flush_every(std::chrono::seconds(1));
+  st.dropped = stats.counter("remora_access_log_dropped_total");
+  // Whatever stdio holds for stdout goes before the first line, which bypasses stdio.
+  std::fflush(stdout);
+  st.writer = std::make_unique<AccessLogWriter>(STDOUT_FILENO, kWriterMaxQueuedBytes,
+                                                stats.shard(writer_shard), st.dropped);
+}
+
+void stopAccessLog(std::chrono::milliseconds timeout) {
+  AccessLogState& st = state();
+  if (!st.writer) {
+    return;
+  }
+  if (!st.writer->stop(timeout)) {
+    // Its thread is stuck in a write: leave it (and what it uses) alive, the process is exiting.
+    spdlog::error("access log: stdout took no more lines for {} ms; the lines left are lost",
+                  timeout.count());
+    (void)st.writer.release();
+    return;
+  }
+  st.writer.reset();
+}
+
+WorkerAccessLog::WorkerAccessLog(uv_loop_t* loop, common::StatsShard& shard) {
+  AccessLogState& st = state();
+  if (!st.writer) {
+    return;
+  }
+  timer_ = std::make_unique<common::Timer>(loop, [this] { buffer_->flush(); });
+  auto on_pending = [this](bool pending) {
+    if (pending) {
+      timer_->start(kFlushPeriodMs);
+    } else {
+      timer_->stop();
+    }
+  };
+  buffer_ = std::make_unique<AccessLogBuffer>(*st.writer, kWorkerLimits, shard, st.dropped,
+                                              std::move(on_pending));
+  t_buffer = buffer_.get();
+}
+
+WorkerAccessLog::~WorkerAccessLog() {
+  if (!buffer_) {
+    return;
+  }
+  buffer_->flush(/*force=*/true);
+  t_buffer = nullptr;
+}
+
+void appendLogTimestamp(std::string& out, std::chrono::system_clock::time_point t) {
+  using namespace std::chrono;
+  const auto ms = duration_cast<milliseconds>(t.time_since_epoch()).count();
+  const std::time_t secs = static_cast<std::time_t>(ms / 1000);
+  // The date and time change once a second: formatted once per second and thread.
+  thread_local std::time_t cached_secs = -1;
+  thread_local char cached[32];
+  thread_local size_t cached_len = 0;
+  if (secs != cached_secs) {
+    std::tm tm{};
+    gmtime_r(&secs, &tm);
+    cached_len = std::strftime(cached, sizeof(cached), "[%Y-%m-%dT%H:%M:%S.", &tm);
+    cached_secs = secs;
+  }
+  out.append(cached, cached_len);
+  char frac[] = {'0', '0', '0', 'Z', ']', ' '};
+  frac[0] = static_cast<char>('0' + ms % 1000 / 100);
+  frac[1] = static_cast<char>('0' + ms % 100 / 10);
+  frac[2] = static_cast<char>('0' + ms % 10);
+  out.append(frac, sizeof(frac));
 }
 
 void formatAccessLog(const filters::StreamInfo& i, bool http10, std::string& out) {
@@ -156,15 +236,16 @@ void formatAccessLog(const filters::StreamInfo& i, bool http10, std::string& out
 }
 
 void writeAccessLog(const filters::StreamInfo& i, bool http10) {
-  auto& l = logger();
-  if (!l) {
+  AccessLogBuffer* buffer = t_buffer;
+  if (buffer == nullptr) {
     return;
   }
-  // One buffer per worker thread, reused: no allocation per line once it has grown.
+  // One scratch line per worker thread, reused: no allocation per line once it has grown.
   thread_local std::string line;
   line.clear();
+  appendLogTimestamp(line, std::chrono::system_clock::now());
   formatAccessLog(i, http10, line);
-  l->info(std::string_view(line));
+  buffer->append(line);
 }
 
 }  // namespace remora::sidecar

@@ -199,7 +199,8 @@ int Server::run() {
   const uint64_t fd_limit = raiseFdLimit();
   size_t concurrency = bootstrap_.concurrency() ? bootstrap_.concurrency() : 2;
   concurrency_ = static_cast<uint32_t>(concurrency);
-  stats_ = std::make_unique<common::StatsStore>(concurrency + 1);
+  // Shard 0: this thread; 1..concurrency: the workers; the last: the access log writer.
+  stats_ = std::make_unique<common::StatsStore>(concurrency + 2);
   applyDefaultListeners(bootstrap_);
   SnapshotContext ctx{*stats_, pool_ids_, cluster_runtimes_, static_cast<uint32_t>(concurrency)};
   auto snap = buildSnapshot(bootstrap_, ctx, 1);
@@ -209,7 +210,7 @@ int Server::run() {
   }
   snapshot_ = snap.value();
   if (snapshot_->access_log) {
-    initAccessLog();
+    initAccessLog(*stats_, concurrency + 1);
   }
   for (size_t i = 0; i < concurrency; ++i) {
     workers_.push_back(std::make_unique<Worker>(static_cast<uint32_t>(i), *stats_,
@@ -432,6 +433,7 @@ void Server::shutdown() {
   for (auto& w : workers_) {
     w->stop();
   }
+  stopAccessLog();  // the workers handed their last lines over as they stopped
   drain_timer_.reset();
   trim_timer_.reset();
   xds_client_.reset();

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "sidecar/access_log.h"
 #include "sidecar/listener.h"
 #include "sidecar/upstream/http1_connection.h"
 
@@ -33,6 +34,7 @@ void Worker::run(std::vector<int> fds, std::vector<ListenerRuntime*> runtimes) {
     }
     listeners_.push_back(std::move(l));
   }
+  auto access_log = std::make_unique<WorkerAccessLog>(loop_.uv(), shard_);
   loop_.run();
   closeAllConnections();
   listeners_.clear();
@@ -47,6 +49,7 @@ void Worker::run(std::vector<int> fds, std::vector<ListenerRuntime*> runtimes) {
       p.idle.back()->close();
     }
   }
+  access_log.reset();  // hands every line over, the cut requests' too
   int rc = loop_.closeAll();
   if (rc != 0) {
     spdlog::warn("worker {}: event loop closed with handles left ({})", index_, uv_strerror(rc));

@@ -98,5 +98,23 @@ TEST(AccessLogTest, IllFormedUtf8IsHexEscapedAndWellFormedTextPasses) {
   EXPECT_NE(l.find("\"GET /\\xC2\\x85\\xE2\\x80\\xA8 HTTP/1.1\""), std::string::npos) << l;
 }
 
+TEST(AccessLogTest, EveryLineStartsWithTheUtcTimeToTheMillisecondInBrackets) {
+  using namespace std::chrono;
+  // 2026-11-22T17:00:00.123Z, then the same second again (cached), then the next day.
+  const system_clock::time_point t{milliseconds(1795366800123LL)};
+  std::string out;
+  appendLogTimestamp(out, t);
+  EXPECT_EQ(out, "[2026-11-22T17:00:00.123Z] ");
+  out.clear();
+  appendLogTimestamp(out, t + milliseconds(876));
+  EXPECT_EQ(out, "[2026-11-22T17:00:00.999Z] ");
+  out.clear();
+  appendLogTimestamp(out, t + hours(24) + milliseconds(877));
+  EXPECT_EQ(out, "[2026-11-23T17:00:01.000Z] ");
+  out.clear();
+  appendLogTimestamp(out, system_clock::time_point{milliseconds(7)});
+  EXPECT_EQ(out, "[1970-01-01T00:00:00.007Z] ");
+}
+
 }  // namespace
 }  // namespace remora::sidecar
