@@ -76,16 +76,8 @@ ClientConnection::ClientConnection(common::TcpConnection& conn,
                                    http::ClientConnectionCallbacks& callbacks,
                                    const Settings& settings, const Http2Stats& stats,
                                    common::StatsShard& shard) noexcept
-    : Session(conn, settings, stats, shard), callbacks_(callbacks) {
-  nghttp2_session_callbacks* cbs = makeCallbacks();
-  nghttp2_option* opt = nullptr;
-  nghttp2_option_new(&opt);
-  setOptions(opt);
-  nghttp2_session_client_new2(&session_, cbs, static_cast<Session*>(this), opt);
-  nghttp2_option_del(opt);
-  nghttp2_session_callbacks_del(cbs);
-  submitSettings();
-  flush();
+    : ConnectionImpl(conn, settings, stats, shard), callbacks_(callbacks) {
+  start(false);
 }
 
 ClientConnection::~ClientConnection() = default;

@@ -14,20 +14,12 @@
 
 namespace remora::http2 {
 
-class ClientConnection final : public http::ClientConnection, private Session {
+class ClientConnection final : public ConnectionImpl<http::ClientConnection> {
  public:
   ClientConnection(common::TcpConnection& conn, http::ClientConnectionCallbacks& callbacks,
                    const Settings& settings, const Http2Stats& stats,
                    common::StatsShard& shard) noexcept;
   ~ClientConnection() override;
-
-  bool dispatch(const char* data, size_t len) noexcept override { return dispatchBytes(data, len); }
-  http::CodecError error() const noexcept override { return codecError(); }
-  std::string_view errorDetail() const noexcept override { return codecErrorDetail(); }
-  http::Protocol protocol() const noexcept override { return http::Protocol::kHttp2; }
-  void onUnderlyingAboveHighWatermark() noexcept override { aboveHighWatermark(); }
-  void onUnderlyingBelowLowWatermark() noexcept override { belowLowWatermark(); }
-  void onConnectionClosed() noexcept override { connectionClosed(); }
 
   http::RequestEncoder& newStream(http::ResponseDecoder& decoder) noexcept override;
   uint32_t streamsAvailable() const noexcept override;

@@ -12,6 +12,8 @@ GoAwayReason goAwayReasonFromCode(uint32_t error_code) noexcept {
       return GoAwayReason::kProtocolError;
     case NGHTTP2_FLOW_CONTROL_ERROR:
       return GoAwayReason::kFlowControlError;
+    case NGHTTP2_STREAM_CLOSED:
+      return GoAwayReason::kStreamClosed;
     case NGHTTP2_FRAME_SIZE_ERROR:
       return GoAwayReason::kFrameSizeError;
     case NGHTTP2_COMPRESSION_ERROR:
@@ -31,6 +33,8 @@ std::string_view goAwayReasonName(GoAwayReason r) noexcept {
       return "protocol_error";
     case GoAwayReason::kFlowControlError:
       return "flow_control_error";
+    case GoAwayReason::kStreamClosed:
+      return "stream_closed";
     case GoAwayReason::kFrameSizeError:
       return "frame_size_error";
     case GoAwayReason::kCompressionError:

@@ -15,6 +15,7 @@ enum class GoAwayReason : uint8_t {
   kNoError,  // drain
   kProtocolError,
   kFlowControlError,
+  kStreamClosed,
   kFrameSizeError,
   kCompressionError,
   kEnhanceYourCalm,

@@ -22,20 +22,12 @@
 
 namespace remora::http2 {
 
-class ServerConnection final : public http::ServerConnection, private Session {
+class ServerConnection final : public ConnectionImpl<http::ServerConnection> {
  public:
   ServerConnection(common::TcpConnection& conn, http::ServerConnectionCallbacks& callbacks,
                    const Settings& settings, const Http2Stats& stats,
                    common::StatsShard& shard) noexcept;
   ~ServerConnection() override;
-
-  bool dispatch(const char* data, size_t len) noexcept override { return dispatchBytes(data, len); }
-  http::CodecError error() const noexcept override { return codecError(); }
-  std::string_view errorDetail() const noexcept override { return codecErrorDetail(); }
-  http::Protocol protocol() const noexcept override { return http::Protocol::kHttp2; }
-  void onUnderlyingAboveHighWatermark() noexcept override { aboveHighWatermark(); }
-  void onUnderlyingBelowLowWatermark() noexcept override { belowLowWatermark(); }
-  void onConnectionClosed() noexcept override { connectionClosed(); }
 
   void shutdownNotice() noexcept override;
   uint32_t activeStreams() const noexcept override { return static_cast<uint32_t>(openStreams()); }

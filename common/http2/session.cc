@@ -142,11 +142,9 @@ Session::~Session() {
   nghttp2_session_del(session_);
 }
 
-nghttp2_session_callbacks* Session::makeCallbacks() noexcept {
+void Session::start(bool server) noexcept {
   nghttp2_session_callbacks* cbs = nullptr;
-  if (nghttp2_session_callbacks_new(&cbs) != 0) {
-    return nullptr;
-  }
+  nghttp2_session_callbacks_new(&cbs);
   nghttp2_session_callbacks_set_on_begin_headers_callback(cbs, onBeginHeadersCb);
   nghttp2_session_callbacks_set_on_header_callback(cbs, onHeaderCb);
   nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, onFrameRecvCb);
@@ -156,10 +154,9 @@ nghttp2_session_callbacks* Session::makeCallbacks() noexcept {
   nghttp2_session_callbacks_set_on_frame_not_send_callback(cbs, onFrameNotSendCb);
   nghttp2_session_callbacks_set_on_invalid_frame_recv_callback(cbs, onInvalidFrameCb);
   nghttp2_session_callbacks_set_error_callback2(cbs, onErrorCb);
-  return cbs;
-}
 
-void Session::setOptions(nghttp2_option* option) const noexcept {
+  nghttp2_option* option = nullptr;
+  nghttp2_option_new(&option);
   nghttp2_option_set_no_auto_window_update(option, 1);
   nghttp2_option_set_max_settings(option, settings_.max_settings_entries);
   nghttp2_option_set_max_continuations(option, settings_.max_continuations);
@@ -170,6 +167,16 @@ void Session::setOptions(nghttp2_option* option) const noexcept {
                                              std::numeric_limits<uint64_t>::max() / 2);
   // nghttp2 keeps a bounded number of closed streams (at most max_concurrent_streams), which
   // is how a frame on a recently closed stream is told from one on an idle stream.
+
+  if (server) {
+    nghttp2_session_server_new2(&session_, cbs, this, option);
+  } else {
+    nghttp2_session_client_new2(&session_, cbs, this, option);
+  }
+  nghttp2_option_del(option);
+  nghttp2_session_callbacks_del(cbs);
+  submitSettings();
+  flush();
 }
 
 void Session::submitSettings() noexcept {

@@ -131,8 +131,9 @@ class Session {
 
  protected:
   friend class Stream;
-  // Called by the subclass constructor once session_ exists: the SETTINGS frame.
-  void submitSettings() noexcept;
+  // Called by the subclass constructor: creates the nghttp2 session of its side and queues
+  // and sends the opening (the client's preface), our SETTINGS and the connection window.
+  void start(bool server) noexcept;
   // Takes ownership of a new stream (counted in streams_active until it closes).
   Stream& adopt(std::unique_ptr<Stream> stream) noexcept;
   // A HEADERS frame begins on `stream_id` (a new stream: server request, or a block on an
@@ -158,13 +159,12 @@ class Session {
   void countLimit(LimitKind kind) noexcept;
   bool dispatching() const noexcept { return dispatching_; }
   common::TcpConnection& conn() noexcept { return conn_; }
-  void setOptions(nghttp2_option* option) const noexcept;
-  static nghttp2_session_callbacks* makeCallbacks() noexcept;
 
   nghttp2_session* session_ = nullptr;
   std::list<std::unique_ptr<Stream>> streams_;
 
  private:
+  void submitSettings() noexcept;
   void closeStream(Stream& stream, uint32_t error_code) noexcept;
   void bury(Stream& stream) noexcept;
   void onHeader(const nghttp2_frame& frame, std::string_view name, std::string_view value) noexcept;
@@ -207,9 +207,20 @@ class Session {
   bool flushing_ = false;
   bool socket_blocked_ = false;
   bool closed_ = false;
-  // Once END_STREAM is sent, RST_STREAM NO_ERROR tells the peer to stop sending the rest of a
-  // request we answered early (RFC 9113 8.1).
-  bool reset_after_end_ = false;
+};
+
+// The http::Connection half both codecs share, forwarding to Session.
+template <typename Base>
+class ConnectionImpl : public Base, protected Session {
+ public:
+  using Session::Session;
+  bool dispatch(const char* data, size_t len) noexcept override { return dispatchBytes(data, len); }
+  http::CodecError error() const noexcept override { return codecError(); }
+  std::string_view errorDetail() const noexcept override { return codecErrorDetail(); }
+  http::Protocol protocol() const noexcept override { return http::Protocol::kHttp2; }
+  void onUnderlyingAboveHighWatermark() noexcept override { aboveHighWatermark(); }
+  void onUnderlyingBelowLowWatermark() noexcept override { belowLowWatermark(); }
+  void onConnectionClosed() noexcept override { connectionClosed(); }
 };
 
 // The StreamEncoder half of an encoder, forwarding to the shared Stream.

@@ -112,6 +112,13 @@ class RawPeerTest : public ::testing::Test {
   int64_t goAways(std::string_view reason) {
     return store_.valueOf("remora_http2_goaway_sent_total", {{"reason", std::string(reason)}});
   }
+  // The connection failed with `error`, sent one GOAWAY with `code` and counted it as `reason`.
+  void expectGoAway(http::CodecError error, uint32_t code, std::string_view reason) {
+    EXPECT_EQ(codec().error(), error);
+    EXPECT_FALSE(codec().errorDetail().empty());
+    EXPECT_EQ(goAwayCode(), code);
+    EXPECT_EQ(goAways(reason), 1);
+  }
   // Sends `frames` until the codec gives up (or all are sent). Returns how many were accepted.
   int sendUntilRejected(const std::vector<std::string>& frames) {
     int n = 0;
@@ -163,18 +170,14 @@ TEST_F(Http2ServerHostileTest, ValidRequestReachesTheCoreAndTheServerSendsSettin
 TEST_F(Http2ServerHostileTest, BadPrefaceGetsGoAwayProtocolError) {
   startServer();
   EXPECT_FALSE(send("GET / HTTP/1.1\r\nHost: a\r\n\r\n"));
-  EXPECT_EQ(server_->error(), http::CodecError::kBadMessage);
-  EXPECT_EQ(goAwayCode(), NGHTTP2_PROTOCOL_ERROR);
-  EXPECT_EQ(goAways("protocol_error"), 1);
+  expectGoAway(http::CodecError::kBadMessage, NGHTTP2_PROTOCOL_ERROR, "protocol_error");
 }
 
 TEST_F(Http2ServerHostileTest, OversizedFrameGetsGoAwayFrameSizeError) {
   startServer();
   ASSERT_TRUE(open());
   EXPECT_FALSE(send(frameHeader(16385, kData, 0, 1) + std::string(16385, 'x')));
-  EXPECT_EQ(server_->error(), http::CodecError::kBadMessage);
-  EXPECT_EQ(goAwayCode(), NGHTTP2_FRAME_SIZE_ERROR);
-  EXPECT_EQ(goAways("frame_size_error"), 1);
+  expectGoAway(http::CodecError::kBadMessage, NGHTTP2_FRAME_SIZE_ERROR, "frame_size_error");
 }
 
 TEST_F(Http2ServerHostileTest, BadHpackGetsGoAwayCompressionError) {
@@ -182,8 +185,7 @@ TEST_F(Http2ServerHostileTest, BadHpackGetsGoAwayCompressionError) {
   ASSERT_TRUE(open());
   // Indexed field 0x7f+...: an index far past the static and dynamic tables.
   EXPECT_FALSE(send(frame(kHeaders, kEndHeaders | kEndStream, 1, "\xff\xff\xff\x0f")));
-  EXPECT_EQ(goAwayCode(), NGHTTP2_COMPRESSION_ERROR);
-  EXPECT_EQ(goAways("compression_error"), 1);
+  expectGoAway(http::CodecError::kBadMessage, NGHTTP2_COMPRESSION_ERROR, "compression_error");
   EXPECT_TRUE(recorder_.requests.empty());
 }
 
@@ -228,8 +230,7 @@ TEST_F(Http2ServerHostileTest, HpackBombEndsWithEnhanceYourCalm) {
   std::string block = getRequestBlock() + indexedLiteral("x-bomb", std::string(4000, 'b'));
   block.append(12000, '\xbe');  // indexed field 62: the newest dynamic entry
   EXPECT_FALSE(send(frame(kHeaders, kEndHeaders | kEndStream, 1, block)));
-  EXPECT_EQ(server_->error(), http::CodecError::kFlood);
-  EXPECT_EQ(goAwayCode(), NGHTTP2_ENHANCE_YOUR_CALM);
+  expectGoAway(http::CodecError::kFlood, NGHTTP2_ENHANCE_YOUR_CALM, "enhance_your_calm");
   EXPECT_EQ(floods("hpack_bomb"), 1);
   EXPECT_TRUE(recorder_.requests.empty());
 }
@@ -243,8 +244,7 @@ TEST_F(Http2ServerHostileTest, ContinuationFloodEndsWithEnhanceYourCalm) {
   }
   int accepted = sendUntilRejected(frames);
   EXPECT_LT(accepted, 12);  // 8 continuations allowed
-  EXPECT_EQ(server_->error(), http::CodecError::kFlood);
-  EXPECT_EQ(goAwayCode(), NGHTTP2_ENHANCE_YOUR_CALM);
+  expectGoAway(http::CodecError::kFlood, NGHTTP2_ENHANCE_YOUR_CALM, "enhance_your_calm");
   EXPECT_EQ(floods("continuation"), 1);
 }
 
@@ -252,7 +252,7 @@ TEST_F(Http2ServerHostileTest, HeadersWithoutEndInterruptedByAnotherFrameIsProto
   startServer();
   ASSERT_TRUE(open());
   EXPECT_FALSE(send(frame(kHeaders, 0, 1, getRequestBlock()) + ping()));
-  EXPECT_EQ(goAwayCode(), NGHTTP2_PROTOCOL_ERROR);
+  expectGoAway(http::CodecError::kBadMessage, NGHTTP2_PROTOCOL_ERROR, "protocol_error");
 }
 
 TEST_F(Http2ServerHostileTest, RapidResetEndsWithEnhanceYourCalm) {
@@ -265,10 +265,8 @@ TEST_F(Http2ServerHostileTest, RapidResetEndsWithEnhanceYourCalm) {
   }
   int accepted = sendUntilRejected(frames);
   EXPECT_EQ(accepted, 200);  // max_resets_per_window
-  EXPECT_EQ(server_->error(), http::CodecError::kFlood);
-  EXPECT_EQ(goAwayCode(), NGHTTP2_ENHANCE_YOUR_CALM);
+  expectGoAway(http::CodecError::kFlood, NGHTTP2_ENHANCE_YOUR_CALM, "enhance_your_calm");
   EXPECT_EQ(floods("rapid_reset"), 1);
-  EXPECT_EQ(goAways("enhance_your_calm"), 1);
   EXPECT_EQ(store_.valueOf("remora_http2_rx_reset_total"), 201);
   // Every stream the core saw heard of its reset; none stays open.
   ASSERT_EQ(recorder_.requests.size(), 201u);
@@ -284,8 +282,7 @@ TEST_F(Http2ServerHostileTest, PingFloodEndsWithEnhanceYourCalm) {
   ASSERT_TRUE(open());
   std::vector<std::string> frames(300, ping());
   EXPECT_EQ(sendUntilRejected(frames), 100);
-  EXPECT_EQ(server_->error(), http::CodecError::kFlood);
-  EXPECT_EQ(goAwayCode(), NGHTTP2_ENHANCE_YOUR_CALM);
+  expectGoAway(http::CodecError::kFlood, NGHTTP2_ENHANCE_YOUR_CALM, "enhance_your_calm");
   EXPECT_EQ(floods("ping"), 1);
 }
 
@@ -294,7 +291,7 @@ TEST_F(Http2ServerHostileTest, SettingsFloodEndsWithEnhanceYourCalm) {
   ASSERT_TRUE(open());  // one SETTINGS already
   std::vector<std::string> frames(300, settingsFrame());
   EXPECT_EQ(sendUntilRejected(frames), 99);
-  EXPECT_EQ(goAwayCode(), NGHTTP2_ENHANCE_YOUR_CALM);
+  expectGoAway(http::CodecError::kFlood, NGHTTP2_ENHANCE_YOUR_CALM, "enhance_your_calm");
   EXPECT_EQ(floods("settings"), 1);
 }
 
@@ -307,8 +304,8 @@ TEST_F(Http2ServerHostileTest, TooManySettingsEntriesEndWithEnhanceYourCalm) {
     put32(entries, 65535);
   }
   EXPECT_FALSE(send(frame(kSettings, 0, 0, entries)));
-  EXPECT_EQ(goAwayCode(), NGHTTP2_ENHANCE_YOUR_CALM);
-  EXPECT_EQ(server_->error(), http::CodecError::kFlood);
+  expectGoAway(http::CodecError::kFlood, NGHTTP2_ENHANCE_YOUR_CALM, "enhance_your_calm");
+  EXPECT_EQ(floods("settings"), 1);
 }
 
 TEST_F(Http2ServerHostileTest, EmptyDataFloodEndsWithEnhanceYourCalm) {
@@ -317,7 +314,7 @@ TEST_F(Http2ServerHostileTest, EmptyDataFloodEndsWithEnhanceYourCalm) {
   ASSERT_TRUE(send(frame(kHeaders, kEndHeaders, 1, getRequestBlock())));
   std::vector<std::string> frames(300, frame(kData, 0, 1, {}));
   EXPECT_EQ(sendUntilRejected(frames), 100);
-  EXPECT_EQ(goAwayCode(), NGHTTP2_ENHANCE_YOUR_CALM);
+  expectGoAway(http::CodecError::kFlood, NGHTTP2_ENHANCE_YOUR_CALM, "enhance_your_calm");
   EXPECT_EQ(floods("empty_data"), 1);
   ASSERT_EQ(recorder_.requests.size(), 1u);
   EXPECT_TRUE(recorder_.requests[0]->body.empty());
@@ -327,8 +324,7 @@ TEST_F(Http2ServerHostileTest, WindowOverflowIsFlowControlError) {
   startServer();
   ASSERT_TRUE(open());
   EXPECT_FALSE(send(windowUpdate(0, 0x7fffffff)));
-  EXPECT_EQ(goAwayCode(), NGHTTP2_FLOW_CONTROL_ERROR);
-  EXPECT_EQ(goAways("flow_control_error"), 1);
+  expectGoAway(http::CodecError::kBadMessage, NGHTTP2_FLOW_CONTROL_ERROR, "flow_control_error");
 }
 
 TEST_F(Http2ServerHostileTest, StreamIdReuseIsStreamClosed) {
@@ -336,7 +332,7 @@ TEST_F(Http2ServerHostileTest, StreamIdReuseIsStreamClosed) {
   ASSERT_TRUE(open());
   ASSERT_TRUE(send(frame(kHeaders, kEndHeaders | kEndStream, 3, getRequestBlock())));
   EXPECT_FALSE(send(frame(kHeaders, kEndHeaders | kEndStream, 3, getRequestBlock())));
-  EXPECT_EQ(goAwayCode(), NGHTTP2_STREAM_CLOSED);
+  expectGoAway(http::CodecError::kBadMessage, NGHTTP2_STREAM_CLOSED, "stream_closed");
   EXPECT_EQ(recorder_.requests.size(), 1u);
 }
 
@@ -360,14 +356,14 @@ TEST_F(Http2ServerHostileTest, DataOnAClosedStreamIsStreamClosed) {
   recorder_.requests[0]->encoder->encodeHeaders(resp, true);
   EXPECT_EQ(server_->activeStreams(), 0u);
   EXPECT_FALSE(send(frame(kData, 0, 1, "late")));
-  EXPECT_EQ(goAwayCode(), NGHTTP2_STREAM_CLOSED);
+  expectGoAway(http::CodecError::kBadMessage, NGHTTP2_STREAM_CLOSED, "stream_closed");
 }
 
 TEST_F(Http2ServerHostileTest, DataOnAnIdleStreamIsProtocolError) {
   startServer();
   ASSERT_TRUE(open());
   EXPECT_FALSE(send(frame(kData, 0, 5, "x")));
-  EXPECT_EQ(goAwayCode(), NGHTTP2_PROTOCOL_ERROR);
+  expectGoAway(http::CodecError::kBadMessage, NGHTTP2_PROTOCOL_ERROR, "protocol_error");
 }
 
 TEST_F(Http2ServerHostileTest, MissingSchemeResetsOnlyThatStream) {
@@ -405,6 +401,20 @@ TEST_F(Http2ServerHostileTest, StreamsPastMaxConcurrentStreamsAreRefused) {
   EXPECT_EQ(rstCode(1), -1);
   EXPECT_EQ(store_.valueOf("remora_http2_limit_total", {{"kind", "refused_stream"}}), 1);
   EXPECT_EQ(server_->activeStreams(), 2u);
+}
+
+TEST_F(Http2ServerHostileTest, StreamsPastAnAcknowledgedLimitEndTheConnection) {
+  // Once the client acknowledged the limit, exceeding it is its bug: nghttp2 makes it a
+  // connection error.
+  Settings s;
+  s.max_concurrent_streams = 2;
+  startServer(s);
+  ASSERT_TRUE(send(std::string(kPreface) + settingsFrame() + settingsAck()));
+  ASSERT_TRUE(send(frame(kHeaders, kEndHeaders, 1, getRequestBlock())));
+  ASSERT_TRUE(send(frame(kHeaders, kEndHeaders, 3, getRequestBlock())));
+  EXPECT_FALSE(send(frame(kHeaders, kEndHeaders, 5, getRequestBlock())));
+  expectGoAway(http::CodecError::kBadMessage, NGHTTP2_PROTOCOL_ERROR, "protocol_error");
+  EXPECT_EQ(recorder_.requests.size(), 2u);
 }
 
 TEST_F(Http2ServerHostileTest, RequestBodyLongerThanContentLengthResetsTheStream) {

@@ -20,12 +20,9 @@ struct Watermarks : http::StreamCallbacks {
   int below = 0;
 };
 
-struct RecordedRequest final : http::RequestDecoder, Watermarks {
-  void decodeHeaders(http::RequestHead& h, bool end_stream) noexcept override {
-    head = h;
-    have_head = true;
-    ended = end_stream;
-  }
+// Body and trailers, the same for requests and responses.
+template <typename Decoder>
+struct RecordedStream : Decoder, Watermarks {
   void decodeData(std::string_view d, bool end_stream) noexcept override {
     body.append(d);
     ended = ended || end_stream;
@@ -34,12 +31,18 @@ struct RecordedRequest final : http::RequestDecoder, Watermarks {
     trailers = t;
     ended = true;
   }
-  http::ResponseEncoder* encoder = nullptr;
-  http::RequestHead head;
-  bool have_head = false;
   std::string body;
   common::HeaderMap trailers;
   bool ended = false;
+};
+
+struct RecordedRequest final : RecordedStream<http::RequestDecoder> {
+  void decodeHeaders(http::RequestHead& h, bool end_stream) noexcept override {
+    head = h;
+    ended = end_stream;
+  }
+  http::ResponseEncoder* encoder = nullptr;
+  http::RequestHead head;
 };
 
 class RecordingServer final : public http::ServerConnectionCallbacks {
@@ -58,28 +61,15 @@ class RecordingServer final : public http::ServerConnectionCallbacks {
   bool disable_reads = false;  // every new stream starts read-disabled
 };
 
-struct RecordedResponse final : http::ResponseDecoder, Watermarks {
+struct RecordedResponse final : RecordedStream<http::ResponseDecoder> {
   void decode1xxHeaders(http::ResponseHead& h) noexcept override { interim.push_back(h.status); }
   void decodeHeaders(http::ResponseHead& h, bool end_stream) noexcept override {
     head = h;
-    have_head = true;
     ended = end_stream;
-  }
-  void decodeData(std::string_view d, bool end_stream) noexcept override {
-    body.append(d);
-    ended = ended || end_stream;
-  }
-  void decodeTrailers(common::HeaderMap& t) noexcept override {
-    trailers = t;
-    ended = true;
   }
   http::RequestEncoder* encoder = nullptr;
   std::vector<uint16_t> interim;
   http::ResponseHead head;
-  bool have_head = false;
-  std::string body;
-  common::HeaderMap trailers;
-  bool ended = false;
 };
 
 struct RecordingClient final : http::ClientConnectionCallbacks {
