@@ -112,8 +112,10 @@ void Stream::resetStream(http::StreamResetReason reason) noexcept {
   local_reset_ = true;
   if (id_ >= 0) {
     nghttp2_submit_rst_stream(session_.raw(), NGHTTP2_FLAG_NONE, id_, codeFromReason(reason));
+  } else {
+    session_.closeStream(*this, NGHTTP2_CANCEL);  // never submitted: nothing to tell the peer
   }
-  session_.flush();
+  session_.flush();  // may retire this stream: nothing after it
 }
 
 void Stream::readDisable(bool disable) noexcept {
@@ -232,9 +234,9 @@ void Session::closeStream(Stream& s, uint32_t error_code) noexcept {
     return;
   }
   s.closed_ = true;
-  // A peer may end a stream whose response it has whole with RST_STREAM NO_ERROR.
-  bool finished = s.ownerDone() || (s.remote_end_ && s.remote_rst_ && error_code == 0);
-  if (!s.local_reset_ && !finished) {
+  // Even a RST_STREAM NO_ERROR after a whole response (a server declining the rest of a
+  // request body) is a reset for an owner still sending: its encoder dies here.
+  if (!s.local_reset_ && !s.ownerDone()) {
     http::StreamResetReason reason;
     if (s.has_reason_) {
       reason = s.reason_;

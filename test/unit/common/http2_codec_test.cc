@@ -307,6 +307,29 @@ TEST_F(Http2CodecTest, LargeResponseBodyCrossesManyWindows) {
   EXPECT_EQ(resp.body[39 * kChunk], static_cast<char>('a' + 39 % 26));
 }
 
+TEST_F(Http2CodecTest, SocketAboveItsHighWatermarkHoldsDataAndTellsEveryStream) {
+  start();
+  http::RequestHead head = get();
+  request(head, true);
+  request(head, true);
+  ASSERT_TRUE(runUntil([&] { return recorder_.requests.size() == 2; }));
+  // As the connection manager would on TcpConnection::Handler::onHighWatermark.
+  server_->onUnderlyingAboveHighWatermark();
+  EXPECT_EQ(recorder_.requests[0]->above, 1);
+  EXPECT_EQ(recorder_.requests[1]->above, 1);
+  http::ResponseHead rh = status(200);
+  recorder_.requests[0]->encoder->encodeHeaders(rh, false);
+  recorder_.requests[0]->encoder->encodeData("held", true);
+  RecordedResponse& resp = *responses_[0];
+  ASSERT_TRUE(runUntil([&] { return resp.have_head; }));  // headers still go
+  runUntilStill([&] { return resp.body.size(); });
+  EXPECT_TRUE(resp.body.empty());  // DATA does not
+  server_->onUnderlyingBelowLowWatermark();
+  EXPECT_EQ(recorder_.requests[1]->below, 1);
+  ASSERT_TRUE(runUntil([&] { return resp.ended; }));
+  EXPECT_EQ(resp.body, "held");
+}
+
 TEST_F(Http2CodecTest, ManyConcurrentStreamsComplete) {
   start();
   for (int i = 0; i < 50; ++i) {

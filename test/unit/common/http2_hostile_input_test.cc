@@ -487,6 +487,9 @@ TEST_F(Http2ClientRawTest, StreamsAvailableFollowsThePeersSettings) {
   RecordedResponse a;
   a.encoder = &client_->newStream(a);
   EXPECT_EQ(client_->streamsAvailable(), 0u);
+  // A stream abandoned before its head was sent gives its slot back.
+  a.encoder->resetStream(http::StreamResetReason::kLocalReset);
+  EXPECT_EQ(client_->streamsAvailable(), 1u);
 }
 
 TEST_F(Http2ClientRawTest, ConnectionCloseResetsOpenStreams) {

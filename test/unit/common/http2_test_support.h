@@ -65,11 +65,13 @@ struct RecordedResponse final : RecordedStream<http::ResponseDecoder> {
   void decode1xxHeaders(http::ResponseHead& h) noexcept override { interim.push_back(h.status); }
   void decodeHeaders(http::ResponseHead& h, bool end_stream) noexcept override {
     head = h;
+    have_head = true;
     ended = end_stream;
   }
   http::RequestEncoder* encoder = nullptr;
   std::vector<uint16_t> interim;
   http::ResponseHead head;
+  bool have_head = false;
 };
 
 struct RecordingClient final : http::ClientConnectionCallbacks {
