@@ -20,7 +20,7 @@ class ServerConnection::ServerStream final : public StreamEncoderImpl<http::Resp
     encodeResponseHead(head, nv);
     nghttp2_submit_headers(conn_.session_, NGHTTP2_FLAG_NONE, id_, nullptr, nv.data(), nv.size(),
                            nullptr);
-    conn_.flush();
+    conn_.sendPending();
   }
 
   void encodeHeaders(http::ResponseHead& head, bool end_stream) noexcept override {
@@ -36,7 +36,7 @@ class ServerConnection::ServerStream final : public StreamEncoderImpl<http::Resp
       nghttp2_data_provider p = conn_.provider(*this);
       nghttp2_submit_response(conn_.session_, id_, nv.data(), nv.size(), &p);
     }
-    conn_.flush();
+    conn_.sendPending();
   }
 
   void closeAfterResponse() noexcept override {}
@@ -128,7 +128,7 @@ void ServerConnection::shutdownNotice() noexcept {
   nghttp2_submit_ping(session_, NGHTTP2_FLAG_NONE, kDrainPing);
   drain_timer_ = std::make_unique<common::Timer>(conn().loop().uv(), [this] { sendFinalGoAway(); });
   drain_timer_->start(settings().drain_timeout_ms);
-  flush();
+  sendPending();
 }
 
 void ServerConnection::onPingAck(const nghttp2_ping& ping) noexcept {
@@ -148,7 +148,7 @@ void ServerConnection::sendFinalGoAway() noexcept {
   nghttp2_submit_goaway(session_, NGHTTP2_FLAG_NONE,
                         nghttp2_session_get_last_proc_stream_id(session_), NGHTTP2_NO_ERROR,
                         nullptr, 0);
-  flush();
+  sendPending();
 }
 
 }  // namespace remora::http2

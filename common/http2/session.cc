@@ -93,7 +93,7 @@ void Stream::encodeData(std::string_view data, bool end_stream) noexcept {
     deferred_ = false;
     nghttp2_session_resume_data(session_.raw(), id_);
   }
-  session_.flush();  // may retire this stream: nothing after it
+  session_.sendPending();  // may retire this stream: nothing after it
 }
 
 void Stream::encodeTrailers(const common::HeaderMap& trailers) noexcept {
@@ -115,7 +115,7 @@ void Stream::resetStream(http::StreamResetReason reason) noexcept {
   } else {
     session_.closeStream(*this, NGHTTP2_CANCEL);  // never submitted: nothing to tell the peer
   }
-  session_.flush();  // may retire this stream: nothing after it
+  session_.sendPending();  // may retire this stream: nothing after it
 }
 
 void Stream::readDisable(bool disable) noexcept {
@@ -125,7 +125,7 @@ void Stream::readDisable(bool disable) noexcept {
   }
   nghttp2_session_consume_stream(session_.raw(), id_, unconsumed_);
   unconsumed_ = 0;
-  session_.flush();
+  session_.sendPending();
 }
 
 // ---- Session ------------------------------------------------------------------------------
@@ -178,7 +178,7 @@ void Session::start(bool server) noexcept {
   nghttp2_option_del(option);
   nghttp2_session_callbacks_del(cbs);
   submitSettings();
-  flush();
+  sendPending();
 }
 
 void Session::submitSettings() noexcept {
@@ -324,11 +324,11 @@ bool Session::dispatchBytes(const char* data, size_t len) noexcept {
       }
     }
   }
-  flush();
+  sendPending();
   return error_ == http::CodecError::kNone;
 }
 
-void Session::flush() noexcept {
+void Session::sendPending() noexcept {
   if (dispatching_ || flushing_ || closed_) {
     return;
   }
@@ -400,7 +400,7 @@ void Session::belowLowWatermark() noexcept {
       s.lowerWatermark();
     }
   }
-  flush();
+  sendPending();
 }
 
 void Session::connectionClosed() noexcept {

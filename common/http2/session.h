@@ -4,7 +4,7 @@
 // providers, incoming flow control), the flood limits and the counters.
 //
 // Output: every entry point (dispatch, an encode call, a watermark change) ends with one
-// flush() that packs what nghttp2 has to send into one TcpConnection::write (a write every
+// sendPending() that packs what nghttp2 has to send into one TcpConnection::write (a write every
 // 64 KiB for large bursts). DATA stops while the socket is above its high watermark; the frames
 // that answer the peer (acks, RST_STREAM, GOAWAY) keep going, bounded by the flood limits and
 // by Settings::max_outbound_pending.
@@ -123,7 +123,7 @@ class Session {
   void belowLowWatermark() noexcept;
   void connectionClosed() noexcept;
   // Sends what nghttp2 has queued (not while inside dispatch: dispatch flushes at its end).
-  void flush() noexcept;
+  void sendPending() noexcept;
 
   const Settings& settings() const noexcept { return settings_; }
   nghttp2_session* raw() noexcept { return session_; }
