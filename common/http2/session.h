@@ -65,8 +65,9 @@ class Stream {
   void raiseWatermark() noexcept;
   void lowerWatermark() noexcept;
   // The owner has given the last of its message and received all of the peer's: by the codec
-  // contract it may be gone, so it hears nothing more.
-  bool ownerDone() const noexcept { return out_end_ && remote_end_; }
+  // contract it may be gone, so it hears nothing more. (A stream we reset for the peer's fault
+  // never delivered the end, whatever frames arrived.)
+  bool ownerDone() const noexcept { return out_end_ && remote_end_ && !has_reason_; }
 
   Session& session_;
   int32_t id_ = -1;

@@ -477,6 +477,44 @@ TEST_F(Http2ClientRawTest, RefusedStreamIsRemoteRefusedAndOtherResetsAreRemoteRe
   EXPECT_EQ(*b.reset, http::StreamResetReason::kRemoteReset);
 }
 
+TEST_F(Http2ClientRawTest, ResponseHeadTooLargeResetsTheStreamAsOverflow) {
+  startClient();
+  RecordedResponse a;
+  http::RequestHead head;
+  head.method = "GET";
+  head.path = "/";
+  a.encoder = &client_->newStream(a);
+  a.encoder->setCallbacks(a);
+  a.encoder->encodeHeaders(head, true);
+  // :status 200 (static index 8), then 5 fields of 13000 bytes (65 KB), one per frame.
+  std::string bytes = settingsFrame() + frame(kHeaders, kEndStream, 1, "\x88");
+  for (int i = 0; i < 5; ++i) {
+    bytes += frame(kContinuation, i == 4 ? kEndHeaders : 0, 1,
+                   literal("x-big" + std::to_string(i), std::string(13000, 'v')));
+  }
+  ASSERT_TRUE(send(bytes));
+  ASSERT_TRUE(a.reset.has_value());
+  EXPECT_EQ(*a.reset, http::StreamResetReason::kOverflow);
+  EXPECT_FALSE(a.have_head);
+  EXPECT_EQ(rstCode(1), NGHTTP2_CANCEL);
+}
+
+TEST_F(Http2ClientRawTest, ResponseWithoutStatusIsAProtocolError) {
+  startClient();
+  RecordedResponse a;
+  http::RequestHead head;
+  head.method = "GET";
+  head.path = "/";
+  a.encoder = &client_->newStream(a);
+  a.encoder->setCallbacks(a);
+  a.encoder->encodeHeaders(head, true);
+  ASSERT_TRUE(
+      send(settingsFrame() + frame(kHeaders, kEndHeaders | kEndStream, 1, literal("server", "x"))));
+  ASSERT_TRUE(a.reset.has_value());
+  EXPECT_EQ(*a.reset, http::StreamResetReason::kProtocolError);
+  EXPECT_EQ(rstCode(1), NGHTTP2_PROTOCOL_ERROR);
+}
+
 TEST_F(Http2ClientRawTest, StreamsAvailableFollowsThePeersSettings) {
   startClient();
   EXPECT_EQ(client_->streamsAvailable(), 100u);  // until the peer says
