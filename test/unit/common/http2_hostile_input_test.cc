@@ -119,6 +119,16 @@ class RawPeerTest : public ::testing::Test {
     EXPECT_EQ(goAwayCode(), code);
     EXPECT_EQ(goAways(reason), 1);
   }
+  // Client side: a GET / on a new stream of the client codec, recorded in `r`.
+  void startGet(RecordedResponse& r) {
+    http::RequestHead head;
+    head.method = "GET";
+    head.path = "/";
+    head.headers.add("host", "h");
+    r.encoder = &client_->newStream(r);
+    r.encoder->setCallbacks(r);
+    r.encoder->encodeHeaders(head, true);
+  }
   // Sends `frames` until the codec gives up (or all are sent). Returns how many were accepted.
   int sendUntilRejected(const std::vector<std::string>& frames) {
     int n = 0;
@@ -435,15 +445,8 @@ TEST_F(Http2ClientRawTest, GoAwayRefusesStreamsAboveItsLastStreamId) {
   startClient();
   RecordedResponse a;
   RecordedResponse b;
-  http::RequestHead head;
-  head.method = "GET";
-  head.path = "/";
-  head.headers.add("host", "h");
-  for (RecordedResponse* r : {&a, &b}) {
-    r->encoder = &client_->newStream(*r);
-    r->encoder->setCallbacks(*r);
-    r->encoder->encodeHeaders(head, true);
-  }
+  startGet(a);
+  startGet(b);
   ASSERT_NE(last(kHeaders, 3), nullptr);
   ASSERT_TRUE(send(settingsFrame() + goAway(1, NGHTTP2_NO_ERROR)));
   EXPECT_EQ(client_events_.goaways, 1);
@@ -461,14 +464,8 @@ TEST_F(Http2ClientRawTest, RefusedStreamIsRemoteRefusedAndOtherResetsAreRemoteRe
   startClient();
   RecordedResponse a;
   RecordedResponse b;
-  http::RequestHead head;
-  head.method = "GET";
-  head.path = "/";
-  for (RecordedResponse* r : {&a, &b}) {
-    r->encoder = &client_->newStream(*r);
-    r->encoder->setCallbacks(*r);
-    r->encoder->encodeHeaders(head, true);
-  }
+  startGet(a);
+  startGet(b);
   ASSERT_TRUE(send(settingsFrame() + rstStream(1, NGHTTP2_REFUSED_STREAM) +
                    rstStream(3, NGHTTP2_INTERNAL_ERROR)));
   ASSERT_TRUE(a.reset.has_value());
@@ -480,12 +477,7 @@ TEST_F(Http2ClientRawTest, RefusedStreamIsRemoteRefusedAndOtherResetsAreRemoteRe
 TEST_F(Http2ClientRawTest, ResponseHeadTooLargeResetsTheStreamAsOverflow) {
   startClient();
   RecordedResponse a;
-  http::RequestHead head;
-  head.method = "GET";
-  head.path = "/";
-  a.encoder = &client_->newStream(a);
-  a.encoder->setCallbacks(a);
-  a.encoder->encodeHeaders(head, true);
+  startGet(a);
   // :status 200 (static index 8), then 5 fields of 13000 bytes (65 KB), one per frame.
   std::string bytes = settingsFrame() + frame(kHeaders, kEndStream, 1, "\x88");
   for (int i = 0; i < 5; ++i) {
@@ -502,12 +494,7 @@ TEST_F(Http2ClientRawTest, ResponseHeadTooLargeResetsTheStreamAsOverflow) {
 TEST_F(Http2ClientRawTest, ResponseWithoutStatusIsAProtocolError) {
   startClient();
   RecordedResponse a;
-  http::RequestHead head;
-  head.method = "GET";
-  head.path = "/";
-  a.encoder = &client_->newStream(a);
-  a.encoder->setCallbacks(a);
-  a.encoder->encodeHeaders(head, true);
+  startGet(a);
   ASSERT_TRUE(
       send(settingsFrame() + frame(kHeaders, kEndHeaders | kEndStream, 1, literal("server", "x"))));
   ASSERT_TRUE(a.reset.has_value());
@@ -533,12 +520,7 @@ TEST_F(Http2ClientRawTest, StreamsAvailableFollowsThePeersSettings) {
 TEST_F(Http2ClientRawTest, ConnectionCloseResetsOpenStreams) {
   startClient();
   RecordedResponse a;
-  http::RequestHead head;
-  head.method = "GET";
-  head.path = "/";
-  a.encoder = &client_->newStream(a);
-  a.encoder->setCallbacks(a);
-  a.encoder->encodeHeaders(head, true);
+  startGet(a);
   client_->onConnectionClosed();
   ASSERT_TRUE(a.reset.has_value());
   EXPECT_EQ(*a.reset, http::StreamResetReason::kConnectionTermination);
