@@ -6,7 +6,7 @@
 set -euo pipefail
 
 APT_PKGS=(build-essential cmake pkg-config libuv1-dev libprotobuf-dev protobuf-compiler
-          libspdlog-dev libfmt-dev libyaml-cpp-dev libgtest-dev libgmock-dev
+          libspdlog-dev libfmt-dev libyaml-cpp-dev libgtest-dev libgmock-dev libnghttp2-dev
           libssl-dev libcurl4-openssl-dev openssl
           curl python3 iproute2 iptables)
 # Peers and load tools for test/bench (only with --bench); clang + libFuzzer (only with --fuzz).

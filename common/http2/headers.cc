@@ -1,0 +1,170 @@
+#include "common/http2/headers.h"
+
+#include <charconv>
+
+#include "common/http1_parser.h"
+
+namespace remora::http2 {
+
+namespace {
+
+constexpr std::string_view kConnectionSpecific[] = {
+    "connection", "keep-alive", "proxy-connection", "transfer-encoding",
+    "upgrade",    "te",         "http2-settings",
+};
+
+char lower(char c) noexcept {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+}
+
+void addEndToEnd(const common::HeaderMap& headers, NvList& out) {
+  headers.forEach([&](std::string_view n, std::string_view v) {
+    if (n.empty() || n[0] == ':' || isConnectionSpecific(n) ||
+        common::classifyHeader(n) == common::Wk::kHost) {
+      return;
+    }
+    out.add(n, v);
+  });
+}
+
+}  // namespace
+
+void NvList::add(std::string_view name, std::string_view value) {
+  Span s{storage_.size(), name.size(), 0, value.size()};
+  for (char c : name) {
+    storage_.push_back(lower(c));
+  }
+  s.value_off = storage_.size();
+  storage_.append(value);
+  spans_.push_back(s);
+}
+
+const nghttp2_nv* NvList::data() noexcept {
+  nv_.resize(spans_.size());
+  auto* base = reinterpret_cast<uint8_t*>(storage_.data());
+  for (size_t i = 0; i < spans_.size(); ++i) {
+    const Span& s = spans_[i];
+    nv_[i] = nghttp2_nv{base + s.name_off, base + s.value_off, s.name_len, s.value_len,
+                        NGHTTP2_NV_FLAG_NONE};
+  }
+  return nv_.data();
+}
+
+bool isConnectionSpecific(std::string_view name) noexcept {
+  for (std::string_view f : kConnectionSpecific) {
+    if (common::equalsIgnoreCase(name, f)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+void encodeRequestHead(const http::RequestHead& head, NvList& out) {
+  out.add(":method", head.method);
+  std::string_view authority = head.headers.get(common::Wk::kHost);
+  if (head.method == "CONNECT") {
+    out.add(":authority", authority);
+  } else {
+    out.add(":scheme", head.scheme.empty() ? std::string_view("http") : head.scheme);
+    out.add(":path", head.path.empty() ? std::string_view("/") : head.path);
+    if (head.headers.has(common::Wk::kHost)) {
+      out.add(":authority", authority);
+    }
+  }
+  addEndToEnd(head.headers, out);
+  if (head.te_trailers) {
+    out.add("te", "trailers");
+  }
+}
+
+void encodeResponseHead(const http::ResponseHead& head, NvList& out) {
+  char status[4] = {static_cast<char>('0' + head.status / 100 % 10),
+                    static_cast<char>('0' + head.status / 10 % 10),
+                    static_cast<char>('0' + head.status % 10), 0};
+  out.add(":status", std::string_view(status, 3));
+  addEndToEnd(head.headers, out);
+}
+
+void encodeTrailers(const common::HeaderMap& trailers, NvList& out) {
+  trailers.forEach([&](std::string_view n, std::string_view v) {
+    if (!n.empty() && n[0] != ':' && !common::isForbiddenTrailer(n)) {
+      out.add(n, v);
+    }
+  });
+}
+
+void HeadDecoder::addRegular(common::HeaderMap& headers, int64_t* content_length,
+                             std::string_view name, std::string_view value) {
+  if (name == "cookie") {
+    if (has_cookie_) {
+      cookie_.append("; ");
+    }
+    cookie_.append(value);
+    has_cookie_ = true;
+    return;
+  }
+  if (name == "host" && authority_) {
+    return;  // RFC 9113 8.3.1: :authority wins
+  }
+  if (name == "content-length" && content_length != nullptr) {
+    int64_t n = 0;
+    auto r = std::from_chars(value.data(), value.data() + value.size(), n);
+    if (r.ec == std::errc() && r.ptr == value.data() + value.size()) {
+      *content_length = n;
+    }
+  }
+  headers.add(name, value);
+}
+
+void HeadDecoder::addRequestField(http::RequestHead& head, std::string_view name,
+                                  std::string_view value) {
+  head.protocol = http::Protocol::kHttp2;
+  if (!name.empty() && name[0] == ':') {
+    if (name == ":method") {
+      head.method.assign(value);
+    } else if (name == ":scheme") {
+      head.scheme.assign(value);
+    } else if (name == ":path") {
+      head.path.assign(value);
+    } else if (name == ":authority") {
+      authority_ = true;
+      head.headers.set("host", value);
+    }
+    return;
+  }
+  if (name == "te") {
+    head.te_trailers = true;  // nghttp2 lets only `te: trailers` through
+    return;
+  }
+  addRegular(head.headers, &head.content_length, name, value);
+}
+
+bool HeadDecoder::addResponseField(http::ResponseHead& head, std::string_view name,
+                                   std::string_view value) {
+  head.protocol = http::Protocol::kHttp2;
+  if (name == ":status") {
+    unsigned status = 0;
+    auto r = std::from_chars(value.data(), value.data() + value.size(), status);
+    if (value.size() != 3 || r.ec != std::errc() || r.ptr != value.data() + 3) {
+      return false;
+    }
+    head.status = static_cast<uint16_t>(status);
+    return true;
+  }
+  if (!name.empty() && name[0] == ':') {
+    return true;
+  }
+  addRegular(head.headers, &head.content_length, name, value);
+  return true;
+}
+
+void HeadDecoder::finish(common::HeaderMap& headers) {
+  if (has_cookie_) {
+    headers.add("cookie", cookie_);
+  }
+  cookie_.clear();
+  has_cookie_ = false;
+  authority_ = false;
+}
+
+}  // namespace remora::http2
