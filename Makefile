@@ -26,7 +26,8 @@ test:
 	@bash scripts/test.sh
 
 # -g1: line tables are all the sanitizers' stack traces need, and full debug info costs about
-# a tenth more compile time.
+# a tenth more compile time. clang: it compiles this tree with ASan+UBSan in about two thirds of
+# GCC's time (measured per file: 30-55% less), and CI's time is mostly compiling.
 asan: asan-build
 	@echo "== ctest (ASan+UBSan) =="
 	@cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
@@ -34,7 +35,7 @@ asan: asan-build
 
 asan-build: setup
 	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DREMORA_SANITIZE=ON -DREMORA_STATIC_DEPS=OFF \
-		-DCMAKE_CXX_FLAGS_DEBUG=-g1 >/dev/null
+		-DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_CXX_FLAGS_DEBUG=-g1 >/dev/null
 	@cmake --build $(ASAN_BUILD) -j$(JOBS) 2>&1 | grep -vE '^\[ *[0-9]+%\] (Building|Linking|Built)|^Consolidate|^Scanning|^g?make\[[0-9]+\]' || true
 
 unit: build
