@@ -1,7 +1,8 @@
 #pragma once
 // Timer: a one-shot or repeating uv_timer_t owned by a C++ object. The object may be destroyed at
 // any time, even by its own callback (which then must not touch what it destroyed); the uv
-// handle itself is released in its close callback.
+// handle itself is released in its close callback (its memory kept for the thread's next
+// Timer: common/recycled.h).
 
 #include <uv.h>
 

@@ -14,7 +14,9 @@ Worker::Worker(uint32_t index, common::StatsStore& stats, size_t recent_capacity
       recent_(recent_capacity),
       rng_(std::random_device{}() ^ (static_cast<uint64_t>(index) << 32)) {}
 
-Worker::~Worker() { stop(); }
+Worker::~Worker() {
+  stop();
+}
 
 void Worker::start(std::shared_ptr<const Snapshot> snapshot, std::vector<int> listener_fds,
                    std::vector<ListenerRuntime*> runtimes) {
@@ -113,6 +115,24 @@ void DownstreamConnection::retire(Worker& worker, const ListenerStats& stats,
     runtime.budget->open.fetch_sub(1, std::memory_order_relaxed);
   }
   worker.loop().deferDelete(std::unique_ptr<common::Deletable>(this));
+}
+
+std::unique_ptr<filters::StreamInfo> Worker::takeStreamInfo() {
+  if (info_pool_.empty()) {
+    return std::make_unique<filters::StreamInfo>();
+  }
+  std::unique_ptr<filters::StreamInfo> info = std::move(info_pool_.back());
+  info_pool_.pop_back();
+  return info;
+}
+
+void Worker::returnStreamInfo(std::unique_ptr<filters::StreamInfo> info) noexcept {
+  constexpr size_t kKeep = 256;
+  if (info == nullptr || info_pool_.size() >= kKeep) {
+    return;
+  }
+  info->clear();
+  info_pool_.push_back(std::move(info));
 }
 
 EndpointPool& Worker::pool(uint32_t pool_id) {

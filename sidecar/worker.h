@@ -8,14 +8,15 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
-#include <string>
-#include <unordered_map>
 #include <random>
+#include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "common/event_loop.h"
 #include "common/stats.h"
+#include "filters/api/stream_info.h"
 #include "sidecar/own_ports.h"
 #include "sidecar/recent_requests.h"
 #include "sidecar/snapshot.h"
@@ -44,7 +45,7 @@ struct ListenerRuntime {
 // Per-endpoint upstream connections of one worker.
 struct EndpointPool {
   std::vector<Http1UpstreamConnection*> idle;  // most recently used last
-  uint32_t open = 0;                      // connecting + active + idle
+  uint32_t open = 0;                           // connecting + active + idle
 };
 
 // A downstream connection in any phase (detection, HTTP, TCP proxy). The worker keeps them in a
@@ -84,7 +85,9 @@ class Worker {
   // Thread-safe: close everything and join the thread.
   void stop();
   // Thread-safe: requests in flight on this worker (drain waits for 0).
-  uint64_t activeStreams() const noexcept { return active_streams_.load(std::memory_order_relaxed); }
+  uint64_t activeStreams() const noexcept {
+    return active_streams_.load(std::memory_order_relaxed);
+  }
   // Thread-safe.
   const RecentRequests& recent() const noexcept { return recent_; }
   // Thread-safe: connections in their lingering close (answered, told to go, waiting for the
@@ -105,6 +108,11 @@ class Worker {
   // The pool of an address known only at run time (original destination).
   EndpointPool& dynamicPool(const std::string& address_text);
   uint64_t random() noexcept { return rng_(); }
+  // A cleared StreamInfo for a new stream, and its return when the stream is gone: the pool
+  // keeps their strings' and vectors' capacity, so a request's bookkeeping allocates nothing
+  // once warm.
+  std::unique_ptr<filters::StreamInfo> takeStreamInfo();
+  void returnStreamInfo(std::unique_ptr<filters::StreamInfo> info) noexcept;
   bool draining() const noexcept { return draining_; }
   // Draining: what is left of the grace for idle connections (0 once over, or not draining).
   uint64_t drainGraceLeftMs() noexcept;
@@ -132,6 +140,7 @@ class Worker {
   std::deque<EndpointPool> pools_;  // deque: references stay valid as it grows
   std::unordered_map<std::string, EndpointPool> dynamic_pools_;
   std::mt19937_64 rng_;
+  std::vector<std::unique_ptr<filters::StreamInfo>> info_pool_;
   DownstreamConnection* connections_ = nullptr;
   bool draining_ = false;
   uint64_t drain_grace_end_ms_ = 0;  // loop time

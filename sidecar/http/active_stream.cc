@@ -47,18 +47,23 @@ void formatRequestId(uint64_t a, uint64_t b, std::string& out) {
 
 ActiveStream::ActiveStream(ConnectionManager& cm, http::ResponseEncoder& encoder)
     : cm_(cm),
+      worker_(cm.worker()),
       encoder_(encoder),
       snapshot_(cm.pinSnapshot()),
       listener_(&cm.listener()),
+      info_(cm.worker().takeStreamInfo()),
       router_(*this) {
   encoder_.setCallbacks(*this);
   cm_.worker().streamStarted();
-  info_.start_ns = nowNs();
-  info_.listener = listener_->name;
+  info_->start_ns = nowNs();
+  info_->listener = listener_->name;
   last_input_ms_ = uv_now(cm_.worker().loop().uv());
 }
 
-ActiveStream::~ActiveStream() = default;
+ActiveStream::~ActiveStream() {
+  router_.finish();  // (before the info goes back: a try's late bookkeeping may note in it)
+  worker_.returnStreamInfo(std::move(info_));
+}
 
 Worker& ActiveStream::worker() noexcept {
   return cm_.worker();
@@ -91,18 +96,18 @@ void ActiveStream::decodeHeaders(http::RequestHead& head, bool end_stream) noexc
   head_ = &head;
   request_complete_ = end_stream;
   request_has_body_ = !end_stream && !head.upgrade;
-  info_.method = head.method;
+  info_->method = head.method;
   routeRequest(head);
 }
 
 void ActiveStream::routeRequest(http::RequestHead& head) noexcept {
   if (head.method == "CONNECT") {
-    info_.path = head.path;
+    info_->path = head.path;
     replyLocally(Reason::kBadRequest, "CONNECT is not supported");
     return;
   }
-  info_.authority = std::string(head.headers.get(Wk::kHost));
-  info_.path = head.path;
+  info_->authority = std::string(head.headers.get(Wk::kHost));
+  info_->path = head.path;
   if (head.protocol != http::Protocol::kHttp10 && !head.headers.has(Wk::kHost)) {
     replyLocally(Reason::kBadRequest, "HTTP/1.1 request without Host");
     return;
@@ -115,10 +120,10 @@ void ActiveStream::routeRequest(http::RequestHead& head) noexcept {
 
   // Request id: keep the client's, or make one (UUID v4 form).
   if (head.headers.has(Wk::kXRequestId)) {
-    info_.request_id = std::string(head.headers.get(Wk::kXRequestId));
+    info_->request_id = std::string(head.headers.get(Wk::kXRequestId));
   } else {
-    formatRequestId(random(), random(), info_.request_id);
-    head.headers.add("x-request-id", info_.request_id);
+    formatRequestId(random(), random(), info_->request_id);
+    head.headers.add("x-request-id", info_->request_id);
   }
 
   // Route: by authority, then (redirected connections) by the original destination, then
@@ -128,7 +133,7 @@ void ActiveStream::routeRequest(http::RequestHead& head) noexcept {
   const RouteEntry* route = nullptr;
   if (listener_->route_table >= 0) {
     const RouteTable& table = snap.route_tables[static_cast<size_t>(listener_->route_table)];
-    RouteRequest rr{info_.authority, head.path, head.method, &head.headers};
+    RouteRequest rr{info_->authority, head.path, head.method, &head.headers};
     route = table.match(rr);
     if (route == nullptr && conn_info.original_dst) {
       std::string dst = conn_info.original_dst->toString();
@@ -151,32 +156,32 @@ void ActiveStream::routeRequest(http::RequestHead& head) noexcept {
         }
       }
     }
-    info_.route = route->name;
-    info_.note(route->trail_note);
+    info_->route = route->name;
+    info_->note(route->trail_note);
     if (cluster_index == RouteEntry::kMissingCluster) {
       // Mesh mode: the control plane named a cluster this snapshot does not have (yet).
       const std::string& name = route->missing_clusters[position];
-      info_.cluster = name;
-      info_.note("cluster " + name + " not found");
+      info_->cluster = name;
+      info_->note("cluster " + name + " not found");
       replyLocally(Reason::kNoHealthyUpstream);
       return;
     }
     cluster = &snap.clusters[cluster_index];
   } else if (listener_->route_table < 0 && listener_->tcp_cluster >= 0) {
     cluster = &snap.clusters[static_cast<size_t>(listener_->tcp_cluster)];
-    info_.note("listener default cluster");
+    info_->note("listener default cluster");
   } else if (conn_info.original_dst) {
     cluster = &snap.clusters[snap.passthrough_cluster];
-    info_.note("passthrough to original destination");
+    info_->note("passthrough to original destination");
   } else {
     if (!listener_->missing_route_config.empty()) {
-      info_.note("route configuration " + listener_->missing_route_config + " not found");
+      info_->note("route configuration " + listener_->missing_route_config + " not found");
     }
-    info_.note("no route for authority '" + info_.authority + "'");
+    info_->note("no route for authority '" + info_->authority + "'");
     replyLocally(Reason::kNoRoute);
     return;
   }
-  info_.cluster = cluster->name;
+  info_->cluster = cluster->name;
   route_cluster_ = cluster;
   route_ = route;
 
@@ -250,7 +255,7 @@ void ActiveStream::decodeData(std::string_view data, bool end_stream) noexcept {
     cm_.maybeFinishTunnel();
     return;
   }
-  info_.bytes_received += data.size();
+  info_->bytes_received += data.size();
   last_input_ms_ = uv_now(cm_.worker().loop().uv());
   if (end_stream) {
     request_complete_ = true;
@@ -331,7 +336,7 @@ void ActiveStream::encodeUpstreamHeaders(http::ResponseHead& head, bool end_stre
   if (response_complete_) {
     return;
   }
-  info_.status = head.status;
+  info_->status = head.status;
   if (head.status == 101) {
     if (head_ == nullptr || !head_->upgrade) {
       failStream(Reason::kUpstreamReset);
@@ -350,8 +355,8 @@ void ActiveStream::encodeUpstreamHeaders(http::ResponseHead& head, bool end_stre
   // none, and chunked applied before another coding cannot be re-chunked.
   if (!head.transfer_codings.empty() && (encoder_.protocol() != http::Protocol::kHttp11 ||
                                          common::codingsNameChunked(head.transfer_codings))) {
-    info_.note("response transfer coding '" + head.transfer_codings + "' cannot be forwarded" +
-               (encoder_.protocol() == http::Protocol::kHttp10 ? " to an HTTP/1.0 client" : ""));
+    info_->note("response transfer coding '" + head.transfer_codings + "' cannot be forwarded" +
+                (encoder_.protocol() == http::Protocol::kHttp10 ? " to an HTTP/1.0 client" : ""));
     failStream(Reason::kUpstreamReset);
     return;
   }
@@ -377,7 +382,7 @@ void ActiveStream::encodeUpstreamData(std::string_view data, bool end_stream) no
   if (response_complete_) {
     return;
   }
-  info_.bytes_sent += data.size();
+  info_->bytes_sent += data.size();
   if (end_stream) {
     response_complete_ = true;
   }
@@ -395,7 +400,7 @@ void ActiveStream::encodeUpstreamTrailers(const common::HeaderMap& trailers) noe
   response_complete_ = true;
   encoder_.encodeTrailers(trailers);
   if (encoder_.droppedTrailers()) {
-    info_.note("response trailers dropped: the client's framing cannot carry them");
+    info_->note("response trailers dropped: the client's framing cannot carry them");
   }
   router_.releaseUpstream();
   finish();
@@ -435,9 +440,10 @@ void ActiveStream::replyLocally(const filters::LocalReply& reply) noexcept {
   held_body_.clear();
   held_trailers_.reset();
   std::string body;
-  buildLocalReply(reply, info_.request_id, reply_head_, body);
-  info_.status = reply_head_.status;
-  info_.reason = reply.reason;
+  http::ResponseHead reply_head;
+  buildLocalReply(reply, info_->request_id, reply_head, body);
+  info_->status = reply_head.status;
+  info_->reason = reply.reason;
   if ((!request_complete_ && request_has_body_) || cm_.draining() ||
       (head_ != nullptr && head_->upgrade) || reply.reason == Reason::kBadRequest ||
       reply.reason == Reason::kHeaderTooLarge) {
@@ -449,10 +455,10 @@ void ActiveStream::replyLocally(const filters::LocalReply& reply) noexcept {
   response_complete_ = true;
   bool head_request = head_ != nullptr && head_->isHead();
   if (head_request || body.empty()) {
-    encoder_.encodeHeaders(reply_head_, true);
+    encoder_.encodeHeaders(reply_head, true);
   } else {
-    info_.bytes_sent += body.size();
-    encoder_.encodeHeaders(reply_head_, false);
+    info_->bytes_sent += body.size();
+    encoder_.encodeHeaders(reply_head, false);
     encoder_.encodeData(body, true);
   }
   finish();
@@ -461,7 +467,7 @@ void ActiveStream::replyLocally(const filters::LocalReply& reply) noexcept {
 void ActiveStream::failStream(Reason reason) noexcept {
   if (response_head_sent_) {
     // Too late for an error response: the client sees the connection end.
-    info_.reason = reason;
+    info_->reason = reason;
     abort();
     return;
   }
@@ -493,22 +499,22 @@ void ActiveStream::replyCodecError(http::CodecError error, std::string_view deta
   }
   std::string_view echoed = detail;
   if (partial != nullptr) {
-    info_.method = partial->method;
-    info_.path = partial->url;
+    info_->method = partial->method;
+    info_->path = partial->url;
     if (error == http::CodecError::kUnknownMethod) {
       // The parser cannot frame this method's request: name it, then close.
       echoed = partial->method;
     }
   } else if (error == http::CodecError::kUnknownMethod) {
-    echoed = info_.method;
+    echoed = info_->method;
   }
   if (response_head_sent_) {
     // The body went bad after the response began: nothing sensible to say; drop the connection.
-    info_.reason = reason;
+    info_->reason = reason;
     abort();
     return;
   }
-  info_.note(std::string("parse error: ") + std::string(detail));
+  info_->note(std::string("parse error: ") + std::string(detail));
   encoder_.closeAfterResponse();
   std::string text(echoed.substr(0, kMaxEchoedMethod));
   replyLocally(reason, text);
@@ -526,8 +532,8 @@ void ActiveStream::onResetStream(http::StreamResetReason) noexcept {
   if (finished_) {
     return;
   }
-  if (info_.status == 0) {
-    info_.note("downstream connection closed before the response completed");
+  if (info_->status == 0) {
+    info_->note("downstream connection closed before the response completed");
   }
   router_.abandonUpstream();
   finish();
@@ -541,33 +547,33 @@ void ActiveStream::recordStream() noexcept {
   }
   recorded_ = true;
   uint64_t now = nowNs();
-  info_.duration_us = (now - info_.start_ns) / 1000;
+  info_->duration_us = (now - info_->start_ns) / 1000;
   if (router_.upstreamStartNs() != 0) {
-    info_.upstream_us = (now - router_.upstreamStartNs()) / 1000;
+    info_->upstream_us = (now - router_.upstreamStartNs()) / 1000;
   }
   Worker& worker = cm_.worker();
-  unsigned cls = info_.status / 100;
+  unsigned cls = info_->status / 100;
   const ClusterConfig* cluster = router_.cluster();
   if (cls >= 1 && cls <= 5) {
     worker.stats().add(listener_->stats.rq_by_class[cls]);
     bool upstream_answered =
-        info_.reason == Reason::kNone || info_.reason == Reason::kUpstreamReset ||
-        info_.reason == Reason::kUpstreamTimeout || info_.reason == Reason::kConnectFailure ||
-        info_.reason == Reason::kRetriesExhausted;
-    if (cluster != nullptr && upstream_answered && !info_.attempts.empty()) {
+        info_->reason == Reason::kNone || info_->reason == Reason::kUpstreamReset ||
+        info_->reason == Reason::kUpstreamTimeout || info_->reason == Reason::kConnectFailure ||
+        info_->reason == Reason::kRetriesExhausted;
+    if (cluster != nullptr && upstream_answered && !info_->attempts.empty()) {
       worker.stats().add(cluster->stats.rq_by_class[cls]);
-      worker.stats().recordMicros(cluster->stats.rq_time, info_.upstream_us);
+      worker.stats().recordMicros(cluster->stats.rq_time, info_->upstream_us);
       if (router_.retries() > 0 && cls < 5) {
         worker.stats().add(cluster->stats.rq_retry_success);
       }
     }
   }
   router_.settle();
-  filters_.finish(info_);
+  filters_.finish(*info_);
   if (snapshot_->access_log) {
-    writeAccessLog(info_, encoder_.protocol() == http::Protocol::kHttp10);
+    writeAccessLog(*info_, encoder_.protocol() == http::Protocol::kHttp10);
   }
-  worker.recentRequests().record(info_);
+  worker.recentRequests().record(*info_);
 }
 
 void ActiveStream::finish() noexcept {

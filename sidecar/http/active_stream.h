@@ -14,6 +14,7 @@
 #include <string_view>
 
 #include "common/http/codec.h"
+#include "common/recycled.h"
 #include "common/timer.h"
 #include "filters/api/filter_chain.h"
 #include "filters/api/http_filter.h"
@@ -26,7 +27,8 @@ namespace remora::sidecar {
 class ConnectionManager;
 class Worker;
 
-class ActiveStream final : public http::RequestDecoder,
+class ActiveStream final : public common::Recycled<ActiveStream>,
+                           public http::RequestDecoder,
                            public http::StreamCallbacks,
                            public filters::StreamCtx,
                            public common::Deletable {
@@ -49,7 +51,7 @@ class ActiveStream final : public http::RequestDecoder,
                       uint16_t status = 0) noexcept override;
   void sendLocalReply(const filters::LocalReply& reply) noexcept override;
   void resume() noexcept override;
-  filters::StreamInfo& info() noexcept override { return info_; }
+  filters::StreamInfo& info() noexcept override { return *info_; }
   std::unique_ptr<common::Timer> createTimer(std::function<void()> cb) override;
   common::StatsShard& stats() noexcept override;
   uint64_t random() noexcept override;
@@ -124,18 +126,19 @@ class ActiveStream final : public http::RequestDecoder,
   void finish() noexcept;
 
   ConnectionManager& cm_;
+  Worker& worker_;  // (the connection manager may be gone when the stream is deleted)
   http::ResponseEncoder& encoder_;
   std::shared_ptr<const Snapshot> snapshot_;  // pinned for the stream's life
   const ListenerConfig* listener_;
   http::RequestHead* head_ = nullptr;             // the codec's, valid for the stream's life
   const ClusterConfig* route_cluster_ = nullptr;  // where the route sends the request
   const RouteEntry* route_ = nullptr;
-  filters::StreamInfo info_;
+  // From the worker's pool (its strings and vectors keep their capacity from stream to stream).
+  std::unique_ptr<filters::StreamInfo> info_;
   filters::FilterChain filters_;
   Router router_;
   std::string held_body_;  // request body that arrived while a filter held the request
   std::unique_ptr<common::HeaderMap> held_trailers_;
-  http::ResponseHead reply_head_;  // a local reply being sent
   uint64_t last_input_ms_ = 0;
   bool request_complete_ = false;
   bool request_has_body_ = false;

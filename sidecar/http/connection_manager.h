@@ -105,8 +105,6 @@ class ConnectionManager final : public DownstreamConnection,
   TimerMode timer_mode_ = TimerMode::kIdle;
   ActiveStream* stream_ = nullptr;  // the open stream (HTTP/1: at most one)
   bool in_dispatch_ = false;
-  bool tunnel_ = false;       // an upgraded stream is open
-  bool tunnel_done_ = false;  // both directions of the tunnel have ended
   bool down_eof_ = false;
   bool closing_ = false;
   bool destroyed_ = false;

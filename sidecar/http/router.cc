@@ -522,7 +522,7 @@ void Router::armTimer() noexcept {
   }
   uv_loop_t* loop = stream_.worker().loop().uv();
   if (!timer_) {
-    timer_ = std::make_unique<common::Timer>(loop, [this] { onTimer(); });
+    timer_.emplace(loop, [this] { onTimer(); });
   }
   uint64_t now = uv_now(loop);
   timer_->start(deadline > now ? deadline - now : 0);

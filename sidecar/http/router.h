@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -141,7 +142,7 @@ class Router {
   int last_failed_endpoint_ = -1;
   bool has_hash_ = false;
   uint64_t hash_ = 0;
-  std::unique_ptr<common::Timer> timer_;          // request / per-try / body-read deadlines
+  std::optional<common::Timer> timer_;            // request / per-try / body-read deadlines
   std::unique_ptr<common::Timer> backoff_timer_;  // the wait before a retry
   std::unique_ptr<common::Timer> idle_timer_;     // the route's stream idle timeout
   uint64_t request_timeout_ms_ = 0;

@@ -9,13 +9,15 @@
 
 #include "common/event_loop.h"
 #include "common/http/codec.h"
+#include "common/recycled.h"
 #include "sidecar/upstream/http1_connection.h"
 
 namespace remora::sidecar {
 
 class Router;
 
-class UpstreamRequest final : public http::ResponseDecoder,
+class UpstreamRequest final : public common::Recycled<UpstreamRequest>,
+                              public http::ResponseDecoder,
                               public http::StreamCallbacks,
                               public Http1UpstreamConnection::User,
                               public common::Deletable {
