@@ -196,20 +196,7 @@ void ServerConnection::onConnectionClosed() noexcept {
 // ---- request events ----------------------------------------------------------------------
 
 common::HeadAction ServerConnection::onHeaders(common::MessageHead& head) noexcept {
-  // A new exchange.
-  protocol_ = head.http10() ? http::Protocol::kHttp10 : http::Protocol::kHttp11;
-  request_complete_ = false;
-  request_has_body_ = head.chunked || head.content_length > 0;
-  request_end_sent_ = false;
-  head_request_ = head.isHead();
-  upgrade_request_ = head.upgrade;
-  client_keep_alive_ = head.keep_alive;
-  response_head_sent_ = false;
-  response_complete_ = false;
-  close_after_response_ = !client_keep_alive_ || draining_;
-  dropped_trailers_ = false;
-  framing_ = Framing::kNone;
-  stream_callbacks_ = nullptr;
+  beginExchange(head);
 
   http::RequestHead& r = request_;
   r.method.assign(head.method);
@@ -427,20 +414,31 @@ void ServerConnection::onUnderlyingBelowLowWatermark() noexcept {
   tellWatermark(stream_callbacks_, false);
 }
 
-http::ResponseEncoder& ServerConnection::beginErrorExchange() noexcept {
-  const common::MessageHead& head = parser_.head();
+void ServerConnection::beginExchange(const common::MessageHead& head) noexcept {
   protocol_ = head.http10() ? http::Protocol::kHttp10 : http::Protocol::kHttp11;
   request_complete_ = false;
+  request_has_body_ = head.chunked || head.content_length > 0;
+  request_end_sent_ = false;
+  head_request_ = head.isHead();
+  upgrade_request_ = head.upgrade;
+  client_keep_alive_ = head.keep_alive;
+  response_head_sent_ = false;
+  response_complete_ = false;
+  close_after_response_ = !client_keep_alive_ || draining_;
+  dropped_trailers_ = false;
+  framing_ = Framing::kNone;
+  stream_callbacks_ = nullptr;
+}
+
+http::ResponseEncoder& ServerConnection::beginErrorExchange() noexcept {
+  beginExchange(parser_.head());
+  // Nothing of the request is read any further, and after a framing error nothing else on
+  // the connection can be trusted.
   request_has_body_ = false;
   request_end_sent_ = true;
   head_request_ = false;
   upgrade_request_ = false;
-  response_head_sent_ = false;
-  response_complete_ = false;
-  close_after_response_ = true;  // after a framing error nothing else on it can be trusted
-  dropped_trailers_ = false;
-  framing_ = Framing::kNone;
-  stream_callbacks_ = nullptr;
+  close_after_response_ = true;
   return *this;
 }
 

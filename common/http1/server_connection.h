@@ -110,6 +110,9 @@ class ServerConnection final : public http::ServerConnection,
   void onBody(std::string_view data) noexcept override;
   bool onMessageComplete() noexcept override;
 
+  // The per-exchange state, from the head that opens the exchange (one place, so that nothing
+  // of the previous exchange survives).
+  void beginExchange(const common::MessageHead& head) noexcept;
   bool feed(const char* data, size_t len) noexcept;
   bool pump() noexcept;
   void updateReading() noexcept;
