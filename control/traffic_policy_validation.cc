@@ -7,6 +7,7 @@
 
 #include "control/field_checks.h"
 #include "control/http_route_validation.h"
+#include "filters/retry/retry_on.h"
 
 namespace remora::control {
 namespace {
@@ -18,8 +19,6 @@ constexpr int64_t kDefaultBackoffBaseNs = 25'000'000;
 constexpr std::string_view kLoadBalancerTypes[] = {
     "ROUND_ROBIN", "WEIGHTED_ROUND_ROBIN", "RANDOM", "LEAST_REQUEST", "RING_HASH", "MAGLEV",
     "PEAK_EWMA"};
-constexpr std::string_view kRetryOn[] = {"5xx", "gateway-error", "reset", "connect-failure",
-                                         "retriable-status-codes"};
 
 template <size_t N>
 std::string joined(const std::string_view (&names)[N]) {
@@ -170,9 +169,10 @@ void checkRetry(const mesh::Retry& r, ObjectChecker& check) {
   for (int i = 0; i < r.retry_on_size(); ++i) {
     const std::string& name = r.retry_on(i);
     status_codes = status_codes || name == "retriable-status-codes";
-    if (std::find(std::begin(kRetryOn), std::end(kRetryOn), name) == std::end(kRetryOn)) {
+    if (filters::retry::parseRetryOn(name) == 0) {
       check.error(itemPath(path, "retryOn", i),
-                  "unknown retry condition " + quote(name) + " (valid: " + joined(kRetryOn) + ")");
+                  "unknown retry condition " + quote(name) +
+                      " (valid: " + std::string(filters::retry::retryOnNamesText()) + ")");
     }
   }
   for (int i = 0; i < r.retriable_status_codes_size(); ++i) {

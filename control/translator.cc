@@ -30,7 +30,8 @@ struct MeshConfig::VirtualHostSource {
 
 namespace {
 
-using ServiceKey = std::pair<std::string, std::string>;  // namespace, name: sorted by namespace, then name
+using ServiceKey =
+    std::pair<std::string, std::string>;  // namespace, name: sorted by namespace, then name
 
 std::string keyString(const ServiceKey& k) {
   return k.first + "/" + k.second;
@@ -296,6 +297,24 @@ class Translation {
   const MeshManifests& manifests_;
 };
 
+// A Service port whose servers speak HTTP/2 (h2c): appProtocol kubernetes.io/h2c, grpc or
+// http2 (as Istio reads them), or else a port name starting with grpc or http2 (Istio's naming
+// convention; grpc-web is HTTP/1 there and here).
+bool speaksHttp2(const mesh::ServicePort& port) {
+  const std::string& app = port.app_protocol();
+  if (app == "kubernetes.io/h2c" || app == "grpc" || app == "http2") {
+    return true;
+  }
+  if (!app.empty()) {
+    return false;  // an explicit appProtocol wins over the name
+  }
+  const std::string& name = port.name();
+  if (name.rfind("grpc-web", 0) == 0) {
+    return false;
+  }
+  return name.rfind("grpc", 0) == 0 || name.rfind("http2", 0) == 0;
+}
+
 // "<clusterIP>:<port>" for a Service with a cluster IP, else "".
 std::string clusterIpDomain(const mesh::ServiceSpec& spec, uint32_t port) {
   const std::string& ip = spec.cluster_ip();
@@ -331,6 +350,9 @@ std::shared_ptr<const MeshConfig> translate(const MeshManifests& manifests,
 
       cfg::Cluster cluster;
       cluster.set_name(name);
+      if (speaksHttp2(svc.port(i))) {
+        cluster.set_protocol(cfg::Cluster::HTTP2);
+      }
       if (policy != nullptr) {
         applyClusterPolicy(*policy, &cluster);
       }

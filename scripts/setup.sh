@@ -5,7 +5,7 @@
 # private sources list, so the system's own apt sources are never touched.
 set -euo pipefail
 
-APT_PKGS=(build-essential cmake pkg-config libuv1-dev libprotobuf-dev protobuf-compiler
+APT_PKGS=(build-essential cmake pkg-config libuv1-dev libprotobuf-dev protobuf-compiler nghttp2-client
           libspdlog-dev libfmt-dev libyaml-cpp-dev libgtest-dev libgmock-dev libnghttp2-dev
           libssl-dev libcurl4-openssl-dev openssl
           curl python3 iproute2 iptables

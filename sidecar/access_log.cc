@@ -197,12 +197,14 @@ void appendLogTimestamp(std::string& out, std::chrono::system_clock::time_point 
   out.append(frac, sizeof(frac));
 }
 
-void formatAccessLog(const filters::StreamInfo& i, bool http10, std::string& out) {
+void formatAccessLog(const filters::StreamInfo& i, http::Protocol protocol, std::string& out) {
   out.push_back('"');
   appendLogEscaped(out, i.method);
   out.push_back(' ');
   appendLogEscaped(out, i.path);
-  out.append(http10 ? " HTTP/1.0\" " : " HTTP/1.1\" ");
+  out.push_back(' ');
+  out.append(http::protocolName(protocol));
+  out.append("\" ");
   appendNumber(out, i.status);
   out.push_back(' ');
   std::string_view reason = filters::reasonName(i.reason);
@@ -235,7 +237,7 @@ void formatAccessLog(const filters::StreamInfo& i, bool http10, std::string& out
   appendOrDash(out, i.listener);
 }
 
-void writeAccessLog(const filters::StreamInfo& i, bool http10) {
+void writeAccessLog(const filters::StreamInfo& i, http::Protocol protocol) {
   AccessLogBuffer* buffer = t_buffer;
   if (buffer == nullptr) {
     return;
@@ -244,7 +246,7 @@ void writeAccessLog(const filters::StreamInfo& i, bool http10) {
   thread_local std::string line;
   line.clear();
   appendLogTimestamp(line, std::chrono::system_clock::now());
-  formatAccessLog(i, http10, line);
+  formatAccessLog(i, protocol, line);
   buffer->append(line);
 }
 

@@ -28,6 +28,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/http/message.h"
 #include "filters/api/stream_info.h"
 
 namespace remora::common {
@@ -50,7 +51,7 @@ void initAccessLog(common::StatsStore& stats, size_t writer_shard);
 void stopAccessLog(std::chrono::milliseconds timeout = std::chrono::seconds(5));
 // Appends the request's line to this thread's WorkerAccessLog; nothing on a thread without one
 // (or before initAccessLog).
-void writeAccessLog(const filters::StreamInfo& info, bool http10);
+void writeAccessLog(const filters::StreamInfo& info, http::Protocol protocol);
 
 // The access log of one worker thread. While it lives, writeAccessLog on this thread appends to
 // its buffer, flushed by size and by a timer on `loop`; its end hands every line left to the
@@ -73,7 +74,7 @@ class WorkerAccessLog {
 void appendLogTimestamp(std::string& out, std::chrono::system_clock::time_point t);
 
 // The line writeAccessLog writes (without the timestamp), appended to `out`.
-void formatAccessLog(const filters::StreamInfo& info, bool http10, std::string& out);
+void formatAccessLog(const filters::StreamInfo& info, http::Protocol protocol, std::string& out);
 // Appends `s` to `out` with the escaping described above (no quotes added).
 void appendLogEscaped(std::string& out, std::string_view s);
 

@@ -56,7 +56,8 @@ class ProtocolDetector final : public DownstreamConnection, public common::TcpCo
       worker_.stats().add(listener_.stats.detect_timeout);
     }
     if (d.decision == Detect::kHttp) {
-      spdlog::debug("listener {}: HTTP/1 ({}, {} first bytes)", listener_.name,
+      spdlog::debug("listener {}: {} ({}, {} first bytes)", listener_.name,
+                    d.reason == DetectReason::kHttp2Preface ? "HTTP/2" : "HTTP/1",
                     detectReasonName(d.reason), buf_.size());
     } else {
       logOpaque(d.reason);
@@ -80,11 +81,9 @@ class ProtocolDetector final : public DownstreamConnection, public common::TcpCo
           listener_.name, listener_.detect_timeout_ms, port, LogLimiter::note(suppressed));
     } else {
       spdlog::info(
-          "listener {}: proxying a connection from {} to port {} as opaque TCP: {} (first byte "
-          "0x{:02x}){}",
+          "listener {}: proxying a connection from {} to port {} as opaque TCP: the first bytes "
+          "cannot begin a request line (first byte 0x{:02x}){}",
           listener_.name, conn_->peerAddress().toString(), port,
-          reason == DetectReason::kHttp2Preface ? "HTTP/2 preface"
-                                                : "the first bytes cannot begin a request line",
           static_cast<unsigned>(static_cast<unsigned char>(buf_[0])), LogLimiter::note(suppressed));
     }
   }
@@ -97,7 +96,8 @@ class ProtocolDetector final : public DownstreamConnection, public common::TcpCo
     timer_.stop();
     worker_.untrack(this);
     if (http) {
-      auto* c = new ConnectionManager(worker_, snapshot_, listener_, runtime_, std::move(conn_), info_);
+      auto* c =
+          new ConnectionManager(worker_, snapshot_, listener_, runtime_, std::move(conn_), info_);
       c->start(buf_);
     } else {
       auto* p = new TcpProxy(worker_, snapshot_, listener_, runtime_, std::move(conn_), info_);
@@ -132,7 +132,9 @@ class ProtocolDetector final : public DownstreamConnection, public common::TcpCo
 WorkerListener::WorkerListener(Worker& worker, size_t listener_index, ListenerRuntime& runtime)
     : worker_(worker), index_(listener_index), runtime_(runtime) {}
 
-WorkerListener::~WorkerListener() { stop(); }
+WorkerListener::~WorkerListener() {
+  stop();
+}
 
 int WorkerListener::start(int fd) noexcept {
   handle_ = new uv_tcp_t;
@@ -147,7 +149,9 @@ int WorkerListener::start(int fd) noexcept {
   return rc;
 }
 
-void WorkerListener::stop() noexcept { common::closeListener(handle_); }
+void WorkerListener::stop() noexcept {
+  common::closeListener(handle_);
+}
 
 void WorkerListener::onConnection(uv_stream_t* server, int status) {
   auto* self = static_cast<WorkerListener*>(server->data);

@@ -47,7 +47,7 @@ Detection detectHttp(std::string_view b) noexcept {
     ++common;
   }
   if (common == kHttp2Preface.size()) {
-    return decided(Detect::kOpaque, DetectReason::kHttp2Preface);
+    return decided(Detect::kHttp, DetectReason::kHttp2Preface);
   }
   bool preface_so_far = common == b.size();
 
@@ -89,9 +89,10 @@ std::string_view detectProtocolName(DetectReason reason) noexcept {
     case DetectReason::kPartialAtTimeout:
     case DetectReason::kSizeBound:
       return "http";
+    case DetectReason::kHttp2Preface:
+      return "http2";
     case DetectReason::kSilent:
     case DetectReason::kNotRequestLine:
-    case DetectReason::kHttp2Preface:
       return "tcp";
   }
   return "tcp";

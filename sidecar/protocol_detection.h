@@ -12,10 +12,10 @@
 // an LDAP bind.) Opaque TCP is decided only for
 //  - a client that sends nothing within the detection timeout (server-speaks-first protocols);
 //  - bytes that cannot begin a request line: a byte that is not a tchar before the SP (TLS's
-//    0x16, "PING\r\n", binary protocols), a SP with no method before it;
-//  - the exact HTTP/2 prior-knowledge preface ("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"): the HTTP
-//    connection speaks HTTP/1 only, so h2c is proxied as bytes (as before) rather than answered
-//    400. Any other "PRI " request line is HTTP/1.
+//    0x16, "PING\r\n", binary protocols), a SP with no method before it.
+// The exact HTTP/2 prior-knowledge preface ("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n") is HTTP too
+// (reason kHttp2Preface): the HTTP connection speaks h2c. Any other "PRI " request line is
+// HTTP/1.
 // Bytes that may still become a request line are waited for, bounded twice: by the detection
 // timeout (then HTTP: the HTTP connection's header timeout bounds the rest of the head) and by
 // kDetectMaxBytes (then HTTP as well). Both bounds err towards HTTP on purpose: handing HTTP to
@@ -43,7 +43,7 @@ enum class DetectReason : uint8_t {
   kSizeBound,         // http: kDetectMaxBytes bytes, still only line breaks and tchars
   kSilent,            // tcp: no byte within the detection timeout (server-speaks-first)
   kNotRequestLine,    // tcp: a byte that cannot be there in a request line
-  kHttp2Preface,      // tcp: the HTTP/2 connection preface
+  kHttp2Preface,      // http2: the HTTP/2 connection preface (h2c with prior knowledge)
 };
 inline constexpr size_t kDetectReasonCount = 6;
 
@@ -62,7 +62,7 @@ Detection detectHttp(std::string_view first_bytes) noexcept;
 // nothing came (kSilent), else what detectHttp says, HTTP (kPartialAtTimeout) instead of kMaybe.
 Detection detectAtTimeout(std::string_view first_bytes) noexcept;
 
-// "http" or "tcp": the `protocol` label.
+// "http", "http2" or "tcp": the `protocol` label.
 std::string_view detectProtocolName(DetectReason reason) noexcept;
 // "request-line", "partial-at-timeout", "size-bound", "silent", "not-request-line",
 // "http2-preface": the `reason` label.

@@ -9,9 +9,9 @@
 #include "filters/header_mutation/config.h"
 #include "filters/health_check/config.h"
 #include "filters/outlier/config.h"
+#include "filters/ratelimit/config.h"
 #include "filters/retry/config.h"
 #include "xds/duration.h"
-#include "filters/ratelimit/config.h"
 
 namespace remora::sidecar {
 
@@ -78,6 +78,14 @@ void registerClusterStats(ClusterConfig& c, common::StatsStore& stats) {
   c.stats.outlier_ejections_active = stats.gauge("remora_outlier_ejections_active", l);
   c.stats.health_check_failures = stats.counter("remora_health_check_failure_total", l);
   c.stats.fallback_responses = stats.counter("remora_upstream_rq_fallback_total", l);
+  // gRPC needs HTTP/2 to its servers: only such clusters count gRPC statuses.
+  if (c.protocol != ClusterConfig::Protocol::kHttp1) {
+    c.stats.has_grpc = true;
+    for (uint32_t s = 0; s < c.stats.grpc_requests.size(); ++s) {
+      c.stats.grpc_requests[s] = stats.counter(
+          "remora_grpc_requests_total", {{"cluster", c.name}, {"grpc_status", std::to_string(s)}});
+    }
+  }
 }
 
 filters::lb::Policy lbPolicy(cfg::Cluster::LbPolicy p) {
@@ -170,8 +178,8 @@ void attachRuntime(ClusterConfig& cc, SnapshotContext& ctx) {
   std::vector<filters::lb::Host> lb_hosts;
   for (size_t i = 0; i < cc.endpoints.size(); ++i) {
     cc.endpoints[i].host = hosts[i];
-    lb_hosts.push_back(filters::lb::Host{cc.endpoints[i].address_text, cc.endpoints[i].weight,
-                                         hosts[i].get()});
+    lb_hosts.push_back(
+        filters::lb::Host{cc.endpoints[i].address_text, cc.endpoints[i].weight, hosts[i].get()});
   }
   if (cc.endpoints.empty()) {
     return;  // original destination: no balancing
@@ -252,7 +260,7 @@ void applyDefaultListeners(cfg::Bootstrap& config) {
 }
 
 Result<std::shared_ptr<const Snapshot>> buildSnapshot(const cfg::Bootstrap& config,
-                                                     SnapshotContext& ctx, uint64_t version) {
+                                                      SnapshotContext& ctx, uint64_t version) {
   common::StatsStore& stats = ctx.stats;
   PoolIds& pool_ids = ctx.pool_ids;
   auto snap = std::make_shared<Snapshot>();
@@ -278,6 +286,17 @@ Result<std::shared_ptr<const Snapshot>> buildSnapshot(const cfg::Bootstrap& conf
     cc.max_idle_per_endpoint = c.max_idle_per_endpoint() ? c.max_idle_per_endpoint() : 64;
     cc.max_connections_per_endpoint =
         c.max_connections_per_endpoint() ? c.max_connections_per_endpoint() : 1024;
+    switch (c.protocol()) {
+      case cfg::Cluster::HTTP2:
+        cc.protocol = ClusterConfig::Protocol::kHttp2;
+        break;
+      case cfg::Cluster::USE_DOWNSTREAM:
+        cc.protocol = ClusterConfig::Protocol::kUseDownstream;
+        break;
+      default:
+        cc.protocol = ClusterConfig::Protocol::kHttp1;
+        break;
+    }
     cc.endpoints.reserve(static_cast<size_t>(c.endpoints_size()));
     for (const cfg::Endpoint& e : c.endpoints()) {
       auto addr = common::parseSocketAddress(e.address());
@@ -288,6 +307,7 @@ Result<std::shared_ptr<const Snapshot>> buildSnapshot(const cfg::Bootstrap& conf
       ec.address = addr.value();
       ec.address_text = addr.value().toString();
       ec.weight = e.weight() ? e.weight() : 1;
+      ec.has_sidecar = e.has_sidecar();
       ec.pool_id = pool_ids.idFor(ec.address_text);
       cc.endpoints.push_back(std::move(ec));
     }
@@ -355,15 +375,15 @@ Result<std::shared_ptr<const Snapshot>> buildSnapshot(const cfg::Bootstrap& conf
                         : h.match_case() == cfg::HeaderMatcher::kPrefix ? 1
                         : h.match_case() == cfg::HeaderMatcher::kRegex  ? 2
                                                                         : 3;
-            e.headers.push_back(
-                HeaderCondition{h.name(), buildStringMatch(h.exact(), h.prefix(), h.regex(), which),
-                                h.invert()});
+            e.headers.push_back(HeaderCondition{
+                h.name(), buildStringMatch(h.exact(), h.prefix(), h.regex(), which), h.invert()});
           }
           for (const cfg::QueryParamMatcher& q : m.query_params()) {
             int which = q.match_case() == cfg::QueryParamMatcher::kExact   ? 0
                         : q.match_case() == cfg::QueryParamMatcher::kRegex ? 2
                                                                            : 3;
-            e.query.push_back(QueryCondition{q.name(), buildStringMatch(q.exact(), "", q.regex(), which)});
+            e.query.push_back(
+                QueryCondition{q.name(), buildStringMatch(q.exact(), "", q.regex(), which)});
           }
         } catch (const std::regex_error& err) {
           return Status::invalid("route '" + e.name + "': bad regex: " + err.what());
@@ -407,7 +427,9 @@ Result<std::shared_ptr<const Snapshot>> buildSnapshot(const cfg::Bootstrap& conf
         } else if (Status st = find_cluster(action.cluster(), 0, e.cluster); !st.isOk()) {
           return st;
         }
-        e.timeout_ms = action.has_timeout() ? static_cast<int64_t>(xds::durationMsOr(action.timeout(), 0)) : -1;
+        e.timeout_ms = action.has_timeout()
+                           ? static_cast<int64_t>(xds::durationMsOr(action.timeout(), 0))
+                           : -1;
         e.idle_timeout_ms = static_cast<int64_t>(xds::durationMsOr(action.idle_timeout(), 0));
         e.has_retry = action.has_retry_policy();
         if (e.has_retry) {

@@ -4,6 +4,7 @@
 // shared read-only with every worker as std::shared_ptr<const Snapshot>. A stream pins the
 // snapshot it started on, so an update never changes an in-flight request's config.
 
+#include <array>
 #include <bitset>
 #include <cstdint>
 #include <memory>
@@ -29,12 +30,16 @@ struct EndpointConfig {
   common::SocketAddress address;
   std::string address_text;
   uint32_t weight = 1;
-  uint32_t pool_id = 0;  // stable per address across snapshots: index of a worker's pool
+  uint32_t pool_id = 0;      // stable per address across snapshots: index of a worker's pool
+  bool has_sidecar = false;  // a remora sidecar receives for it (HTTP/2 between the two)
   // Shared run-time state (ClusterRuntime::hosts): health, in-flight and answered requests.
   std::shared_ptr<filters::HostState> host;
 };
 
 struct ClusterStats {
+  // gRPC requests by final grpc-status (0..16), for clusters that speak HTTP/2 (has_grpc).
+  std::array<common::Counter, 17> grpc_requests{};
+  bool has_grpc = false;
   common::Counter rq_by_class[6];  // index = status / 100 (1..5)
   common::Histogram rq_time;
   common::Counter rq_retry;
@@ -63,6 +68,7 @@ struct ClusterConfig {
   uint64_t request_timeout_ms = 15000;  // 0: none
   uint32_t max_idle_per_endpoint = 64;
   uint32_t max_connections_per_endpoint = 1024;
+  enum class Protocol : uint8_t { kHttp1, kHttp2, kUseDownstream } protocol = Protocol::kHttp1;
 
   // Load balancing: the factory (immutable, shared) and one balancer per worker (each used only
   // by its worker, so no lock).
@@ -121,11 +127,11 @@ struct ListenerConfig {
   uint32_t index = 0;
   common::SocketAddress address;
   bool inbound = false;
-  int route_table = -1;   // index into Snapshot::route_tables, -1: none
+  int route_table = -1;  // index into Snapshot::route_tables, -1: none
   // Mesh mode: the route configuration the listener names but the snapshot lacks (route_table
   // is -1 then); shown in the decision trail of requests that find no route.
   std::string missing_route_config;
-  int tcp_cluster = -1;   // index into Snapshot::clusters, -1: original destination
+  int tcp_cluster = -1;    // index into Snapshot::clusters, -1: original destination
   bool opaque = false;     // protocol OPAQUE: every connection is a TCP proxy
   bool http_only = false;  // protocol HTTP: no detection
   std::bitset<65536> opaque_ports;
@@ -179,8 +185,8 @@ struct SnapshotContext {
 // "cluster X not found" note), and a listener may name a missing route configuration (no route
 // table) or TCP cluster (original destination). In static mode each of these is an error.
 common::Result<std::shared_ptr<const Snapshot>> buildSnapshot(const config::v1::Bootstrap& config,
-                                                             SnapshotContext& ctx,
-                                                             uint64_t version);
+                                                              SnapshotContext& ctx,
+                                                              uint64_t version);
 
 // The listeners a bootstrap gets when it names none: outbound 0.0.0.0:15001, inbound
 // 0.0.0.0:15006 (both routed by the static route configs "outbound" / "inbound" when present).

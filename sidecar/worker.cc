@@ -5,12 +5,14 @@
 #include "sidecar/access_log.h"
 #include "sidecar/listener.h"
 #include "sidecar/upstream/http1_connection.h"
+#include "sidecar/upstream/http2_connection.h"
 
 namespace remora::sidecar {
 
 Worker::Worker(uint32_t index, common::StatsStore& stats, size_t recent_capacity)
     : index_(index),
       shard_(stats.shard(index + 1)),  // shard 0 belongs to the main thread
+      http2_stats_(http2::Http2Stats::registerIn(stats)),
       recent_(recent_capacity),
       rng_(std::random_device{}() ^ (static_cast<uint64_t>(index) << 32)) {}
 
@@ -42,14 +44,10 @@ void Worker::run(std::vector<int> fds, std::vector<ListenerRuntime*> runtimes) {
   listeners_.clear();
   // Idle upstream connections close themselves when asked; collect them all.
   for (EndpointPool& p : pools_) {
-    while (!p.idle.empty()) {
-      p.idle.back()->close();
-    }
+    closePool(p);
   }
   for (auto& [addr, p] : dynamic_pools_) {
-    while (!p.idle.empty()) {
-      p.idle.back()->close();
-    }
+    closePool(p);
   }
   access_log.reset();  // hands every line over, the cut requests' too
   int rc = loop_.closeAll();
@@ -79,8 +77,22 @@ void Worker::beginDrain(uint64_t grace_ms) {
       while (!p.idle.empty()) {
         p.idle.back()->close();
       }
+      // HTTP/2: no new stream; each connection closes when its last stream ends.
+      std::vector<Http2UpstreamConnection*> h2 = p.h2;
+      for (Http2UpstreamConnection* c : h2) {
+        c->retire();
+      }
     }
   });
+}
+
+void Worker::closePool(EndpointPool& p) noexcept {
+  while (!p.idle.empty()) {
+    p.idle.back()->close();
+  }
+  while (!p.h2.empty()) {
+    p.h2.back()->close();  // (leaves the list)
+  }
 }
 
 uint64_t Worker::drainGraceLeftMs() noexcept {

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "common/event_loop.h"
+#include "common/http2/http2_stats.h"
 #include "common/stats.h"
 #include "filters/api/stream_info.h"
 #include "sidecar/own_ports.h"
@@ -24,6 +25,7 @@
 namespace remora::sidecar {
 
 class Http1UpstreamConnection;
+class Http2UpstreamConnection;
 class WorkerListener;
 
 class Worker;
@@ -45,7 +47,8 @@ struct ListenerRuntime {
 // Per-endpoint upstream connections of one worker.
 struct EndpointPool {
   std::vector<Http1UpstreamConnection*> idle;  // most recently used last
-  uint32_t open = 0;                           // connecting + active + idle
+  std::vector<Http2UpstreamConnection*> h2;    // multiplexed, oldest first, until GOAWAY
+  uint32_t open = 0;                           // connecting + active + idle, both protocols
 };
 
 // A downstream connection in any phase (detection, HTTP, TCP proxy). The worker keeps them in a
@@ -100,6 +103,8 @@ class Worker {
   uint32_t index() const noexcept { return index_; }
   common::EventLoop& loop() noexcept { return loop_; }
   common::StatsShard& stats() noexcept { return shard_; }
+  // The HTTP/2 codec's counters (registered once per store; bumped on this worker's shard).
+  const http2::Http2Stats& http2Stats() const noexcept { return http2_stats_; }
   const std::shared_ptr<const Snapshot>& snapshot() const noexcept { return snapshot_; }
   const OwnPorts& ownPorts() const noexcept { return *own_ports_; }
   RecentRequests& recentRequests() noexcept { return recent_; }
@@ -129,10 +134,13 @@ class Worker {
  private:
   void run(std::vector<int> fds, std::vector<ListenerRuntime*> runtimes);
   void closeAllConnections();
+  // Closes the pool's idle HTTP/1 and every HTTP/2 connection (shutdown).
+  void closePool(EndpointPool& p) noexcept;
 
   uint32_t index_;
   common::EventLoop loop_;
   common::StatsShard& shard_;
+  http2::Http2Stats http2_stats_;
   RecentRequests recent_;
   std::shared_ptr<const Snapshot> snapshot_;
   std::shared_ptr<const OwnPorts> own_ports_ = std::make_shared<const OwnPorts>();

@@ -59,7 +59,8 @@ class StreamEncoder {
   virtual void encodeData(std::string_view data, bool end_stream) noexcept = 0;
   // Ends the stream with trailer fields. A codec drops the fields that must not travel in a
   // trailer (common::isForbiddenTrailer), and all of them when its peer cannot receive
-  // trailers (an HTTP/1.0 client, a response that is not chunked): droppedTrailers() says so.
+  // trailers (an HTTP/1.0 client, a response that is not chunked): trailersDeliverable() says
+  // so beforehand.
   virtual void encodeTrailers(const HeaderMap& trailers) noexcept = 0;
   // Abandons the stream: HTTP/2 sends RST_STREAM, HTTP/1 closes the connection. No
   // onResetStream follows for a reset made this way.
@@ -70,8 +71,9 @@ class StreamEncoder {
   virtual void readDisable(bool disable) noexcept = 0;
   virtual void setCallbacks(StreamCallbacks& callbacks) noexcept = 0;
   virtual Protocol protocol() const noexcept = 0;
-  // True when the last encodeTrailers could not deliver them (see above).
-  virtual bool droppedTrailers() const noexcept { return false; }
+  // After the head: whether trailers given to encodeTrailers would reach the peer (see above).
+  // (Asked before the last encode call: an HTTP/2 stream may be gone after it.)
+  virtual bool trailersDeliverable() const noexcept { return true; }
 
  protected:
   ~StreamEncoder() = default;

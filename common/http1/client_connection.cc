@@ -32,7 +32,6 @@ http::RequestEncoder& ClientConnection::newStream(http::ResponseDecoder& decoder
   request_complete_ = false;
   response_started_ = false;
   upgrade_request_ = false;
-  dropped_trailers_ = false;
   read_disabled_ = false;
   return *this;
 }
@@ -94,8 +93,6 @@ void ClientConnection::encodeTrailers(const common::HeaderMap& trailers) noexcep
     scratch_.clear();
     common::appendLastChunk(trailers, scratch_);
     conn_.write(scratch_);
-  } else {
-    dropped_trailers_ = trailers.size() != 0;
   }
   request_complete_ = true;
 }

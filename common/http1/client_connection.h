@@ -59,7 +59,7 @@ class ClientConnection final : public http::ClientConnection,
   void setCallbacks(http::StreamCallbacks& callbacks) noexcept override {
     stream_callbacks_ = &callbacks;
   }
-  bool droppedTrailers() const noexcept override { return dropped_trailers_; }
+  bool trailersDeliverable() const noexcept override { return chunked_request_; }
 
   // ---- for the owner ----
   // Ends the open exchange with `reason` (a connect failure or timeout). No-op when none.
@@ -104,7 +104,6 @@ class ClientConnection final : public http::ClientConnection,
   bool tunnel_ = false;
   bool failed_ = false;
   bool abandoned_ = false;
-  bool dropped_trailers_ = false;
   bool read_disabled_ = false;
 };
 

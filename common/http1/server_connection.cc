@@ -370,8 +370,6 @@ void ServerConnection::encodeTrailers(const common::HeaderMap& trailers) noexcep
     scratch_.clear();
     common::appendLastChunk(trailers, scratch_);
     conn_.write(scratch_);
-  } else {
-    dropped_trailers_ = trailers.size() != 0;
   }
   endResponse();
 }
@@ -425,7 +423,6 @@ void ServerConnection::beginExchange(const common::MessageHead& head) noexcept {
   response_head_sent_ = false;
   response_complete_ = false;
   close_after_response_ = !client_keep_alive_ || draining_;
-  dropped_trailers_ = false;
   framing_ = Framing::kNone;
   stream_callbacks_ = nullptr;
 }

@@ -10,7 +10,7 @@
 // Response framing: Content-Length is kept; otherwise chunked for HTTP/1.1 clients and
 // delimited by the connection's end for HTTP/1.0 ones. HEAD, 204 and 304 never carry a body.
 // Trailers go out after the last chunk when the response is chunked; otherwise they are
-// dropped (droppedTrailers()). A response head is corked and leaves with the first body bytes
+// dropped (trailersDeliverable()). A response head is corked and leaves with the first body bytes
 // (encodeData) or at flush().
 //
 // The request head is turned into the protocol-neutral form: an absolute-form target becomes
@@ -64,7 +64,7 @@ class ServerConnection final : public http::ServerConnection,
   void setCallbacks(http::StreamCallbacks& callbacks) noexcept override {
     stream_callbacks_ = &callbacks;
   }
-  bool droppedTrailers() const noexcept override { return dropped_trailers_; }
+  bool trailersDeliverable() const noexcept override { return framing_ == Framing::kChunked; }
   void closeAfterResponse() noexcept override { close_after_response_ = true; }
 
   // ---- HTTP/1 specifics for the connection manager ----
@@ -152,7 +152,6 @@ class ServerConnection final : public http::ServerConnection,
   bool close_after_response_ = false;
   bool close_requested_ = false;
   bool aborted_ = false;
-  bool dropped_trailers_ = false;
   bool tunnel_ = false;
 };
 

@@ -86,6 +86,16 @@ http::RequestEncoder& ClientConnection::newStream(http::ResponseDecoder& decoder
   return static_cast<ClientStream&>(adopt(std::make_unique<ClientStream>(*this, decoder)));
 }
 
+bool ClientConnection::isOpen(const http::RequestEncoder& encoder) const noexcept {
+  for (const auto& s : streams_) {
+    const auto* cs = static_cast<const ClientStream*>(s.get());
+    if (static_cast<const http::RequestEncoder*>(cs) == &encoder) {
+      return !cs->closed();
+    }
+  }
+  return false;
+}
+
 uint32_t ClientConnection::streamsAvailable() const noexcept {
   if (goaway_received_ || codecError() != http::CodecError::kNone) {
     return 0;

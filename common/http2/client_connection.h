@@ -23,6 +23,12 @@ class ClientConnection final : public ConnectionImpl<http::ClientConnection> {
 
   http::RequestEncoder& newStream(http::ResponseDecoder& decoder) noexcept override;
   uint32_t streamsAvailable() const noexcept override;
+  // The connection could not be made, or ended: open streams are reset with `reason`.
+  void onConnectionClosed(http::StreamResetReason reason) noexcept { connectionClosed(reason); }
+  using ConnectionImpl::onConnectionClosed;
+  // `encoder` (from newStream) is a stream still open: its owner may reset it. (A stream that
+  // completed both ways is gone, and its encoder with it.)
+  bool isOpen(const http::RequestEncoder& encoder) const noexcept;
 
  private:
   class ClientStream;

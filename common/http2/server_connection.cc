@@ -31,6 +31,7 @@ class ServerConnection::ServerStream final : public StreamEncoderImpl<http::Resp
     encodeResponseHead(head, nv);
     if (end_stream) {
       out_end_ = true;
+      onOutEnd();
       nghttp2_submit_response(conn_.session_, id_, nv.data(), nv.size(), nullptr);
     } else {
       nghttp2_data_provider p = conn_.provider(*this);
@@ -40,6 +41,17 @@ class ServerConnection::ServerStream final : public StreamEncoderImpl<http::Resp
   }
 
   void closeAfterResponse() noexcept override {}
+
+  // The response is complete: the core is done with the stream (it may delete its decoder and
+  // callbacks now), so the rest of a request still arriving is dropped here, and once END_STREAM
+  // has left RST_STREAM NO_ERROR asks the client to stop sending it (RFC 9113 8.1).
+  void onOutEnd() noexcept override {
+    decoder_ = nullptr;
+    callbacks_ = nullptr;
+    if (!remote_end_) {
+      reset_after_end_ = true;
+    }
+  }
 
   void onField(std::string_view name, std::string_view value) noexcept override {
     if (final_head_) {

@@ -85,6 +85,9 @@ void Stream::encodeData(std::string_view data, bool end_stream) noexcept {
   }
   out_.append(data);
   out_end_ = end_stream;
+  if (end_stream) {
+    onOutEnd();
+  }
   if (!above_own_high_ && out_.size() - out_pos_ > session_.settings().stream_high_watermark) {
     above_own_high_ = true;
     raiseWatermark();
@@ -403,7 +406,7 @@ void Session::belowLowWatermark() noexcept {
   sendPending();
 }
 
-void Session::connectionClosed() noexcept {
+void Session::connectionClosed(http::StreamResetReason reason) noexcept {
   if (closed_) {
     return;
   }
@@ -414,7 +417,7 @@ void Session::connectionClosed() noexcept {
       Stream& s = *streams_.front();
       s.closed_ = true;
       if (!s.local_reset_ && !s.ownerDone()) {
-        s.notifyReset(http::StreamResetReason::kConnectionTermination);
+        s.notifyReset(reason);
       }
       bury(s);
     }

@@ -42,6 +42,7 @@ class Stream {
   Stream& operator=(const Stream&) = delete;
 
   int32_t id() const noexcept { return id_; }
+  bool closed() const noexcept { return closed_; }
 
  protected:
   friend class Session;
@@ -51,6 +52,8 @@ class Stream {
   virtual void onField(std::string_view name, std::string_view value) noexcept = 0;
   virtual void onHeadersEnd(bool end_stream) noexcept = 0;
   virtual void onBody(std::string_view data, bool end_stream) noexcept = 0;
+  // The owner gave the last of its message (before anything is sent for it).
+  virtual void onOutEnd() noexcept {}
   // The stream ended abnormally: tell the encoder's callbacks.
   void notifyReset(http::StreamResetReason reason) noexcept;
 
@@ -122,7 +125,9 @@ class Session {
   std::string_view codecErrorDetail() const noexcept { return error_detail_; }
   void aboveHighWatermark() noexcept;
   void belowLowWatermark() noexcept;
-  void connectionClosed() noexcept;
+  // Every open stream is reset with `reason` (kConnectionTermination: the socket ended).
+  void connectionClosed(
+      http::StreamResetReason reason = http::StreamResetReason::kConnectionTermination) noexcept;
   // Sends what nghttp2 has queued (not while inside dispatch: dispatch flushes at its end).
   void sendPending() noexcept;
 

@@ -10,7 +10,8 @@
 
 namespace remora::filters {
 
-// Why the proxy answered a request itself. The wire names are the x-remora-reason values of docs/configuration.md.
+// Why the proxy answered a request itself. The wire names are the x-remora-reason values of
+// docs/configuration.md.
 enum class Reason : uint8_t {
   kNone,
   kNoRoute,
@@ -27,7 +28,7 @@ enum class Reason : uint8_t {
   kDraining,
   kSidecarPort,  // the destination is one of the sidecar's own ports (admin, listeners): 403
   kMethodNotImplemented,  // 501: a request method the HTTP/1 parser cannot parse
-  kRequestTimeout,  // the client was too slow sending its request (head or body): 408
+  kRequestTimeout,        // the client was too slow sending its request (head or body): 408
 };
 
 std::string_view reasonName(Reason r) noexcept;
@@ -52,6 +53,7 @@ struct StreamInfo {
   std::vector<Attempt> attempts;
   std::vector<std::string> trail;
   uint16_t status = 0;
+  int32_t grpc_status = -1;  // a gRPC request's final grpc-status; -1: not gRPC, or none came
   Reason reason = Reason::kNone;
   uint64_t bytes_received = 0;  // request body bytes
   uint64_t bytes_sent = 0;      // response body bytes

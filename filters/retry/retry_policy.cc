@@ -4,23 +4,21 @@
 
 namespace remora::filters::retry {
 
-uint32_t parseRetryOn(std::string_view name) noexcept {
-  if (name == "5xx") {
-    return kRetryOn5xx;
+bool RetryPolicy::retriesGrpcStatus(uint32_t grpc_status) const noexcept {
+  switch (grpc_status) {
+    case 1:
+      return (retry_on & kRetryOnGrpcCancelled) != 0;
+    case 4:
+      return (retry_on & kRetryOnGrpcDeadlineExceeded) != 0;
+    case 8:
+      return (retry_on & kRetryOnGrpcResourceExhausted) != 0;
+    case 13:
+      return (retry_on & kRetryOnGrpcInternal) != 0;
+    case 14:
+      return (retry_on & kRetryOnGrpcUnavailable) != 0;
+    default:
+      return false;
   }
-  if (name == "gateway-error") {
-    return kRetryOnGatewayError;
-  }
-  if (name == "reset") {
-    return kRetryOnReset;
-  }
-  if (name == "connect-failure") {
-    return kRetryOnConnectFailure;
-  }
-  if (name == "retriable-status-codes") {
-    return kRetryOnRetriableStatusCodes;
-  }
-  return 0;
 }
 
 bool RetryPolicy::retriesStatus(uint16_t status) const noexcept {

@@ -9,20 +9,9 @@
 #include <string_view>
 #include <vector>
 
+#include "filters/retry/retry_on.h"
+
 namespace remora::filters::retry {
-
-// The retry_on conditions, as bits of RetryPolicy::retry_on.
-enum RetryOn : uint32_t {
-  kRetryOn5xx = 1,                    // any response >= 500, connect failures, resets, timeouts
-  kRetryOnGatewayError = 2,           // 502, 503, 504, connect failures, per-try timeouts
-  kRetryOnReset = 4,                  // the upstream reset the stream before a response head
-  kRetryOnConnectFailure = 8,         // no connection could be made to the endpoint
-  kRetryOnRetriableStatusCodes = 16,  // the codes in RetryPolicy::retriable_status_codes
-};
-
-// The bit of a retry_on name: "5xx", "gateway-error", "reset", "connect-failure",
-// "retriable-status-codes" (exact, lower case). 0 if unknown.
-uint32_t parseRetryOn(std::string_view name) noexcept;
 
 // How a try failed before a response head arrived.
 enum class TryFailure : uint8_t {
@@ -50,6 +39,9 @@ struct RetryPolicy {
   // Is a try that failed this way retried? Connect failure: 5xx, gateway-error,
   // connect-failure; reset: 5xx, reset; per-try timeout: 5xx, gateway-error.
   bool retriesFailure(TryFailure f) const noexcept;
+  // Is a trailers-only gRPC response with this grpc-status retried (cancelled,
+  // deadline-exceeded, resource-exhausted, internal, unavailable)?
+  bool retriesGrpcStatus(uint32_t grpc_status) const noexcept;
 };
 
 // Exponential backoff with full jitter before retry number `retry` (1 = first retry; 0 is

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/grpc/grpc_status.h"
 #include "sidecar/access_log.h"
 #include "sidecar/http/connection_manager.h"
 #include "sidecar/http/local_reply.h"
@@ -52,7 +53,8 @@ ActiveStream::ActiveStream(ConnectionManager& cm, http::ResponseEncoder& encoder
       snapshot_(cm.pinSnapshot()),
       listener_(&cm.listener()),
       info_(cm.worker().takeStreamInfo()),
-      router_(*this) {
+      router_(*this),
+      protocol_(encoder.protocol()) {
   encoder_.setCallbacks(*this);
   cm_.worker().streamStarted();
   info_->start_ns = nowNs();
@@ -97,6 +99,9 @@ void ActiveStream::decodeHeaders(http::RequestHead& head, bool end_stream) noexc
   request_complete_ = end_stream;
   request_has_body_ = !end_stream && !head.upgrade;
   info_->method = head.method;
+  // gRPC rides HTTP/2 only (an HTTP/1 request with its content-type is not gRPC to us).
+  grpc_ = protocol_ == http::Protocol::kHttp2 &&
+          grpc::isGrpcContentType(head.headers.get("content-type"));
   routeRequest(head);
 }
 
@@ -303,8 +308,10 @@ void ActiveStream::setUpstreamBlocked(bool blocked) noexcept {
 }
 
 void ActiveStream::updateReadDisable() noexcept {
-  bool want =
-      !finished_ && !response_complete_ && (upstream_blocked_ || held_body_.size() >= kMaxHeldBody);
+  if (response_complete_) {
+    return;  // (the encoder may be gone: HTTP/2 lets a stream go once its response is sent)
+  }
+  bool want = !finished_ && (upstream_blocked_ || held_body_.size() >= kMaxHeldBody);
   if (want != read_disabled_) {
     read_disabled_ = want;
     if (!want) {
@@ -361,12 +368,18 @@ void ActiveStream::encodeUpstreamHeaders(http::ResponseHead& head, bool end_stre
     return;
   }
   response_head_sent_ = true;
-  encoder_.encodeHeaders(head, end_stream);
-  if (end_stream) {
-    response_complete_ = true;
-    router_.releaseUpstream();
-    finish();
+  if (!end_stream) {
+    encoder_.encodeHeaders(head, false);
+    return;
   }
+  response_complete_ = true;
+  if (grpc_) {
+    noteGrpcStatus(head.headers);  // a trailers-only response
+  }
+  recordStream();  // before the response leaves (see recordStream)
+  encoder_.encodeHeaders(head, true);
+  router_.releaseUpstream();
+  finish();
 }
 
 void ActiveStream::encodeUpstreamData(std::string_view data, bool end_stream) noexcept {
@@ -383,14 +396,15 @@ void ActiveStream::encodeUpstreamData(std::string_view data, bool end_stream) no
     return;
   }
   info_->bytes_sent += data.size();
-  if (end_stream) {
-    response_complete_ = true;
+  if (!end_stream) {
+    encoder_.encodeData(data, false);
+    return;
   }
-  encoder_.encodeData(data, end_stream);
-  if (end_stream) {
-    router_.releaseUpstream();
-    finish();
-  }
+  response_complete_ = true;
+  recordStream();
+  encoder_.encodeData(data, true);
+  router_.releaseUpstream();
+  finish();
 }
 
 void ActiveStream::encodeUpstreamTrailers(const common::HeaderMap& trailers) noexcept {
@@ -398,10 +412,14 @@ void ActiveStream::encodeUpstreamTrailers(const common::HeaderMap& trailers) noe
     return;
   }
   response_complete_ = true;
-  encoder_.encodeTrailers(trailers);
-  if (encoder_.droppedTrailers()) {
+  if (grpc_) {
+    noteGrpcStatus(trailers);
+  }
+  if (trailers.size() != 0 && !encoder_.trailersDeliverable()) {
     info_->note("response trailers dropped: the client's framing cannot carry them");
   }
+  recordStream();
+  encoder_.encodeTrailers(trailers);
   router_.releaseUpstream();
   finish();
 }
@@ -441,7 +459,12 @@ void ActiveStream::replyLocally(const filters::LocalReply& reply) noexcept {
   held_trailers_.reset();
   std::string body;
   http::ResponseHead reply_head;
-  buildLocalReply(reply, info_->request_id, reply_head, body);
+  if (grpc_) {
+    info_->grpc_status =
+        static_cast<int32_t>(buildGrpcLocalReply(reply, info_->request_id, reply_head));
+  } else {
+    buildLocalReply(reply, info_->request_id, reply_head, body);
+  }
   info_->status = reply_head.status;
   info_->reason = reply.reason;
   if ((!request_complete_ && request_has_body_) || cm_.draining() ||
@@ -454,10 +477,13 @@ void ActiveStream::replyLocally(const filters::LocalReply& reply) noexcept {
   response_head_sent_ = true;
   response_complete_ = true;
   bool head_request = head_ != nullptr && head_->isHead();
+  if (!head_request) {
+    info_->bytes_sent += body.size();
+  }
+  recordStream();
   if (head_request || body.empty()) {
     encoder_.encodeHeaders(reply_head, true);
   } else {
-    info_->bytes_sent += body.size();
     encoder_.encodeHeaders(reply_head, false);
     encoder_.encodeData(body, true);
   }
@@ -539,6 +565,15 @@ void ActiveStream::onResetStream(http::StreamResetReason) noexcept {
   finish();
 }
 
+// ---- gRPC --------------------------------------------------------------------------------
+
+void ActiveStream::noteGrpcStatus(const common::HeaderMap& fields) noexcept {
+  std::optional<uint32_t> status = grpc::parseStatus(fields.get("grpc-status"));
+  if (status) {
+    info_->grpc_status = static_cast<int32_t>(*status);
+  }
+}
+
 // ---- the end -----------------------------------------------------------------------------
 
 void ActiveStream::recordStream() noexcept {
@@ -569,9 +604,13 @@ void ActiveStream::recordStream() noexcept {
     }
   }
   router_.settle();
+  if (grpc_ && info_->grpc_status >= 0 && cluster != nullptr && cluster->stats.has_grpc &&
+      static_cast<size_t>(info_->grpc_status) < cluster->stats.grpc_requests.size()) {
+    worker.stats().add(cluster->stats.grpc_requests[static_cast<size_t>(info_->grpc_status)]);
+  }
   filters_.finish(*info_);
   if (snapshot_->access_log) {
-    writeAccessLog(*info_, encoder_.protocol() == http::Protocol::kHttp10);
+    writeAccessLog(*info_, protocol_);
   }
   worker.recentRequests().record(*info_);
 }

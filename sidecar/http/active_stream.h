@@ -72,6 +72,9 @@ class ActiveStream final : public common::Recycled<ActiveStream>,
   void closeNow() noexcept;
   bool responseStarted() const noexcept { return response_head_sent_; }
   bool tunnel() const noexcept { return tunnel_; }
+  // A gRPC request (HTTP/2, content-type application/grpc...): the proxy's own answers are
+  // trailers-only responses, and the grpc-status is counted.
+  bool grpc() const noexcept { return grpc_; }
   // Both directions of the tunnel have ended.
   bool tunnelEnded() const noexcept { return tunnel_ && tunnel_down_done_ && tunnel_up_done_; }
   // The tunnel's upstream socket has bytes still queued.
@@ -120,9 +123,12 @@ class ActiveStream final : public common::Recycled<ActiveStream>,
   // After the filters: inbound headers, then the router.
   void forwardRequest() noexcept;
   void updateReadDisable() noexcept;
-  // The response is complete (or the stream reset): stats, log, /requests, then the
-  // connection manager is told.
+  // The response is complete (or the stream reset): stats, log, /requests. Done before the
+  // last response bytes go to the encoder, so a client that has read the whole response finds
+  // the request in /requests (and nothing touches an HTTP/2 encoder that is gone after it).
   void recordStream() noexcept;
+  // The grpc-status of a trailers-only response or of the trailers, for the log and metrics.
+  void noteGrpcStatus(const common::HeaderMap& fields) noexcept;
   void finish() noexcept;
 
   ConnectionManager& cm_;
@@ -154,6 +160,8 @@ class ActiveStream final : public common::Recycled<ActiveStream>,
   bool downstream_blocked_ = false;
   bool upstream_blocked_ = false;
   bool read_disabled_ = false;
+  bool grpc_ = false;
+  http::Protocol protocol_;  // the downstream's (for the access log)
 };
 
 }  // namespace remora::sidecar

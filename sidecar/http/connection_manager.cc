@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "common/http2/server_connection.h"
 #include "sidecar/http/active_stream.h"
 
 namespace remora::sidecar {
@@ -13,6 +14,14 @@ constexpr size_t kWriteLowWatermark = 64 * 1024;
 // Bytes of pipelined input held while a response is outstanding; reading stops beyond it.
 constexpr size_t kMaxPendingInput = 64 * 1024;
 constexpr uint64_t kLingerMs = 2000;
+constexpr std::string_view kHttp2Preface("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+
+// The connection-level limits of a downstream HTTP/2 connection.
+http2::Settings downstreamHttp2Settings(const common::ParserLimits& limits) {
+  http2::Settings s;
+  s.max_header_list_size = static_cast<uint32_t>(limits.max_header_bytes);
+  return s;
+}
 
 }  // namespace
 
@@ -28,8 +37,6 @@ ConnectionManager::ConnectionManager(Worker& worker,
       runtime_(runtime),
       conn_(std::move(conn)),
       info_(info),
-      codec_(std::make_unique<http1::ServerConnection>(*conn_, *this, listener.limits,
-                                                       kMaxPendingInput)),
       timer_(worker.loop().uv(), [this] { onTimer(); }) {
   conn_->setHandler(*this);
   conn_->setWatermarks(kWriteHighWatermark, kWriteLowWatermark);
@@ -46,10 +53,7 @@ void ConnectionManager::start(std::string_view initial) noexcept {
   uint64_t limit = listener_->header_read_timeout_ms;
   armTimer(TimerMode::kHeaderRead, limit > waited ? limit - waited : 0);
   conn_->readStart();
-  if (worker_.draining()) {
-    draining_ = true;
-    codec_->shutdownNotice();
-  }
+  draining_ = worker_.draining();
   if (!initial.empty()) {
     onData(initial.data(), initial.size());
   }
@@ -80,12 +84,54 @@ void ConnectionManager::onData(const char* data, size_t len) noexcept {
   if (destroyed_ || closing_) {
     return;  // lingering close: discard what the client still sends
   }
+  if (codec_ == nullptr && !chooseCodec(data, len)) {
+    return;
+  }
   dispatch(data, len);
 }
 
+bool ConnectionManager::chooseCodec(const char*& data, size_t& len) noexcept {
+  std::string_view seen;
+  if (sniffed_.empty()) {
+    seen = std::string_view(data, len);
+  } else {
+    sniffed_.append(data, len);
+    seen = sniffed_;
+  }
+  size_t n = std::min(seen.size(), kHttp2Preface.size());
+  bool preface_so_far = seen.substr(0, n) == kHttp2Preface.substr(0, n);
+  if (preface_so_far && seen.size() < kHttp2Preface.size()) {
+    if (sniffed_.empty()) {
+      sniffed_.assign(data, len);
+    }
+    return false;  // may still become the preface
+  }
+  if (preface_so_far) {
+    codec_ = std::make_unique<http2::ServerConnection>(*conn_, *this,
+                                                       downstreamHttp2Settings(listener_->limits),
+                                                       worker_.http2Stats(), worker_.stats());
+  } else {
+    auto h1 = std::make_unique<http1::ServerConnection>(*conn_, *this, listener_->limits,
+                                                        kMaxPendingInput);
+    h1_ = h1.get();
+    codec_ = std::move(h1);
+  }
+  if (draining_) {
+    codec_->shutdownNotice();
+  }
+  if (!sniffed_.empty()) {
+    // (The held bytes move out first: dispatch may re-enter onData.)
+    std::string held;
+    held.swap(sniffed_);
+    dispatch(held.data(), held.size());
+    return false;
+  }
+  return true;
+}
+
 void ConnectionManager::dispatch(const char* data, size_t len) noexcept {
-  if (stream_ != nullptr) {
-    stream_->onDispatchBegin();
+  for (ActiveStream* s : streams_) {
+    s->onDispatchBegin();
   }
   in_dispatch_ = true;
   bool ok = codec_->dispatch(data, len);
@@ -101,39 +147,56 @@ void ConnectionManager::afterCodec(bool ok) noexcept {
     onCodecError();
     return;
   }
-  if (stream_ != nullptr) {
-    stream_->onDispatchEnd();  // the request head and this read's body bytes, in one write
+  // The request heads and this read's body bytes, in one write per upstream connection.
+  if (streams_.size() == 1) {
+    streams_.front()->onDispatchEnd();
+  } else if (!streams_.empty()) {
+    scratch_ = streams_;  // (a stream may finish inside)
+    for (ActiveStream* s : scratch_) {
+      s->onDispatchEnd();
+    }
   }
-  if (codec_->aborted()) {
+  if (h1_ == nullptr) {
+    return;  // HTTP/2: the codec deals with the rest; timers change as streams come and go
+  }
+  ActiveStream* stream = h1Stream();
+  if (h1_->aborted()) {
     destroy();
     return;
   }
-  if (codec_->closeRequested() && stream_ == nullptr) {
+  if (h1_->closeRequested() && stream == nullptr) {
     closeGracefully();
     return;
   }
   // A request head that did not arrive whole must arrive within the header timeout.
-  if (stream_ == nullptr && codec_->headInProgress() && timer_mode_ != TimerMode::kHeaderRead) {
+  if (stream == nullptr && h1_->headInProgress() && timer_mode_ != TimerMode::kHeaderRead) {
     armTimer(TimerMode::kHeaderRead, listener_->header_read_timeout_ms);
   }
 }
 
 void ConnectionManager::onCodecError() noexcept {
-  if (stream_ != nullptr) {
-    // The request went bad after its head (a bad chunk, an invalid Transfer-Encoding): what this
-    // read produced for the upstream never leaves (the try's connection is closed corked).
-    stream_->replyCodecError(codec_->error(), codec_->errorDetail(), nullptr);
+  if (h1_ == nullptr) {
+    // HTTP/2: the codec queued its GOAWAY; the streams are cut and the connection closes once
+    // the GOAWAY has left.
+    resetAllStreams();
+    closeGracefully();
     return;
   }
-  http::ResponseEncoder& encoder = codec_->beginErrorExchange();
+  if (ActiveStream* open = h1Stream(); open != nullptr) {
+    // The request went bad after its head (a bad chunk, an invalid Transfer-Encoding): what this
+    // read produced for the upstream never leaves (the try's connection is closed corked).
+    open->replyCodecError(codec_->error(), codec_->errorDetail(), nullptr);
+    return;
+  }
+  http::ResponseEncoder& encoder = h1_->beginErrorExchange();
   auto* stream = new ActiveStream(*this, encoder);
-  stream_ = stream;
-  stream->replyCodecError(codec_->error(), codec_->errorDetail(), &codec_->partialHead());
+  streams_.push_back(stream);
+  stream->replyCodecError(h1_->error(), h1_->errorDetail(), &h1_->partialHead());
 }
 
 http::RequestDecoder& ConnectionManager::newStream(http::ResponseEncoder& encoder) noexcept {
   auto* stream = new ActiveStream(*this, encoder);
-  stream_ = stream;
+  streams_.push_back(stream);
   if (timer_mode_ != TimerMode::kLinger) {
     timer_.stop();  // the stream's own timers rule while it is open
   }
@@ -141,18 +204,34 @@ http::RequestDecoder& ConnectionManager::newStream(http::ResponseEncoder& encode
 }
 
 void ConnectionManager::onStreamDone(ActiveStream& stream) noexcept {
-  if (&stream == stream_) {
-    stream_ = nullptr;
+  if (!streams_.empty() && streams_.back() == &stream) {
+    streams_.pop_back();
+  } else {
+    auto it = std::find(streams_.begin(), streams_.end(), &stream);
+    if (it != streams_.end()) {
+      *it = streams_.back();
+      streams_.pop_back();
+    }
   }
   worker_.loop().deferDelete(std::unique_ptr<common::Deletable>(&stream));
   if (destroyed_ || closing_) {
     return;
   }
-  if (codec_->aborted()) {
+  if (h1_ == nullptr) {
+    if (streams_.empty()) {
+      if (down_eof_) {
+        closeGracefully();  // the client can send nothing more
+      } else {
+        armIdleTimer();
+      }
+    }
+    return;
+  }
+  if (h1_->aborted()) {
     destroy();
     return;
   }
-  if (codec_->closeRequested()) {
+  if (h1_->closeRequested()) {
     closeGracefully();
     return;
   }
@@ -161,7 +240,7 @@ void ConnectionManager::onStreamDone(ActiveStream& stream) noexcept {
   armIdleTimer();
   if (!in_dispatch_) {
     in_dispatch_ = true;
-    bool ok = codec_->resumePipelined();
+    bool ok = h1_->resumePipelined();
     in_dispatch_ = false;
     afterCodec(ok);
   }
@@ -176,7 +255,14 @@ void ConnectionManager::onEof() noexcept {
     }
     return;
   }
-  http1::ServerConnection::EofAction action = codec_->onEof();
+  if (h1_ == nullptr) {
+    // Undecided, or HTTP/2: nothing more can arrive; open streams finish, then it closes.
+    if (streams_.empty()) {
+      destroy();
+    }
+    return;
+  }
+  http1::ServerConnection::EofAction action = h1_->onEof();
   if (destroyed_ || closing_) {
     return;
   }
@@ -188,10 +274,10 @@ void ConnectionManager::onEof() noexcept {
       closeGracefully();
       break;
     case http1::ServerConnection::EofAction::kFinish:
-      if (stream_ == nullptr && !in_dispatch_) {
+      if (streams_.empty() && !in_dispatch_) {
         // Pipelined requests wait: answer them, then close.
         in_dispatch_ = true;
-        bool ok = codec_->resumePipelined();
+        bool ok = h1_->resumePipelined();
         in_dispatch_ = false;
         afterCodec(ok);
       }
@@ -204,15 +290,20 @@ void ConnectionManager::onError(int) noexcept {
 }
 
 void ConnectionManager::onHighWatermark() noexcept {
-  codec_->onUnderlyingAboveHighWatermark();
+  if (codec_ != nullptr) {
+    codec_->onUnderlyingAboveHighWatermark();
+  }
 }
 
 void ConnectionManager::onLowWatermark() noexcept {
-  codec_->onUnderlyingBelowLowWatermark();
+  if (codec_ != nullptr) {
+    codec_->onUnderlyingBelowLowWatermark();
+  }
 }
 
 void ConnectionManager::onDrained() noexcept {
-  if (stream_ != nullptr && stream_->tunnel()) {
+  ActiveStream* stream = h1Stream();
+  if (stream != nullptr && stream->tunnel()) {
     maybeFinishTunnel();
   } else if (closing_ && timer_mode_ != TimerMode::kLinger) {
     armTimer(TimerMode::kLinger, kLingerMs);
@@ -226,10 +317,11 @@ void ConnectionManager::noteTunnelActivity() noexcept {
 }
 
 void ConnectionManager::maybeFinishTunnel() noexcept {
-  if (stream_ == nullptr || !stream_->tunnelEnded() || destroyed_) {
+  ActiveStream* stream = h1Stream();
+  if (stream == nullptr || !stream->tunnelEnded() || destroyed_) {
     return;
   }
-  if (conn_->pendingBytes() == 0 && stream_->upstreamPendingBytes() == 0) {
+  if (conn_->pendingBytes() == 0 && stream->upstreamPendingBytes() == 0) {
     destroy();
   } else if (timer_mode_ != TimerMode::kLinger) {
     armTimer(TimerMode::kLinger, kLingerMs * 5);  // backstop for a peer that stopped reading
@@ -244,7 +336,11 @@ void ConnectionManager::closeGracefully() noexcept {
   }
   closing_ = true;
   worker_.connectionClosing();
-  codec_->setDiscarding();
+  if (h1_ != nullptr) {
+    h1_->setDiscarding();
+  } else {
+    conn_->readStop();  // HTTP/2 (or undecided): nothing more is read
+  }
   conn_->shutdownAfterFlush();
   // Linger after the last byte left so the client reads the response before our close; a
   // client that never reads is cut off by the idle timeout.
@@ -257,8 +353,10 @@ void ConnectionManager::closeGracefully() noexcept {
 
 void ConnectionManager::onDrain() noexcept {
   draining_ = true;
-  codec_->shutdownNotice();
-  if (stream_ == nullptr && !codec_->inMessage() && !closing_) {
+  if (codec_ != nullptr) {
+    codec_->shutdownNotice();  // HTTP/2: GOAWAY
+  }
+  if (streams_.empty() && (h1_ == nullptr || !h1_->inMessage()) && !closing_) {
     // Idle: a request may already be on its way. It is answered (with connection: close) if it
     // comes within the drain grace; at the end of the grace the connection is closed.
     armIdleTimer();
@@ -266,10 +364,19 @@ void ConnectionManager::onDrain() noexcept {
 }
 
 void ConnectionManager::closeNow() noexcept {
-  if (stream_ != nullptr) {
-    stream_->closeNow();
+  scratch_ = streams_;
+  for (ActiveStream* s : scratch_) {
+    s->closeNow();
   }
   destroy();
+}
+
+void ConnectionManager::resetAllStreams() noexcept {
+  // Each stream hears the reset, records itself and leaves streams_.
+  scratch_ = streams_;
+  for (ActiveStream* s : scratch_) {
+    s->onResetStream(http::StreamResetReason::kConnectionTermination);
+  }
 }
 
 void ConnectionManager::destroy() noexcept {
@@ -277,10 +384,10 @@ void ConnectionManager::destroy() noexcept {
     return;
   }
   destroyed_ = true;
-  codec_->onConnectionClosed();  // an open stream is reset: it records itself and goes
-  if (stream_ != nullptr) {
-    stream_->onResetStream(http::StreamResetReason::kConnectionTermination);
+  if (codec_ != nullptr) {
+    codec_->onConnectionClosed();  // open streams are reset: each records itself and goes
   }
+  resetAllStreams();  // (those the codec had already let go of)
   if (closing_) {
     worker_.connectionClosed();
   }
@@ -307,7 +414,7 @@ void ConnectionManager::armIdleTimer() noexcept {
 void ConnectionManager::onTimer() noexcept {
   switch (timer_mode_) {
     case TimerMode::kIdle:
-      if (draining_ && !closing_ && (stream_ == nullptr || !stream_->tunnel())) {
+      if (draining_ && !closing_ && (h1Stream() == nullptr || !h1Stream()->tunnel())) {
         closeGracefully();  // end of the drain grace: a last response may still be leaving
         break;
       }
@@ -317,15 +424,16 @@ void ConnectionManager::onTimer() noexcept {
       destroy();
       break;
     case TimerMode::kHeaderRead: {
-      if (stream_ != nullptr) {
+      if (!streams_.empty()) {
         break;  // the head is complete: the stream's timers rule
       }
       // Slowloris guard: the head did not arrive in time (counted from the accept for the first
-      // request). A client that sent nothing at all is closed without an answer, as nginx does.
+      // request). A client that sent nothing at all is closed without an answer, as nginx does
+      // (an HTTP/2 client: no request within the time, whatever frames it sent).
       worker_.stats().add(listener_->stats.header_timeout);
-      if (codec_->headInProgress()) {
+      if (h1_ != nullptr && h1_->headInProgress()) {
         worker_.stats().add(listener_->stats.bad_request);
-        http::ResponseEncoder& encoder = codec_->beginErrorExchange();
+        http::ResponseEncoder& encoder = h1_->beginErrorExchange();
         http::ResponseHead head;
         head.status = 408;
         head.content_length = 0;

@@ -4,6 +4,12 @@
 // connection rather than to a request: the idle timeout, the header-read timeout (slowloris),
 // the lingering close, the drain, the end of an upgrade's tunnel.
 //
+// The codec is chosen from the first bytes: the HTTP/2 connection preface ("PRI * HTTP/2.0
+// ...", h2c with prior knowledge) selects HTTP/2, anything else HTTP/1. Until the bytes read so
+// far stop being a prefix of the preface they are held (the header-read timeout bounds the
+// wait). HTTP/1 has at most one open stream; HTTP/2 up to the codec's max_concurrent_streams,
+// each an independent ActiveStream.
+//
 // Nothing of a request the proxy rejects reaches the upstream: llhttp finds some errors only
 // after the head was routed (an invalid Transfer-Encoding) or in the middle of a body, so what
 // one downstream read produces for the upstream stays corked until the whole read has parsed
@@ -65,11 +71,13 @@ class ConnectionManager final : public DownstreamConnection,
   // The client's address without port, computed once.
   std::string_view peerHost() noexcept;
   http::ServerConnection& codec() noexcept { return *codec_; }
+  http::Protocol protocol() const noexcept { return codec_->protocol(); }
   // Inside codec dispatch: upstream writes stay corked until the read has parsed.
   bool inDispatch() const noexcept { return in_dispatch_; }
   bool draining() const noexcept { return draining_; }
   bool reading() const noexcept { return conn_->reading(); }
   // The stream is over (it has been recorded): it is freed after this loop iteration.
+  // (Not re-entrant into the codec: HTTP/2 may call it from inside an encode or a reset.)
   void onStreamDone(ActiveStream& stream) noexcept;
   // Bytes moved through the tunnel: the idle timeout starts again.
   void noteTunnelActivity() noexcept;
@@ -79,8 +87,17 @@ class ConnectionManager final : public DownstreamConnection,
  private:
   enum class TimerMode : uint8_t { kIdle, kHeaderRead, kLinger };
 
+  // Before the codec is chosen: holds bytes while they may still be the HTTP/2 preface; false
+  // while undecided. Then creates the codec and feeds it what was held.
+  bool chooseCodec(const char*& data, size_t& len) noexcept;
   // Feeds bytes to the codec and handles what it says.
   void dispatch(const char* data, size_t len) noexcept;
+  // The HTTP/1 stream (HTTP/1 has at most one), or null.
+  ActiveStream* h1Stream() const noexcept {
+    return h1_ != nullptr && !streams_.empty() ? streams_.front() : nullptr;
+  }
+  // HTTP/2: the connection's input failed (GOAWAY queued) or was cut: every stream is reset.
+  void resetAllStreams() noexcept;
   // After the codec ran: a parse error answered, a close asked for, the header timer.
   void afterCodec(bool ok) noexcept;
   void onCodecError() noexcept;
@@ -100,10 +117,13 @@ class ConnectionManager final : public DownstreamConnection,
   std::unique_ptr<common::TcpConnection> conn_;
   ConnectionInfo info_;
   std::string peer_host_;
-  std::unique_ptr<http1::ServerConnection> codec_;
+  std::string sniffed_;                            // first bytes held until the codec is chosen
+  std::unique_ptr<http::ServerConnection> codec_;  // null until chosen
+  http1::ServerConnection* h1_ = nullptr;          // codec_ when it is HTTP/1
   common::Timer timer_;
   TimerMode timer_mode_ = TimerMode::kIdle;
-  ActiveStream* stream_ = nullptr;  // the open stream (HTTP/1: at most one)
+  std::vector<ActiveStream*> streams_;  // the open streams (HTTP/1: at most one)
+  std::vector<ActiveStream*> scratch_;  // a copy of streams_ to iterate while they change
   bool in_dispatch_ = false;
   bool down_eof_ = false;
   bool closing_ = false;

@@ -1,5 +1,7 @@
 #include "sidecar/http/local_reply.h"
 
+#include "common/grpc/grpc_status.h"
+
 namespace remora::sidecar {
 
 void buildLocalReply(const filters::LocalReply& reply, std::string_view request_id,
@@ -30,6 +32,32 @@ void buildLocalReply(const filters::LocalReply& reply, std::string_view request_
   if (!request_id.empty()) {
     head.headers.add("x-request-id", request_id);
   }
+}
+
+uint32_t buildGrpcLocalReply(const filters::LocalReply& reply, std::string_view request_id,
+                             http::ResponseHead& head) {
+  head.clear();
+  uint16_t http_status = reply.status != 0 ? reply.status : filters::reasonStatus(reply.reason);
+  auto status = static_cast<uint32_t>(grpc::statusForHttp(http_status));
+  std::string_view name = filters::reasonName(reply.reason);
+  head.status = 200;
+  for (const auto& [k, v] : reply.headers) {
+    if (!common::equalsIgnoreCase(k, "content-type") &&
+        !common::equalsIgnoreCase(k, "content-length")) {
+      head.headers.add(k, v);
+    }
+  }
+  head.headers.add("content-type", "application/grpc");
+  std::string message(name);
+  if (!reply.detail.empty()) {
+    message.append(": ").append(reply.detail);
+  }
+  grpc::addStatusFields(head.headers, status, message);
+  head.headers.add("x-remora-reason", name);
+  if (!request_id.empty()) {
+    head.headers.add("x-request-id", request_id);
+  }
+  return status;
 }
 
 }  // namespace remora::sidecar

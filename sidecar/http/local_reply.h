@@ -19,4 +19,11 @@ namespace remora::sidecar {
 void buildLocalReply(const filters::LocalReply& reply, std::string_view request_id,
                      http::ResponseHead& head, std::string& body);
 
+// The same reply to a gRPC request: a trailers-only response (status 200, content-type
+// application/grpc, no body) whose `grpc-status` is the HTTP status's meaning to gRPC
+// (grpc::statusForHttp) and `grpc-message` "<reason>[: <detail>]"; `x-remora-reason`,
+// `x-request-id` and the reply's own headers as above. Returns the grpc-status.
+uint32_t buildGrpcLocalReply(const filters::LocalReply& reply, std::string_view request_id,
+                             http::ResponseHead& head);
+
 }  // namespace remora::sidecar

@@ -2,12 +2,15 @@
 
 #include <charconv>
 
+#include "common/grpc/grpc_status.h"
 #include "filters/lb/load_balancer.h"
 #include "sidecar/endpoint_picker.h"
 #include "sidecar/http/active_stream.h"
 #include "sidecar/http/connection_manager.h"
 #include "sidecar/http/upstream_request.h"
 #include "sidecar/own_ports.h"
+#include "sidecar/upstream/http1_connection.h"
+#include "sidecar/upstream/http2_connection.h"
 #include "sidecar/worker.h"
 
 namespace remora::sidecar {
@@ -60,6 +63,14 @@ void Router::start(http::RequestHead& head, const ClusterConfig& cluster, const 
   int64_t route_timeout = route != nullptr ? route->timeout_ms : -1;
   request_timeout_ms_ =
       route_timeout >= 0 ? static_cast<uint64_t>(route_timeout) : cluster.request_timeout_ms;
+  if (stream_.grpc() && head.headers.has("grpc-timeout")) {
+    // The client's deadline bounds the request too (the header goes on unchanged).
+    std::optional<uint64_t> grpc_ms = grpc::parseTimeoutMs(head.headers.get("grpc-timeout"));
+    if (grpc_ms && (request_timeout_ms_ == 0 || *grpc_ms < request_timeout_ms_)) {
+      request_timeout_ms_ = *grpc_ms;
+      info.note("grpc-timeout " + std::to_string(*grpc_ms) + "ms");
+    }
+  }
   uv_loop_t* loop = worker.loop().uv();
   request_deadline_ms_ = request_timeout_ms_ > 0 ? uv_now(loop) + request_timeout_ms_ : 0;
   if (route != nullptr && route->idle_timeout_ms > 0) {
@@ -314,16 +325,43 @@ bool Router::startTry() noexcept {
   return true;
 }
 
+UpstreamConnection* Router::pooledConnection(EndpointPool& pool, bool h2) noexcept {
+  if (!h2) {
+    return pool.idle.empty() ? nullptr : pool.idle.back();
+  }
+  for (Http2UpstreamConnection* c : pool.h2) {
+    if (c->available()) {
+      return c;
+    }
+  }
+  return nullptr;
+}
+
+bool Router::upstreamHttp2() const noexcept {
+  if (head_->upgrade) {
+    return false;  // a tunnel after 101 exists only in HTTP/1
+  }
+  switch (cluster_->protocol) {
+    case ClusterConfig::Protocol::kHttp2:
+      return true;
+    case ClusterConfig::Protocol::kUseDownstream:
+      return stream_.connection().protocol() == http::Protocol::kHttp2;
+    case ClusterConfig::Protocol::kHttp1:
+      break;
+  }
+  // Between two sidecars HTTP/1 requests are multiplexed over HTTP/2 too.
+  return endpoint_cfg_ != nullptr && endpoint_cfg_->has_sidecar;
+}
+
 bool Router::connectAndSend(bool fresh) noexcept {
   Worker& worker = stream_.worker();
   filters::StreamInfo& info = stream_.info();
   EndpointPool& pool = *endpoint_pool_;
   ClusterRuntime* rt = cluster_->runtime.get();
-  Http1UpstreamConnection* c = nullptr;
-  bool reused = false;
-  if (!fresh && !pool.idle.empty()) {
-    c = pool.idle.back();
-    reused = true;
+  const bool h2 = upstreamHttp2();
+  UpstreamConnection* c = fresh ? nullptr : pooledConnection(pool, h2);
+  if (c != nullptr) {
+    // An idle HTTP/1 connection, or an HTTP/2 one with room for another stream.
   } else if (pool.open >= cluster_->max_connections_per_endpoint ||
              (rt != nullptr &&
               rt->connections.load(std::memory_order_relaxed) >= cluster_->max_connections)) {
@@ -340,7 +378,11 @@ bool Router::connectAndSend(bool fresh) noexcept {
     stream_.replyLocally(Reason::kOverflow, "max_pending_requests");
     return false;
   } else {
-    c = new Http1UpstreamConnection(worker, *cluster_, endpoint_, pool);
+    if (h2) {
+      c = new Http2UpstreamConnection(worker, *cluster_, endpoint_, pool);
+    } else {
+      c = new Http1UpstreamConnection(worker, *cluster_, endpoint_, pool);
+    }
     if (rt != nullptr) {
       rt->pending_requests.fetch_add(1, std::memory_order_relaxed);
       holds_pending_slot_ = true;
@@ -360,7 +402,7 @@ bool Router::connectAndSend(bool fresh) noexcept {
   // (The configured endpoint's text is precomputed: formatting an address costs more than the
   // rest of the try's bookkeeping.)
   a.endpoint = endpoint_cfg_ != nullptr ? endpoint_cfg_->address_text : endpoint_.toString();
-  a.reused_connection = reused;
+  a.reused_connection = upstream_->reusedConnection();
   info.attempts.push_back(std::move(a));
   sendRequest();
   return true;
@@ -678,7 +720,8 @@ void Router::onTry1xx(UpstreamRequest& t, http::ResponseHead& head) noexcept {
   stream_.encode1xx(head);
 }
 
-bool Router::onResponseHeaders(uint16_t status) noexcept {
+bool Router::onResponseHeaders(const http::ResponseHead& head, bool end_stream) noexcept {
+  const uint16_t status = head.status;
   filters::StreamInfo& info = stream_.info();
   if (!info.attempts.empty()) {
     info.attempts.back().outcome = std::to_string(status);
@@ -704,6 +747,25 @@ bool Router::onResponseHeaders(uint16_t status) noexcept {
     }
     // No retry after all: this response goes to the client.
   }
+  if (stream_.grpc() && end_stream && retry_policy_ != nullptr && retry_policy_->enabled() &&
+      retries_ < retry_policy_->num_retries) {
+    // A trailers-only gRPC response: its grpc-status may be one the policy retries.
+    std::optional<uint32_t> grpc_status = grpc::parseStatus(head.headers.get("grpc-status"));
+    if (grpc_status && retry_policy_->retriesGrpcStatus(*grpc_status)) {
+      if (*grpc_status == static_cast<uint32_t>(grpc::Status::kUnavailable)) {
+        try_outcome_ = filters::outlier::classifyStatus(503);  // the endpoint failed
+      }
+      if (!info.attempts.empty()) {
+        info.attempts.back().outcome += " grpc-status " + std::to_string(*grpc_status);
+      }
+      endTry(true, try_outcome_, try_outcome_ != filters::outlier::Outcome::kSuccess);
+      std::string why = "grpc-status " + std::to_string(*grpc_status);
+      if (maybeRetry(why.c_str())) {
+        dropTry(false);
+        return true;
+      }
+    }
+  }
   return false;
 }
 
@@ -712,7 +774,7 @@ void Router::onTryHeaders(UpstreamRequest& t, http::ResponseHead& head, bool end
     return;
   }
   noteActivity();
-  if (onResponseHeaders(head.status)) {
+  if (onResponseHeaders(head, end_stream)) {
     return;
   }
   armTimer();  // the per-try deadline no longer applies

@@ -22,6 +22,7 @@ namespace remora::sidecar {
 
 class ActiveStream;
 class UpstreamRequest;
+class UpstreamConnection;
 struct EndpointPool;
 
 class Router {
@@ -63,7 +64,7 @@ class Router {
   size_t upstreamPendingBytes() const noexcept;
   // The response head (not 1xx) is in: it ends the current try's outcome; a status the policy
   // retries starts another try instead (true: the caller drops this response).
-  bool onResponseHeaders(uint16_t status) noexcept;
+  bool onResponseHeaders(const http::ResponseHead& head, bool end_stream) noexcept;
 
   // ---- from the current try ----
   void onTryConnected(UpstreamRequest& t) noexcept;
@@ -85,6 +86,10 @@ class Router {
   bool pickEndpoint() noexcept;
   // A pooled or new connection for the try (breakers permitting), and the request sent on it.
   bool connectAndSend(bool fresh) noexcept;
+  // The try goes out over HTTP/2 (the cluster's protocol, or a sidecar at the endpoint).
+  bool upstreamHttp2() const noexcept;
+  // A connection of the pool that can take the try now, or null.
+  static UpstreamConnection* pooledConnection(EndpointPool& pool, bool h2) noexcept;
   void sendRequest() noexcept;
   // The current try is over: endpoint counters and (when `observed`) outlier detection.
   void endTry(bool observed, filters::outlier::Outcome outcome, bool errored) noexcept;

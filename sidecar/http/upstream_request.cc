@@ -4,27 +4,29 @@
 
 namespace remora::sidecar {
 
-UpstreamRequest::UpstreamRequest(Router& router, Http1UpstreamConnection& conn) noexcept
-    : router_(&router), conn_(&conn), encoder_(&conn.attach(*this, *this)) {
+UpstreamRequest::UpstreamRequest(Router& router, UpstreamConnection& conn) noexcept
+    : router_(&router), conn_(&conn), encoder_(&conn.attach(*this, *this)), reused_(conn.reused()) {
   encoder_->setCallbacks(*this);
 }
 
 void UpstreamRequest::detach(bool reusable) noexcept {
   router_ = nullptr;
-  Http1UpstreamConnection* c = conn_;
+  UpstreamConnection* c = conn_;
   conn_ = nullptr;
   if (c != nullptr) {
-    c->release(reusable);
+    c->release(*this, reusable);
   }
 }
 
 void UpstreamRequest::decode1xxHeaders(http::ResponseHead& head) noexcept {
+  response_started_ = true;
   if (router_ != nullptr) {
     router_->onTry1xx(*this, head);
   }
 }
 
 void UpstreamRequest::decodeHeaders(http::ResponseHead& head, bool end_stream) noexcept {
+  response_started_ = true;
   if (router_ != nullptr) {
     router_->onTryHeaders(*this, head, end_stream);
   }
@@ -43,12 +45,14 @@ void UpstreamRequest::decodeTrailers(common::HeaderMap& trailers) noexcept {
 }
 
 void UpstreamRequest::onResetStream(http::StreamResetReason reason) noexcept {
-  Http1UpstreamConnection* c = conn_;
-  conn_ = nullptr;  // it closed itself
+  UpstreamConnection* c = conn_;
+  conn_ = nullptr;  // its stream is over (HTTP/1: it closed itself)
+  if (c != nullptr) {
+    c->forget(*this);
+  }
   if (router_ != nullptr) {
-    bool started = c != nullptr && c->responseStarted();
-    bool reused = c != nullptr && c->reused();
-    router_->onTryReset(*this, reason, started, reused);
+    bool started = response_started_ || (c != nullptr && c->responseStarted());
+    router_->onTryReset(*this, reason, started, reused_);
   }
 }
 

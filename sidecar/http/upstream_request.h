@@ -10,7 +10,7 @@
 #include "common/event_loop.h"
 #include "common/http/codec.h"
 #include "common/recycled.h"
-#include "sidecar/upstream/http1_connection.h"
+#include "sidecar/upstream/upstream_connection.h"
 
 namespace remora::sidecar {
 
@@ -19,14 +19,16 @@ class Router;
 class UpstreamRequest final : public common::Recycled<UpstreamRequest>,
                               public http::ResponseDecoder,
                               public http::StreamCallbacks,
-                              public Http1UpstreamConnection::User,
+                              public UpstreamConnection::User,
                               public common::Deletable {
  public:
   // Attaches to `conn` (idle or new).
-  UpstreamRequest(Router& router, Http1UpstreamConnection& conn) noexcept;
+  UpstreamRequest(Router& router, UpstreamConnection& conn) noexcept;
 
   http::RequestEncoder& encoder() noexcept { return *encoder_; }
-  Http1UpstreamConnection* connection() noexcept { return conn_; }
+  UpstreamConnection* connection() noexcept { return conn_; }
+  // The try went out on a connection that had carried requests before.
+  bool reusedConnection() const noexcept { return reused_; }
   // The router is done with this try: the connection goes back to the pool (`reusable`) or is
   // closed. No event reaches the router afterwards.
   void detach(bool reusable) noexcept;
@@ -42,15 +44,17 @@ class UpstreamRequest final : public common::Recycled<UpstreamRequest>,
   void onAboveWriteBufferHighWatermark() noexcept override;
   void onBelowWriteBufferLowWatermark() noexcept override;
 
-  // Http1UpstreamConnection::User
+  // UpstreamConnection::User
   void onUpstreamConnected() noexcept override;
   void onUpstreamReadEnd() noexcept override;
   void onUpstreamDrained() noexcept override;
 
  private:
   Router* router_;  // null once detached
-  Http1UpstreamConnection* conn_;
+  UpstreamConnection* conn_;
   http::RequestEncoder* encoder_;
+  bool reused_;
+  bool response_started_ = false;  // a response head (or 1xx) arrived
 };
 
 }  // namespace remora::sidecar

@@ -62,7 +62,11 @@ void Http1UpstreamConnection::removeFromIdle() noexcept {
   }
 }
 
-void Http1UpstreamConnection::release(bool reusable) noexcept {
+void Http1UpstreamConnection::release(User&, bool reusable) noexcept {
+  releaseExchange(reusable);
+}
+
+void Http1UpstreamConnection::releaseExchange(bool reusable) noexcept {
   user_ = nullptr;
   if (!reusable || codec_.busy()) {
     // Corked bytes stay unsent: they belong to a request the try gave up on, and the
@@ -144,7 +148,7 @@ void Http1UpstreamConnection::onConnected(int status) noexcept {
     user_->onUpstreamConnected();
   } else {
     // The try went away while connecting: keep the connection for the next one.
-    release(true);
+    releaseExchange(true);
   }
 }
 

@@ -20,56 +20,43 @@
 #include "common/tcp_connection.h"
 #include "common/timer.h"
 #include "sidecar/snapshot.h"
+#include "sidecar/upstream/upstream_connection.h"
 
 namespace remora::sidecar {
 
 class Worker;
 struct EndpointPool;
 
-class Http1UpstreamConnection final : public common::TcpConnection::Handler,
+class Http1UpstreamConnection final : public UpstreamConnection,
+                                      public common::TcpConnection::Handler,
                                       public http::ClientConnectionCallbacks,
                                       public common::Deletable {
  public:
-  // Connection events the try needs besides its stream's.
-  class User {
-   public:
-    // The connection is established (the try stops counting as pending).
-    virtual void onUpstreamConnected() noexcept = 0;
-    // Every event of one read has been delivered: flush what was corked downstream for it.
-    virtual void onUpstreamReadEnd() noexcept = 0;
-    // Every byte queued towards the upstream has been handed to the kernel.
-    virtual void onUpstreamDrained() noexcept = 0;
-
-   protected:
-    ~User() = default;
-  };
-
   // Starts connecting to `address` for `cluster`. Counts the connection in `pool`, which must
   // outlive it (worker pools live as long as the worker).
   Http1UpstreamConnection(Worker& worker, const ClusterConfig& cluster,
                           const common::SocketAddress& address, EndpointPool& pool);
   ~Http1UpstreamConnection() override;
 
-  // Takes this (idle or new) connection for one exchange; `decoder` gets its response.
-  http::RequestEncoder& attach(User& user, http::ResponseDecoder& decoder) noexcept;
-  // The try is done with the connection. If `reusable` (and the exchange left it reusable), it
-  // goes back to the pool when the pool has room; else it is closed at once, and bytes still
-  // corked are never sent.
-  void release(bool reusable) noexcept;
+  // UpstreamConnection. attach() takes this (idle or new) connection for one exchange.
+  // release(): if `reusable` (and the exchange left it reusable), it goes back to the pool when
+  // the pool has room; else it is closed at once, and bytes still corked are never sent.
+  http::RequestEncoder& attach(User& user, http::ResponseDecoder& decoder) noexcept override;
+  void release(User& user, bool reusable) noexcept override;
+  void forget(User& user) noexcept override {
+    if (user_ == &user) {
+      user_ = nullptr;
+    }
+  }
+  void cork() noexcept override { conn_.cork(); }
+  void uncork() noexcept override { conn_.uncork(); }
+  size_t pendingBytes() const noexcept override { return conn_.pendingBytes(); }
+  bool reused() const noexcept override { return exchanges_ > 1; }
+  bool responseStarted() const noexcept override { return codec_.responseStarted(); }
   // Closes the connection and schedules its deletion. Safe to call more than once.
   void close() noexcept;
 
-  // Queue writes without syscalls until uncork() (see TcpConnection::cork).
-  void cork() noexcept { conn_.cork(); }
-  void uncork() noexcept { conn_.uncork(); }
-  size_t pendingBytes() const noexcept { return conn_.pendingBytes(); }
-  bool aboveHighWatermark() const noexcept { return conn_.aboveHighWatermark(); }
   bool connected() const noexcept { return connected_; }
-  // True when this connection already carried an exchange before the current one.
-  bool reused() const noexcept { return exchanges_ > 1; }
-  // Some byte of the current exchange's response has arrived.
-  bool responseStarted() const noexcept { return codec_.responseStarted(); }
-  const common::SocketAddress& address() const noexcept { return address_; }
 
   // TcpConnection::Handler
   void onData(const char* data, size_t len) noexcept override;
@@ -87,6 +74,7 @@ class Http1UpstreamConnection final : public common::TcpConnection::Handler,
   // The socket ended (EOF, error, connect failure or timeout): the exchange hears `reason`
   // unless its response completed, then the connection closes.
   void fail(http::StreamResetReason reason) noexcept;
+  void releaseExchange(bool reusable) noexcept;
   void removeFromIdle() noexcept;
   // Puts the connection in its pool's idle list.
   void goIdle() noexcept;

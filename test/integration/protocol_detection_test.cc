@@ -148,6 +148,28 @@ TEST_F(ProtocolDetectionTest, ExtensionMethodAndRequestsPipelinedBehindItAreRate
       << readFile(sidecar_.stdout_file);
 }
 
+TEST_F(ProtocolDetectionTest, Http2PrefaceIsServedAsHttp2WithTheRoutesPolicies) {
+  // curl speaks h2c with prior knowledge: the preface, then its request on stream 1.
+  RunResult r = runToExit(
+      dir_, "curl",
+      {findProgram("curl"), "-sS", "--http2-prior-knowledge", "-D", "-", "-H", "x-secret: s3cr3t",
+       "-H", "x-forwarded-for: 6.6.6.6", "http://" + sidecar_.main() + "/h2c"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out.rfind("HTTP/2 200", 0), 0u) << r.out;
+  EXPECT_EQ(r.out.find("s3cr3t"), std::string::npos) << r.out;  // removed by the route
+  EXPECT_NE(r.out.find("\"path\":\"/h2c\""), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\"x-request-id\""), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("6.6.6.6, 127.0.0.1"), std::string::npos) << r.out;  // inbound: appended
+  EXPECT_EQ(detected("http2", "http2-preface"), 1);
+  EXPECT_EQ(sidecar_.stat("remora_tcp_cx_total{listener=\"main\"}"), 0);
+  EXPECT_TRUE(eventually(
+      [&] {
+        return readFile(sidecar_.stdout_file).find("\"GET /h2c HTTP/2\" 200") != std::string::npos;
+      },
+      3s))
+      << readFile(sidecar_.stdout_file);
+}
+
 TEST_F(ProtocolDetectionTest, ExtensionMethodGetsTheHeaderPolicies) {
   auto r = exchange("PROPFIND /propfind HTTP/1.1\r\nHost: a\r\n" + std::string(kSpoof) + "\r\n",
                     0ms, "");
@@ -182,9 +204,8 @@ TEST_F(ProtocolDetectionTest, UnknownTokenMethodIsHandledAsHttpNotTunnelled) {
   EXPECT_EQ(sidecar_.stat("remora_tcp_cx_total{listener=\"main\"}"), 0);
 }
 
-TEST_F(ProtocolDetectionTest, BytesThatCannotBeARequestLineAndTheHttp2PrefaceGoToTcp) {
-  for (std::string msg : {std::string("PING\r\n"), std::string("\x16\x03\x01\x00\x05hello", 10),
-                          std::string("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")}) {
+TEST_F(ProtocolDetectionTest, BytesThatCannotBeARequestLineGoToTcp) {
+  for (std::string msg : {std::string("PING\r\n"), std::string("\x16\x03\x01\x00\x05hello", 10)}) {
     HttpClient c(sidecar_.main(), 5s);
     ASSERT_TRUE(c.sendRaw(msg).isOk());
     auto back = c.readExactly(msg.size());
@@ -193,7 +214,6 @@ TEST_F(ProtocolDetectionTest, BytesThatCannotBeARequestLineAndTheHttp2PrefaceGoT
   }
   EXPECT_TRUE(eventually([&] { return detected("tcp", "not-request-line") == 2; }, 2s))
       << sidecar_.adminGet("/stats");
-  EXPECT_EQ(detected("tcp", "http2-preface"), 1);
   EXPECT_EQ(detected("http", "request-line"), 0);
   std::string log = readFile(sidecar_.stderr_file);
   EXPECT_NE(log.find("cannot begin a request line"), std::string::npos) << log;

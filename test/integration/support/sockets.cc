@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <random>
+#include <sstream>
 #include <thread>
 
 namespace remora::test {
@@ -148,6 +149,19 @@ RunResult runToExit(const TempDir& dir, const std::string& name,
   return r;
 }
 
+std::string findProgram(const std::string& program) {
+  const char* path = std::getenv("PATH");
+  std::stringstream dirs(path != nullptr ? path : "/usr/bin:/bin");
+  std::string d;
+  while (std::getline(dirs, d, ':')) {
+    std::string full = d + "/" + program;
+    if (!d.empty() && access(full.c_str(), X_OK) == 0) {
+      return full;
+    }
+  }
+  return "";
+}
+
 std::vector<std::string> splitLines(const std::string& text) {
   std::vector<std::string> lines;
   size_t start = 0;
@@ -164,8 +178,7 @@ std::vector<std::string> splitLines(const std::string& text) {
 }
 
 long long msSince(std::chrono::steady_clock::time_point t) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
-                                                               t)
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t)
       .count();
 }
 

@@ -722,7 +722,8 @@ spec:
           "p.yaml:15:3: spec.healthCheck: set http or tcp",
           "p.yaml:15:51: spec.healthCheck.unhealthyThreshold: must be at least 1",
           "p.yaml:17:20: spec.retry.retryOn[1]: unknown retry condition \"retriable-4xx\" "
-          "(valid: 5xx, gateway-error, reset, connect-failure, retriable-status-codes)",
+          "(valid: 5xx, gateway-error, reset, connect-failure, retriable-status-codes, "
+          "cancelled, deadline-exceeded, resource-exhausted, internal, unavailable)",
           "p.yaml:18:5: spec.retry.retriableStatusCodes: only used when retryOn lists "
           "retriable-status-codes",
           "p.yaml:18:33: spec.retry.retriableStatusCodes[1]: status 700 is out of range "

@@ -13,6 +13,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <regex>
 #include <sstream>
 #include <string>
@@ -316,6 +317,29 @@ TEST(Translator, OneClusterPerTcpPortSortedByName) {
   EXPECT_EQ(c->services()[2].clusters,
             (std::vector<std::string>{"zeta.shop:8080", "zeta.shop:9090"}));
   EXPECT_EQ(c->outboundRoutes("shop").virtual_hosts_size(), 3);
+  EXPECT_TRUE(c->errors().empty()) << joined(c->errors());
+}
+
+TEST(Translator, Http2PortsFromAppProtocolOrPortName) {
+  auto c = translateText(service("api", "shop",
+                                 "[{name: http, port: 80}, {name: grpc-api, port: 81}, "
+                                 "{name: web, port: 82, appProtocol: kubernetes.io/h2c}, "
+                                 "{name: x, port: 83, appProtocol: grpc}, "
+                                 "{name: y, port: 84, appProtocol: http2}, "
+                                 "{name: http2-z, port: 85}, {name: grpc-web, port: 86}, "
+                                 "{name: grpc-b, port: 87, appProtocol: http}]"));
+  std::map<std::string, cfg::Cluster::Protocol> got;
+  for (const auto& cl : c->clusters()) {
+    got[cl.name()] = cl.protocol();
+  }
+  EXPECT_EQ(got["api.shop:80"], cfg::Cluster::HTTP1);
+  EXPECT_EQ(got["api.shop:81"], cfg::Cluster::HTTP2);
+  EXPECT_EQ(got["api.shop:82"], cfg::Cluster::HTTP2);
+  EXPECT_EQ(got["api.shop:83"], cfg::Cluster::HTTP2);
+  EXPECT_EQ(got["api.shop:84"], cfg::Cluster::HTTP2);
+  EXPECT_EQ(got["api.shop:85"], cfg::Cluster::HTTP2);
+  EXPECT_EQ(got["api.shop:86"], cfg::Cluster::HTTP1);  // grpc-web is HTTP/1
+  EXPECT_EQ(got["api.shop:87"], cfg::Cluster::HTTP1);  // an explicit appProtocol wins
   EXPECT_TRUE(c->errors().empty()) << joined(c->errors());
 }
 

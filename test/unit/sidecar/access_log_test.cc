@@ -32,7 +32,7 @@ filters::StreamInfo sample() {
 
 std::string line(const filters::StreamInfo& i, bool http10 = false) {
   std::string out;
-  formatAccessLog(i, http10, out);
+  formatAccessLog(i, http10 ? http::Protocol::kHttp10 : http::Protocol::kHttp11, out);
   return out;
 }
 

@@ -59,7 +59,7 @@ std::vector<Sample> samples() {
        DetectReason::kNotRequestLine},
       {"ByteOutsideTcharInMethod", "GE(T / HTTP/1.1\r\n", Detect::kOpaque,
        DetectReason::kNotRequestLine},
-      {"Http2Preface", kPreface + "\x00\x00\x12\x04\x00"s, Detect::kOpaque,
+      {"Http2Preface", kPreface + "\x00\x00\x12\x04\x00"s, Detect::kHttp,
        DetectReason::kHttp2Preface},
   };
 }
@@ -134,7 +134,7 @@ TEST(DetectHttp, EveryNonTcharByteBeforeTheSpaceMeansTcp) {
 TEST(DetectHttp, ReasonNamesAndProtocolsAreTheMetricLabels) {
   std::vector<std::pair<std::string_view, std::string_view>> want = {
       {"http", "request-line"}, {"http", "partial-at-timeout"}, {"http", "size-bound"},
-      {"tcp", "silent"},        {"tcp", "not-request-line"},    {"tcp", "http2-preface"}};
+      {"tcp", "silent"},        {"tcp", "not-request-line"},    {"http2", "http2-preface"}};
   ASSERT_EQ(want.size(), kDetectReasonCount);
   for (size_t i = 0; i < kDetectReasonCount; ++i) {
     auto r = static_cast<DetectReason>(i);

@@ -51,18 +51,21 @@ TEST(PolicyValidationTest, AFullPolicySetLoads) {
                           "p.yaml");
   ASSERT_TRUE(r.isOk()) << r.status().message();
   EXPECT_EQ(r.value().static_resources().clusters(0).retry_policy().num_retries(), 2u);
-  EXPECT_TRUE(r.value().static_resources().clusters(0).load_balancer().has_panic_threshold_percent());
+  EXPECT_TRUE(
+      r.value().static_resources().clusters(0).load_balancer().has_panic_threshold_percent());
 }
 
 TEST(PolicyValidationTest, UnknownRetryOnNamesTheEntry) {
   EXPECT_EQ(errorOf(config("    retry_policy: {num_retries: 1, retry_on: [5xx, timeout]}\n")),
             "p.yaml:5:52: static_resources.clusters[0].retry_policy.retry_on[1]: unknown "
             "retry_on \"timeout\" (use 5xx, gateway-error, reset, connect-failure, "
-            "retriable-status-codes)");
+            "retriable-status-codes, cancelled, deadline-exceeded, resource-exhausted, internal, "
+            "unavailable)");
 }
 
 TEST(PolicyValidationTest, RouteRetryPolicyIsCheckedToo) {
-  std::string e = errorOf(config("", "{cluster: app, retry_policy: {retriable_status_codes: [700]}}"));
+  std::string e =
+      errorOf(config("", "{cluster: app, retry_policy: {retriable_status_codes: [700]}}"));
   EXPECT_NE(e.find("route.retry_policy.retriable_status_codes[0]: status 700 is not in 100..599"),
             std::string::npos)
       << e;
@@ -70,17 +73,19 @@ TEST(PolicyValidationTest, RouteRetryPolicyIsCheckedToo) {
 
 TEST(PolicyValidationTest, HashOnNeedsAHashingBalancer) {
   std::string e = errorOf(config("    load_balancer: {hash_on: {header: x-user}}\n"));
-  EXPECT_NE(e.find("clusters[0].load_balancer.hash_on: hash_on is only used by RING_HASH and MAGLEV"),
-            std::string::npos)
+  EXPECT_NE(
+      e.find("clusters[0].load_balancer.hash_on: hash_on is only used by RING_HASH and MAGLEV"),
+      std::string::npos)
       << e;
 }
 
 TEST(PolicyValidationTest, PercentagesAreBounded) {
-  std::string e = errorOf(config(
-      "    load_balancer: {panic_threshold_percent: 150}\n"
-      "    outlier_detection: {max_ejection_percent: 101}\n"));
-  EXPECT_NE(e.find("load_balancer.panic_threshold_percent: panic_threshold_percent 150 is not in 0..100"),
-            std::string::npos)
+  std::string e =
+      errorOf(config("    load_balancer: {panic_threshold_percent: 150}\n"
+                     "    outlier_detection: {max_ejection_percent: 101}\n"));
+  EXPECT_NE(
+      e.find("load_balancer.panic_threshold_percent: panic_threshold_percent 150 is not in 0..100"),
+      std::string::npos)
       << e;
   EXPECT_NE(e.find("outlier_detection.max_ejection_percent"), std::string::npos) << e;
 }
@@ -97,12 +102,14 @@ TEST(PolicyValidationTest, FallbackStatusIsBounded) {
 }
 
 TEST(PolicyValidationTest, WeightedClustersExcludeClusterAndNeedWeight) {
-  std::string both = errorOf(config("", "{cluster: app, weighted_clusters: [{cluster: app, weight: 1}]}"));
+  std::string both =
+      errorOf(config("", "{cluster: app, weighted_clusters: [{cluster: app, weight: 1}]}"));
   EXPECT_NE(both.find("route.cluster: set either cluster or weighted_clusters, not both"),
             std::string::npos)
       << both;
   std::string zero = errorOf(config("", "{weighted_clusters: [{cluster: app, weight: 0}]}"));
-  EXPECT_NE(zero.find("route.weighted_clusters: the weights add up to 0"), std::string::npos) << zero;
+  EXPECT_NE(zero.find("route.weighted_clusters: the weights add up to 0"), std::string::npos)
+      << zero;
   std::string unknown = errorOf(config("", "{weighted_clusters: [{cluster: nope, weight: 1}]}"));
   EXPECT_NE(unknown.find("weighted_clusters[0].cluster"), std::string::npos) << unknown;
   EXPECT_NE(unknown.find("nope"), std::string::npos) << unknown;

@@ -483,7 +483,7 @@ static_resources:
             "boot.yaml:7:7: static_resources.clusters[1].endpointz: unknown field (Cluster has: "
             "name, type, endpoints, lb_policy, connect_timeout, idle_timeout, request_timeout, "
             "max_idle_per_endpoint, max_connections_per_endpoint, load_balancer, circuit_breakers, "
-            "outlier_detection, health_check, retry_policy, fallback)");
+            "outlier_detection, health_check, retry_policy, fallback, protocol)");
 }
 
 TEST_F(YamlToProtoTest, UnknownFieldDeepInListNamesIndexedPath) {
@@ -499,7 +499,7 @@ TEST_F(YamlToProtoTest, UnknownFieldDeepInListNamesIndexedPath) {
                                    "boot.yaml", &b, nullptr);
   EXPECT_EQ(s.message(),
             "boot.yaml:7:11: static_resources.clusters[1].endpoints[0].addres: unknown field "
-            "(Endpoint has: address, weight)");
+            "(Endpoint has: address, weight, has_sidecar)");
 }
 
 TEST_F(YamlToProtoTest, WrongTypeNamesExpectedKind) {
@@ -780,7 +780,7 @@ TEST_F(YamlToProtoTest, JsonPathsSpellErrorsAndSourceMapInLowerCamelCase) {
       << m;
   EXPECT_EQ(m.substr(nl + 1),
             "boot.yaml:6:20: staticResources.clusters[0].endpoints[0].adress: unknown field "
-            "(Endpoint has: address, weight)");
+            "(Endpoint has: address, weight, hasSidecar)");
   EXPECT_TRUE(map.contains("staticResources.clusters[0].lbPolicy"));
   EXPECT_FALSE(map.contains("static_resources.clusters[0].lb_policy"));
 }
