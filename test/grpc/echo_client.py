@@ -379,7 +379,7 @@ def main():
         "failed": r.failed,
         "calls": [{k: v for k, v in c.items() if k != "_raw"} for c in r.calls],
     }
-    print(json.dumps(result, ensure_ascii=True))
+    print(json.dumps(result, ensure_ascii=True, separators=(",", ":")))
     return 0 if not r.failed else 1
 
 

@@ -6,7 +6,6 @@
 
 #include "common/http2/server_connection.h"
 #include "common/tcp_connection.h"
-#include "common/tcp_listener.h"
 
 namespace remora::echo {
 
@@ -43,7 +42,7 @@ class GrpcEchoServer::Conn final : public common::TcpConnection::Handler,
     if (server_ != nullptr) {
       GrpcEchoServer* s = server_;
       server_ = nullptr;
-      s->release(this);
+      s->conns_.release(this);
     }
   }
 
@@ -115,53 +114,19 @@ GrpcEchoServer::GrpcEchoServer(common::EventLoop& loop, const GrpcEchoOptions& o
            kDefaultMaxMessageBytes,
            std::mt19937_64(options.seed != 0 ? options.seed : std::random_device{}()),
            {}},
-      stats_(http2::Http2Stats::registerIn(store_)) {}
+      stats_(http2::Http2Stats::registerIn(store_)),
+      conns_(loop, [this] { return std::make_unique<Conn>(*this); }) {}
 
 GrpcEchoServer::~GrpcEchoServer() {
   close();
 }
 
 common::Status GrpcEchoServer::listen(std::string_view address, int backlog) {
-  auto handle = common::listenTcp(loop_, address, backlog, onConnection, this, &bound_);
-  if (!handle.isOk()) {
-    return handle.status();
-  }
-  listener_ = handle.value();
-  return common::Status::ok();
-}
-
-void GrpcEchoServer::onConnection(uv_stream_t* server, int status) {
-  auto* self = static_cast<GrpcEchoServer*>(server->data);
-  if (self == nullptr || status < 0) {
-    return;
-  }
-  auto conn = std::make_unique<Conn>(*self);
-  if (conn->start(server) != 0) {
-    conn->detach();
-    conn->closeNow();
-    return;
-  }
-  Conn* raw = conn.get();
-  self->conns_.emplace(raw, std::move(conn));
-}
-
-void GrpcEchoServer::release(Conn* conn) noexcept {
-  auto it = conns_.find(conn);
-  if (it != conns_.end()) {
-    loop_.deferDelete(std::move(it->second));
-    conns_.erase(it);
-  }
+  return conns_.listen(address, backlog);
 }
 
 void GrpcEchoServer::close() noexcept {
-  common::closeListener(listener_);
-  auto conns = std::move(conns_);
-  conns_.clear();
-  for (auto& [raw, conn] : conns) {
-    conn->detach();
-    conn->closeNow();
-    loop_.deferDelete(std::move(conn));
-  }
+  conns_.close();
 }
 
 void GrpcEchoServer::logCounters() const {

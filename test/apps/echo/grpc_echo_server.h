@@ -5,18 +5,16 @@
 // A connection whose bytes are not valid HTTP/2 gets GOAWAY and is closed once it is sent.
 // Call close() before EventLoop::closeAll().
 
-#include <uv.h>
-
 #include <memory>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 
 #include "common/event_loop.h"
 #include "common/http2/http2_stats.h"
 #include "common/socket_address.h"
 #include "common/stats.h"
 #include "common/status.h"
+#include "test/apps/echo/connection_set.h"
 #include "test/apps/echo/grpc_echo_call.h"
 
 namespace remora::echo {
@@ -37,7 +35,7 @@ class GrpcEchoServer {
   GrpcEchoServer& operator=(const GrpcEchoServer&) = delete;
 
   common::Status listen(std::string_view address, int backlog = 1024);
-  const common::SocketAddress& boundAddress() const noexcept { return bound_; }
+  const common::SocketAddress& boundAddress() const noexcept { return conns_.boundAddress(); }
   // The instance id (known once the port is: it may default to echo-<port>).
   void setId(std::string id) { ctx_.id = std::move(id); }
   // Stops listening and closes every connection (open calls are reset). Idempotent.
@@ -47,16 +45,12 @@ class GrpcEchoServer {
 
  private:
   class Conn;
-  static void onConnection(uv_stream_t* server, int status);
-  void release(Conn* conn) noexcept;
 
   common::EventLoop& loop_;
   GrpcEchoContext ctx_;
   common::StatsStore store_{1};
   http2::Http2Stats stats_;
-  uv_tcp_t* listener_ = nullptr;
-  common::SocketAddress bound_;
-  std::unordered_map<Conn*, std::unique_ptr<Conn>> conns_;
+  ConnectionSet<Conn> conns_;  // last: its connections use the members above
 };
 
 }  // namespace remora::echo

@@ -1,7 +1,5 @@
 #include "test/apps/echo/tcp_echo_server.h"
 
-#include "common/tcp_listener.h"
-
 #include <spdlog/spdlog.h>
 
 #include "common/tcp_connection.h"
@@ -35,7 +33,7 @@ class TcpEchoServer::Conn final : public common::TcpConnection::Handler, public 
     if (server_ != nullptr) {
       TcpEchoServer* s = server_;
       server_ = nullptr;
-      s->release(this);
+      s->conns_.release(this);
     }
   }
 
@@ -76,53 +74,20 @@ class TcpEchoServer::Conn final : public common::TcpConnection::Handler, public 
 };
 
 TcpEchoServer::TcpEchoServer(common::EventLoop& loop, std::optional<std::string> banner)
-    : loop_(loop), banner_(std::move(banner)) {}
+    : loop_(loop),
+      banner_(std::move(banner)),
+      conns_(loop, [this] { return std::make_unique<Conn>(*this); }) {}
 
 TcpEchoServer::~TcpEchoServer() {
   close();
 }
 
 common::Status TcpEchoServer::listen(std::string_view address, int backlog) {
-  auto handle = common::listenTcp(loop_, address, backlog, onConnection, this, &bound_);
-  if (!handle.isOk()) {
-    return handle.status();
-  }
-  listener_ = handle.value();
-  return common::Status::ok();
-}
-
-void TcpEchoServer::onConnection(uv_stream_t* server, int status) {
-  auto* self = static_cast<TcpEchoServer*>(server->data);
-  if (self == nullptr || status < 0) {
-    return;
-  }
-  auto conn = std::make_unique<Conn>(*self);
-  if (conn->start(server) != 0) {
-    conn->detach();
-    conn->closeNow();
-    return;
-  }
-  Conn* raw = conn.get();
-  self->conns_.emplace(raw, std::move(conn));
-}
-
-void TcpEchoServer::release(Conn* conn) noexcept {
-  auto it = conns_.find(conn);
-  if (it != conns_.end()) {
-    loop_.deferDelete(std::move(it->second));
-    conns_.erase(it);
-  }
+  return conns_.listen(address, backlog);
 }
 
 void TcpEchoServer::close() noexcept {
-  common::closeListener(listener_);
-  auto conns = std::move(conns_);
-  conns_.clear();
-  for (auto& [raw, conn] : conns) {
-    conn->detach();
-    conn->closeNow();
-    loop_.deferDelete(std::move(conn));
-  }
+  conns_.close();
 }
 
 }  // namespace remora::echo
