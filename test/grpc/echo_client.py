@@ -6,7 +6,7 @@ usage: echo_client.py TARGET SCENARIO [--metadata NAME=VALUE]... [--expect-code 
 
 TARGET is host:port: remora-echo --grpc itself, or a proxy in front of it. SCENARIO is one of
 unary, server-stream, client-stream, bidi, metadata, deadline, cancel, error, unimplemented,
-unavailable, too-large. The client runs the scenario's calls and prints one JSON line: the
+unavailable, too-large, concurrent, slow-reader. The client runs the scenario's calls and prints one JSON line: the
 first call's code, details and instance id at the top, then every call (code, details,
 replies, initial and trailing metadata, elapsed ms) and the expectations that failed.
 Exit status: 0 when every expectation held, 1 when one did not, 2 on a usage or setup error.
@@ -316,6 +316,38 @@ def scenario_too_large(r):
     r.expect_code(after, grpc.StatusCode.OK)
 
 
+def scenario_concurrent(r):
+    # 20 calls of 300 ms at once on one channel (one HTTP/2 connection): together, not in turn.
+    started = time.monotonic()
+    futures = [r.stubs["Unary"].future(req("c%d" % i, delay_ms=300), metadata=r.extra,
+                                       timeout=r.timeout) for i in range(20)]
+    for i, f in enumerate(futures):
+        try:
+            replies = [f.result()]
+        except grpc.RpcError:
+            replies = []
+        c = r._record("Unary", started, f.code(), f.details(), replies, f.initial_metadata(),
+                      f.trailing_metadata())
+        r.expect_code(c, grpc.StatusCode.OK)
+        r.expect_replies(c, ["c%d" % i])
+    elapsed = (time.monotonic() - started) * 1000
+    r.expect(elapsed < 3000, "20 concurrent calls of 300 ms took %d ms" % elapsed)
+
+
+def scenario_slow_reader(r):
+    # A stream of 100,000 replies of 60 kB that the client stops reading after the first:
+    # the server must wait (flow control), not queue gigabytes. "holding" on stderr tells a
+    # test when to look at the server's memory.
+    def on_reply(call, _reply, n):
+        print("holding", file=sys.stderr, flush=True)
+        time.sleep(2)
+        call.cancel()
+
+    c = r.call("ServerStream", req("x" * 60000, count=100000), on_reply=on_reply)
+    r.expect_code(c, grpc.StatusCode.CANCELLED)
+    r.expect(len(c["_raw"]) == 1, "%d replies read, expected 1" % len(c["_raw"]))
+
+
 SCENARIOS = {
     "unary": scenario_unary,
     "server-stream": scenario_server_stream,
@@ -328,6 +360,8 @@ SCENARIOS = {
     "unimplemented": scenario_unimplemented,
     "unavailable": scenario_unavailable,
     "too-large": scenario_too_large,
+    "concurrent": scenario_concurrent,
+    "slow-reader": scenario_slow_reader,
 }
 
 

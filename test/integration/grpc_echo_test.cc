@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <string>
@@ -193,6 +194,35 @@ TEST_F(GrpcEchoTest, FailRateFlagFailsEveryCallUnlessTheMetadataOverrides) {
 
 TEST_F(GrpcEchoTest, MessageOverFourMebibytesIsResourceExhausted) {
   expectScenario("too-large", "RESOURCE_EXHAUSTED");
+}
+
+TEST_F(GrpcEchoTest, ConcurrentCallsShareOneConnectionAndOverlap) {
+  Ran r = expectScenario("concurrent", "OK");
+  EXPECT_EQ(jsonInt(r.out, "calls_made"), 20) << r.out;
+}
+
+TEST_F(GrpcEchoTest, ClientThatStopsReadingCostsTheServerBoundedMemory) {
+  // 100,000 replies of 60 kB asked for (6 GB), one read, then 2 s without reading.
+  long base_kb = echo_.process.rssKb();
+  Process client;
+  ASSERT_TRUE(client.start({kPython, clientScript(), echo_.address, "slow-reader"},
+                           dir_.file("slow.out"), dir_.file("slow.err")));
+  auto deadline = Clock::now() + 20s;
+  while (readFile(dir_.file("slow.err")).find("holding") == std::string::npos &&
+         Clock::now() < deadline && client.running()) {
+    usleep(20000);
+  }
+  ASSERT_NE(readFile(dir_.file("slow.err")).find("holding"), std::string::npos)
+      << readFile(dir_.file("slow.err"));
+  long peak_kb = 0;
+  for (auto until = Clock::now() + 1500ms; Clock::now() < until;) {
+    peak_kb = std::max(peak_kb, echo_.process.rssKb());
+    usleep(50000);
+  }
+  EXPECT_EQ(client.wait(20s), 0) << readFile(dir_.file("slow.out"));
+  EXPECT_GT(peak_kb, 0);
+  EXPECT_LT(peak_kb, base_kb + 32 * 1024)
+      << "RSS " << base_kb << " kB before, " << peak_kb << " kB while the client was not reading";
 }
 
 TEST_F(GrpcEchoTest, ServerAnswersDeadlineExceededAtTheGrpcTimeoutItWasSent) {

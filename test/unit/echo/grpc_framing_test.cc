@@ -23,7 +23,8 @@ TEST(GrpcFraming, PrefixIsFlagAndBigEndianLength) {
   std::string out;
   appendMessage(std::string(0x010203, 'x'), out);
   ASSERT_EQ(out.size(), 5u + 0x010203);
-  EXPECT_EQ(out.substr(0, 5), std::string("\x00\x01\x02\x03", 4) + std::string(1, '\x03'));
+  // Flag 0 (not compressed), then the length 0x00010203 big-endian.
+  EXPECT_EQ(out.substr(0, 5), std::string("\x00\x00\x01\x02\x03", 5));
 }
 
 TEST(GrpcFraming, ReaderYieldsTheSameMessagesWhateverTheSplit) {
