@@ -2,9 +2,10 @@
 // ConnectionSet<Conn>: the listening socket of one remora-echo mode and the connections it
 // accepted, each a Conn owned here until it releases itself (its socket closed) or close().
 //
-// Conn's contract: `int start(uv_stream_t* listener)` accepts and starts reading (a libuv error
-// code or 0); `void detach()` forgets its owner; `void closeNow()` closes it and, unless
-// detached, calls the owner's release(this). Call close() before EventLoop::closeAll().
+// Conn derives from ConnectionSetMember<Conn> (detach, closeNow) and has
+// `int start(uv_stream_t* listener)`: accept and start reading (a libuv error code or 0), and
+// `void closeOnce()`: close its socket (called once, by closeNow). Call close() before
+// EventLoop::closeAll().
 
 #include <uv.h>
 
@@ -19,6 +20,40 @@
 #include "common/tcp_listener.h"
 
 namespace remora::echo {
+
+template <typename Conn>
+class ConnectionSet;
+
+// The part of a connection that its set knows.
+template <typename Conn>
+class ConnectionSetMember {
+ public:
+  explicit ConnectionSetMember(ConnectionSet<Conn>& set) noexcept : set_(&set) {}
+  // Forgets the set (the set is closing and deletes the connection itself).
+  void detach() noexcept { set_ = nullptr; }
+  // Closes the connection (Conn::closeOnce) the first time; then the set, unless detached,
+  // deletes it once the current callback is over.
+  void closeNow() noexcept {
+    if (closed_) {
+      return;
+    }
+    closed_ = true;
+    static_cast<Conn*>(this)->closeOnce();
+    if (set_ != nullptr) {
+      ConnectionSet<Conn>* set = set_;
+      set_ = nullptr;
+      set->release(static_cast<Conn*>(this));
+    }
+  }
+  bool closed() const noexcept { return closed_; }
+
+ protected:
+  ~ConnectionSetMember() = default;
+
+ private:
+  ConnectionSet<Conn>* set_;
+  bool closed_ = false;
+};
 
 template <typename Conn>
 class ConnectionSet {

@@ -12,9 +12,11 @@ namespace remora::echo {
 // One downstream connection: socket events in, the HTTP/2 codec, and the calls of its streams.
 class GrpcEchoServer::Conn final : public common::TcpConnection::Handler,
                                    public http::ServerConnectionCallbacks,
-                                   public common::Deletable {
+                                   public common::Deletable,
+                                   public ConnectionSetMember<Conn> {
  public:
-  explicit Conn(GrpcEchoServer& server) : server_(&server), tcp_(server.loop_, *this) {}
+  explicit Conn(GrpcEchoServer& server)
+      : ConnectionSetMember(server.conns_), server_(server), tcp_(server.loop_, *this) {}
 
   int start(uv_stream_t* listener) noexcept {
     int rc = tcp_.accept(listener);
@@ -22,32 +24,21 @@ class GrpcEchoServer::Conn final : public common::TcpConnection::Handler,
       return rc;
     }
     codec_ = std::make_unique<http2::ServerConnection>(tcp_, *this, http2::Settings{},
-                                                       server_->stats_, server_->store_.shard(0));
+                                                       server_.stats_, server_.store_.shard(0));
     tcp_.readStart();
     return 0;
   }
 
-  void detach() noexcept { server_ = nullptr; }
-
   // Resets the open calls and closes the socket.
-  void closeNow() noexcept {
-    if (closed_) {
-      return;
-    }
-    closed_ = true;
+  void closeOnce() noexcept {
     if (codec_) {
       codec_->onConnectionClosed();
     }
     tcp_.close();
-    if (server_ != nullptr) {
-      GrpcEchoServer* s = server_;
-      server_ = nullptr;
-      s->conns_.release(this);
-    }
   }
 
   http::RequestDecoder& newStream(http::ResponseEncoder& encoder) noexcept override {
-    auto call = std::make_unique<GrpcEchoCall>(server_->ctx_, encoder, [this](GrpcEchoCall& c) {
+    auto call = std::make_unique<GrpcEchoCall>(server_.ctx_, encoder, [this](GrpcEchoCall& c) {
       auto it = calls_.find(&c);
       if (it != calls_.end()) {
         tcp_.loop().deferDelete(std::move(it->second));
@@ -85,7 +76,7 @@ class GrpcEchoServer::Conn final : public common::TcpConnection::Handler,
     }
   }
   void onLowWatermark() noexcept override {
-    if (!failed_ && !closed_) {
+    if (!failed_ && !closed()) {
       codec_->onUnderlyingBelowLowWatermark();
     }
   }
@@ -96,12 +87,11 @@ class GrpcEchoServer::Conn final : public common::TcpConnection::Handler,
   }
 
  private:
-  GrpcEchoServer* server_;
+  GrpcEchoServer& server_;
   common::TcpConnection tcp_;
   std::unordered_map<GrpcEchoCall*, std::unique_ptr<GrpcEchoCall>> calls_;
   std::unique_ptr<http2::ServerConnection> codec_;  // after tcp_ and calls_: destroyed first
   bool failed_ = false;
-  bool closed_ = false;
 };
 
 GrpcEchoServer::GrpcEchoServer(common::EventLoop& loop, const GrpcEchoOptions& options)

@@ -6,36 +6,26 @@
 
 namespace remora::echo {
 
-class TcpEchoServer::Conn final : public common::TcpConnection::Handler, public common::Deletable {
+class TcpEchoServer::Conn final : public common::TcpConnection::Handler,
+                                  public common::Deletable,
+                                  public ConnectionSetMember<Conn> {
  public:
-  Conn(TcpEchoServer& server) : server_(&server), tcp_(server.loop_, *this) {}
+  explicit Conn(TcpEchoServer& server)
+      : ConnectionSetMember(server.conns_), server_(server), tcp_(server.loop_, *this) {}
 
   int start(uv_stream_t* listener) noexcept {
     int rc = tcp_.accept(listener);
     if (rc != 0) {
       return rc;
     }
-    if (server_->banner_) {
-      tcp_.write(*server_->banner_, "\n");
+    if (server_.banner_) {
+      tcp_.write(*server_.banner_, "\n");
     }
     tcp_.readStart();
     return 0;
   }
 
-  void detach() noexcept { server_ = nullptr; }
-
-  void closeNow() noexcept {
-    if (closed_) {
-      return;
-    }
-    closed_ = true;
-    tcp_.close();
-    if (server_ != nullptr) {
-      TcpEchoServer* s = server_;
-      server_ = nullptr;
-      s->conns_.release(this);
-    }
-  }
+  void closeOnce() noexcept { tcp_.close(); }
 
   void onData(const char* data, size_t len) noexcept override {
     tcp_.write(std::string_view(data, len));
@@ -56,7 +46,7 @@ class TcpEchoServer::Conn final : public common::TcpConnection::Handler, public 
     }
   }
   void onLowWatermark() noexcept override {
-    if (!eof_ && !closed_) {
+    if (!eof_ && !closed()) {
       tcp_.readStart();
     }
   }
@@ -67,10 +57,9 @@ class TcpEchoServer::Conn final : public common::TcpConnection::Handler, public 
   }
 
  private:
-  TcpEchoServer* server_;
+  TcpEchoServer& server_;
   common::TcpConnection tcp_;
   bool eof_ = false;
-  bool closed_ = false;
 };
 
 TcpEchoServer::TcpEchoServer(common::EventLoop& loop, std::optional<std::string> banner)
