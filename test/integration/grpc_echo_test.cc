@@ -298,12 +298,36 @@ TEST_F(GrpcEchoTest, Http1RequestGetsNoAnswerAndTheServerGoesOn) {
   expectScenario("unary", "OK");
 }
 
-TEST_F(GrpcEchoTest, SigtermStopsTheServerCleanly) {
+TEST_F(GrpcEchoTest, SigtermStopsTheServerCleanlyWithACallWaitingOnItsDelay) {
   expectScenario("unary", "OK");
+  // A call whose reply is 3 s away (its timer armed) when the signal comes.
+  Process waiting;
+  ASSERT_TRUE(waiting.start(
+      {kCurl, "-s", "-i", "--http2-prior-knowledge", "-m", "10", "--data-binary",
+       "@" + dir_.write("delayed", grpcMessage(kDelay3000)), "-H", "content-type: application/grpc",
+       "-H", "te: trailers", "http://" + echo_.address + kService + "Unary"},
+      dir_.file("delayed.out"), dir_.file("delayed.err")));
+  auto deadline = Clock::now() + 10s;
+  const std::string armed = "grpc /remora.echo.v1.Echo/Unary: request complete (1 messages)";
+  // The second such line (the first was the unary call's).
+  auto armedTwice = [&] {
+    std::string log = echoLog();
+    size_t first = log.find(armed);
+    return first != std::string::npos && log.find(armed, first + 1) != std::string::npos;
+  };
+  while (!armedTwice() && Clock::now() < deadline) {
+    usleep(20000);
+  }
+  ASSERT_TRUE(armedTwice()) << echoLog();
+  auto signalled = Clock::now();
   echo_.process.signal(SIGTERM);
   EXPECT_EQ(echo_.process.wait(5s), 0) << echoLog();
+  EXPECT_LT(Clock::now() - signalled, 2s) << "the pending 3 s delay held the exit";
   EXPECT_NE(echoLog().find("grpc calls ended with grpc-status 0: 1"), std::string::npos)
       << echoLog();
+  EXPECT_NE(echoLog().find("grpc calls reset before their end: 1"), std::string::npos) << echoLog();
+  EXPECT_NE(waiting.wait(10s), -1);
+  EXPECT_EQ(readFile(dir_.file("delayed.out")).find("grpc-status: 0"), std::string::npos);
 }
 
 TEST(GrpcEchoFlags, ConflictingOrInvalidGrpcFlagsAreRefused) {

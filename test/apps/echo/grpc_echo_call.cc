@@ -154,6 +154,7 @@ void GrpcEchoCall::onRequestEnd() {
     finish(static_cast<uint32_t>(GrpcStatus::kInternal), "request ended inside a message");
     return;
   }
+  spdlog::debug("grpc {}: request complete ({} messages)", path_, received_);
   switch (method_) {
     case Method::kUnary:
     case Method::kServerStream:

@@ -27,7 +27,7 @@ constexpr const char* kUsage = R"(usage: remora-echo [flags]
 
 A tiny HTTP backend for tests and demos: answers with a JSON description of the request and
 its instance id; latency, status, failure rate and body size come from flags or per request
-from x-echo-* headers.
+from x-echo-* headers. --grpc serves a gRPC test service instead, --tcp echoes raw bytes.
 
 flags:
   --listen ADDR          address to listen on (default 127.0.0.1:8080; port 0: any free port)
