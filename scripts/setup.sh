@@ -8,7 +8,7 @@ set -euo pipefail
 APT_PKGS=(build-essential cmake pkg-config libuv1-dev libprotobuf-dev protobuf-compiler nghttp2-client
           libspdlog-dev libfmt-dev libyaml-cpp-dev libgtest-dev libgmock-dev libnghttp2-dev
           libssl-dev libcurl4-openssl-dev openssl
-          curl python3 iproute2 iptables
+          curl python3 python3-grpcio python3-protobuf iproute2 iptables
           clang libclang-rt-14-dev)
 # clang builds the ASan+UBSan tree (it compiles it in about two thirds of GCC's time) and the
 # libFuzzer targets. Peers and load tools for test/bench (only with --bench).

@@ -43,20 +43,6 @@ bool parseUint(std::string_view s, uint64_t& out) {
   return r.ec == std::errc() && r.ptr == s.data() + s.size();
 }
 
-bool parseRate(std::string_view s, double& out) {
-  if (s.empty() || s.size() > 32) {
-    return false;
-  }
-  std::string tmp(s);
-  char* end = nullptr;
-  double v = std::strtod(tmp.c_str(), &end);
-  if (end != tmp.c_str() + tmp.size() || !(v >= 0.0 && v <= 1.0)) {
-    return false;
-  }
-  out = v;
-  return true;
-}
-
 bool parseStatus(std::string_view s, int& out) {
   uint64_t v = 0;
   if (!parseUint(s, v) || v < 100 || v > 599) {
@@ -100,6 +86,20 @@ struct TimerHolder final : common::Deletable {
 };
 
 }  // namespace
+
+bool parseRate(std::string_view s, double& out) {
+  if (s.empty() || s.size() > 32) {
+    return false;
+  }
+  std::string tmp(s);
+  char* end = nullptr;
+  double v = std::strtod(tmp.c_str(), &end);
+  if (end != tmp.c_str() + tmp.size() || !(v >= 0.0 && v <= 1.0)) {
+    return false;
+  }
+  out = v;
+  return true;
+}
 
 void appendPattern(uint64_t offset, size_t n, std::string& out) {
   size_t at = out.size();

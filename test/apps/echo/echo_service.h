@@ -41,6 +41,8 @@ struct EchoDefaults {
 
 // Appends bytes [offset, offset + n) of the deterministic pattern to out.
 void appendPattern(uint64_t offset, size_t n, std::string& out);
+// A rate in 0..1 ("0.25"); false (and `out` unchanged) when `s` is not one.
+bool parseRate(std::string_view s, double& out);
 // FNV-1a 64 of data, as 16 lowercase hex digits.
 std::string fnv1a64Hex(std::string_view data);
 

@@ -1,5 +1,5 @@
-// remora-echo: a tiny HTTP (or raw TCP) backend for tests and the demo. See echo_service.h for
-// the HTTP behaviour and --help for the flags.
+// remora-echo: a tiny HTTP (or gRPC, or raw TCP) backend for tests and the demo. See
+// echo_service.h for the HTTP behaviour, grpc_echo_call.h for gRPC and --help for the flags.
 
 #include <signal.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -17,6 +17,7 @@
 #include "common/event_loop.h"
 #include "common/http_server.h"
 #include "test/apps/echo/echo_service.h"
+#include "test/apps/echo/grpc_echo_server.h"
 #include "test/apps/echo/tcp_echo_server.h"
 
 namespace remora::echo {
@@ -26,7 +27,7 @@ constexpr const char* kUsage = R"(usage: remora-echo [flags]
 
 A tiny HTTP backend for tests and demos: answers with a JSON description of the request and
 its instance id; latency, status, failure rate and body size come from flags or per request
-from x-echo-* headers.
+from x-echo-* headers. --grpc serves a gRPC test service instead, --tcp echoes raw bytes.
 
 flags:
   --listen ADDR          address to listen on (default 127.0.0.1:8080; port 0: any free port)
@@ -42,6 +43,9 @@ flags:
   --max-body-bytes N     largest accepted request body (default 67108864)
   --seed N               seed for --fail-rate draws (default: random)
   --tcp                  raw TCP echo instead of HTTP
+  --grpc                 gRPC instead of HTTP/1: HTTP/2 with prior knowledge (h2c) serving
+                         remora.echo.v1.Echo (echo.proto); --latency-ms is the default delay,
+                         --fail-rate fails calls with grpc-status --fail-status (default 14)
   --banner TEXT          --tcp: send TEXT and a newline on accept (server speaks first)
   --log-level LEVEL      trace|debug|info|warn|error (default info)
   --help, --version
@@ -52,6 +56,11 @@ per-request headers: x-echo-delay-ms, x-echo-status, x-echo-body-size, x-echo-fa
 paths: /healthz, /echo-body (body back), /bytes/N (N pattern bytes: byte i = (i*31+7)&255),
   POST /_echo/config?status=&latency-ms=&fail-rate=&body-size= (change the defaults)
 requests with Upgrade get 101 and become a raw byte echo.
+
+--grpc: methods Unary, ServerStream, ClientStream, Bidi; EchoRequest fields message, count,
+  delay_ms, status_code, status_message drive the replies; metadata x-echo-fail-rate: F;
+  grpc-timeout is honoured (4 DEADLINE_EXCEEDED); custom request metadata comes back as
+  x-echo-md-NAME; every response has x-echo-id.
 )";
 
 struct Config {
@@ -64,6 +73,8 @@ struct Config {
   uint64_t max_body_bytes = 64 * 1024 * 1024;
   uint64_t seed = 0;
   bool tcp = false;
+  bool grpc = false;
+  std::optional<std::string> fail_status;  // checked once the mode is known
   std::optional<std::string> banner;
   spdlog::level::level_enum log_level = spdlog::level::info;
 };
@@ -142,7 +153,7 @@ Config parseFlags(int argc, char** argv) {
       }
       c.defaults.fail_rate = f;
     } else if (name == "--fail-status") {
-      c.defaults.fail_status = toStatus(name, value());
+      c.fail_status = std::string(value());
     } else if (name == "--body-size") {
       c.defaults.body_size = static_cast<int64_t>(toUint(name, value()));
     } else if (name == "--close-on-reuse") {
@@ -157,6 +168,9 @@ Config parseFlags(int argc, char** argv) {
     } else if (name == "--tcp") {
       noValue();
       c.tcp = true;
+    } else if (name == "--grpc") {
+      noValue();
+      c.grpc = true;
     } else if (name == "--banner") {
       c.banner = std::string(value());
     } else if (name == "--log-level") {
@@ -183,6 +197,17 @@ Config parseFlags(int argc, char** argv) {
   }
   if (c.banner && !c.tcp) {
     usageError("--banner needs --tcp");
+  }
+  if (c.tcp && c.grpc) {
+    usageError("--tcp and --grpc exclude each other");
+  }
+  if (c.fail_status && c.grpc) {
+    uint64_t s = toUint("--fail-status", *c.fail_status);
+    if (s < 1 || s > kMaxGrpcStatus) {
+      usageError("--fail-status: not a gRPC status (1..16) for --grpc: '" + *c.fail_status + "'");
+    }
+  } else if (c.fail_status) {
+    c.defaults.fail_status = toStatus("--fail-status", *c.fail_status);
   }
   auto addr = common::parseSocketAddress(c.listen);
   if (!addr.isOk()) {
@@ -227,8 +252,24 @@ int run(int argc, char** argv) {
   std::unique_ptr<EchoService> echo;
   std::unique_ptr<common::HttpServer> http;
   std::unique_ptr<TcpEchoServer> tcp;
+  std::unique_ptr<GrpcEchoServer> grpc;
   common::SocketAddress bound;
-  if (cfg.tcp) {
+  if (cfg.grpc) {
+    GrpcEchoOptions o;
+    o.default_delay_ms = cfg.defaults.latency_ms;
+    o.fail_rate = cfg.defaults.fail_rate;
+    if (cfg.fail_status) {
+      o.fail_status = static_cast<uint32_t>(toUint("--fail-status", *cfg.fail_status));
+    }
+    o.seed = cfg.seed;
+    grpc = std::make_unique<GrpcEchoServer>(loop, o);
+    common::Status s = grpc->listen(cfg.listen);
+    if (!s.isOk()) {
+      spdlog::error("{}", s.message());
+      return 1;
+    }
+    bound = grpc->boundAddress();
+  } else if (cfg.tcp) {
     tcp = std::make_unique<TcpEchoServer>(loop, cfg.banner);
     common::Status s = tcp->listen(cfg.listen);
     if (!s.isOk()) {
@@ -255,12 +296,18 @@ int run(int argc, char** argv) {
   if (echo) {
     echo->setId(id);
   }
+  if (grpc) {
+    grpc->setId(id);
+  }
   std::string address = bound.toString();
   if (!cfg.ready_file.empty() && !writeReadyFile(cfg.ready_file, address)) {
     spdlog::error("cannot write the ready file {}", cfg.ready_file);
     return 1;
   }
-  spdlog::info("{} listening on {} ({})", id, address, cfg.tcp ? "tcp echo" : "http");
+  spdlog::info("{} listening on {} ({})", id, address,
+               cfg.tcp    ? "tcp echo"
+               : cfg.grpc ? "grpc, h2c"
+                          : "http");
 
   Signals sig;
   sig.on_signal = [&] {
@@ -273,6 +320,9 @@ int run(int argc, char** argv) {
     }
     if (tcp) {
       tcp->close();
+    }
+    if (grpc) {
+      grpc->close();
     }
     uv_close(reinterpret_cast<uv_handle_t*>(&sig.term), nullptr);
     uv_close(reinterpret_cast<uv_handle_t*>(&sig.intr), nullptr);
@@ -297,8 +347,13 @@ int run(int argc, char** argv) {
   if (tcp) {
     tcp->close();
   }
+  if (grpc) {
+    grpc->close();
+    grpc->logCounters();
+  }
   http.reset();
   tcp.reset();
+  grpc.reset();
   int rc = loop.closeAll();
   if (rc != 0) {
     spdlog::warn("event loop closed with {}", uv_strerror(rc));

@@ -11,11 +11,11 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 
 #include "common/event_loop.h"
 #include "common/socket_address.h"
 #include "common/status.h"
+#include "test/apps/echo/connection_set.h"
 
 namespace remora::echo {
 
@@ -27,20 +27,16 @@ class TcpEchoServer {
   TcpEchoServer& operator=(const TcpEchoServer&) = delete;
 
   common::Status listen(std::string_view address, int backlog = 1024);
-  const common::SocketAddress& boundAddress() const noexcept { return bound_; }
+  const common::SocketAddress& boundAddress() const noexcept { return conns_.boundAddress(); }
   // Stops listening and closes every connection. Idempotent.
   void close() noexcept;
 
  private:
   class Conn;
-  static void onConnection(uv_stream_t* server, int status);
-  void release(Conn* conn) noexcept;
 
   common::EventLoop& loop_;
   std::optional<std::string> banner_;
-  uv_tcp_t* listener_ = nullptr;
-  common::SocketAddress bound_;
-  std::unordered_map<Conn*, std::unique_ptr<Conn>> conns_;
+  ConnectionSet<Conn> conns_;
 };
 
 }  // namespace remora::echo
