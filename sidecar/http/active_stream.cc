@@ -604,9 +604,13 @@ void ActiveStream::recordStream() noexcept {
     }
   }
   router_.settle();
-  if (grpc_ && info_->grpc_status >= 0 && cluster != nullptr && cluster->stats.has_grpc &&
-      static_cast<size_t>(info_->grpc_status) < cluster->stats.grpc_requests.size()) {
-    worker.stats().add(cluster->stats.grpc_requests[static_cast<size_t>(info_->grpc_status)]);
+  if (grpc_ && info_->grpc_status >= 0) {
+    // (A request answered before it reached the router counts for the route's cluster.)
+    const ClusterConfig* c = cluster != nullptr ? cluster : route_cluster_;
+    if (c != nullptr && c->stats.has_grpc &&
+        static_cast<size_t>(info_->grpc_status) < c->stats.grpc_requests.size()) {
+      worker.stats().add(c->stats.grpc_requests[static_cast<size_t>(info_->grpc_status)]);
+    }
   }
   filters_.finish(*info_);
   if (snapshot_->access_log) {

@@ -11,7 +11,9 @@
 #include <string>
 #include <vector>
 
+#include "support/grpc_client.h"
 #include "support/process.h"
+#include "support/sockets.h"
 
 namespace remora::test {
 namespace {
@@ -22,34 +24,6 @@ using namespace std::chrono_literals;
 constexpr const char* kPython = "/usr/bin/python3";
 constexpr const char* kCurl = "/usr/bin/curl";
 constexpr const char* kService = "/remora.echo.v1.Echo/";
-
-struct Ran {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-  std::chrono::milliseconds elapsed{0};
-};
-
-// Runs `argv` to its end (at most 60 s); output captured in `dir`.
-Ran runTool(const TempDir& dir, const std::vector<std::string>& argv) {
-  static int n = 0;
-  std::string base = dir.file("tool" + std::to_string(++n));
-  Ran r;
-  Process p;
-  auto start = Clock::now();
-  if (!p.start(argv, base + ".out", base + ".err")) {
-    return r;
-  }
-  r.exit_code = p.wait(60s);
-  r.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
-  r.out = readFile(base + ".out");
-  r.err = readFile(base + ".err");
-  return r;
-}
-
-std::string clientScript() {
-  return std::string(REMORA_SOURCE_DIR) + "/test/grpc/echo_client.py";
-}
 
 // One gRPC message: the 5-byte prefix (uncompressed) and `payload`.
 std::string grpcMessage(const std::string& payload) {
@@ -73,8 +47,8 @@ class GrpcEchoServerTest : public ::testing::Test {
   // A POST by curl; -i: the response head (and trailers) before the body. An empty `body`
   // sends none (END_STREAM on the HEADERS frame): curl 7.88 does not see the end of a response
   // that arrives complete before it has sent its body.
-  Ran curlGrpc(const std::string& method, const std::string& body,
-               const std::vector<std::string>& headers) {
+  RunResult curlGrpc(const std::string& method, const std::string& body,
+                     const std::vector<std::string>& headers) {
     std::vector<std::string> argv = {kCurl, "-v", "-s", "-i",  "--http2-prior-knowledge",
                                      "-m",  "10", "-X", "POST"};
     if (!body.empty()) {
@@ -85,53 +59,50 @@ class GrpcEchoServerTest : public ::testing::Test {
       argv.insert(argv.end(), {"-H", h});
     }
     argv.push_back("http://" + echo_.address + kService + method);
-    return runTool(dir_, argv);
+    return runToExit(dir_, "curl" + std::to_string(++runs_), argv, 60s);
   }
 
   std::string echoLog() { return readFile(dir_.file("grpc-echo-1.err")); }
 
   // An empty EchoRequest to Unary is answered OK.
   void expectServing() {
-    Ran r = curlGrpc("Unary", grpcMessage(""), {"content-type: application/grpc", "te: trailers"});
+    RunResult r =
+        curlGrpc("Unary", grpcMessage(""), {"content-type: application/grpc", "te: trailers"});
     EXPECT_NE(r.out.find("grpc-status: 0"), std::string::npos) << r.out << r.err;
   }
 
   TempDir dir_;
   Echo echo_;
   int bodies_ = 0;
+  int runs_ = 0;
 };
 
 // And the grpcio client (test/grpc/echo_client.py), skipped where python3 has no grpc.
 class GrpcEchoTest : public GrpcEchoServerTest {
  protected:
   void SetUp() override {
-    Ran probe = runTool(dir_, {kPython, "-c", "import grpc, google.protobuf"});
-    if (probe.exit_code != 0) {
-      GTEST_SKIP() << kPython << " cannot import grpc and google.protobuf (install "
-                   << "python3-grpcio and python3-protobuf: scripts/setup.sh): " << probe.err;
+    if (std::string why = grpcClientMissing(dir_); !why.empty()) {
+      GTEST_SKIP() << why;
     }
     GrpcEchoServerTest::SetUp();
   }
 
   // One scenario of the client against `address` (default: the fixture's server).
-  Ran scenario(const std::string& name, std::vector<std::string> extra = {},
-               std::string address = "") {
-    std::vector<std::string> argv = {kPython, clientScript(),
-                                     address.empty() ? echo_.address : address, name};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    return runTool(dir_, argv);
+  RunResult scenario(const std::string& name, std::vector<std::string> extra = {},
+                     std::string address = "") {
+    return runGrpcScenario(dir_, address.empty() ? echo_.address : address, name, extra);
   }
 
   // The scenario's expectations held (the client says which did not, otherwise).
-  static void expectPassed(const Ran& r) {
+  static void expectPassed(const RunResult& r) {
     EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
     EXPECT_NE(r.out.find("\"ok\":true"), std::string::npos) << r.out;
   }
 
   // Runs a scenario that must pass, its first call ending with `code`; returns its output.
-  Ran expectScenario(const std::string& name, const std::string& code,
-                     std::vector<std::string> extra = {}, std::string address = "") {
-    Ran r = scenario(name, std::move(extra), std::move(address));
+  RunResult expectScenario(const std::string& name, const std::string& code,
+                           std::vector<std::string> extra = {}, std::string address = "") {
+    RunResult r = scenario(name, std::move(extra), std::move(address));
     expectPassed(r);
     EXPECT_EQ(jsonStrings(r.out)["code"], code) << r.out;
     return r;
@@ -139,18 +110,18 @@ class GrpcEchoTest : public GrpcEchoServerTest {
 };
 
 TEST_F(GrpcEchoTest, UnaryEchoesTheMessageAndTheInstanceId) {
-  Ran r = expectScenario("unary", "OK");
+  RunResult r = expectScenario("unary", "OK");
   EXPECT_EQ(jsonStrings(r.out)["instance_id"], "grpc-echo-1");
 }
 
 TEST_F(GrpcEchoTest, ServerStreamSendsCountRepliesInOrder) {
-  Ran r = expectScenario("server-stream", "OK");
+  RunResult r = expectScenario("server-stream", "OK");
   EXPECT_NE(r.out.find("\"index\":4"), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find("\"index\":5"), std::string::npos) << r.out;
 }
 
 TEST_F(GrpcEchoTest, ClientStreamCountsTheMessagesAndBytesReceived) {
-  Ran r = expectScenario("client-stream", "OK");
+  RunResult r = expectScenario("client-stream", "OK");
   EXPECT_EQ(jsonInt(r.out, "received"), 4) << r.out;
 }
 
@@ -159,7 +130,7 @@ TEST_F(GrpcEchoTest, BidiRepliesToEachRequestBeforeTheNextIsSent) {
 }
 
 TEST_F(GrpcEchoTest, MetadataComesBackInTheReplyAndAsPrefixedInitialMetadata) {
-  Ran r = expectScenario("metadata", "OK");
+  RunResult r = expectScenario("metadata", "OK");
   EXPECT_EQ(jsonStrings(r.out)["x-echo-md-x-trace-me"], "abc") << r.out;
 }
 
@@ -195,7 +166,8 @@ TEST_F(GrpcEchoTest, FailRateMetadataInjectsUnavailable) {
 TEST_F(GrpcEchoTest, FailRateFlagFailsEveryCallUnlessTheMetadataOverrides) {
   Echo failing = Echo::start(dir_, "grpc-failing", {"--grpc", "--fail-rate", "1"});
   ASSERT_FALSE(failing.address.empty()) << readFile(dir_.file("grpc-failing.err"));
-  Ran r = expectScenario("unary", "UNAVAILABLE", {"--expect-code", "UNAVAILABLE"}, failing.address);
+  RunResult r =
+      expectScenario("unary", "UNAVAILABLE", {"--expect-code", "UNAVAILABLE"}, failing.address);
   EXPECT_NE(jsonStrings(r.out)["details"].find("injected failure"), std::string::npos) << r.out;
   expectScenario("unary", "OK", {"--expect-code", "OK", "--metadata", "x-echo-fail-rate=0"},
                  failing.address);
@@ -211,7 +183,7 @@ TEST_F(GrpcEchoTest, MessageOverFourMebibytesIsResourceExhausted) {
 }
 
 TEST_F(GrpcEchoTest, ConcurrentCallsShareOneConnectionAndOverlap) {
-  Ran r = expectScenario("concurrent", "OK");
+  RunResult r = expectScenario("concurrent", "OK");
   EXPECT_EQ(jsonInt(r.out, "calls_made"), 20) << r.out;
 }
 
@@ -219,7 +191,7 @@ TEST_F(GrpcEchoTest, ClientThatStopsReadingCostsTheServerBoundedMemory) {
   // 100,000 replies of 60 kB asked for (6 GB), one read, then 2 s without reading.
   long base_kb = echo_.process.rssKb();
   Process client;
-  ASSERT_TRUE(client.start({kPython, clientScript(), echo_.address, "slow-reader"},
+  ASSERT_TRUE(client.start({kPython, grpcClientScript(), echo_.address, "slow-reader"},
                            dir_.file("slow.out"), dir_.file("slow.err")));
   auto deadline = Clock::now() + 20s;
   while (readFile(dir_.file("slow.err")).find("holding") == std::string::npos &&
@@ -241,8 +213,8 @@ TEST_F(GrpcEchoTest, ClientThatStopsReadingCostsTheServerBoundedMemory) {
 
 TEST_F(GrpcEchoServerTest, ServerAnswersDeadlineExceededAtTheGrpcTimeoutItWasSent) {
   // curl has no deadline of its own here: the answer at ~200 ms is the server's.
-  Ran r = curlGrpc("Unary", grpcMessage(kDelay3000),
-                   {"content-type: application/grpc", "te: trailers", "grpc-timeout: 200m"});
+  RunResult r = curlGrpc("Unary", grpcMessage(kDelay3000),
+                         {"content-type: application/grpc", "te: trailers", "grpc-timeout: 200m"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("HTTP/2 200"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("content-type: application/grpc"), std::string::npos) << r.out;
@@ -256,8 +228,8 @@ TEST_F(GrpcEchoServerTest, ServerAnswersDeadlineExceededAtTheGrpcTimeoutItWasSen
 TEST_F(GrpcEchoServerTest, StreamedRepliesEndWithTrailers) {
   // EchoRequest{message: "hi", count: 2}: the replies, then grpc-status in trailers.
   std::string request = std::string("\x0a\x02hi\x10\x02", 6);
-  Ran r = curlGrpc("ServerStream", grpcMessage(request),
-                   {"content-type: application/grpc", "te: trailers"});
+  RunResult r = curlGrpc("ServerStream", grpcMessage(request),
+                         {"content-type: application/grpc", "te: trailers"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   size_t body = r.out.find("\r\n\r\n");
   size_t status = r.out.find("grpc-status: 0");
@@ -274,7 +246,7 @@ TEST_F(GrpcEchoServerTest, StreamedRepliesEndWithTrailers) {
 }
 
 TEST_F(GrpcEchoServerTest, WrongContentTypeIsUnsupportedMediaType) {
-  Ran r = curlGrpc("Unary", "", {"content-type: application/json"});
+  RunResult r = curlGrpc("Unary", "", {"content-type: application/json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("HTTP/2 415"), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find("grpc-status"), std::string::npos) << r.out;
@@ -283,7 +255,7 @@ TEST_F(GrpcEchoServerTest, WrongContentTypeIsUnsupportedMediaType) {
 TEST_F(GrpcEchoServerTest, BadFramingIsInternal) {
   std::vector<std::string> grpc_headers = {"content-type: application/grpc", "te: trailers"};
   // A message cut short by the end of the request.
-  Ran truncated = curlGrpc("Unary", grpcMessage("abcdef").substr(0, 8), grpc_headers);
+  RunResult truncated = curlGrpc("Unary", grpcMessage("abcdef").substr(0, 8), grpc_headers);
   ASSERT_EQ(truncated.exit_code, 0) << truncated.err;
   EXPECT_NE(truncated.out.find("grpc-status: 13"), std::string::npos) << truncated.out;
   EXPECT_NE(truncated.out.find("grpc-message: request ended inside a message"), std::string::npos)
@@ -291,22 +263,23 @@ TEST_F(GrpcEchoServerTest, BadFramingIsInternal) {
   // The compressed flag without a negotiated encoding.
   std::string compressed = grpcMessage("abc");
   compressed[0] = 1;
-  Ran c = curlGrpc("Unary", compressed, grpc_headers);
+  RunResult c = curlGrpc("Unary", compressed, grpc_headers);
   EXPECT_NE(c.out.find("grpc-status: 13"), std::string::npos) << c.out;
   // A payload that is not an EchoRequest (field 1 claims 100 bytes).
-  Ran junk = curlGrpc("Unary", grpcMessage(std::string("\x0a\x64", 2)), grpc_headers);
+  RunResult junk = curlGrpc("Unary", grpcMessage(std::string("\x0a\x64", 2)), grpc_headers);
   EXPECT_NE(junk.out.find("grpc-status: 13"), std::string::npos) << junk.out;
   // A malformed grpc-timeout.
   std::vector<std::string> bad_timeout = grpc_headers;
   bad_timeout.push_back("grpc-timeout: soon");
-  Ran t = curlGrpc("Unary", "", bad_timeout);
+  RunResult t = curlGrpc("Unary", "", bad_timeout);
   EXPECT_NE(t.out.find("grpc-message: malformed grpc-timeout 'soon'"), std::string::npos) << t.out;
   // The server is still serving.
   expectServing();
 }
 
 TEST_F(GrpcEchoServerTest, Http1RequestGetsNoAnswerAndTheServerGoesOn) {
-  Ran r = runTool(dir_, {kCurl, "-s", "-m", "5", "http://" + echo_.address + "/"});
+  RunResult r =
+      runToExit(dir_, "curl-h1", {kCurl, "-s", "-m", "5", "http://" + echo_.address + "/"}, 60s);
   EXPECT_NE(r.exit_code, 0) << r.out;
   EXPECT_EQ(r.out.find("HTTP/1.1 200"), std::string::npos) << r.out;
   expectServing();
@@ -352,7 +325,7 @@ TEST(GrpcEchoFlags, ConflictingOrInvalidGrpcFlagsAreRefused) {
         std::vector<std::string>{"--grpc", "--fail-status", "0"}}) {
     std::vector<std::string> argv = {echoBin(), "--listen", "127.0.0.1:0"};
     argv.insert(argv.end(), flags.begin(), flags.end());
-    Ran r = runTool(dir, argv);
+    RunResult r = runToExit(dir, "echo-flags", argv, 60s);
     EXPECT_EQ(r.exit_code, 2) << flags[1] << ": " << r.err;
     EXPECT_NE(r.err.find("see --help"), std::string::npos) << r.err;
   }

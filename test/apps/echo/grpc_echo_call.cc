@@ -41,7 +41,7 @@ void GrpcEchoCall::decodeHeaders(http::RequestHead& head, bool end_stream) noexc
   if (!head.isGrpc()) {
     answerHttp(415, "remora-echo --grpc: content-type must be application/grpc\n");
   } else if (head.method != "POST") {
-    finish(static_cast<uint32_t>(GrpcStatus::kUnimplemented), "gRPC calls are POST requests");
+    finish(static_cast<uint32_t>(grpc::Status::kUnimplemented), "gRPC calls are POST requests");
   } else {
     std::string_view name = std::string_view(path_);
     if (name.starts_with(kServicePrefix)) {
@@ -54,23 +54,23 @@ void GrpcEchoCall::decodeHeaders(http::RequestHead& head, bool end_stream) noexc
     }
     double fail_rate = ctx_.fail_rate;
     if (method_ == Method::kUnknown) {
-      finish(static_cast<uint32_t>(GrpcStatus::kUnimplemented), "unknown method " + path_);
+      finish(static_cast<uint32_t>(grpc::Status::kUnimplemented), "unknown method " + path_);
     } else if (head.headers.has("x-echo-fail-rate") &&
                !parseRate(head.headers.get("x-echo-fail-rate"), fail_rate)) {
-      finish(static_cast<uint32_t>(GrpcStatus::kInvalidArgument),
+      finish(static_cast<uint32_t>(grpc::Status::kInvalidArgument),
              "x-echo-fail-rate: not a number in 0..1");
     } else if (fail_rate > 0 &&
                std::uniform_real_distribution<double>(0, 1)(ctx_.rng) < fail_rate) {
       finish(ctx_.fail_status, "remora-echo " + ctx_.id + ": injected failure");
     } else if (head.headers.has("grpc-timeout")) {
-      std::optional<uint64_t> timeout = parseGrpcTimeoutMs(head.headers.get("grpc-timeout"));
+      std::optional<uint64_t> timeout = grpc::parseTimeoutMs(head.headers.get("grpc-timeout"));
       if (!timeout) {
-        finish(static_cast<uint32_t>(GrpcStatus::kInternal),
+        finish(static_cast<uint32_t>(grpc::Status::kInternal),
                "malformed grpc-timeout '" + std::string(head.headers.get("grpc-timeout")) + "'");
       } else {
         deadline_ms_ = *timeout;
         deadline_timer_ = std::make_unique<common::Timer>(ctx_.loop.uv(), [this] {
-          finish(static_cast<uint32_t>(GrpcStatus::kDeadlineExceeded),
+          finish(static_cast<uint32_t>(grpc::Status::kDeadlineExceeded),
                  "deadline of " + std::to_string(deadline_ms_) + " ms exceeded");
         });
         deadline_timer_->start(deadline_ms_);
@@ -87,10 +87,10 @@ void GrpcEchoCall::decodeData(std::string_view data, bool end_stream) noexcept {
     MessageReader::Error e =
         reader_.feed(data, [this](std::string_view payload) { return onMessage(payload); });
     if (e == MessageReader::Error::kCompressed) {
-      finish(static_cast<uint32_t>(GrpcStatus::kInternal),
+      finish(static_cast<uint32_t>(grpc::Status::kInternal),
              "compressed message without a negotiated grpc-encoding");
     } else if (e == MessageReader::Error::kTooLarge) {
-      finish(static_cast<uint32_t>(GrpcStatus::kResourceExhausted),
+      finish(static_cast<uint32_t>(grpc::Status::kResourceExhausted),
              "message of " + std::to_string(reader_.refusedLength()) + " bytes is over the " +
                  std::to_string(ctx_.max_message_bytes) + "-byte limit");
     }
@@ -107,11 +107,11 @@ void GrpcEchoCall::decodeTrailers(http::HeaderMap& /*trailers*/) noexcept {
 bool GrpcEchoCall::onMessage(std::string_view payload) {
   v1::EchoRequest request;
   if (!request.ParseFromArray(payload.data(), static_cast<int>(payload.size()))) {
-    finish(static_cast<uint32_t>(GrpcStatus::kInternal), "message is not an EchoRequest");
+    finish(static_cast<uint32_t>(grpc::Status::kInternal), "message is not an EchoRequest");
     return false;
   }
-  if (request.status_code() > kMaxGrpcStatus) {
-    finish(static_cast<uint32_t>(GrpcStatus::kInvalidArgument),
+  if (request.status_code() > grpc::kMaxStatus) {
+    finish(static_cast<uint32_t>(grpc::Status::kInvalidArgument),
            "status_code " + std::to_string(request.status_code()) + " is not a gRPC status");
     return false;
   }
@@ -119,7 +119,7 @@ bool GrpcEchoCall::onMessage(std::string_view payload) {
   received_bytes_ += payload.size();
   bool unary_request = method_ == Method::kUnary || method_ == Method::kServerStream;
   if (unary_request && received_ > 1) {
-    finish(static_cast<uint32_t>(GrpcStatus::kInternal),
+    finish(static_cast<uint32_t>(grpc::Status::kInternal),
            "more than one request message for a unary-request method");
     return false;
   }
@@ -151,7 +151,7 @@ void GrpcEchoCall::onRequestEnd() {
     return;
   }
   if (reader_.midMessage()) {
-    finish(static_cast<uint32_t>(GrpcStatus::kInternal), "request ended inside a message");
+    finish(static_cast<uint32_t>(grpc::Status::kInternal), "request ended inside a message");
     return;
   }
   spdlog::debug("grpc {}: request complete ({} messages)", path_, received_);
@@ -159,7 +159,7 @@ void GrpcEchoCall::onRequestEnd() {
     case Method::kUnary:
     case Method::kServerStream:
       if (received_ != 1) {
-        finish(static_cast<uint32_t>(GrpcStatus::kInternal), "missing request message");
+        finish(static_cast<uint32_t>(grpc::Status::kInternal), "missing request message");
       } else if (method_ == Method::kUnary) {
         answerOnce();
       } else {
@@ -204,7 +204,7 @@ void GrpcEchoCall::answerOnce() {
     return;
   }
   sendReply(makeReply(last_message_, sent_++));
-  finish(static_cast<uint32_t>(GrpcStatus::kOk), "");
+  finish(static_cast<uint32_t>(grpc::Status::kOk), "");
 }
 
 void GrpcEchoCall::streamReplies() {
@@ -257,7 +257,7 @@ void GrpcEchoCall::pumpBidi() {
     encoder_.readDisable(false);
   }
   if (remote_end_ && queue_.empty()) {
-    finish(static_cast<uint32_t>(GrpcStatus::kOk), "");
+    finish(static_cast<uint32_t>(grpc::Status::kOk), "");
   }
 }
 
@@ -313,7 +313,8 @@ void GrpcEchoCall::finish(uint32_t status, std::string_view message) {
   }
   stopTimers();
   queue_.clear();
-  common::HeaderMap fields = grpcStatusFields(status, message);
+  common::HeaderMap fields;
+  grpc::addStatusFields(fields, status, message);
   bool trailers_only = !headers_sent_;
   out_done_ = true;
   ++ctx_.ended[status];

@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "common/event_loop.h"
+#include "common/grpc/grpc_status.h"
 #include "common/http/codec.h"
 #include "common/timer.h"
 #include "echo.pb.h"
@@ -47,7 +48,7 @@ struct GrpcEchoContext {
   std::string id;                 // x-echo-id and EchoReply.instance_id
   uint64_t default_delay_ms = 0;  // used when a request's delay_ms is 0
   double fail_rate = 0;           // default of x-echo-fail-rate
-  uint32_t fail_status = static_cast<uint32_t>(GrpcStatus::kUnavailable);
+  uint32_t fail_status = static_cast<uint32_t>(grpc::Status::kUnavailable);
   size_t max_message_bytes = kDefaultMaxMessageBytes;
   std::mt19937_64 rng;
   // Calls ended, per grpc-status (HTTP 415 answers count under 415, resets under -1).

@@ -23,7 +23,7 @@ struct GrpcEchoOptions {
   std::string id;
   uint64_t default_delay_ms = 0;
   double fail_rate = 0;
-  uint32_t fail_status = static_cast<uint32_t>(GrpcStatus::kUnavailable);
+  uint32_t fail_status = static_cast<uint32_t>(grpc::Status::kUnavailable);
   uint64_t seed = 0;  // 0: from std::random_device
 };
 

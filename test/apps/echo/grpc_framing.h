@@ -1,8 +1,6 @@
 #pragma once
-// gRPC over HTTP/2 wire rules that sit above the HTTP/2 codec: the 5-byte length-prefixed
-// message framing of request and response bodies, the `grpc-timeout` header, and the
-// `grpc-status` / `grpc-message` fields that end a call (in trailers, or in the only HEADERS
-// frame of a trailers-only response).
+// The 5-byte length-prefixed message framing of gRPC request and response bodies. (Status
+// codes, `grpc-timeout` and the fields that end a call: common/grpc/grpc_status.h.)
 
 #include <cstddef>
 #include <cstdint>
@@ -14,21 +12,6 @@
 #include "common/header_map.h"
 
 namespace remora::echo {
-
-// The gRPC status codes remora-echo uses by name (the others pass through as numbers).
-enum class GrpcStatus : uint32_t {
-  kOk = 0,
-  kCancelled = 1,
-  kUnknown = 2,
-  kInvalidArgument = 3,
-  kDeadlineExceeded = 4,
-  kResourceExhausted = 8,
-  kUnimplemented = 12,
-  kInternal = 13,
-  kUnavailable = 14,
-};
-// The highest code gRPC defines (16 UNAUTHENTICATED).
-inline constexpr uint32_t kMaxGrpcStatus = 16;
 
 // The largest message gRPC implementations accept by default.
 inline constexpr size_t kDefaultMaxMessageBytes = 4 * 1024 * 1024;
@@ -66,15 +49,5 @@ class MessageReader {
 
 // Appends one uncompressed message (prefix and payload) to `out`.
 void appendMessage(std::string_view payload, std::string& out);
-
-// `grpc-timeout`: 1 to 8 digits and a unit (H, M, S, m, u, n). Returns the timeout in
-// milliseconds, rounded up (so "1n" is 1 ms, never 0); nullopt when malformed.
-std::optional<uint64_t> parseGrpcTimeoutMs(std::string_view value) noexcept;
-
-// `grpc-message` is percent-encoded (RFC 3986 style): bytes outside printable ASCII, and '%'.
-std::string percentEncodeGrpcMessage(std::string_view message);
-
-// The fields that end a call: `grpc-status` and, when `message` is not empty, `grpc-message`.
-common::HeaderMap grpcStatusFields(uint32_t status, std::string_view message);
 
 }  // namespace remora::echo

@@ -203,7 +203,7 @@ Config parseFlags(int argc, char** argv) {
   }
   if (c.fail_status && c.grpc) {
     uint64_t s = toUint("--fail-status", *c.fail_status);
-    if (s < 1 || s > kMaxGrpcStatus) {
+    if (s < 1 || s > grpc::kMaxStatus) {
       usageError("--fail-status: not a gRPC status (1..16) for --grpc: '" + *c.fail_status + "'");
     }
   } else if (c.fail_status) {

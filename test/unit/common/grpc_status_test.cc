@@ -22,11 +22,14 @@ TEST(GrpcStatus, TimeoutUnitsRoundUpToMilliseconds) {
   EXPECT_EQ(parseTimeoutMs("250m"), 250u);
   EXPECT_EQ(parseTimeoutMs("1500u"), 2u);
   EXPECT_EQ(parseTimeoutMs("1n"), 1u);
+  EXPECT_EQ(parseTimeoutMs("0m"), 0u);
   EXPECT_EQ(parseTimeoutMs("99999999m"), 99999999u);
+  EXPECT_EQ(parseTimeoutMs("99999999H"), 99999999ull * 3600 * 1000);
 }
 
 TEST(GrpcStatus, MalformedTimeoutsAreRefused) {
-  for (const char* bad : {"", "m", "10", "10x", "-1m", "123456789m", "1.5S", " 1S"}) {
+  for (const char* bad :
+       {"", "m", "10", "10x", "10s", "10 m", "-1m", "123456789m", "1.5S", " 1S", "m10"}) {
     EXPECT_FALSE(parseTimeoutMs(bad).has_value()) << bad;
   }
 }

@@ -118,33 +118,5 @@ TEST(GrpcFraming, ReaderStopsWhenTheCallbackSaysSo) {
   EXPECT_EQ(n, 2);
 }
 
-TEST(GrpcTimeout, ParsesEveryUnitRoundingUp) {
-  EXPECT_EQ(parseGrpcTimeoutMs("2H"), 2u * 3600 * 1000);
-  EXPECT_EQ(parseGrpcTimeoutMs("3M"), 3u * 60 * 1000);
-  EXPECT_EQ(parseGrpcTimeoutMs("5S"), 5000u);
-  EXPECT_EQ(parseGrpcTimeoutMs("250m"), 250u);
-  EXPECT_EQ(parseGrpcTimeoutMs("1500u"), 2u);
-  EXPECT_EQ(parseGrpcTimeoutMs("1n"), 1u);
-  EXPECT_EQ(parseGrpcTimeoutMs("0m"), 0u);
-  EXPECT_EQ(parseGrpcTimeoutMs("99999999H"), 99999999ull * 3600 * 1000);
-}
-
-TEST(GrpcTimeout, RefusesMalformedValues) {
-  for (std::string_view bad : {"", "m", "10", "10s", "10 m", "-1m", "123456789m", "1.5S", "m10"}) {
-    EXPECT_FALSE(parseGrpcTimeoutMs(bad).has_value()) << "'" << bad << "'";
-  }
-}
-
-TEST(GrpcStatusFields, PercentEncodesTheMessage) {
-  EXPECT_EQ(percentEncodeGrpcMessage("plain text"), "plain text");
-  EXPECT_EQ(percentEncodeGrpcMessage("100%\n\xc3\xbc"), "100%25%0A%C3%BC");
-  common::HeaderMap f = grpcStatusFields(5, "not found: \xc3\xa9");
-  EXPECT_EQ(f.get("grpc-status"), "5");
-  EXPECT_EQ(f.get("grpc-message"), "not found: %C3%A9");
-  common::HeaderMap ok = grpcStatusFields(0, "");
-  EXPECT_EQ(ok.get("grpc-status"), "0");
-  EXPECT_FALSE(ok.has("grpc-message"));
-}
-
 }  // namespace
 }  // namespace remora::echo
