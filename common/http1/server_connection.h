@@ -79,6 +79,9 @@ class ServerConnection final : public http::ServerConnection,
   bool upgraded() const noexcept { return tunnel_; }
   // The current request's client speaks HTTP/1.0.
   bool http10() const noexcept { return protocol_ == http::Protocol::kHttp10; }
+  // The current request's client allows another request on the connection (HTTP/1.1 without
+  // `connection: close`, HTTP/1.0 with `connection: keep-alive`).
+  bool clientKeepAlive() const noexcept { return client_keep_alive_; }
   bool requestComplete() const noexcept { return request_complete_; }
   bool responseStarted() const noexcept { return response_head_sent_; }
   // What arrived of a request whose head failed to parse (method and target, for the log).
