@@ -98,10 +98,10 @@ void TcpConnection::write(std::string_view a, std::string_view b, std::string_vi
 
 void TcpConnection::writeRaw(std::string_view data) noexcept {
   uv_buf_t b = uv_buf_init(const_cast<char*>(data.data()), static_cast<unsigned>(data.size()));
-  writeRawSlices(&b, 1);
+  writeSlices(&b, 1, false);
 }
 
-void TcpConnection::writeFiltered(const uv_buf_t* bufs, unsigned n) noexcept {
+[[gnu::cold]] void TcpConnection::writeFiltered(const uv_buf_t* bufs, unsigned n) noexcept {
   std::string wire;
   for (unsigned i = 0; i < n; ++i) {
     filter_->encode(std::string_view(bufs[i].base, bufs[i].len), wire);
@@ -111,15 +111,11 @@ void TcpConnection::writeFiltered(const uv_buf_t* bufs, unsigned n) noexcept {
   }
 }
 
-void TcpConnection::writeSlices(const uv_buf_t* bufs, unsigned n) noexcept {
-  if (filter_ != nullptr) {
+void TcpConnection::writeSlices(const uv_buf_t* bufs, unsigned n, bool filter) noexcept {
+  if (filter && filter_ != nullptr) [[unlikely]] {
     writeFiltered(bufs, n);
     return;
   }
-  writeRawSlices(bufs, n);
-}
-
-void TcpConnection::writeRawSlices(const uv_buf_t* bufs, unsigned n) noexcept {
   Core* c = core_;
   if (c->closing || c->shutdown_sent) {
     return;
@@ -160,7 +156,7 @@ void TcpConnection::uncork() noexcept {
 }
 
 void TcpConnection::uncork(std::string_view extra) noexcept {
-  if (filter_ != nullptr && !extra.empty()) {
+  if (filter_ != nullptr && !extra.empty()) [[unlikely]] {
     write(extra);  // through the filter, behind what is corked
     extra = {};
   }

@@ -109,8 +109,8 @@ class TcpConnection {
 
  private:
   struct Core;
-  void writeSlices(const uv_buf_t* bufs, unsigned n) noexcept;
-  void writeRawSlices(const uv_buf_t* bufs, unsigned n) noexcept;
+  // `filter`: through the write filter, if any (false: the bytes are the filter's own).
+  void writeSlices(const uv_buf_t* bufs, unsigned n, bool filter = true) noexcept;
   void writeFiltered(const uv_buf_t* bufs, unsigned n) noexcept;
   void flush() noexcept;
   void checkLowWatermark() noexcept;
