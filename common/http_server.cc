@@ -7,7 +7,14 @@
 #include <algorithm>
 #include <charconv>
 
+#include <map>
+#include <vector>
+
 #include "common/http1/server_connection.h"
+#include "common/http2/http2_stats.h"
+#include "common/http2/server_connection.h"
+#include "common/http2/settings.h"
+#include "common/stats.h"
 #include "common/tcp_connection.h"
 #include "common/timer.h"
 
@@ -156,6 +163,18 @@ void HttpResponse::setBodySource(uint64_t length, BodySource src) {
   source = std::move(src);
 }
 
+// What every HTTP/2 connection of the server shares: its limits and the codec's counters (kept
+// here, as nothing reads them: the server's owners count requests themselves).
+struct HttpServer::Http2Shared {
+  explicit Http2Shared(const Options& options)
+      : store(1), stats(http2::Http2Stats::registerIn(store)) {
+    settings.max_header_list_size = static_cast<uint32_t>(options.limits.max_header_bytes);
+  }
+  http2::Settings settings;
+  StatsStore store;
+  http2::Http2Stats stats;
+};
+
 struct Responder::State {
   std::weak_ptr<HttpServerConnection> conn;
   uint64_t exchange = 0;
@@ -163,16 +182,47 @@ struct Responder::State {
   ~State();
 };
 
-// One accepted connection: the proxy's HTTP/1 server codec (common/http1/server_connection.h)
-// turns its bytes into requests, one exchange at a time (pipelined requests wait in the codec
-// until the answer before them is complete, so answers leave in order); this class buffers each
-// request whole for the handler, writes its answer, and becomes a Tunnel after an upgrade.
-// Owned by the server's map; freed through deferDelete.
+// One request and its answer: the decoder the codec delivers the request to, the state of the
+// answer. HTTP/1 has one at a time, HTTP/2 one per stream. Its events go to the connection.
+// Freed through deferDelete (the codec may still be inside one of its calls).
+struct Exchange final : public Deletable,
+                        public http::RequestDecoder,
+                        public http::StreamCallbacks {
+  Exchange(HttpServerConnection& c, http::ResponseEncoder& e, uint64_t i) noexcept
+      : conn(c), encoder(&e), id(i) {}
+
+  void decodeHeaders(http::RequestHead& head, bool end_stream) noexcept override;
+  void decodeData(std::string_view data, bool end_stream) noexcept override;
+  void decodeTrailers(http::HeaderMap&) noexcept override;
+  void onResetStream(http::StreamResetReason) noexcept override;
+  void onAboveWriteBufferHighWatermark() noexcept override { blocked = true; }
+  void onBelowWriteBufferLowWatermark() noexcept override;
+
+  HttpServerConnection& conn;
+  http::ResponseEncoder* encoder;  // null once the answer is written whole, or on a reset
+  const uint64_t id;               // Responder::State names it
+  HttpRequest request;
+  std::string body;
+  HttpResponse response;
+  uint64_t sent = 0;  // of a body source
+  bool head_request = false;
+  bool upgrade_request = false;
+  bool dispatched = false;  // the handler has the request (or it was rejected)
+  bool answered = false;
+  bool streaming = false;         // a body source is being written
+  bool blocked = false;           // HTTP/2: the stream's send buffer is above its high watermark
+  bool request_complete = false;  // the request's end arrived (its stream's incoming side ended)
+};
+
+// One accepted connection. Its first bytes choose the codec: the HTTP/2 client preface means
+// HTTP/2 with prior knowledge (http2::ServerConnection, streams side by side); anything else is
+// HTTP/1 (http1::ServerConnection, one exchange at a time: pipelined requests wait in the codec
+// until the answer before them is complete, so answers leave in order). This class buffers each
+// request whole for the handler, writes its answer, and becomes a Tunnel after an HTTP/1
+// upgrade. Owned by the server's map; freed through deferDelete.
 class HttpServerConnection final : public TcpConnection::Handler,
                                    private TcpConnection::WriteFilter,
                                    private http::ServerConnectionCallbacks,
-                                   private http::RequestDecoder,
-                                   private http::StreamCallbacks,
                                    public Tunnel,
                                    public std::enable_shared_from_this<HttpServerConnection> {
  public:
@@ -181,8 +231,13 @@ class HttpServerConnection final : public TcpConnection::Handler,
         loop_(server.loop_),
         options_(server.options_),
         tcp_(server.loop_, *this),
-        codec_(tcp_, *this, options_.limits, options_.max_pending_input),
         timer_(server.loop_.uv(), [this] { onTimer(); }) {}
+
+  ~HttpServerConnection() {
+    // The codecs first: their streams' decoders are the exchanges.
+    h1_.reset();
+    h2_.reset();
+  }
 
   int start(uv_stream_t* listener) noexcept {
     int rc = tcp_.accept(listener);
@@ -217,8 +272,13 @@ class HttpServerConnection final : public TcpConnection::Handler,
     closed_ = true;
     tcp_.close(reset);
     timer_.stop();
-    codec_.onConnectionClosed();
-    encoder_ = nullptr;
+    if (codec_ != nullptr) {
+      codec_->onConnectionClosed();  // resets what is open: the exchanges let go
+    }
+    for (auto& [id, ex] : exchanges_) {
+      ex->encoder = nullptr;
+    }
+    current_ = nullptr;
     if (server_ != nullptr) {
       HttpServer* s = server_;
       server_ = nullptr;
@@ -275,15 +335,24 @@ class HttpServerConnection final : public TcpConnection::Handler,
   }
 
   void onHighWatermark() noexcept override {
-    codec_.readDisable(true);  // a peer that does not read is not fed more answers
+    if (h1_) {
+      h1_->readDisable(true);  // a peer that does not read is not fed more answers
+    } else if (h2_) {
+      h2_->onUnderlyingAboveHighWatermark();
+    }
   }
 
   void onLowWatermark() noexcept override {
     last_activity_ms_ = loop_.nowMs();
-    if (!closed_) {
-      codec_.readDisable(false);
-      pumpSource();
+    if (closed_) {
+      return;
     }
+    if (h1_) {
+      h1_->readDisable(false);
+    } else if (h2_) {
+      h2_->onUnderlyingBelowLowWatermark();
+    }
+    pumpSources();
   }
 
   void onDrained() noexcept override {
@@ -299,7 +368,7 @@ class HttpServerConnection final : public TcpConnection::Handler,
       startLinger();
       return;
     }
-    pumpSource();
+    pumpSources();
   }
 
   // Tunnel
@@ -321,58 +390,46 @@ class HttpServerConnection final : public TcpConnection::Handler,
   bool closed() const noexcept override { return closed_; }
   SocketAddress peer() const noexcept override { return peer_; }
 
- private:
-  // ---- requests (the codec's callbacks) ----
+  // ---- the exchanges' events ----
 
-  http::RequestDecoder& newStream(http::ResponseEncoder& encoder) noexcept override {
-    encoder_ = &encoder;
-    encoder.setCallbacks(*this);
-    ++exchange_;
-    dispatched_ = false;
-    answered_ = false;
-    reject_status_ = 0;
-    body_.clear();
-    return *this;
-  }
-
-  void decodeHeaders(http::RequestHead& head, bool end_stream) noexcept override {
-    HttpRequest& req = request_;
-    req = HttpRequest();
+  void onRequestHead(Exchange& ex, http::RequestHead& head, bool end_stream) noexcept {
+    HttpRequest& req = ex.request;
     req.method = head.method;
     req.method_id = methodId(head.method);
     // (An absolute-form target arrives as `host` + path.)
-    req.target = head.scheme.empty()
+    req.target = head.scheme.empty() || h2_
                      ? head.path
                      : head.scheme + "://" + std::string(head.headers.get(Wk::kHost)) + head.path;
     splitTarget(head.path, req.path, req.query_string);
-    req.version_minor = codec_.http10() ? 0 : 1;
+    req.version_minor = h1_ && h1_->http10() ? 0 : 1;
     std::swap(req.headers, head.headers);
     req.peer = peer_;
     req.request_on_connection = ++requests_;
-    req.keep_alive = codec_.clientKeepAlive();
+    req.keep_alive = h1_ ? h1_->clientKeepAlive() : true;
     req.upgrade = head.upgrade;
-    head_request_ = head.isHead();
-    upgrade_request_ = head.upgrade;
+    ex.head_request = head.isHead();
+    ex.upgrade_request = head.upgrade;
+    ex.request_complete = end_stream;
     if (head.content_length > static_cast<int64_t>(options_.max_body_bytes)) {
-      rejectBody();
+      rejectBody(ex);
       return;
     }
     if (head.content_length > 0) {
-      body_.reserve(static_cast<size_t>(head.content_length));
+      ex.body.reserve(static_cast<size_t>(head.content_length));
     }
     if (!end_stream && !head.upgrade &&
         equalsIgnoreCase(req.headers.get(Wk::kExpect), "100-continue")) {
       http::ResponseHead cont;
       cont.status = 100;
-      encoder_->encode1xxHeaders(cont);  // (not to HTTP/1.0 clients)
+      ex.encoder->encode1xxHeaders(cont);  // (not to HTTP/1.0 clients)
     }
     // An upgrade request is whole with its head: what follows belongs to the new protocol.
     if (end_stream || head.upgrade) {
-      dispatchRequest();
+      dispatchRequest(ex);
     }
   }
 
-  void decodeData(std::string_view data, bool end_stream) noexcept override {
+  void onRequestData(Exchange& ex, std::string_view data, bool end_stream) noexcept {
     if (tunnel_ || opening_tunnel_) {
       if (opening_tunnel_) {
         early_.append(data);  // handed over after on_open
@@ -381,162 +438,299 @@ class HttpServerConnection final : public TcpConnection::Handler,
       }
       return;
     }
-    if (dispatched_ || reject_status_ != 0) {
-      return;
-    }
-    if (body_.size() + data.size() > options_.max_body_bytes) {
-      rejectBody();
-      return;
-    }
-    body_.append(data);
     if (end_stream) {
-      dispatchRequest();
+      ex.request_complete = true;
+    }
+    if (ex.dispatched) {
+      retireIfDone(ex);
+      return;
+    }
+    if (ex.body.size() + data.size() > options_.max_body_bytes) {
+      rejectBody(ex);
+      return;
+    }
+    ex.body.append(data);
+    if (end_stream) {
+      dispatchRequest(ex);
     }
   }
 
-  void decodeTrailers(http::HeaderMap&) noexcept override {
-    if (!dispatched_ && reject_status_ == 0) {
-      dispatchRequest();
+  void onRequestEnd(Exchange& ex) noexcept {
+    ex.request_complete = true;
+    if (!ex.dispatched) {
+      dispatchRequest(ex);
+    } else {
+      retireIfDone(ex);
     }
   }
 
-  // http::StreamCallbacks: the exchange ended under us (the connection closed).
-  void onResetStream(http::StreamResetReason) noexcept override { encoder_ = nullptr; }
-  void onAboveWriteBufferHighWatermark() noexcept override {}
-  void onBelowWriteBufferLowWatermark() noexcept override {}
-
-  void dispatchRequest() noexcept {
-    dispatched_ = true;
-    receiving_ = false;
-    request_.body = std::move(body_);
-    body_ = std::string();
-    auto state = std::make_shared<Responder::State>();
-    state->conn = weak_from_this();
-    state->exchange = exchange_;
-    if (server_ != nullptr) {
-      server_->handler_(request_, Responder(std::move(state)));
+  // HTTP/2: an exchange answered before its request ended (413) lives until the request's
+  // end, since the codec goes on delivering it.
+  void retireIfDone(Exchange& ex) noexcept {
+    if (h2_ && ex.request_complete && ex.answered && ex.encoder == nullptr && !ex.streaming) {
+      retire(ex);
     }
-    request_ = HttpRequest();
+  }
+
+  // The stream ended under the exchange (HTTP/2 RST_STREAM, the connection closed).
+  void onExchangeReset(Exchange& ex) noexcept {
+    ex.encoder = nullptr;
+    ex.streaming = false;
+    if (h2_) {
+      retire(ex);
+    }
+  }
+
+  void onExchangeUnblocked(Exchange& ex) noexcept {
+    ex.blocked = false;
+    pumpSource(ex);
+  }
+
+ private:
+  // ---- codecs ----
+
+  http::RequestDecoder& newStream(http::ResponseEncoder& encoder) noexcept override {
+    auto owned = std::make_unique<Exchange>(*this, encoder, ++next_exchange_);
+    Exchange& ex = *owned;
+    exchanges_.emplace(ex.id, std::move(owned));
+    encoder.setCallbacks(ex);
+    if (h1_) {
+      current_ = &ex;
+    }
+    return ex;
+  }
+
+  // The first bytes decide: the HTTP/2 client preface, or HTTP/1. False while they could
+  // still be either (they are kept).
+  bool chooseCodec(const char*& data, size_t& len) noexcept {
+    constexpr std::string_view kPreface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+    const size_t had = held_.size();
+    held_.append(data, std::min(len, kPreface.size() - had));
+    const bool prefix = kPreface.substr(0, held_.size()) == held_;
+    if (prefix && held_.size() < kPreface.size()) {
+      data += len;
+      len = 0;
+      return false;
+    }
+    if (prefix && server_ != nullptr) {
+      h2_shared_ = server_->http2Shared();  // kept: the codec counts until it is gone
+      http::ServerConnectionCallbacks& callbacks = *this;
+      h2_ = std::make_unique<http2::ServerConnection>(
+          tcp_, callbacks, h2_shared_->settings, h2_shared_->stats, h2_shared_->store.shard(0));
+      codec_ = h2_.get();
+      receiving_ = false;  // HTTP/2 has no request deadline here: streams interleave
+    } else {
+      makeHttp1Codec();
+    }
+    // What was held goes first, then the rest of this read.
+    std::string first;
+    first.swap(held_);
+    const size_t taken = first.size() - had;
+    data += taken;
+    len -= taken;
+    if (!codec_->dispatch(first.data(), first.size())) {
+      data += len;
+      len = 0;
+      codecFailed();
+      return false;
+    }
+    return true;
+  }
+
+  void makeHttp1Codec() noexcept {
+    http::ServerConnectionCallbacks& callbacks = *this;
+    h1_ = std::make_unique<http1::ServerConnection>(tcp_, callbacks, options_.limits,
+                                                    options_.max_pending_input);
+    codec_ = h1_.get();
   }
 
   // ---- answers ----
 
-  void complete(uint64_t exchange, Answer action, HttpResponse&& r, TunnelHandler&& t) noexcept {
-    if (exchange != exchange_ || answered_ || encoder_ == nullptr) {
+  Exchange* find(uint64_t id) noexcept {
+    auto it = exchanges_.find(id);
+    return it == exchanges_.end() ? nullptr : it->second.get();
+  }
+
+  void dispatchRequest(Exchange& ex) noexcept {
+    ex.dispatched = true;
+    if (&ex == current_ || h2_) {
+      receiving_ = false;
+    }
+    ex.request.body = std::move(ex.body);
+    ex.body = std::string();
+    auto state = std::make_shared<Responder::State>();
+    state->conn = weak_from_this();
+    state->exchange = ex.id;
+    const uint64_t id = ex.id;
+    if (server_ != nullptr) {
+      server_->handler_(ex.request, Responder(std::move(state)));
+    }
+    if (Exchange* still = find(id)) {
+      still->request = HttpRequest();
+    }
+  }
+
+  void complete(uint64_t id, Answer action, HttpResponse&& r, TunnelHandler&& t) noexcept {
+    Exchange* ex = find(id);
+    if (ex == nullptr || ex->answered || ex->encoder == nullptr) {
       return;
     }
-    answered_ = true;
+    ex->answered = true;
     switch (action) {
       case Answer::kReset:
+        if (h2_) {
+          ex->encoder->resetStream(http::StreamResetReason::kLocalReset);
+          onExchangeReset(*ex);
+          return;
+        }
         closeNow(true);
         return;
       case Answer::kClose:
+        if (h2_) {
+          h2_->shutdownNotice();  // no new streams; the open ones finish
+        }
         finish();
         return;
       case Answer::kUpgrade:
-        if (!upgrade_request_ || r.status != 101) {
+        if (!ex->upgrade_request || r.status != 101 || !h1_) {
           spdlog::warn("http server: upgrade() with status {} on a request that {}", r.status,
-                       upgrade_request_ ? "asked for one" : "did not ask for one");
+                       ex->upgrade_request ? "asked for one" : "did not ask for one");
           r = HttpResponse(500, "upgrade without an upgrade request\n");
           break;
         }
-        startTunnel(std::move(r), std::move(t));
+        startTunnel(*ex, std::move(r), std::move(t));
         return;
       case Answer::kRespond:
         break;
     }
-    response_ = std::move(r);
-    startResponse();
+    ex->response = std::move(r);
+    startResponse(*ex);
   }
 
   // Writes the head and, unless it comes from a source, the whole body.
-  void startResponse() noexcept {
-    HttpResponse& r = response_;
+  void startResponse(Exchange& ex) noexcept {
+    HttpResponse& r = ex.response;
     if (hasToken(r.headers.get(Wk::kConnection), "close")) {
-      encoder_->closeAfterResponse();
+      ex.encoder->closeAfterResponse();
     }
     r.headers.remove(Wk::kConnection);
     r.headers.remove(Wk::kContentLength);
     r.headers.remove(Wk::kTransferEncoding);
     const bool bodyless = r.status < 200 || r.status == 204 || r.status == 304;
+    const bool http10 = h1_ && h1_->http10();
     http::ResponseHead head;
     head.status = static_cast<uint16_t>(r.status);
-    if (!bodyless && !(r.chunked && !codec_.http10())) {
+    if (!bodyless && !(r.chunked && !http10)) {
       char num[24];
       auto res = std::to_chars(num, num + sizeof(num), r.bodyLength());
       r.headers.add("Content-Length", std::string_view(num, res.ptr - num));
       head.content_length = static_cast<int64_t>(r.bodyLength());
     }
     std::swap(head.headers, r.headers);
-    const bool body = !bodyless && !head_request_ && r.bodyLength() > 0;
-    encoder_->encodeHeaders(head, !body);
+    const bool body = !bodyless && !ex.head_request && r.bodyLength() > 0;
+    const uint64_t id = ex.id;
+    ex.encoder->encodeHeaders(head, !body);
+    if (find(id) == nullptr || ex.encoder == nullptr) {
+      return;  // reset meanwhile
+    }
     if (!body) {
-      responseDone();
+      responseDone(ex);
       return;
     }
     if (!r.source) {
-      encoder_->encodeData(r.body, true);
-      responseDone();
+      ex.encoder->encodeData(r.body, true);
+      if (find(id) != nullptr) {
+        responseDone(ex);
+      }
       return;
     }
-    streaming_ = true;
-    sent_ = 0;
-    pumpSource();
+    ex.streaming = true;
+    ex.sent = 0;
+    pumpSource(ex);
   }
 
-  // Goes on with a body source while the socket keeps up.
-  void pumpSource() noexcept {
-    if (!streaming_ || closed_ || encoder_ == nullptr) {
+  void pumpSources() noexcept {
+    std::vector<uint64_t> ids;
+    for (auto& [id, ex] : exchanges_) {
+      if (ex->streaming) {
+        ids.push_back(id);
+      }
+    }
+    for (uint64_t id : ids) {
+      if (Exchange* ex = find(id); ex != nullptr && !closed_) {
+        pumpSource(*ex);
+      }
+    }
+  }
+
+  // Goes on with a body source while the socket (and the stream) keep up.
+  void pumpSource(Exchange& ex) noexcept {
+    if (!ex.streaming || closed_ || ex.encoder == nullptr) {
       return;
     }
-    HttpResponse& r = response_;
-    while (sent_ < r.source_length) {
-      if (tcp_.pendingBytes() >= kStreamWindow) {
-        return;  // onDrained() resumes
+    HttpResponse& r = ex.response;
+    const uint64_t id = ex.id;
+    while (ex.sent < r.source_length) {
+      if (tcp_.pendingBytes() >= kStreamWindow || ex.blocked) {
+        return;  // onDrained() / the stream's low watermark resumes
       }
-      size_t n = static_cast<size_t>(std::min<uint64_t>(kStreamPiece, r.source_length - sent_));
+      size_t n = static_cast<size_t>(std::min<uint64_t>(kStreamPiece, r.source_length - ex.sent));
       scratch_.clear();
-      r.source(sent_, n, scratch_);
+      r.source(ex.sent, n, scratch_);
       if (scratch_.size() != n) {
         spdlog::error("http server: body source produced {} bytes instead of {}", scratch_.size(),
                       n);
         closeNow(true);
         return;
       }
-      sent_ += n;
-      encoder_->encodeData(scratch_, sent_ == r.source_length);
-      codec_.flush();
-      if (closed_ || encoder_ == nullptr) {
+      ex.sent += n;
+      ex.encoder->encodeData(scratch_, ex.sent == r.source_length);
+      codec_->flush();
+      if (closed_ || find(id) == nullptr || ex.encoder == nullptr) {
         return;
       }
     }
     if (scratch_.capacity() > kStreamPiece * 2) {
       std::string().swap(scratch_);
     }
-    streaming_ = false;
-    responseDone();
+    ex.streaming = false;
+    responseDone(ex);
   }
 
-  // The answer is written whole: the connection closes, or goes on with pipelined requests.
-  void responseDone() noexcept {
-    response_ = HttpResponse();
-    encoder_ = nullptr;
-    dispatched_ = false;
-    if (closed_ || closeIfSecureFailed()) {
+  // The answer is written whole: HTTP/1 closes the connection or goes on with pipelined
+  // requests; HTTP/2 forgets the stream.
+  void responseDone(Exchange& ex) noexcept {
+    ex.encoder = nullptr;
+    if (h1_ || ex.request_complete) {
+      retire(ex);
+    }
+    if (closed_ || closeIfSecureFailed() || !h1_) {
       return;
     }
-    if (codec_.aborted()) {
+    if (h1_->aborted()) {
       closeNow(false);
-    } else if (codec_.closeRequested()) {
+    } else if (h1_->closeRequested()) {
       finish();
-    } else if (!codec_.resumePipelined()) {
-      rejectParseError();
+    } else if (!h1_->resumePipelined()) {
+      codecFailed();
     } else {
       afterInput();
     }
   }
 
-  void startTunnel(HttpResponse&& r, TunnelHandler&& t) noexcept {
+  // The exchange is over for us: freed once the current callbacks have returned.
+  void retire(Exchange& ex) noexcept {
+    if (current_ == &ex) {
+      current_ = nullptr;
+    }
+    auto it = exchanges_.find(ex.id);
+    if (it != exchanges_.end()) {
+      loop_.deferDelete(std::move(it->second));
+      exchanges_.erase(it);
+    }
+  }
+
+  void startTunnel(Exchange& ex, HttpResponse&& r, TunnelHandler&& t) noexcept {
     r.headers.remove(Wk::kContentLength);
     r.headers.remove(Wk::kTransferEncoding);
     if (!r.headers.has(Wk::kConnection)) {
@@ -547,13 +741,14 @@ class HttpServerConnection final : public TcpConnection::Handler,
     std::swap(head.headers, r.headers);
     tunnel_handler_ = std::move(t);
     opening_tunnel_ = true;
-    encoder_->encodeHeaders(head, false);  // bytes that followed the request land in early_
+    ex.encoder->encodeHeaders(head, false);  // bytes that followed the request land in early_
     opening_tunnel_ = false;
     if (closed_ || closeIfSecureFailed()) {
       return;
     }
     tunnel_ = true;
-    encoder_ = nullptr;
+    ex.encoder = nullptr;
+    current_ = nullptr;  // (the exchange stays: the codec hands it the tunnel's bytes)
     timer_.stop();
     if (tunnel_handler_.on_open) {
       tunnel_handler_.on_open(*this);
@@ -578,37 +773,50 @@ class HttpServerConnection final : public TcpConnection::Handler,
       }
       return;
     }
-    if (finishing_) {
+    if (finishing_ && !h2_) {
       return;  // closing: what the peer still sends is dropped
     }
-    if (!receiving_ && encoder_ == nullptr) {
+    if (!receiving_ && current_ == nullptr && !h2_) {
       receiving_ = true;
       request_start_ms_ = last_activity_ms_;
       if (options_.request_timeout_ms > 0) {
         armTimer();
       }
     }
-    if (!codec_.dispatch(data, len)) {
-      rejectParseError();
+    if (codec_ == nullptr && !chooseCodec(data, len)) {
+      return;
+    }
+    if (closed_ || len == 0) {
+      afterInput();
+      return;
+    }
+    if (!codec_->dispatch(data, len)) {
+      codecFailed();
       return;
     }
     afterInput();
   }
 
-  // After the codec took input: a half-closed peer may leave nothing more to answer.
+  // After the codec took input: a half-closed HTTP/1 peer may leave nothing more to answer.
   void afterInput() noexcept {
-    if (!closed_ && !finishing_ && !tunnel_ && encoder_ == nullptr && codec_.closeRequested()) {
+    if (h2_ && !closed_) {
+      h2_->flush();
+      return;
+    }
+    if (h1_ && !closed_ && !finishing_ && !tunnel_ && current_ == nullptr &&
+        h1_->closeRequested()) {
       finish();
     }
   }
 
   // The peer sends nothing more (EOF, or the end of its secure session).
   void onPeerEnded() noexcept {
-    if (tunnel_ || finishing_) {
+    if (tunnel_ || finishing_ || !h1_) {
+      // HTTP/2 (or nothing chosen yet): what is open cannot be answered usefully any more.
       closeWhenDrained();
       return;
     }
-    switch (codec_.onEof()) {
+    switch (h1_->onEof()) {
       case http1::ServerConnection::EofAction::kAbort:
       case http1::ServerConnection::EofAction::kClose:
         finish();
@@ -619,43 +827,25 @@ class HttpServerConnection final : public TcpConnection::Handler,
     }
   }
 
-  // Answers a request that will not reach the handler, then closes: over the body limit (413),
-  // too slow (408), unparsable (400, 431, 501).
-  void reject(HttpResponse response) noexcept {
-    if (encoder_ != nullptr && (dispatched_ || codec_.responseStarted())) {
-      closeNow(false);  // cannot happen: such an exchange is the handler's
+  // The codec refused the input. HTTP/2 has queued its GOAWAY: flush and close. HTTP/1 answers
+  // what failed: 431, 501 for a method llhttp cannot parse (named, with the reason header the
+  // proxy's listeners use), else 400.
+  void codecFailed() noexcept {
+    spdlog::debug("http server: bad request from {}: {}", peer_.toString(), codec_->errorDetail());
+    if (h2_) {
+      refused(400);
+      h2_->flush();
+      finish();
       return;
     }
-    if (encoder_ == nullptr) {
-      encoder_ = &codec_.beginErrorExchange();
-      head_request_ = false;
-      upgrade_request_ = false;
-    }
-    dispatched_ = true;
-    answered_ = true;
-    encoder_->closeAfterResponse();
-    response_ = std::move(response);
-    startResponse();
-  }
-
-  void rejectBody() noexcept {
-    reject_status_ = 413;
-    refused(413);
-    reject(HttpResponse(413, "request body too large\n"));
-  }
-
-  // The answer to a request the codec refused: 431, 501 for a method llhttp cannot parse (named,
-  // with the reason header the proxy's listeners use), else 400.
-  void rejectParseError() noexcept {
-    spdlog::debug("http server: bad request from {}: {}", peer_.toString(), codec_.errorDetail());
-    switch (codec_.error()) {
+    switch (h1_->error()) {
       case http::CodecError::kHeadersTooLarge:
         refused(431);
-        reject(HttpResponse(431, std::string(codec_.errorDetail()) + "\n"));
+        reject(HttpResponse(431, std::string(h1_->errorDetail()) + "\n"));
         return;
       case http::CodecError::kUnknownMethod: {
         refused(501);
-        std::string_view method = std::string_view(codec_.partialHead().method).substr(0, 64);
+        std::string_view method = std::string_view(h1_->partialHead().method).substr(0, 64);
         HttpResponse r(501, "method-not-implemented: " + std::string(method) + "\n");
         r.headers.add("x-remora-reason", "method-not-implemented");
         reject(std::move(r));
@@ -663,9 +853,40 @@ class HttpServerConnection final : public TcpConnection::Handler,
       }
       default:
         refused(400);
-        reject(HttpResponse(400, std::string(codec_.errorDetail()) + "\n"));
+        reject(HttpResponse(400, std::string(h1_->errorDetail()) + "\n"));
         return;
     }
+  }
+
+  // HTTP/1: answers a request that will not reach the handler, then closes: too slow (408),
+  // unparsable (400, 431, 501).
+  void reject(HttpResponse response) noexcept {
+    if (current_ != nullptr && (current_->dispatched || h1_->responseStarted())) {
+      closeNow(false);  // cannot happen: such an exchange is the handler's
+      return;
+    }
+    Exchange* ex = current_;
+    if (ex == nullptr) {
+      ex = &static_cast<Exchange&>(newStream(h1_->beginErrorExchange()));
+    }
+    rejectExchange(*ex, std::move(response));
+  }
+
+  void rejectExchange(Exchange& ex, HttpResponse response) noexcept {
+    ex.dispatched = true;
+    ex.answered = true;
+    if (h1_) {
+      ex.encoder->closeAfterResponse();
+    }
+    ex.response = std::move(response);
+    startResponse(ex);
+  }
+
+  // A request body over max_body_bytes: 413 (HTTP/1 then closes; HTTP/2 resets the rest of
+  // the stream once the answer is out).
+  void rejectBody(Exchange& ex) noexcept {
+    refused(413);
+    rejectExchange(ex, HttpResponse(413, "request body too large\n"));
   }
 
   void refused(int status) noexcept {
@@ -700,7 +921,12 @@ class HttpServerConnection final : public TcpConnection::Handler,
                     peer_.toString(), options_.request_timeout_ms);
       receiving_ = false;
       refused(408);
-      reject(HttpResponse(408, "request timeout\n"));
+      if (codec_ == nullptr) {
+        makeHttp1Codec();  // (what was held of a preface is dropped with the connection)
+      }
+      if (h1_) {
+        reject(HttpResponse(408, "request timeout\n"));
+      }
       return;
     }
     // Waiting for the handler is not idleness; waiting for the peer (to send, or to read what
@@ -714,11 +940,22 @@ class HttpServerConnection final : public TcpConnection::Handler,
     armTimer();
   }
 
-  bool waitingForHandler() const noexcept { return dispatched_ && tcp_.pendingBytes() == 0; }
+  bool waitingForHandler() const noexcept {
+    if (tcp_.pendingBytes() != 0) {
+      return false;
+    }
+    for (const auto& [id, ex] : exchanges_) {
+      if (ex->dispatched && ex->encoder != nullptr) {
+        return true;
+      }
+    }
+    return false;
+  }
 
   // The request being received (or the first one awaited) is over request_timeout_ms.
   bool requestLate(uint64_t now) const noexcept {
-    return options_.request_timeout_ms > 0 && receiving_ && !finishing_ && !dispatched_ &&
+    return options_.request_timeout_ms > 0 && receiving_ && !finishing_ &&
+           (current_ == nullptr || !current_->dispatched) &&
            now - request_start_ms_ >= options_.request_timeout_ms;
   }
 
@@ -763,8 +1000,12 @@ class HttpServerConnection final : public TcpConnection::Handler,
       return;
     }
     finishing_ = true;
-    codec_.setDiscarding();  // reading goes on (to see the peer's FIN), input is dropped
-    codec_.flush();
+    if (h1_) {
+      h1_->setDiscarding();  // reading goes on (to see the peer's FIN), input is dropped
+    }
+    if (codec_ != nullptr) {
+      codec_->flush();
+    }
     if (peer_eof_) {
       closeWhenDrained();
       return;
@@ -789,7 +1030,9 @@ class HttpServerConnection final : public TcpConnection::Handler,
     if (closed_) {
       return;
     }
-    codec_.flush();
+    if (codec_ != nullptr) {
+      codec_->flush();
+    }
     if (tcp_.pendingBytes() == 0) {
       closeNow(false);
     } else {
@@ -877,7 +1120,9 @@ class HttpServerConnection final : public TcpConnection::Handler,
       tcp_.writeRaw(kPlainHttpBody);
     }
     finishing_ = true;  // (no close_notify: the layer sends nothing any more)
-    codec_.setDiscarding();
+    if (h1_) {
+      h1_->setDiscarding();
+    }
     if (peer_eof_) {
       closeWhenDrained();
       return;
@@ -892,24 +1137,19 @@ class HttpServerConnection final : public TcpConnection::Handler,
   EventLoop& loop_;
   HttpServer::Options options_;
   TcpConnection tcp_;
-  http1::ServerConnection codec_;          // on tcp_
   std::unique_ptr<SecureChannel> secure_;  // null: plain HTTP
   std::string wire_;                       // the layer's own bytes on their way to the socket
   Timer timer_;
   SocketAddress peer_;
-  // The current exchange.
-  http::ResponseEncoder* encoder_ = nullptr;  // null between exchanges and once answered whole
-  uint64_t exchange_ = 0;                     // Responder::State names it
-  HttpRequest request_;
-  std::string body_;
-  HttpResponse response_;
-  uint64_t sent_ = 0;  // of a body source
-  int reject_status_ = 0;
-  bool head_request_ = false;
-  bool upgrade_request_ = false;
-  bool dispatched_ = false;  // the handler has the request (or it was rejected)
-  bool answered_ = false;
-  bool streaming_ = false;  // a body source is being written
+  // The codec, on tcp_, once the first bytes chose it (codec_ is the one of the two in use).
+  std::string held_;  // the first bytes while they may still be an HTTP/2 preface
+  std::shared_ptr<HttpServer::Http2Shared> h2_shared_;
+  std::unique_ptr<http1::ServerConnection> h1_;
+  std::unique_ptr<http2::ServerConnection> h2_;
+  http::ServerConnection* codec_ = nullptr;
+  std::map<uint64_t, std::unique_ptr<Exchange>> exchanges_;  // not yet answered whole
+  Exchange* current_ = nullptr;                              // HTTP/1: the exchange in progress
+  uint64_t next_exchange_ = 0;
   // After an upgrade.
   TunnelHandler tunnel_handler_;
   std::string early_;  // bytes that followed the upgrade request, for on_data after on_open
@@ -928,6 +1168,26 @@ class HttpServerConnection final : public TcpConnection::Handler,
   bool secure_send_failed_ = false;
   bool closed_ = false;
 };
+
+void Exchange::decodeHeaders(http::RequestHead& head, bool end_stream) noexcept {
+  conn.onRequestHead(*this, head, end_stream);
+}
+
+void Exchange::decodeData(std::string_view data, bool end_stream) noexcept {
+  conn.onRequestData(*this, data, end_stream);
+}
+
+void Exchange::decodeTrailers(http::HeaderMap&) noexcept {
+  conn.onRequestEnd(*this);
+}
+
+void Exchange::onResetStream(http::StreamResetReason) noexcept {
+  conn.onExchangeReset(*this);
+}
+
+void Exchange::onBelowWriteBufferLowWatermark() noexcept {
+  conn.onExchangeUnblocked(*this);
+}
 
 Responder::State::~State() {
   if (!done) {
@@ -986,6 +1246,13 @@ HttpServer::HttpServer(EventLoop& loop, Handler handler, Options options)
 
 HttpServer::~HttpServer() {
   close();
+}
+
+std::shared_ptr<HttpServer::Http2Shared> HttpServer::http2Shared() {
+  if (!h2_) {
+    h2_ = std::make_shared<Http2Shared>(options_);
+  }
+  return h2_;
 }
 
 Status HttpServer::listen(std::string_view address, int backlog) {

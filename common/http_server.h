@@ -235,9 +235,14 @@ class HttpServer {
     }
   }
 
+  // HTTP/2 connections' shared settings and counters, made with the first one.
+  struct Http2Shared;
+  std::shared_ptr<Http2Shared> http2Shared();
+
   EventLoop& loop_;
   Handler handler_;
   Options options_;
+  std::shared_ptr<Http2Shared> h2_;
   RefusedHook on_refused_;
   HandshakeFailureHook on_handshake_failure_;
   uv_tcp_t* listener_ = nullptr;
