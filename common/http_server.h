@@ -1,8 +1,17 @@
 #pragma once
-// HttpServer: a small HTTP/1.1 server for the admin API, remora-echo and the control plane API.
-// Not the data plane: requests are buffered whole before the handler sees them. The wire is the
-// proxy's own HTTP/1 server codec (common/http1/server_connection.h): the same parsing, limits
-// and framing as the listeners.
+// HttpServer: a small HTTP/1.1 and h2c server for the admin API, remora-echo and the control
+// plane API. Not the data plane: requests are buffered whole before the handler sees them. The
+// wire is the proxy's own codecs, so parsing, limits and framing are the listeners': a
+// connection whose first bytes are the HTTP/2 client preface ("PRI * HTTP/2.0...", prior
+// knowledge) gets http2::ServerConnection (common/http2/server_connection.h), any other
+// http1::ServerConnection (common/http1/server_connection.h).
+// - HTTP/2: streams are answered side by side, each like an HTTP/1 request (the same Handler,
+//   HttpRequest with version_minor 1, Responder); Responder::reset() resets only its stream and
+//   close() ends the connection with GOAWAY once the open streams are done; upgrade() answers
+//   500. A body over max_body_bytes gets 413 on its stream. A protocol error (bad frames, HPACK,
+//   floods: see common/http2/session.h) is answered with GOAWAY, then the connection closes.
+//   There is no request deadline (request_timeout_ms) on an HTTP/2 connection; the idle one
+//   applies. The rest of this list is about HTTP/1.
 //
 // - One server runs on one EventLoop thread; every call (and every Responder / Tunnel call) must
 //   happen on that thread.

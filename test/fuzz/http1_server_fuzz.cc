@@ -21,12 +21,13 @@
 #include "common/event_loop.h"
 #include "common/http1/server_connection.h"
 #include "common/tcp_connection.h"
+#include "counting_decoder.h"
 
 namespace {
 
 using namespace remora;  // NOLINT
 
-struct Core final : http::ServerConnectionCallbacks, http::RequestDecoder, http::StreamCallbacks {
+struct Core final : http::ServerConnectionCallbacks, fuzz::CountingDecoder, http::StreamCallbacks {
   http::RequestDecoder& newStream(http::ResponseEncoder& e) noexcept override {
     encoder = &e;
     e.setCallbacks(*this);
@@ -35,28 +36,17 @@ struct Core final : http::ServerConnectionCallbacks, http::RequestDecoder, http:
     upgrade = false;
     return *this;
   }
-  void decodeHeaders(http::RequestHead& h, bool end_stream) noexcept override {
-    bytes += h.method.size() + h.path.size() + h.headers.byteSize();
+  void onHead(http::RequestHead& h) noexcept override {
     upgrade = h.upgrade;
-    if (end_stream || (upgrade && upgrade_with_101)) {
-      respond();
+    if (upgrade && upgrade_with_101) {
+      respond();  // an upgrade request is whole with its head
     }
-  }
-  void decodeData(std::string_view d, bool end_stream) noexcept override {
-    bytes += d.size();
-    if (end_stream) {
-      respond();
-    }
-  }
-  void decodeTrailers(common::HeaderMap& t) noexcept override {
-    bytes += t.byteSize();
-    respond();
   }
   void onResetStream(http::StreamResetReason) noexcept override { encoder = nullptr; }
   void onAboveWriteBufferHighWatermark() noexcept override {}
   void onBelowWriteBufferLowWatermark() noexcept override {}
 
-  void respond() noexcept {
+  void respond() noexcept override {
     if (encoder == nullptr || responded) {
       return;
     }
@@ -90,7 +80,6 @@ struct Core final : http::ServerConnectionCallbacks, http::RequestDecoder, http:
   }
 
   http::ResponseEncoder* encoder = nullptr;
-  size_t bytes = 0;
   bool responded = false;
   bool upgrade = false;
   bool unknown_length = false;

@@ -21,32 +21,17 @@
 #include "common/event_loop.h"
 #include "common/http2/server_connection.h"
 #include "common/tcp_connection.h"
+#include "counting_decoder.h"
 
 namespace {
 
 using namespace remora;  // NOLINT
 
-struct Request final : http::RequestDecoder, http::StreamCallbacks {
-  void decodeHeaders(http::RequestHead& h, bool end_stream) noexcept override {
-    bytes += h.method.size() + h.path.size() + h.headers.byteSize();
-    if (end_stream) {
-      respond();
-    }
-  }
-  void decodeData(std::string_view d, bool end_stream) noexcept override {
-    bytes += d.size();
-    if (end_stream) {
-      respond();
-    }
-  }
-  void decodeTrailers(common::HeaderMap& t) noexcept override {
-    bytes += t.byteSize();
-    respond();
-  }
+struct Request final : fuzz::CountingDecoder, http::StreamCallbacks {
   void onResetStream(http::StreamResetReason) noexcept override { reset = true; }
   void onAboveWriteBufferHighWatermark() noexcept override {}
   void onBelowWriteBufferLowWatermark() noexcept override {}
-  void respond() noexcept {
+  void respond() noexcept override {
     if (reset || responded) {
       return;
     }
@@ -67,7 +52,6 @@ struct Request final : http::RequestDecoder, http::StreamCallbacks {
     encoder->encodeTrailers(t);
   }
   http::ResponseEncoder* encoder = nullptr;
-  size_t bytes = 0;
   bool reset = false;
   bool responded = false;
 };

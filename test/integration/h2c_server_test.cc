@@ -4,10 +4,7 @@
 // connection — and by a raw socket that breaks the protocol after the preface.
 
 #include <gtest/gtest.h>
-#include <unistd.h>
-
 #include <chrono>
-#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -19,24 +16,6 @@ namespace remora::test {
 namespace {
 
 using namespace std::chrono_literals;
-
-// A program from PATH; "" when absent.
-std::string programPath(const std::string& name) {
-  const char* path = std::getenv("PATH");
-  std::string dirs = path != nullptr ? path : "/usr/bin:/bin";
-  for (size_t start = 0; start <= dirs.size();) {
-    size_t colon = dirs.find(':', start);
-    if (colon == std::string::npos) {
-      colon = dirs.size();
-    }
-    const std::string candidate = dirs.substr(start, colon - start) + "/" + name;
-    if (::access(candidate.c_str(), X_OK) == 0) {
-      return candidate;
-    }
-    start = colon + 1;
-  }
-  return "";
-}
 
 class H2cServerTest : public ::testing::Test {
  protected:
@@ -114,10 +93,10 @@ TEST_F(H2cServerTest, H2loadRunsManyConcurrentStreamsOnOneConnection) {
   }
   // 400 requests, 20 streams at a time on each of 2 connections; some answers are streamed
   // bodies larger than h2load's 64 KiB stream window.
-  RunResult r = runToExit(dir_, "h2load",
-                          {h2load, "-n", "400", "-c", "2", "-m", "20",
-                           "http://" + echo_.address + "/bytes/100000"},
-                          30000ms);
+  RunResult r = runToExit(
+      dir_, "h2load",
+      {h2load, "-n", "400", "-c", "2", "-m", "20", "http://" + echo_.address + "/bytes/100000"},
+      30000ms);
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_NE(r.out.find("400 succeeded, 0 failed, 0 errored"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("400 2xx"), std::string::npos) << r.out;

@@ -42,9 +42,13 @@ std::string TempDir::write(const std::string& name, const std::string& text) con
   return p;
 }
 
-Process::~Process() { stop(1000ms); }
+Process::~Process() {
+  stop(1000ms);
+}
 
-Process::Process(Process&& o) noexcept : pid_(o.pid_), exit_code_(o.exit_code_) { o.pid_ = -1; }
+Process::Process(Process&& o) noexcept : pid_(o.pid_), exit_code_(o.exit_code_) {
+  o.pid_ = -1;
+}
 
 Process& Process::operator=(Process&& o) noexcept {
   if (this != &o) {
@@ -140,6 +144,23 @@ long Process::rssKb() const {
   return 0;
 }
 
+std::string programPath(const std::string& name) {
+  const char* path = std::getenv("PATH");
+  std::string dirs = path != nullptr ? path : "/usr/bin:/bin";
+  for (size_t start = 0; start <= dirs.size();) {
+    size_t colon = dirs.find(':', start);
+    if (colon == std::string::npos) {
+      colon = dirs.size();
+    }
+    const std::string candidate = dirs.substr(start, colon - start) + "/" + name;
+    if (::access(candidate.c_str(), X_OK) == 0) {
+      return candidate;
+    }
+    start = colon + 1;
+  }
+  return "";
+}
+
 std::string readFile(const std::string& path) {
   std::ifstream in(path);
   std::stringstream ss;
@@ -189,14 +210,18 @@ std::string configErrorOf(const TempDir& dir, const std::string& yaml) {
   return code == 2 ? err : "exit " + std::to_string(code) + ": " + err;
 }
 
-std::string sidecarBin() { return REMORA_SIDECAR_BIN; }
-std::string echoBin() { return REMORA_ECHO_BIN; }
+std::string sidecarBin() {
+  return REMORA_SIDECAR_BIN;
+}
+std::string echoBin() {
+  return REMORA_ECHO_BIN;
+}
 
 Echo Echo::start(const TempDir& dir, const std::string& id, const std::vector<std::string>& extra) {
   Echo e;
   std::string ready = dir.file(id + ".ready");
-  std::vector<std::string> argv = {echoBin(), "--listen", "127.0.0.1:0", "--id", id,
-                                   "--ready-file", ready, "--log-level", "warn"};
+  std::vector<std::string> argv = {echoBin(),      "--listen", "127.0.0.1:0", "--id", id,
+                                   "--ready-file", ready,      "--log-level", "warn"};
   argv.insert(argv.end(), extra.begin(), extra.end());
   if (!e.process.start(argv, dir.file(id + ".out"), dir.file(id + ".err"))) {
     return e;
