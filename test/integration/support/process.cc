@@ -42,13 +42,9 @@ std::string TempDir::write(const std::string& name, const std::string& text) con
   return p;
 }
 
-Process::~Process() {
-  stop(1000ms);
-}
+Process::~Process() { stop(1000ms); }
 
-Process::Process(Process&& o) noexcept : pid_(o.pid_), exit_code_(o.exit_code_) {
-  o.pid_ = -1;
-}
+Process::Process(Process&& o) noexcept : pid_(o.pid_), exit_code_(o.exit_code_) { o.pid_ = -1; }
 
 Process& Process::operator=(Process&& o) noexcept {
   if (this != &o) {
@@ -210,18 +206,14 @@ std::string configErrorOf(const TempDir& dir, const std::string& yaml) {
   return code == 2 ? err : "exit " + std::to_string(code) + ": " + err;
 }
 
-std::string sidecarBin() {
-  return REMORA_SIDECAR_BIN;
-}
-std::string echoBin() {
-  return REMORA_ECHO_BIN;
-}
+std::string sidecarBin() { return REMORA_SIDECAR_BIN; }
+std::string echoBin() { return REMORA_ECHO_BIN; }
 
 Echo Echo::start(const TempDir& dir, const std::string& id, const std::vector<std::string>& extra) {
   Echo e;
   std::string ready = dir.file(id + ".ready");
-  std::vector<std::string> argv = {echoBin(),      "--listen", "127.0.0.1:0", "--id", id,
-                                   "--ready-file", ready,      "--log-level", "warn"};
+  std::vector<std::string> argv = {echoBin(), "--listen", "127.0.0.1:0", "--id", id,
+                                   "--ready-file", ready, "--log-level", "warn"};
   argv.insert(argv.end(), extra.begin(), extra.end());
   if (!e.process.start(argv, dir.file(id + ".out"), dir.file(id + ".err"))) {
     return e;
