@@ -9,19 +9,13 @@
 // The first input byte: bit 0 answers with a body of unknown length (chunked, or until the
 // close for HTTP/1.0), bit 1 answers an upgrade request with 101, bits 2-7 pick the split.
 
-#include <fcntl.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
 
-#include "common/event_loop.h"
 #include "common/http1/server_connection.h"
-#include "common/tcp_connection.h"
-#include "counting_decoder.h"
+#include "server_fuzz_support.h"
 
 namespace {
 
@@ -86,18 +80,6 @@ struct Core final : http::ServerConnectionCallbacks, fuzz::CountingDecoder, http
   bool upgrade_with_101 = false;
 };
 
-struct NullHandler final : common::TcpConnection::Handler {
-  void onData(const char*, size_t) noexcept override {}
-  void onEof() noexcept override {}
-  void onError(int) noexcept override {}
-};
-
-void drain(int fd) {
-  char buf[65536];
-  while (read(fd, buf, sizeof(buf)) > 0) {
-  }
-}
-
 // Feeds `len` bytes, then the pipelined requests they held; false on a parse error.
 bool feed(http1::ServerConnection& codec, const char* data, size_t len) {
   bool ok = codec.dispatch(data, len);
@@ -118,53 +100,43 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string in(reinterpret_cast<const char*>(data + 1), size - 1);
   size_t cut = in.empty() ? 0 : (data[0] >> 2) * 97 % (in.size() + 1);
 
-  int fds[2];
-  if (socketpair(AF_UNIX, SOCK_STREAM, 0, fds) != 0) {
+  fuzz::FuzzSocket sock;
+  if (!sock.ok()) {
     return 0;
   }
-  fcntl(fds[1], F_SETFL, O_NONBLOCK);
-  {
-    common::EventLoop loop;
-    NullHandler handler;
-    Core core;
-    core.unknown_length = (data[0] & 1) != 0;
-    core.upgrade_with_101 = (data[0] & 2) != 0;
-    auto conn = std::make_unique<common::TcpConnection>(loop, handler);
-    conn->open(fds[0]);
-    common::ParserLimits limits;
-    limits.max_header_bytes = 8192;
-    limits.max_headers = 64;
-    auto codec = std::make_unique<http1::ServerConnection>(*conn, core, limits, 16 * 1024);
-    bool ok = feed(*codec, in.data(), cut);
+  Core core;
+  core.unknown_length = (data[0] & 1) != 0;
+  core.upgrade_with_101 = (data[0] & 2) != 0;
+  common::ParserLimits limits;
+  limits.max_header_bytes = 8192;
+  limits.max_headers = 64;
+  auto codec = std::make_unique<http1::ServerConnection>(sock.conn(), core, limits, 16 * 1024);
+  bool ok = feed(*codec, in.data(), cut);
+  codec->flush();
+  sock.drain();
+  uv_run(sock.loop().uv(), UV_RUN_NOWAIT);
+  if (ok) {
+    ok = feed(*codec, in.data() + cut, in.size() - cut);
     codec->flush();
-    drain(fds[1]);
-    uv_run(loop.uv(), UV_RUN_NOWAIT);
-    if (ok) {
-      ok = feed(*codec, in.data() + cut, in.size() - cut);
-      codec->flush();
-      drain(fds[1]);
-    }
-    if (!ok) {
-      if (codec->error() == http::CodecError::kNone || codec->errorDetail().empty()) {
-        __builtin_trap();  // a failed connection must say why
-      }
-      if (codec->activeStreams() == 0) {
-        // The answer to what failed to parse, as a listener sends it.
-        http::ResponseEncoder& e = codec->beginErrorExchange();
-        http::ResponseHead h;
-        h.status = 400;
-        e.encodeHeaders(h, true);
-        drain(fds[1]);
-      }
-    } else {
-      (void)codec->onEof();
-      drain(fds[1]);
-    }
-    codec->onConnectionClosed();
-    codec.reset();
-    conn.reset();
-    loop.closeAll();
+    sock.drain();
   }
-  close(fds[1]);
+  if (!ok) {
+    if (codec->error() == http::CodecError::kNone || codec->errorDetail().empty()) {
+      __builtin_trap();  // a failed connection must say why
+    }
+    if (codec->activeStreams() == 0) {
+      // The answer to what failed to parse, as a listener sends it.
+      http::ResponseEncoder& e = codec->beginErrorExchange();
+      http::ResponseHead h;
+      h.status = 400;
+      e.encodeHeaders(h, true);
+      sock.drain();
+    }
+  } else {
+    (void)codec->onEof();
+    sock.drain();
+  }
+  codec->onConnectionClosed();
+  codec.reset();
   return 0;
 }
