@@ -541,6 +541,7 @@ class HttpServerConnection final : public TcpConnection::Handler,
     http::ServerConnectionCallbacks& callbacks = *this;
     h1_ = std::make_unique<http1::ServerConnection>(tcp_, callbacks, options_.limits,
                                                     options_.max_pending_input);
+    h1_->keepHopByHopFields();  // handlers (remora-echo's description) see requests as sent
     codec_ = h1_.get();
   }
 

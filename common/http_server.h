@@ -20,10 +20,9 @@
 //   at a time (the handler sees the next once the answer before it is written). An upgrade
 //   request answered without an upgrade closes after the answer (the client may already be
 //   speaking the new protocol).
-// - The request's headers are its end-to-end fields: the hop-by-hop ones (Connection and what
-//   it names, Keep-Alive, Proxy-Connection, TE, Trailer, Transfer-Encoding; Upgrade unless the
-//   request upgrades) are gone, as common/http/message.h says; keep_alive and upgrade tell what
-//   they meant. An absolute-form target (`GET http://a/x`) arrives as path `/x` with `Host: a`.
+// - The request's headers are as sent, hop-by-hop fields (Connection, TE, Transfer-Encoding...)
+//   included; keep_alive and upgrade tell what they mean. An absolute-form target
+//   (`GET http://a/x`) arrives as path `/x` with `Host: a` (target keeps the whole URL).
 // - Malformed request -> 400 and close; header section over the limits -> 431 and close; body
 //   over `max_body_bytes` -> 413 and close. HEAD answers carry the headers of the matching GET
 //   answer (Content-Length included) and no body. `Expect: 100-continue` is honoured.

@@ -217,7 +217,7 @@ common::HeadAction ServerConnection::onHeaders(common::MessageHead& head) noexce
   if (head.chunked) {
     common::appendTransferCodings(r.headers, r.transfer_codings);
   }
-  r.te_trailers = stripHopByHop(r.headers, head.upgrade);
+  r.te_trailers = keep_hop_by_hop_ ? false : stripHopByHop(r.headers, head.upgrade);
   std::string_view authority;
   if (splitAbsoluteForm(head.url, authority, r.path)) {
     // Absolute-form (forward-proxy style): the authority comes from the target.
