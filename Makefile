@@ -57,15 +57,19 @@ bench: build
 	@bash scripts/setup.sh --bench
 	@bash test/bench/run.sh
 
-# libFuzzer on the HTTP/1 parser and the HTTP/2 server codec, FUZZ_SECONDS (default 60) each.
+# libFuzzer on the HTTP/1 parser and the HTTP/1 and HTTP/2 server codecs, FUZZ_SECONDS (default
+# 60) each.
 FUZZ_SECONDS ?= 60
 fuzz:
 	@bash scripts/setup.sh --fuzz
 	@CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DREMORA_FUZZ=ON \
 		-DREMORA_STATIC_DEPS=OFF >/dev/null
-	@cmake --build build-fuzz -j$(JOBS) --target http1_parser_fuzz http2_server_fuzz 2>&1 | grep -E 'error|warning' || true
-	@mkdir -p build-fuzz/corpus build-fuzz/corpus-http2 && cp -n test/fuzz/corpus/* build-fuzz/corpus/ 2>/dev/null || true
+	@cmake --build build-fuzz -j$(JOBS) --target http1_parser_fuzz http1_server_fuzz \
+		http2_server_fuzz 2>&1 | grep -E 'error|warning' || true
+	@mkdir -p build-fuzz/corpus build-fuzz/corpus-http1-server build-fuzz/corpus-http2 && cp -n test/fuzz/corpus/* build-fuzz/corpus/ 2>/dev/null || true
 	@build-fuzz/test/fuzz/http1_parser_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=4096 build-fuzz/corpus 2>&1 | tail -3
+	@build-fuzz/test/fuzz/http1_server_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=8192 \
+		build-fuzz/corpus-http1-server test/fuzz/corpus/http1_server 2>&1 | tail -3
 	@build-fuzz/test/fuzz/http2_server_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=16384 \
 		build-fuzz/corpus-http2 test/fuzz/corpus/http2_server 2>&1 | tail -3
 

@@ -7,6 +7,14 @@
 #include <algorithm>
 #include <charconv>
 
+#include <map>
+#include <vector>
+
+#include "common/http1/server_connection.h"
+#include "common/http2/http2_stats.h"
+#include "common/http2/server_connection.h"
+#include "common/http2/settings.h"
+#include "common/stats.h"
 #include "common/tcp_connection.h"
 #include "common/timer.h"
 
@@ -17,8 +25,6 @@ namespace {
 // Streamed bodies: produce this much per step, and stop producing while this much is queued.
 constexpr size_t kStreamPiece = 64 * 1024;
 constexpr size_t kStreamWindow = 256 * 1024;
-// Chunked answers built from a string body use chunks of at most this size.
-constexpr size_t kChunkSize = 16 * 1024;
 // A connection keeps at most this much of its buffer for encrypted output between writes.
 constexpr size_t kKeepWireBytes = 64 * 1024;
 // The plain-text answer to a plain HTTP request on a secure port.
@@ -29,7 +35,7 @@ constexpr std::string_view kPlainHttpHead =
     "Connection: close\r\n\r\n";
 
 // Decrypted bytes of the read being handled. One per thread: reads never nest, and the bytes
-// are consumed (copied into the parser's buffer or handed to a tunnel) before the next read.
+// are consumed (by the codec, or handed to a tunnel) before the next read.
 std::string& decryptedScratch() noexcept {
   thread_local std::string scratch;
   return scratch;
@@ -103,24 +109,6 @@ bool hasToken(std::string_view value, std::string_view token) noexcept {
   return false;
 }
 
-void appendHex(std::string& out, size_t n) {
-  char buf[20];
-  auto r = std::to_chars(buf, buf + sizeof(buf), n, 16);
-  out.append(buf, r.ptr);
-}
-
-void appendChunked(std::string& out, std::string_view body) {
-  while (!body.empty()) {
-    size_t n = std::min(body.size(), kChunkSize);
-    appendHex(out, n);
-    out.append("\r\n");
-    out.append(body.substr(0, n));
-    out.append("\r\n");
-    body.remove_prefix(n);
-  }
-  out.append("0\r\n\r\n");
-}
-
 // Splits a request target into path and query string. Absolute-form targets lose their scheme
 // and authority.
 void splitTarget(std::string_view target, std::string& path, std::string& query) {
@@ -134,24 +122,18 @@ void splitTarget(std::string_view target, std::string& path, std::string& query)
   query.assign(q == std::string_view::npos ? std::string_view() : target.substr(q + 1));
 }
 
-enum class SlotAction : uint8_t { kPending, kRespond, kClose, kReset, kUpgrade };
+enum class Answer : uint8_t { kRespond, kClose, kReset, kUpgrade };
 
-// One request waiting for (or in the middle of sending) its answer.
-struct Slot {
-  uint64_t id = 0;
-  SlotAction action = SlotAction::kPending;
-  bool head_request = false;
-  bool http10 = false;
-  bool keep_alive = true;
-  bool upgrade_request = false;
-  HttpResponse response;
-  TunnelHandler tunnel;
-  // Progress of a kRespond answer.
-  bool started = false;
-  bool chunked = false;
-  bool send_body = true;
-  uint64_t sent = 0;
-};
+// The method's llhttp id (the codec only lets through methods llhttp parses).
+llhttp_method_t methodId(std::string_view m) noexcept {
+#define REMORA_METHOD_ID(num, name, string) \
+  if (m == #string) {                       \
+    return HTTP_##name;                     \
+  }
+  HTTP_METHOD_MAP(REMORA_METHOD_ID)
+#undef REMORA_METHOD_ID
+  return HTTP_GET;
+}
 
 }  // namespace
 
@@ -181,17 +163,66 @@ void HttpResponse::setBodySource(uint64_t length, BodySource src) {
   source = std::move(src);
 }
 
+// What every HTTP/2 connection of the server shares: its limits and the codec's counters (kept
+// here, as nothing reads them: the server's owners count requests themselves).
+struct HttpServer::Http2Shared {
+  explicit Http2Shared(const Options& options)
+      : store(1), stats(http2::Http2Stats::registerIn(store)) {
+    settings.max_header_list_size = static_cast<uint32_t>(options.limits.max_header_bytes);
+  }
+  http2::Settings settings;
+  StatsStore store;
+  http2::Http2Stats stats;
+};
+
 struct Responder::State {
   std::weak_ptr<HttpServerConnection> conn;
-  uint64_t slot = 0;
+  uint64_t exchange = 0;
   bool done = false;
   ~State();
 };
 
-// One accepted connection: parses requests, queues answers in order, writes them, and becomes
-// a Tunnel after an upgrade. Owned by the server's map; freed through deferDelete.
+// One request and its answer: the decoder the codec delivers the request to, the state of the
+// answer. HTTP/1 has one at a time, HTTP/2 one per stream. Its events go to the connection.
+// Freed through deferDelete (the codec may still be inside one of its calls).
+struct Exchange final : public Deletable,
+                        public http::RequestDecoder,
+                        public http::StreamCallbacks {
+  Exchange(HttpServerConnection& c, http::ResponseEncoder& e, uint64_t i) noexcept
+      : conn(c), encoder(&e), id(i) {}
+
+  void decodeHeaders(http::RequestHead& head, bool end_stream) noexcept override;
+  void decodeData(std::string_view data, bool end_stream) noexcept override;
+  void decodeTrailers(http::HeaderMap&) noexcept override;
+  void onResetStream(http::StreamResetReason) noexcept override;
+  void onAboveWriteBufferHighWatermark() noexcept override { blocked = true; }
+  void onBelowWriteBufferLowWatermark() noexcept override;
+
+  HttpServerConnection& conn;
+  http::ResponseEncoder* encoder;  // null once the answer is written whole, or on a reset
+  const uint64_t id;               // Responder::State names it
+  HttpRequest request;
+  std::string body;
+  HttpResponse response;
+  uint64_t sent = 0;  // of a body source
+  bool head_request = false;
+  bool upgrade_request = false;
+  bool dispatched = false;  // the handler has the request (or it was rejected)
+  bool answered = false;
+  bool streaming = false;         // a body source is being written
+  bool blocked = false;           // HTTP/2: the stream's send buffer is above its high watermark
+  bool request_complete = false;  // the request's end arrived (its stream's incoming side ended)
+};
+
+// One accepted connection. Its first bytes choose the codec: the HTTP/2 client preface means
+// HTTP/2 with prior knowledge (http2::ServerConnection, streams side by side); anything else is
+// HTTP/1 (http1::ServerConnection, one exchange at a time: pipelined requests wait in the codec
+// until the answer before them is complete, so answers leave in order). This class buffers each
+// request whole for the handler, writes its answer, and becomes a Tunnel after an HTTP/1
+// upgrade. Owned by the server's map; freed through deferDelete.
 class HttpServerConnection final : public TcpConnection::Handler,
-                                   public Http1Parser::Callbacks,
+                                   private TcpConnection::WriteFilter,
+                                   private http::ServerConnectionCallbacks,
                                    public Tunnel,
                                    public std::enable_shared_from_this<HttpServerConnection> {
  public:
@@ -200,8 +231,13 @@ class HttpServerConnection final : public TcpConnection::Handler,
         loop_(server.loop_),
         options_(server.options_),
         tcp_(server.loop_, *this),
-        parser_(Http1Parser::Kind::kRequest, *this, server.options_.limits),
         timer_(server.loop_.uv(), [this] { onTimer(); }) {}
+
+  ~HttpServerConnection() {
+    // The codecs first: their streams' decoders are the exchanges.
+    h1_.reset();
+    h2_.reset();
+  }
 
   int start(uv_stream_t* listener) noexcept {
     int rc = tcp_.accept(listener);
@@ -213,6 +249,7 @@ class HttpServerConnection final : public TcpConnection::Handler,
       if (!secure_) {
         return UV_ENOMEM;
       }
+      tcp_.setWriteFilter(this);
     }
     peer_ = tcp_.peerAddress();
     last_activity_ms_ = loop_.nowMs();
@@ -221,7 +258,7 @@ class HttpServerConnection final : public TcpConnection::Handler,
     receiving_ = true;
     request_start_ms_ = last_activity_ms_;
     armTimer();
-    updateReading();
+    tcp_.readStart();
     return 0;
   }
 
@@ -235,7 +272,13 @@ class HttpServerConnection final : public TcpConnection::Handler,
     closed_ = true;
     tcp_.close(reset);
     timer_.stop();
-    slots_.clear();
+    if (codec_ != nullptr) {
+      codec_->onConnectionClosed();  // resets what is open: the exchanges let go
+    }
+    for (auto& [id, ex] : exchanges_) {
+      ex->encoder = nullptr;
+    }
+    current_ = nullptr;
     if (server_ != nullptr) {
       HttpServer* s = server_;
       server_ = nullptr;
@@ -249,7 +292,7 @@ class HttpServerConnection final : public TcpConnection::Handler,
     }
   }
 
-  static void answer(Responder::State* s, SlotAction action, HttpResponse&& r,
+  static void answer(Responder::State* s, Answer action, HttpResponse&& r,
                      TunnelHandler&& t) noexcept {
     if (s == nullptr || s->done) {
       return;
@@ -257,7 +300,7 @@ class HttpServerConnection final : public TcpConnection::Handler,
     s->done = true;
     std::shared_ptr<HttpServerConnection> c = s->conn.lock();
     if (c && !c->closed_) {
-      c->complete(s->slot, action, std::move(r), std::move(t));
+      c->complete(s->exchange, action, std::move(r), std::move(t));
     }
   }
 
@@ -276,70 +319,40 @@ class HttpServerConnection final : public TcpConnection::Handler,
     onBytes(data, len);
   }
 
-  // Bytes of the HTTP stream (as read, or decrypted).
-  void onBytes(const char* data, size_t len) noexcept {
-    if (tunnel_) {
-      if (tunnel_handler_.on_data) {
-        tunnel_handler_.on_data(*this, std::string_view(data, len));
-      }
-      return;
-    }
-    if (stop_parsing_ && !upgrade_pending_) {
-      return;  // closing: what the peer still sends is dropped
-    }
-    if (!receiving_) {
-      receiving_ = true;
-      request_start_ms_ = last_activity_ms_;
-      if (options_.request_timeout_ms > 0) {
-        armTimer();
-      }
-    }
-    in_.append(data, len);
-    parse();
-  }
-
   void onEof() noexcept override {
     peer_eof_ = true;
-    reading_ = false;  // libuv stopped reading
     if (closed_) {
       return;
     }
     onPeerEnded();
   }
 
-  // The peer sends nothing more (EOF, or the end of its secure session).
-  void onPeerEnded() noexcept {
-    if (tunnel_ || finishing_) {
-      closeWhenDrained();
-      return;
-    }
-    // A partial request can never complete now; answer what is complete, then close.
-    stop_parsing_ = true;
-    if (slots_.empty()) {
-      finish();
-    } else {
-      pump();
-    }
-  }
-
   void onError(int uv_err) noexcept override {
     if (spdlog::should_log(spdlog::level::debug)) {
       spdlog::debug("http server: connection from {}: {}", peer_.toString(), uv_strerror(uv_err));
     }
-    reading_ = false;
     closeNow(false);
   }
 
   void onHighWatermark() noexcept override {
-    write_blocked_ = true;
-    updateReading();
+    if (h1_) {
+      h1_->readDisable(true);  // a peer that does not read is not fed more answers
+    } else if (h2_) {
+      h2_->onUnderlyingAboveHighWatermark();
+    }
   }
 
   void onLowWatermark() noexcept override {
     last_activity_ms_ = loop_.nowMs();
-    write_blocked_ = false;
-    updateReading();
-    pump();
+    if (closed_) {
+      return;
+    }
+    if (h1_) {
+      h1_->readDisable(false);
+    } else if (h2_) {
+      h2_->onUnderlyingBelowLowWatermark();
+    }
+    pumpSources();
   }
 
   void onDrained() noexcept override {
@@ -355,46 +368,14 @@ class HttpServerConnection final : public TcpConnection::Handler,
       startLinger();
       return;
     }
-    pump();
-  }
-
-  // Http1Parser::Callbacks
-  HeadAction onHeaders(MessageHead& head) noexcept override {
-    body_.clear();
-    if (head.content_length > static_cast<int64_t>(options_.max_body_bytes)) {
-      reject_status_ = 413;
-      return HeadAction::kContinue;
-    }
-    if (head.content_length > 0) {
-      body_.reserve(static_cast<size_t>(head.content_length));
-    }
-    if (!head.http10() && slots_.empty() && (head.content_length > 0 || head.chunked) &&
-        equalsIgnoreCase(head.headers.get(Wk::kExpect), "100-continue")) {
-      send("HTTP/1.1 100 Continue\r\n\r\n");
-    }
-    return HeadAction::kContinue;
-  }
-
-  void onBody(std::string_view data) noexcept override {
-    if (reject_status_ != 0) {
-      return;
-    }
-    if (body_.size() + data.size() > options_.max_body_bytes) {
-      reject_status_ = 413;
-      return;
-    }
-    body_.append(data);
-  }
-
-  bool onMessageComplete() noexcept override {
-    message_done_ = true;
-    return true;  // pause: the request is dispatched before the next one is parsed
+    pumpSources();
   }
 
   // Tunnel
   void write(std::string_view data) noexcept override {
     if (!closed_) {
-      send(data);
+      tcp_.write(data);
+      closeIfSecureFailed();
     }
   }
 
@@ -409,7 +390,514 @@ class HttpServerConnection final : public TcpConnection::Handler,
   bool closed() const noexcept override { return closed_; }
   SocketAddress peer() const noexcept override { return peer_; }
 
+  // ---- the exchanges' events ----
+
+  void onRequestHead(Exchange& ex, http::RequestHead& head, bool end_stream) noexcept {
+    HttpRequest& req = ex.request;
+    req.method = head.method;
+    req.method_id = methodId(head.method);
+    // (An absolute-form target arrives as `host` + path.)
+    req.target = head.scheme.empty() || h2_
+                     ? head.path
+                     : head.scheme + "://" + std::string(head.headers.get(Wk::kHost)) + head.path;
+    splitTarget(head.path, req.path, req.query_string);
+    req.version_minor = h1_ && h1_->http10() ? 0 : 1;
+    std::swap(req.headers, head.headers);
+    req.peer = peer_;
+    req.request_on_connection = ++requests_;
+    req.keep_alive = h1_ ? h1_->clientKeepAlive() : true;
+    req.upgrade = head.upgrade;
+    ex.head_request = head.isHead();
+    ex.upgrade_request = head.upgrade;
+    ex.request_complete = end_stream;
+    if (head.content_length > static_cast<int64_t>(options_.max_body_bytes)) {
+      rejectBody(ex);
+      return;
+    }
+    if (head.content_length > 0) {
+      ex.body.reserve(static_cast<size_t>(head.content_length));
+    }
+    if (!end_stream && !head.upgrade &&
+        equalsIgnoreCase(req.headers.get(Wk::kExpect), "100-continue")) {
+      http::ResponseHead cont;
+      cont.status = 100;
+      ex.encoder->encode1xxHeaders(cont);  // (not to HTTP/1.0 clients)
+    }
+    // An upgrade request is whole with its head: what follows belongs to the new protocol.
+    if (end_stream || head.upgrade) {
+      dispatchRequest(ex);
+    }
+  }
+
+  void onRequestData(Exchange& ex, std::string_view data, bool end_stream) noexcept {
+    if (tunnel_ || opening_tunnel_) {
+      if (opening_tunnel_) {
+        early_.append(data);  // handed over after on_open
+      } else if (!data.empty() && tunnel_handler_.on_data) {
+        tunnel_handler_.on_data(*this, data);
+      }
+      return;
+    }
+    if (end_stream) {
+      ex.request_complete = true;
+    }
+    if (ex.dispatched) {
+      retireIfDone(ex);
+      return;
+    }
+    if (ex.body.size() + data.size() > options_.max_body_bytes) {
+      rejectBody(ex);
+      return;
+    }
+    ex.body.append(data);
+    if (end_stream) {
+      dispatchRequest(ex);
+    }
+  }
+
+  void onRequestEnd(Exchange& ex) noexcept {
+    ex.request_complete = true;
+    if (!ex.dispatched) {
+      dispatchRequest(ex);
+    } else {
+      retireIfDone(ex);
+    }
+  }
+
+  // HTTP/2: an exchange answered before its request ended (413) lives until the request's
+  // end, since the codec goes on delivering it.
+  void retireIfDone(Exchange& ex) noexcept {
+    if (h2_ && ex.request_complete && ex.answered && ex.encoder == nullptr && !ex.streaming) {
+      retire(ex);
+    }
+  }
+
+  // The stream ended under the exchange (HTTP/2 RST_STREAM, the connection closed).
+  void onExchangeReset(Exchange& ex) noexcept {
+    ex.encoder = nullptr;
+    ex.streaming = false;
+    if (h2_) {
+      retire(ex);
+    }
+  }
+
+  void onExchangeUnblocked(Exchange& ex) noexcept {
+    ex.blocked = false;
+    pumpSource(ex);
+  }
+
  private:
+  // ---- codecs ----
+
+  http::RequestDecoder& newStream(http::ResponseEncoder& encoder) noexcept override {
+    auto owned = std::make_unique<Exchange>(*this, encoder, ++next_exchange_);
+    Exchange& ex = *owned;
+    exchanges_.emplace(ex.id, std::move(owned));
+    encoder.setCallbacks(ex);
+    if (h1_) {
+      current_ = &ex;
+    }
+    return ex;
+  }
+
+  // The first bytes decide: the HTTP/2 client preface, or HTTP/1. False while they could
+  // still be either (they are kept).
+  bool chooseCodec(const char*& data, size_t& len) noexcept {
+    constexpr std::string_view kPreface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+    const size_t had = held_.size();
+    held_.append(data, std::min(len, kPreface.size() - had));
+    const bool prefix = kPreface.substr(0, held_.size()) == held_;
+    if (prefix && held_.size() < kPreface.size()) {
+      data += len;
+      len = 0;
+      return false;
+    }
+    if (prefix && server_ != nullptr) {
+      h2_shared_ = server_->http2Shared();  // kept: the codec counts until it is gone
+      http::ServerConnectionCallbacks& callbacks = *this;
+      h2_ = std::make_unique<http2::ServerConnection>(
+          tcp_, callbacks, h2_shared_->settings, h2_shared_->stats, h2_shared_->store.shard(0));
+      codec_ = h2_.get();
+      receiving_ = false;  // HTTP/2 has no request deadline here: streams interleave
+    } else {
+      makeHttp1Codec();
+    }
+    // What was held goes first, then the rest of this read.
+    std::string first;
+    first.swap(held_);
+    const size_t taken = first.size() - had;
+    data += taken;
+    len -= taken;
+    if (!codec_->dispatch(first.data(), first.size())) {
+      data += len;
+      len = 0;
+      codecFailed();
+      return false;
+    }
+    return true;
+  }
+
+  void makeHttp1Codec() noexcept {
+    http::ServerConnectionCallbacks& callbacks = *this;
+    h1_ = std::make_unique<http1::ServerConnection>(tcp_, callbacks, options_.limits,
+                                                    options_.max_pending_input);
+    h1_->keepHopByHopFields();  // handlers (remora-echo's description) see requests as sent
+    codec_ = h1_.get();
+  }
+
+  // ---- answers ----
+
+  Exchange* find(uint64_t id) noexcept {
+    auto it = exchanges_.find(id);
+    return it == exchanges_.end() ? nullptr : it->second.get();
+  }
+
+  void dispatchRequest(Exchange& ex) noexcept {
+    ex.dispatched = true;
+    if (&ex == current_ || h2_) {
+      receiving_ = false;
+    }
+    ex.request.body = std::move(ex.body);
+    ex.body = std::string();
+    auto state = std::make_shared<Responder::State>();
+    state->conn = weak_from_this();
+    state->exchange = ex.id;
+    const uint64_t id = ex.id;
+    if (server_ != nullptr) {
+      server_->handler_(ex.request, Responder(std::move(state)));
+    }
+    if (Exchange* still = find(id)) {
+      still->request = HttpRequest();
+    }
+  }
+
+  void complete(uint64_t id, Answer action, HttpResponse&& r, TunnelHandler&& t) noexcept {
+    Exchange* ex = find(id);
+    if (ex == nullptr || ex->answered || ex->encoder == nullptr) {
+      return;
+    }
+    ex->answered = true;
+    switch (action) {
+      case Answer::kReset:
+        if (h2_) {
+          ex->encoder->resetStream(http::StreamResetReason::kLocalReset);
+          onExchangeReset(*ex);
+          return;
+        }
+        closeNow(true);
+        return;
+      case Answer::kClose:
+        if (h2_) {
+          h2_->shutdownNotice();  // no new streams; the open ones finish
+        }
+        finish();
+        return;
+      case Answer::kUpgrade:
+        if (!ex->upgrade_request || r.status != 101 || !h1_) {
+          spdlog::warn("http server: upgrade() with status {} on a request that {}", r.status,
+                       ex->upgrade_request ? "asked for one" : "did not ask for one");
+          r = HttpResponse(500, "upgrade without an upgrade request\n");
+          break;
+        }
+        startTunnel(*ex, std::move(r), std::move(t));
+        return;
+      case Answer::kRespond:
+        break;
+    }
+    ex->response = std::move(r);
+    startResponse(*ex);
+  }
+
+  // Writes the head and, unless it comes from a source, the whole body.
+  void startResponse(Exchange& ex) noexcept {
+    HttpResponse& r = ex.response;
+    if (hasToken(r.headers.get(Wk::kConnection), "close")) {
+      ex.encoder->closeAfterResponse();
+    }
+    r.headers.remove(Wk::kConnection);
+    r.headers.remove(Wk::kContentLength);
+    r.headers.remove(Wk::kTransferEncoding);
+    const bool bodyless = r.status < 200 || r.status == 204 || r.status == 304;
+    const bool http10 = h1_ && h1_->http10();
+    http::ResponseHead head;
+    head.status = static_cast<uint16_t>(r.status);
+    if (!bodyless && !(r.chunked && !http10)) {
+      char num[24];
+      auto res = std::to_chars(num, num + sizeof(num), r.bodyLength());
+      r.headers.add("Content-Length", std::string_view(num, res.ptr - num));
+      head.content_length = static_cast<int64_t>(r.bodyLength());
+    }
+    std::swap(head.headers, r.headers);
+    const bool body = !bodyless && !ex.head_request && r.bodyLength() > 0;
+    const uint64_t id = ex.id;
+    ex.encoder->encodeHeaders(head, !body);
+    if (find(id) == nullptr || ex.encoder == nullptr) {
+      return;  // reset meanwhile
+    }
+    if (!body) {
+      responseDone(ex);
+      return;
+    }
+    if (!r.source) {
+      ex.encoder->encodeData(r.body, true);
+      if (find(id) != nullptr) {
+        responseDone(ex);
+      }
+      return;
+    }
+    ex.streaming = true;
+    ex.sent = 0;
+    pumpSource(ex);
+  }
+
+  void pumpSources() noexcept {
+    std::vector<uint64_t> ids;
+    for (auto& [id, ex] : exchanges_) {
+      if (ex->streaming) {
+        ids.push_back(id);
+      }
+    }
+    for (uint64_t id : ids) {
+      if (Exchange* ex = find(id); ex != nullptr && !closed_) {
+        pumpSource(*ex);
+      }
+    }
+  }
+
+  // Goes on with a body source while the socket (and the stream) keep up.
+  void pumpSource(Exchange& ex) noexcept {
+    if (!ex.streaming || closed_ || ex.encoder == nullptr) {
+      return;
+    }
+    HttpResponse& r = ex.response;
+    const uint64_t id = ex.id;
+    while (ex.sent < r.source_length) {
+      if (tcp_.pendingBytes() >= kStreamWindow || ex.blocked) {
+        return;  // onDrained() / the stream's low watermark resumes
+      }
+      size_t n = static_cast<size_t>(std::min<uint64_t>(kStreamPiece, r.source_length - ex.sent));
+      scratch_.clear();
+      r.source(ex.sent, n, scratch_);
+      if (scratch_.size() != n) {
+        spdlog::error("http server: body source produced {} bytes instead of {}", scratch_.size(),
+                      n);
+        closeNow(true);
+        return;
+      }
+      ex.sent += n;
+      ex.encoder->encodeData(scratch_, ex.sent == r.source_length);
+      codec_->flush();
+      if (closed_ || find(id) == nullptr || ex.encoder == nullptr) {
+        return;
+      }
+    }
+    if (scratch_.capacity() > kStreamPiece * 2) {
+      std::string().swap(scratch_);
+    }
+    ex.streaming = false;
+    responseDone(ex);
+  }
+
+  // The answer is written whole: HTTP/1 closes the connection or goes on with pipelined
+  // requests; HTTP/2 forgets the stream.
+  void responseDone(Exchange& ex) noexcept {
+    ex.encoder = nullptr;
+    if (h1_ || ex.request_complete) {
+      retire(ex);
+    }
+    if (closed_ || closeIfSecureFailed() || !h1_) {
+      return;
+    }
+    if (h1_->aborted()) {
+      closeNow(false);
+    } else if (h1_->closeRequested()) {
+      finish();
+    } else if (!h1_->resumePipelined()) {
+      codecFailed();
+    } else {
+      afterInput();
+    }
+  }
+
+  // The exchange is over for us: freed once the current callbacks have returned.
+  void retire(Exchange& ex) noexcept {
+    if (current_ == &ex) {
+      current_ = nullptr;
+    }
+    auto it = exchanges_.find(ex.id);
+    if (it != exchanges_.end()) {
+      loop_.deferDelete(std::move(it->second));
+      exchanges_.erase(it);
+    }
+  }
+
+  void startTunnel(Exchange& ex, HttpResponse&& r, TunnelHandler&& t) noexcept {
+    r.headers.remove(Wk::kContentLength);
+    r.headers.remove(Wk::kTransferEncoding);
+    if (!r.headers.has(Wk::kConnection)) {
+      r.headers.add("Connection", "Upgrade");
+    }
+    http::ResponseHead head;
+    head.status = 101;
+    std::swap(head.headers, r.headers);
+    tunnel_handler_ = std::move(t);
+    opening_tunnel_ = true;
+    ex.encoder->encodeHeaders(head, false);  // bytes that followed the request land in early_
+    opening_tunnel_ = false;
+    if (closed_ || closeIfSecureFailed()) {
+      return;
+    }
+    tunnel_ = true;
+    ex.encoder = nullptr;
+    current_ = nullptr;  // (the exchange stays: the codec hands it the tunnel's bytes)
+    timer_.stop();
+    if (tunnel_handler_.on_open) {
+      tunnel_handler_.on_open(*this);
+    }
+    std::string early;
+    early.swap(early_);
+    if (!closed_ && !early.empty() && tunnel_handler_.on_data) {
+      tunnel_handler_.on_data(*this, early);
+    }
+    if (!closed_ && peer_eof_) {
+      closeWhenDrained();
+    }
+  }
+
+  // ---- input ----
+
+  // Bytes of the HTTP stream (as read, or decrypted).
+  void onBytes(const char* data, size_t len) noexcept {
+    if (tunnel_) {
+      if (tunnel_handler_.on_data) {
+        tunnel_handler_.on_data(*this, std::string_view(data, len));
+      }
+      return;
+    }
+    if (finishing_ && !h2_) {
+      return;  // closing: what the peer still sends is dropped
+    }
+    if (!receiving_ && current_ == nullptr && !h2_) {
+      receiving_ = true;
+      request_start_ms_ = last_activity_ms_;
+      if (options_.request_timeout_ms > 0) {
+        armTimer();
+      }
+    }
+    if (codec_ == nullptr && !chooseCodec(data, len)) {
+      return;
+    }
+    if (closed_ || len == 0) {
+      afterInput();
+      return;
+    }
+    if (!codec_->dispatch(data, len)) {
+      codecFailed();
+      return;
+    }
+    afterInput();
+  }
+
+  // After the codec took input: a half-closed HTTP/1 peer may leave nothing more to answer.
+  void afterInput() noexcept {
+    if (h2_ && !closed_) {
+      h2_->flush();
+      return;
+    }
+    if (h1_ && !closed_ && !finishing_ && !tunnel_ && current_ == nullptr &&
+        h1_->closeRequested()) {
+      finish();
+    }
+  }
+
+  // The peer sends nothing more (EOF, or the end of its secure session).
+  void onPeerEnded() noexcept {
+    if (tunnel_ || finishing_ || !h1_) {
+      // HTTP/2 (or nothing chosen yet): what is open cannot be answered usefully any more.
+      closeWhenDrained();
+      return;
+    }
+    switch (h1_->onEof()) {
+      case http1::ServerConnection::EofAction::kAbort:
+      case http1::ServerConnection::EofAction::kClose:
+        finish();
+        return;
+      case http1::ServerConnection::EofAction::kFinish:
+        afterInput();  // the answer in progress is written, then the connection closes
+        return;
+    }
+  }
+
+  // The codec refused the input. HTTP/2 has queued its GOAWAY: flush and close. HTTP/1 answers
+  // what failed: 431, 501 for a method llhttp cannot parse (named, with the reason header the
+  // proxy's listeners use), else 400.
+  void codecFailed() noexcept {
+    spdlog::debug("http server: bad request from {}: {}", peer_.toString(), codec_->errorDetail());
+    if (h2_) {
+      refused(400);
+      h2_->flush();
+      finish();
+      return;
+    }
+    switch (h1_->error()) {
+      case http::CodecError::kHeadersTooLarge:
+        refused(431);
+        reject(HttpResponse(431, std::string(h1_->errorDetail()) + "\n"));
+        return;
+      case http::CodecError::kUnknownMethod: {
+        refused(501);
+        std::string_view method = std::string_view(h1_->partialHead().method).substr(0, 64);
+        HttpResponse r(501, "method-not-implemented: " + std::string(method) + "\n");
+        r.headers.add("x-remora-reason", "method-not-implemented");
+        reject(std::move(r));
+        return;
+      }
+      default:
+        refused(400);
+        reject(HttpResponse(400, std::string(h1_->errorDetail()) + "\n"));
+        return;
+    }
+  }
+
+  // HTTP/1: answers a request that will not reach the handler, then closes: too slow (408),
+  // unparsable (400, 431, 501).
+  void reject(HttpResponse response) noexcept {
+    if (current_ != nullptr && (current_->dispatched || h1_->responseStarted())) {
+      closeNow(false);  // cannot happen: such an exchange is the handler's
+      return;
+    }
+    Exchange* ex = current_;
+    if (ex == nullptr) {
+      ex = &static_cast<Exchange&>(newStream(h1_->beginErrorExchange()));
+    }
+    rejectExchange(*ex, std::move(response));
+  }
+
+  void rejectExchange(Exchange& ex, HttpResponse response) noexcept {
+    ex.dispatched = true;
+    ex.answered = true;
+    if (h1_) {
+      ex.encoder->closeAfterResponse();
+    }
+    ex.response = std::move(response);
+    startResponse(ex);
+  }
+
+  // A request body over max_body_bytes: 413 (HTTP/1 then closes; HTTP/2 resets the rest of
+  // the stream once the answer is out).
+  void rejectBody(Exchange& ex) noexcept {
+    refused(413);
+    rejectExchange(ex, HttpResponse(413, "request body too large\n"));
+  }
+
+  void refused(int status) noexcept {
+    if (server_ != nullptr) {
+      server_->refused(status);
+    }
+  }
+
+  // ---- timers ----
+
   void onTimer() noexcept {
     if (closed_) {
       return;
@@ -425,9 +913,7 @@ class HttpServerConnection final : public TcpConnection::Handler,
     if (handshaking() && (handshakeLate(now) || requestLate(now))) {
       spdlog::debug("http server: no secure handshake from {} within {} ms; closing",
                     peer_.toString(), now - accepted_ms_);
-      if (server_ != nullptr) {
-        server_->refused(HttpServer::kRefusedHandshakeTimeout);
-      }
+      refused(HttpServer::kRefusedHandshakeTimeout);
       closeNow(false);
       return;
     }
@@ -435,16 +921,18 @@ class HttpServerConnection final : public TcpConnection::Handler,
       spdlog::debug("http server: no complete request from {} within {} ms; closing",
                     peer_.toString(), options_.request_timeout_ms);
       receiving_ = false;
-      if (server_ != nullptr) {
-        server_->refused(408);
+      refused(408);
+      if (codec_ == nullptr) {
+        makeHttp1Codec();  // (what was held of a preface is dropped with the connection)
       }
-      reject(408, "request timeout\n");
+      if (h1_) {
+        reject(HttpResponse(408, "request timeout\n"));
+      }
       return;
     }
     // Waiting for the handler is not idleness; waiting for the peer (to send, or to read what
     // we queued) is.
-    bool waiting_for_handler = !slots_.empty() && tcp_.pendingBytes() == 0;
-    if (options_.idle_timeout_ms > 0 && !waiting_for_handler &&
+    if (options_.idle_timeout_ms > 0 && !waitingForHandler() &&
         now - last_activity_ms_ >= options_.idle_timeout_ms) {
       spdlog::debug("http server: closing idle connection from {}", peer_.toString());
       closeNow(false);
@@ -453,9 +941,22 @@ class HttpServerConnection final : public TcpConnection::Handler,
     armTimer();
   }
 
+  bool waitingForHandler() const noexcept {
+    if (tcp_.pendingBytes() != 0) {
+      return false;
+    }
+    for (const auto& [id, ex] : exchanges_) {
+      if (ex->dispatched && ex->encoder != nullptr) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   // The request being received (or the first one awaited) is over request_timeout_ms.
   bool requestLate(uint64_t now) const noexcept {
-    return options_.request_timeout_ms > 0 && receiving_ && !stop_parsing_ && slots_.empty() &&
+    return options_.request_timeout_ms > 0 && receiving_ && !finishing_ &&
+           (current_ == nullptr || !current_->dispatched) &&
            now - request_start_ms_ >= options_.request_timeout_ms;
   }
 
@@ -475,8 +976,7 @@ class HttpServerConnection final : public TcpConnection::Handler,
     const auto consider = [&next](uint64_t in) { next = next == 0 ? in : std::min(next, in); };
     if (options_.idle_timeout_ms > 0) {
       const uint64_t idle_for = now - last_activity_ms_;
-      const bool waiting_for_handler = !slots_.empty() && tcp_.pendingBytes() == 0;
-      consider(waiting_for_handler || idle_for >= options_.idle_timeout_ms
+      consider(waitingForHandler() || idle_for >= options_.idle_timeout_ms
                    ? options_.idle_timeout_ms
                    : options_.idle_timeout_ms - idle_for);
     }
@@ -493,348 +993,7 @@ class HttpServerConnection final : public TcpConnection::Handler,
     }
   }
 
-  void updateReading() noexcept {
-    if (closed_ || peer_eof_) {
-      return;
-    }
-    bool want = !write_blocked_ && (tunnel_ || (stop_parsing_ && !upgrade_pending_) ||
-                                    (!upgrade_pending_ && slots_.size() < options_.max_pipelined));
-    if (want && !reading_) {
-      reading_ = true;
-      tcp_.readStart();
-    } else if (!want && reading_) {
-      reading_ = false;
-      tcp_.readStop();
-    }
-  }
-
-  // Parses buffered bytes into requests and dispatches them, as far as the pipeline allows.
-  void parse() noexcept {
-    if (in_parse_ || closed_) {
-      return;
-    }
-    in_parse_ = true;
-    while (!closed_ && !tunnel_ && !stop_parsing_ && !upgrade_pending_ &&
-           slots_.size() < options_.max_pipelined && in_off_ < in_.size()) {
-      if (parser_paused_) {
-        parser_.resume();
-        parser_paused_ = false;
-      }
-      Http1Parser::Result r = parser_.feed(in_.data() + in_off_, in_.size() - in_off_);
-      if (reject_status_ != 0) {
-        if (server_ != nullptr) {
-          server_->refused(reject_status_);
-        }
-        reject(reject_status_, "request body too large\n");
-        break;
-      }
-      if (r.status == Http1Parser::Status::kError) {
-        spdlog::debug("http server: bad request from {}: {}", peer_.toString(),
-                      parser_.errorReason());
-        rejectParseError();
-        break;
-      }
-      if (r.status == Http1Parser::Status::kOk) {
-        in_off_ = in_.size();
-      } else {
-        in_off_ += r.consumed;
-        parser_paused_ = true;
-      }
-      if (message_done_) {
-        dispatch();
-      }
-    }
-    if (!closed_ && !tunnel_) {
-      if (stop_parsing_ && !upgrade_pending_) {
-        in_.clear();
-        in_off_ = 0;
-      } else if (in_off_ > 0) {
-        in_.erase(0, in_off_);
-        in_off_ = 0;
-      }
-    }
-    in_parse_ = false;
-    updateReading();
-  }
-
-  // Queues an error answer after the pending ones and stops taking requests.
-  void reject(int status, std::string body) noexcept {
-    reject(HttpResponse(status, std::move(body)));
-  }
-  void reject(HttpResponse response) noexcept {
-    stop_parsing_ = true;
-    Slot& s = slots_.emplace_back();
-    s.id = next_slot_++;
-    s.keep_alive = false;
-    s.action = SlotAction::kRespond;
-    s.response = std::move(response);
-    pump();
-  }
-
-  // The answer to a request the parser refused: 431, 501 for a method llhttp cannot parse
-  // (named, with the reason header the proxy's listeners use), else 400.
-  void rejectParseError() noexcept {
-    if (server_ != nullptr) {
-      server_->refused(parser_.error() == Http1Parser::Error::kHeadersTooLarge  ? 431
-                       : parser_.error() == Http1Parser::Error::kUnknownMethod ? 501
-                                                                                : 400);
-    }
-    switch (parser_.error()) {
-      case Http1Parser::Error::kHeadersTooLarge:
-        reject(431, std::string(parser_.errorReason()) + "\n");
-        return;
-      case Http1Parser::Error::kUnknownMethod: {
-        std::string_view method = std::string_view(parser_.head().method).substr(0, 64);
-        HttpResponse r(501, "method-not-implemented: " + std::string(method) + "\n");
-        r.headers.add("x-remora-reason", "method-not-implemented");
-        reject(std::move(r));
-        return;
-      }
-      default:
-        reject(400, std::string(parser_.errorReason()) + "\n");
-        return;
-    }
-  }
-
-  void dispatch() noexcept {
-    message_done_ = false;
-    receiving_ = false;
-    MessageHead& h = parser_.head();
-    Slot& slot = slots_.emplace_back();
-    slot.id = next_slot_++;
-    slot.head_request = h.isHead();
-    slot.http10 = h.http10();
-    slot.keep_alive = h.keep_alive;
-    slot.upgrade_request = h.upgrade;
-    if (!h.keep_alive) {
-      stop_parsing_ = true;
-    }
-    if (h.upgrade) {
-      upgrade_pending_ = true;
-    }
-    HttpRequest req;
-    req.method = std::move(h.method);
-    req.method_id = h.method_id;
-    req.target = std::move(h.url);
-    splitTarget(req.target, req.path, req.query_string);
-    req.version_minor = h.version_minor;
-    req.headers = std::move(h.headers);
-    h.headers.clear();
-    req.body = std::move(body_);
-    body_ = std::string();
-    req.peer = peer_;
-    req.request_on_connection = ++requests_;
-    req.keep_alive = h.keep_alive;
-    req.upgrade = h.upgrade;
-    auto state = std::make_shared<Responder::State>();
-    state->conn = weak_from_this();
-    state->slot = slot.id;
-    if (server_ != nullptr) {
-      server_->handler_(req, Responder(std::move(state)));
-    }
-  }
-
-  void complete(uint64_t id, SlotAction action, HttpResponse&& r, TunnelHandler&& t) noexcept {
-    auto it =
-        std::find_if(slots_.begin(), slots_.end(), [id](const Slot& s) { return s.id == id; });
-    if (it == slots_.end() || it->action != SlotAction::kPending) {
-      return;
-    }
-    if (action == SlotAction::kUpgrade && !it->upgrade_request) {
-      spdlog::warn("http server: upgrade() on a request that did not ask for one");
-      action = SlotAction::kRespond;
-      r = HttpResponse(500, "upgrade without an upgrade request\n");
-      t = TunnelHandler();
-    }
-    it->action = action;
-    it->response = std::move(r);
-    it->tunnel = std::move(t);
-    pump();
-  }
-
-  // Writes ready answers in request order; may finish, reset or upgrade the connection.
-  void pump() noexcept {
-    if (in_pump_) {
-      pump_again_ = true;
-      return;
-    }
-    in_pump_ = true;
-    do {
-      pump_again_ = false;
-      pumpOnce();
-    } while (pump_again_ && !closed_);
-    in_pump_ = false;
-    if (!closed_ && !tunnel_) {
-      parse();  // answers may have unblocked the pipeline
-    }
-  }
-
-  void pumpOnce() noexcept {
-    while (!closed_ && !slots_.empty() && slots_.front().action != SlotAction::kPending) {
-      Slot& s = slots_.front();
-      switch (s.action) {
-        case SlotAction::kReset:
-          closeNow(true);
-          return;
-        case SlotAction::kClose:
-          slots_.clear();
-          stop_parsing_ = true;
-          upgrade_pending_ = false;
-          break;
-        case SlotAction::kUpgrade:
-          startTunnel();
-          return;
-        case SlotAction::kRespond: {
-          if (!writeResponse(s)) {
-            return;  // waiting for the socket to drain, or closed
-          }
-          bool keep_alive = s.keep_alive;
-          if (s.upgrade_request) {
-            upgrade_pending_ = false;
-          }
-          slots_.pop_front();
-          if (!keep_alive) {
-            stop_parsing_ = true;
-            upgrade_pending_ = false;
-            slots_.clear();
-          }
-          break;
-        }
-        case SlotAction::kPending:
-          return;
-      }
-    }
-    if (!closed_ && !tunnel_ && stop_parsing_ && !upgrade_pending_ && slots_.empty()) {
-      finish();
-    }
-  }
-
-  // Returns true once the whole answer is queued on the socket.
-  bool writeResponse(Slot& s) noexcept {
-    HttpResponse& r = s.response;
-    if (!s.started) {
-      s.started = true;
-      if (hasToken(r.headers.get(Wk::kConnection), "close")) {
-        s.keep_alive = false;
-      }
-      r.headers.remove(Wk::kConnection);
-      r.headers.remove(Wk::kContentLength);
-      r.headers.remove(Wk::kTransferEncoding);
-      bool bodyless = r.status < 200 || r.status == 204 || r.status == 304;
-      s.chunked = r.chunked && !s.http10 && !bodyless;
-      s.send_body = !bodyless && !s.head_request;
-      if (s.chunked) {
-        r.headers.add("Transfer-Encoding", "chunked");
-      } else if (!bodyless) {
-        char num[24];
-        auto res = std::to_chars(num, num + sizeof(num), r.bodyLength());
-        r.headers.add("Content-Length", std::string_view(num, res.ptr - num));
-      }
-      if (!s.keep_alive) {
-        r.headers.add("Connection", "close");
-      } else if (s.http10) {
-        r.headers.add("Connection", "keep-alive");
-      }
-      MessageHead head;
-      head.status = r.status;
-      head.headers = std::move(r.headers);
-      std::string out;
-      out.reserve(256);
-      serializeResponseHead(head, out);
-      if (!s.send_body) {
-        send(out);
-        return !closed_;
-      }
-      if (!r.source) {
-        if (s.chunked) {
-          appendChunked(out, r.body);
-          send(out);
-        } else {
-          send(out, r.body);
-        }
-        std::string().swap(r.body);
-        return !closed_;
-      }
-      send(out);
-    }
-    if (!s.send_body || !r.source) {
-      return !closed_;
-    }
-    while (s.sent < r.source_length) {
-      if (closed_) {
-        return false;
-      }
-      if (tcp_.pendingBytes() >= kStreamWindow) {
-        return false;  // onDrained() resumes
-      }
-      size_t n = static_cast<size_t>(std::min<uint64_t>(kStreamPiece, r.source_length - s.sent));
-      scratch_.clear();
-      r.source(s.sent, n, scratch_);
-      if (scratch_.size() != n) {
-        spdlog::error("http server: body source produced {} bytes instead of {}", scratch_.size(),
-                      n);
-        closeNow(true);
-        return false;
-      }
-      s.sent += n;
-      if (s.chunked) {
-        std::string line;
-        appendHex(line, n);
-        line.append("\r\n");
-        scratch_.append("\r\n");
-        send(line, scratch_);
-      } else {
-        send(scratch_);
-      }
-    }
-    if (s.chunked && !closed_) {
-      send("0\r\n\r\n");
-    }
-    if (scratch_.capacity() > kStreamPiece * 2) {
-      std::string().swap(scratch_);
-    }
-    return !closed_;
-  }
-
-  void startTunnel() noexcept {
-    Slot s = std::move(slots_.front());
-    slots_.clear();
-    upgrade_pending_ = false;
-    HttpResponse& r = s.response;
-    r.headers.remove(Wk::kContentLength);
-    r.headers.remove(Wk::kTransferEncoding);
-    if (r.status == 101 && !r.headers.has(Wk::kConnection)) {
-      r.headers.add("Connection", "Upgrade");
-    }
-    MessageHead head;
-    head.status = r.status;
-    head.headers = std::move(r.headers);
-    std::string out;
-    serializeResponseHead(head, out);
-    send(out);
-    if (closed_) {
-      return;
-    }
-    tunnel_ = true;
-    tunnel_handler_ = std::move(s.tunnel);
-    timer_.stop();
-    if (tunnel_handler_.on_open) {
-      tunnel_handler_.on_open(*this);
-    }
-    std::string rest;
-    if (in_off_ < in_.size()) {
-      rest.assign(in_, in_off_, std::string::npos);
-    }
-    std::string().swap(in_);
-    in_off_ = 0;
-    if (!closed_ && !rest.empty() && tunnel_handler_.on_data) {
-      tunnel_handler_.on_data(*this, rest);
-    }
-    if (!closed_ && peer_eof_) {
-      closeWhenDrained();
-    }
-    updateReading();
-  }
+  // ---- the end ----
 
   // No more requests: flush, send FIN, and give the peer a moment to close first.
   void finish() noexcept {
@@ -842,7 +1001,12 @@ class HttpServerConnection final : public TcpConnection::Handler,
       return;
     }
     finishing_ = true;
-    stop_parsing_ = true;
+    if (h1_) {
+      h1_->setDiscarding();  // reading goes on (to see the peer's FIN), input is dropped
+    }
+    if (codec_ != nullptr) {
+      codec_->flush();
+    }
     if (peer_eof_) {
       closeWhenDrained();
       return;
@@ -856,7 +1020,6 @@ class HttpServerConnection final : public TcpConnection::Handler,
     if (tcp_.pendingBytes() == 0) {
       startLinger();
     }  // else onDrained() starts it: a slow reader still gets the whole answer
-    updateReading();
   }
 
   void startLinger() noexcept {
@@ -864,38 +1027,44 @@ class HttpServerConnection final : public TcpConnection::Handler,
     timer_.start(options_.linger_ms);
   }
 
-  // Bytes for the peer: straight to the socket (no copy), or through the security layer.
-  void send(std::string_view data) noexcept {
-    if (secure_) {
-      sendSecure(data, {});
-    } else {
-      tcp_.write(data);
+  void closeWhenDrained() noexcept {
+    if (closed_) {
+      return;
     }
-  }
-  void send(std::string_view a, std::string_view b) noexcept {
-    if (secure_) {
-      sendSecure(a, b);
+    if (codec_ != nullptr) {
+      codec_->flush();
+    }
+    if (tcp_.pendingBytes() == 0) {
+      closeNow(false);
     } else {
-      tcp_.write(a, b);
+      close_when_drained_ = true;
     }
   }
 
-  void sendSecure(std::string_view a, std::string_view b) noexcept {
-    wire_.clear();
-    const bool sent = secure_->send(a, wire_) && secure_->send(b, wire_);
-    flushWire();
-    if (!sent && !closed_) {
-      // Only a failed layer refuses bytes here (answers need an open session): nothing more
-      // can reach the peer.
-      spdlog::debug("http server: secure session with {} failed: {}", peer_.toString(),
-                    secure_->failure());
-      closeNow(false);
+  // ---- the security layer ----
+
+  // TcpConnection::WriteFilter: application bytes become records.
+  void encode(std::string_view plain, std::string& wire) noexcept override {
+    if (!plain.empty() && !secure_->send(plain, wire)) {
+      secure_send_failed_ = true;
     }
+  }
+
+  // Only a failed layer refuses bytes (answers need an open session): nothing more can reach
+  // the peer. True when it closed the connection for that.
+  bool closeIfSecureFailed() noexcept {
+    if (!secure_send_failed_ || closed_) {
+      return false;
+    }
+    spdlog::debug("http server: secure session with {} failed: {}", peer_.toString(),
+                  secure_->failure());
+    closeNow(false);
+    return true;
   }
 
   void flushWire() noexcept {
     if (!wire_.empty()) {
-      tcp_.write(wire_);
+      tcp_.writeRaw(wire_);
     }
     if (wire_.capacity() > kKeepWireBytes) {
       std::string().swap(wire_);
@@ -924,7 +1093,6 @@ class HttpServerConnection final : public TcpConnection::Handler,
     } else if (after == State::kClosed) {
       // The end of the peer's session is its EOF; the socket itself may stay open.
       peer_eof_ = true;
-      reading_ = false;
       tcp_.readStop();
       onPeerEnded();
     }
@@ -949,22 +1117,20 @@ class HttpServerConnection final : public TcpConnection::Handler,
       return;
     }
     if (secure_->peerSentPlainHttp()) {
-      tcp_.write(kPlainHttpHead, kPlainHttpBody);
+      tcp_.writeRaw(kPlainHttpHead);
+      tcp_.writeRaw(kPlainHttpBody);
     }
-    slots_.clear();
-    upgrade_pending_ = false;
-    stop_parsing_ = true;
-    finish();
-  }
-
-  void closeWhenDrained() noexcept {
-    if (closed_) {
+    finishing_ = true;  // (no close_notify: the layer sends nothing any more)
+    if (h1_) {
+      h1_->setDiscarding();
+    }
+    if (peer_eof_) {
+      closeWhenDrained();
       return;
     }
+    tcp_.shutdownAfterFlush();
     if (tcp_.pendingBytes() == 0) {
-      closeNow(false);
-    } else {
-      close_when_drained_ = true;
+      startLinger();
     }
   }
 
@@ -973,50 +1139,67 @@ class HttpServerConnection final : public TcpConnection::Handler,
   HttpServer::Options options_;
   TcpConnection tcp_;
   std::unique_ptr<SecureChannel> secure_;  // null: plain HTTP
-  std::string wire_;                       // encrypted bytes on their way to the socket
-  Http1Parser parser_;
+  std::string wire_;                       // the layer's own bytes on their way to the socket
   Timer timer_;
   SocketAddress peer_;
-  std::string in_;  // read, not yet parsed (from in_off_)
-  size_t in_off_ = 0;
-  std::string body_;
-  std::string scratch_;
-  std::deque<Slot> slots_;
+  // The codec, on tcp_, once the first bytes chose it (codec_ is the one of the two in use).
+  std::string held_;  // the first bytes while they may still be an HTTP/2 preface
+  std::shared_ptr<HttpServer::Http2Shared> h2_shared_;
+  std::unique_ptr<http1::ServerConnection> h1_;
+  std::unique_ptr<http2::ServerConnection> h2_;
+  http::ServerConnection* codec_ = nullptr;
+  std::map<uint64_t, std::unique_ptr<Exchange>> exchanges_;  // not yet answered whole
+  Exchange* current_ = nullptr;                              // HTTP/1: the exchange in progress
+  uint64_t next_exchange_ = 0;
+  // After an upgrade.
   TunnelHandler tunnel_handler_;
-  uint64_t next_slot_ = 1;
+  std::string early_;  // bytes that followed the upgrade request, for on_data after on_open
+  bool opening_tunnel_ = false;
+  bool tunnel_ = false;
+  std::string scratch_;
   uint64_t requests_ = 0;
   uint64_t last_activity_ms_ = 0;
   uint64_t request_start_ms_ = 0;  // first byte of the request being received (or the accept)
   uint64_t accepted_ms_ = 0;
-  int reject_status_ = 0;
   bool receiving_ = false;  // a request has begun (or the first one is awaited)
-  bool message_done_ = false;
-  bool parser_paused_ = false;
-  bool upgrade_pending_ = false;  // an upgrade request waits for its answer: parsing stops
-  bool stop_parsing_ = false;     // no more requests on this connection
-  bool write_blocked_ = false;
-  bool reading_ = false;
-  bool tunnel_ = false;
   bool finishing_ = false;  // no more answers: FIN after the flush
   bool lingering_ = false;  // FIN sent: waiting (linger_ms) for the peer to close
   bool peer_eof_ = false;
   bool close_when_drained_ = false;
+  bool secure_send_failed_ = false;
   bool closed_ = false;
-  bool in_parse_ = false;
-  bool in_pump_ = false;
-  bool pump_again_ = false;
 };
+
+void Exchange::decodeHeaders(http::RequestHead& head, bool end_stream) noexcept {
+  conn.onRequestHead(*this, head, end_stream);
+}
+
+void Exchange::decodeData(std::string_view data, bool end_stream) noexcept {
+  conn.onRequestData(*this, data, end_stream);
+}
+
+void Exchange::decodeTrailers(http::HeaderMap&) noexcept {
+  conn.onRequestEnd(*this);
+}
+
+void Exchange::onResetStream(http::StreamResetReason) noexcept {
+  conn.onExchangeReset(*this);
+}
+
+void Exchange::onBelowWriteBufferLowWatermark() noexcept {
+  conn.onExchangeUnblocked(*this);
+}
 
 Responder::State::~State() {
   if (!done) {
-    HttpServerConnection::answer(this, SlotAction::kRespond,
+    HttpServerConnection::answer(this, Answer::kRespond,
                                  HttpResponse(500, "the handler dropped the request\n"),
                                  TunnelHandler());
   }
 }
 
 void Responder::respond(HttpResponse response) noexcept {
-  HttpServerConnection::answer(state_.get(), SlotAction::kRespond, std::move(response),
+  HttpServerConnection::answer(state_.get(), Answer::kRespond, std::move(response),
                                TunnelHandler());
 }
 
@@ -1025,15 +1208,15 @@ void Responder::respond(int status, std::string body, std::string_view content_t
 }
 
 void Responder::close() noexcept {
-  HttpServerConnection::answer(state_.get(), SlotAction::kClose, HttpResponse(), TunnelHandler());
+  HttpServerConnection::answer(state_.get(), Answer::kClose, HttpResponse(), TunnelHandler());
 }
 
 void Responder::reset() noexcept {
-  HttpServerConnection::answer(state_.get(), SlotAction::kReset, HttpResponse(), TunnelHandler());
+  HttpServerConnection::answer(state_.get(), Answer::kReset, HttpResponse(), TunnelHandler());
 }
 
 void Responder::upgrade(HttpResponse response, TunnelHandler handler) noexcept {
-  HttpServerConnection::answer(state_.get(), SlotAction::kUpgrade, std::move(response),
+  HttpServerConnection::answer(state_.get(), Answer::kUpgrade, std::move(response),
                                std::move(handler));
 }
 
@@ -1064,6 +1247,13 @@ HttpServer::HttpServer(EventLoop& loop, Handler handler, Options options)
 
 HttpServer::~HttpServer() {
   close();
+}
+
+std::shared_ptr<HttpServer::Http2Shared> HttpServer::http2Shared() {
+  if (!h2_) {
+    h2_ = std::make_shared<Http2Shared>(options_);
+  }
+  return h2_;
 }
 
 Status HttpServer::listen(std::string_view address, int backlog) {

@@ -1,11 +1,28 @@
 #pragma once
-// HttpServer: a small HTTP/1.1 server for the admin API, remora-echo and the control plane API.
-// Not the data plane: requests are buffered whole before the handler sees them.
+// HttpServer: a small HTTP/1.1 and h2c server for the admin API, remora-echo and the control
+// plane API. Not the data plane: requests are buffered whole before the handler sees them. The
+// wire is the proxy's own codecs, so parsing, limits and framing are the listeners': a
+// connection whose first bytes are the HTTP/2 client preface ("PRI * HTTP/2.0...", prior
+// knowledge) gets http2::ServerConnection (common/http2/server_connection.h), any other
+// http1::ServerConnection (common/http1/server_connection.h).
+// - HTTP/2: streams are answered side by side, each like an HTTP/1 request (the same Handler,
+//   HttpRequest with version_minor 1, Responder); Responder::reset() resets only its stream and
+//   close() ends the connection with GOAWAY once the open streams are done; upgrade() answers
+//   500. A body over max_body_bytes gets 413 on its stream. A protocol error (bad frames, HPACK,
+//   floods: see common/http2/session.h) is answered with GOAWAY, then the connection closes.
+//   There is no request deadline (request_timeout_ms) on an HTTP/2 connection; the idle one
+//   applies. The rest of this list is about HTTP/1.
 //
 // - One server runs on one EventLoop thread; every call (and every Responder / Tunnel call) must
 //   happen on that thread.
 // - Keep-alive per HTTP/1.1 (HTTP/1.0 only with `Connection: keep-alive`); `Connection: close`
-//   from either side closes after that response; pipelined requests are answered in order.
+//   from either side closes after that response; pipelined requests are answered in order, one
+//   at a time (the handler sees the next once the answer before it is written). An upgrade
+//   request answered without an upgrade closes after the answer (the client may already be
+//   speaking the new protocol).
+// - The request's headers are as sent, hop-by-hop fields (Connection, TE, Transfer-Encoding...)
+//   included; keep_alive and upgrade tell what they mean. An absolute-form target
+//   (`GET http://a/x`) arrives as path `/x` with `Host: a` (target keeps the whole URL).
 // - Malformed request -> 400 and close; header section over the limits -> 431 and close; body
 //   over `max_body_bytes` -> 413 and close. HEAD answers carry the headers of the matching GET
 //   answer (Content-Length included) and no body. `Expect: 100-continue` is honoured.
@@ -143,9 +160,9 @@ class Responder {
   void close() noexcept;
   // Resets the connection (RST) instead of answering, when this request's turn comes.
   void reset() noexcept;
-  // Answers with `response` (status 101 with an Upgrade header, normally; `Connection:
-  // Upgrade` is added) and hands the connection over to `handler` as a byte stream. Only for
-  // requests with `upgrade` set; for others it answers 500.
+  // Answers with `response` (status 101 with an Upgrade header; `Connection: Upgrade` is added)
+  // and hands the connection over to `handler` as a byte stream. Only for requests with
+  // `upgrade` set and a 101; otherwise it answers 500.
   void upgrade(HttpResponse response, TunnelHandler handler) noexcept;
 
   // True once one of the calls above was made on any copy.
@@ -166,8 +183,9 @@ class HttpServer {
     size_t max_body_bytes = 16 * 1024 * 1024;
     uint64_t idle_timeout_ms = 60 * 1000;  // 0: never
     ParserLimits limits;
-    // Unanswered requests a connection may have before the server stops reading from it.
-    size_t max_pipelined = 32;
+    // Pipelined input (bytes) a connection may hold while a request is answered before the
+    // server stops reading from it.
+    size_t max_pending_input = 32 * 1024;
     // After the last answer on a closing connection: how long to wait for the peer's FIN
     // (draining what it still sends) before closing, so that it reads the answer, not an RST.
     uint64_t linger_ms = 2000;
@@ -225,9 +243,14 @@ class HttpServer {
     }
   }
 
+  // HTTP/2 connections' shared settings and counters, made with the first one.
+  struct Http2Shared;
+  std::shared_ptr<Http2Shared> http2Shared();
+
   EventLoop& loop_;
   Handler handler_;
   Options options_;
+  std::shared_ptr<Http2Shared> h2_;
   RefusedHook on_refused_;
   HandshakeFailureHook on_handshake_failure_;
   uv_tcp_t* listener_ = nullptr;

@@ -36,7 +36,9 @@ TcpConnection::TcpConnection(EventLoop& loop) : loop_(loop), handler_(nullptr), 
   core_->tcp.data = core_;
 }
 
-TcpConnection::~TcpConnection() { close(); }
+TcpConnection::~TcpConnection() {
+  close();
+}
 
 int TcpConnection::accept(uv_stream_t* server) noexcept {
   int rc = uv_accept(server, reinterpret_cast<uv_stream_t*>(&core_->tcp));
@@ -46,7 +48,9 @@ int TcpConnection::accept(uv_stream_t* server) noexcept {
   return rc;
 }
 
-int TcpConnection::open(int fd) noexcept { return uv_tcp_open(&core_->tcp, fd); }
+int TcpConnection::open(int fd) noexcept {
+  return uv_tcp_open(&core_->tcp, fd);
+}
 
 int TcpConnection::connect(const SocketAddress& to) noexcept {
   core_->connect_req.data = core_;
@@ -92,7 +96,26 @@ void TcpConnection::write(std::string_view a, std::string_view b, std::string_vi
   writeSlices(bufs, 3);
 }
 
-void TcpConnection::writeSlices(const uv_buf_t* bufs, unsigned n) noexcept {
+void TcpConnection::writeRaw(std::string_view data) noexcept {
+  uv_buf_t b = uv_buf_init(const_cast<char*>(data.data()), static_cast<unsigned>(data.size()));
+  writeSlices(&b, 1, false);
+}
+
+[[gnu::cold]] void TcpConnection::writeFiltered(const uv_buf_t* bufs, unsigned n) noexcept {
+  std::string wire;
+  for (unsigned i = 0; i < n; ++i) {
+    filter_->encode(std::string_view(bufs[i].base, bufs[i].len), wire);
+  }
+  if (!wire.empty()) {
+    writeRaw(wire);
+  }
+}
+
+void TcpConnection::writeSlices(const uv_buf_t* bufs, unsigned n, bool filter) noexcept {
+  if (filter && filter_ != nullptr) [[unlikely]] {
+    writeFiltered(bufs, n);
+    return;
+  }
   Core* c = core_;
   if (c->closing || c->shutdown_sent) {
     return;
@@ -128,9 +151,15 @@ void TcpConnection::writeSlices(const uv_buf_t* bufs, unsigned n) noexcept {
   }
 }
 
-void TcpConnection::uncork() noexcept { uncork({}); }
+void TcpConnection::uncork() noexcept {
+  uncork({});
+}
 
 void TcpConnection::uncork(std::string_view extra) noexcept {
+  if (filter_ != nullptr && !extra.empty()) [[unlikely]] {
+    write(extra);  // through the filter, behind what is corked
+    extra = {};
+  }
   if (!corked_) {
     if (!extra.empty()) {
       write(extra);
@@ -273,15 +302,21 @@ void TcpConnection::close(bool reset) noexcept {
   uv_close(reinterpret_cast<uv_handle_t*>(&c->tcp), onClose);
 }
 
-bool TcpConnection::closed() const noexcept { return core_->closing; }
+bool TcpConnection::closed() const noexcept {
+  return core_->closing;
+}
 
-void TcpConnection::onClose(uv_handle_t* h) { delete static_cast<Core*>(h->data); }
+void TcpConnection::onClose(uv_handle_t* h) {
+  delete static_cast<Core*>(h->data);
+}
 
 size_t TcpConnection::pendingBytes() const noexcept {
   return core_->pending.size() + core_->inflight.size();
 }
 
-bool TcpConnection::aboveHighWatermark() const noexcept { return above_high_; }
+bool TcpConnection::aboveHighWatermark() const noexcept {
+  return above_high_;
+}
 
 void TcpConnection::setWatermarks(size_t high, size_t low) noexcept {
   high_ = high;
@@ -308,7 +343,9 @@ int TcpConnection::fd() const noexcept {
   return fd;
 }
 
-uv_tcp_t* TcpConnection::uv() noexcept { return &core_->tcp; }
+uv_tcp_t* TcpConnection::uv() noexcept {
+  return &core_->tcp;
+}
 
 void TcpConnection::onAlloc(uv_handle_t* h, size_t, uv_buf_t* buf) {
   Core* c = static_cast<Core*>(h->data);

@@ -42,6 +42,17 @@ class TcpConnection {
     ~Handler() = default;
   };
 
+  // A layer under the writes, such as TLS: every byte given to write() and uncork(extra) goes
+  // through encode() first, and what it appends to `wire` is what reaches the socket. Reads
+  // are the handler's to decode (onData gets the socket's bytes).
+  class WriteFilter {
+   public:
+    virtual void encode(std::string_view plain, std::string& wire) noexcept = 0;
+
+   protected:
+    ~WriteFilter() = default;
+  };
+
   TcpConnection(EventLoop& loop, Handler& handler);
   // Without a handler yet: call setHandler() before readStart() or connect().
   explicit TcpConnection(EventLoop& loop);
@@ -67,6 +78,10 @@ class TcpConnection {
   void write(std::string_view data) noexcept;
   void write(std::string_view a, std::string_view b) noexcept;
   void write(std::string_view a, std::string_view b, std::string_view c) noexcept;
+  // Installs (or, with null, removes) the write filter; it must outlive its use.
+  void setWriteFilter(WriteFilter* filter) noexcept { filter_ = filter; }
+  // Writes past the filter: the layer's own messages (handshake, alerts, close_notify).
+  void writeRaw(std::string_view data) noexcept;
   // Corking: while corked, writes only queue (no syscall); uncork() sends everything queued in
   // one write. Used to send a message head and the first body bytes of the same read together.
   void cork() noexcept { corked_ = true; }
@@ -94,7 +109,9 @@ class TcpConnection {
 
  private:
   struct Core;
-  void writeSlices(const uv_buf_t* bufs, unsigned n) noexcept;
+  // `filter`: through the write filter, if any (false: the bytes are the filter's own).
+  void writeSlices(const uv_buf_t* bufs, unsigned n, bool filter = true) noexcept;
+  void writeFiltered(const uv_buf_t* bufs, unsigned n) noexcept;
   void flush() noexcept;
   void checkLowWatermark() noexcept;
 
@@ -108,6 +125,7 @@ class TcpConnection {
   EventLoop& loop_;
   Handler* handler_;
   Core* core_;
+  WriteFilter* filter_ = nullptr;
   size_t high_ = 1024 * 1024;
   size_t low_ = 256 * 1024;
   bool above_high_ = false;

@@ -25,13 +25,6 @@ int typeIndex(std::string_view type_url) {
   return -1;
 }
 
-bool equalsIgnoreCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
 }  // namespace
 
 // A host-name lookup in flight. libuv owns it until the callback, which frees it; the client
@@ -163,15 +156,20 @@ void XdsClient::connectTo(const common::SocketAddress& address) {
     fail(std::string("connect: ") + uv_strerror(rc));
     return;
   }
-  // Queued until the connect completes.
-  std::string request =
-      "GET " + std::string(xds::kXdsPath) + " HTTP/1.1\r\nHost: " + current_address_ +
-      "\r\nConnection: Upgrade\r\nUpgrade: " + std::string(xds::kXdsUpgradeToken) + "\r\n\r\n";
-  conn_->write(request);
-  handshake_ = std::make_unique<common::Http1Parser>(common::Http1Parser::Kind::kResponse, *this);
+  http::ClientConnectionCallbacks& callbacks = *this;
+  codec_ = std::make_unique<http1::ClientConnection>(*conn_, callbacks);
   handshake_status_ = 0;
   handshake_upgrade_.clear();
-  handshake_complete_ = false;
+  handshake_answered_ = false;
+  inbound_.clear();
+  // Queued until the connect completes.
+  http::RequestHead head;
+  head.method.assign("GET");
+  head.path.assign(xds::kXdsPath);
+  head.upgrade = true;  // the codec adds `Connection: Upgrade`
+  head.headers.add("Host", current_address_);
+  head.headers.add("Upgrade", xds::kXdsUpgradeToken);
+  codec_->newStream(*this).encodeHeaders(head, false);
 }
 
 void XdsClient::onConnected(int status) noexcept {
@@ -183,49 +181,50 @@ void XdsClient::onConnected(int status) noexcept {
   conn_->readStart();
 }
 
-common::HeadAction XdsClient::onHeaders(common::MessageHead& head) noexcept {
+void XdsClient::decodeHeaders(http::ResponseHead& head, bool) noexcept {
+  handshake_answered_ = true;
   handshake_status_ = head.status;
   handshake_upgrade_ = std::string(head.headers.get("upgrade"));
-  return common::HeadAction::kContinue;
 }
 
-void XdsClient::onBody(std::string_view) noexcept {}
-
-bool XdsClient::onMessageComplete() noexcept {
-  handshake_complete_ = true;
-  return false;
+void XdsClient::decodeData(std::string_view data, bool) noexcept {
+  inbound_.append(data);
 }
 
 void XdsClient::onData(const char* data, size_t len) noexcept {
   last_recv_ms_ = loop_.nowMs();
-  if (phase_ == Phase::kStreaming) {
-    feedFrames(std::string_view(data, len));
+  if ((phase_ != Phase::kHandshake && phase_ != Phase::kStreaming) || !codec_) {
     return;
   }
-  if (phase_ != Phase::kHandshake || !handshake_) {
+  if (!codec_->dispatch(data, len)) {
+    fail(std::string("bad answer to the upgrade: ") + std::string(codec_->errorDetail()));
     return;
   }
-  auto r = handshake_->feed(data, len);
-  if (r.status == common::Http1Parser::Status::kUpgrade) {
-    if (handshake_status_ != 101 || !equalsIgnoreCase(handshake_upgrade_, xds::kXdsUpgradeToken)) {
+  if (phase_ == Phase::kHandshake) {
+    if (!handshake_answered_) {
+      return;
+    }
+    if (handshake_status_ != 101 || !codec_->tunnel() ||
+        !common::equalsIgnoreCase(handshake_upgrade_, xds::kXdsUpgradeToken)) {
       fail("the control plane answered the upgrade with " + std::to_string(handshake_status_) +
-           " (Upgrade: '" + handshake_upgrade_ + "')");
+           (handshake_status_ == 101 ? " (Upgrade: '" + handshake_upgrade_ + "')"
+                                     : std::string(" instead of 101")));
       return;
     }
     uint64_t id = connection_id_;
     onUpgraded();
-    if (id == connection_id_ && r.consumed < len) {
-      feedFrames(std::string_view(data + r.consumed, len - r.consumed));
+    if (id != connection_id_) {
+      return;
     }
-    return;
   }
-  if (r.status == common::Http1Parser::Status::kError) {
-    fail(std::string("bad answer to the upgrade: ") + handshake_->errorReason());
-    return;
-  }
-  if (handshake_complete_) {
-    fail("the control plane answered the upgrade with " + std::to_string(handshake_status_) +
-         " instead of 101");
+  if (!inbound_.empty()) {
+    std::string bytes;
+    bytes.swap(inbound_);
+    feedFrames(bytes);
+    if (inbound_.empty()) {
+      bytes.clear();
+      inbound_.swap(bytes);  // keep the capacity
+    }
   }
 }
 
@@ -239,7 +238,6 @@ void XdsClient::onError(int uv_err) noexcept {
 
 void XdsClient::onUpgraded() {
   phase_ = Phase::kStreaming;
-  handshake_.reset();
   decoder_ = std::make_unique<xds::FrameDecoder>(options_.max_frame_bytes);
   shard_.add(connected_gauge_, 1);
   spdlog::info("xds: connected to {}", current_address_);
@@ -419,11 +417,12 @@ void XdsClient::closeConnection() {
     resolving_->owner = nullptr;  // its callback frees it
     resolving_ = nullptr;
   }
+  codec_.reset();  // before the connection it writes to
   if (conn_) {
     conn_->close();
     conn_.reset();
   }
-  handshake_.reset();
+  inbound_.clear();
   decoder_.reset();
   keepalive_timer_.stop();
   if (phase_ == Phase::kStreaming) {

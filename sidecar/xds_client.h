@@ -4,10 +4,11 @@
 // every Delegate call happen there.
 //
 // One connection at a time, to one address of the list: TCP connect (a host name is resolved at
-// each attempt), the HTTP/1.1 Upgrade of xds/framing.h (the 101 is parsed with Http1Parser; bytes
-// after its head are frame bytes), then frames both ways. Once upgraded it sends one initial
-// DiscoveryRequest per type in kPushOrder (wildcard: no names; the node as given, which carries
-// the admin address) and answers every response from the control plane:
+// each attempt), the HTTP/1.1 Upgrade of xds/framing.h (spoken with the proxy's HTTP/1 client
+// codec, common/http1/client_connection.h; bytes after the 101's head are frame bytes), then frames
+// both ways. Once upgraded it sends one initial DiscoveryRequest per type in kPushOrder (wildcard:
+// no names; the node as given, which carries the admin address) and answers every response from the
+// control plane:
 //  - DiscoveryResponse: the type's resources replace the ones held, on a copy of the whole
 //    DynamicResources; Delegate::applyResources builds and installs the config for the copy.
 //    OK: the copy becomes the held set and the response is ACKed. An error: NACK
@@ -41,7 +42,7 @@
 #include <vector>
 
 #include "common/event_loop.h"
-#include "common/http1_parser.h"
+#include "common/http1/client_connection.h"
 #include "common/socket_address.h"
 #include "common/stats.h"
 #include "common/status.h"
@@ -56,7 +57,8 @@
 namespace remora::sidecar {
 
 class XdsClient final : public common::TcpConnection::Handler,
-                        public common::Http1Parser::Callbacks {
+                        private http::ClientConnectionCallbacks,
+                        private http::ResponseDecoder {
  public:
   class Delegate {
    public:
@@ -118,12 +120,17 @@ class XdsClient final : public common::TcpConnection::Handler,
   void onError(int uv_err) noexcept override;
   void onConnected(int status) noexcept override;
 
-  // Http1Parser::Callbacks (the handshake answer)
-  common::HeadAction onHeaders(common::MessageHead& head) noexcept override;
-  void onBody(std::string_view data) noexcept override;
-  bool onMessageComplete() noexcept override;
-
  private:
+  // http::ClientConnectionCallbacks
+  void onGoAway() noexcept override {}
+  // http::ResponseDecoder: the answer to the upgrade, then (after a 101) the frame bytes. They
+  // are only recorded here; onData acts once the codec has returned (acting may close the
+  // connection and free the codec).
+  void decode1xxHeaders(http::ResponseHead&) noexcept override {}
+  void decodeHeaders(http::ResponseHead& head, bool end_stream) noexcept override;
+  void decodeData(std::string_view data, bool end_stream) noexcept override;
+  void decodeTrailers(http::HeaderMap&) noexcept override {}
+
   enum class Phase : uint8_t { kIdle, kResolving, kConnecting, kHandshake, kStreaming, kStopped };
   struct Resolve;
 
@@ -160,15 +167,16 @@ class XdsClient final : public common::TcpConnection::Handler,
 
   Phase phase_ = Phase::kIdle;
   std::unique_ptr<common::TcpConnection> conn_;
-  std::unique_ptr<common::Http1Parser> handshake_;
+  std::unique_ptr<http1::ClientConnection> codec_;  // on conn_ (declared after it: freed first)
   std::unique_ptr<xds::FrameDecoder> decoder_;
   Resolve* resolving_ = nullptr;  // owned by libuv until its callback
   int handshake_status_ = 0;
   std::string handshake_upgrade_;
-  bool handshake_complete_ = false;
-  uint64_t connection_id_ = 0;  // bumped by closeConnection(), to notice a close mid-loop
-  bool got_response_ = false;   // this connection delivered a response
-  bool attempted_ = false;      // a connection was attempted before
+  bool handshake_answered_ = false;  // the final answer's head arrived
+  std::string inbound_;              // frame bytes the codec delivered, not yet decoded
+  uint64_t connection_id_ = 0;       // bumped by closeConnection(), to notice a close mid-loop
+  bool got_response_ = false;        // this connection delivered a response
+  bool attempted_ = false;           // a connection was attempted before
   size_t next_address_ = 0;
   std::string current_address_;
   uint32_t failures_ = 0;  // attempts since the last connection that delivered a response

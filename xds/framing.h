@@ -14,7 +14,7 @@
 // Any other answer (another status or Upgrade token) means the control plane does not speak this
 // protocol: the sidecar closes and retries later. Bytes that follow the blank line ending the
 // request (or the 101 head) in the same read are already frame bytes: feed them to a
-// FrameDecoder (Http1Parser's kUpgrade result says where they start).
+// FrameDecoder (an HTTP/1 codec in tunnel mode hands them over as the stream's first data).
 //
 // After the handshake both directions carry frames, back to back:
 //   +----------------------+--------+----------------------------------+

@@ -77,6 +77,14 @@ bool ServerConnection::feed(const char* data, size_t len) noexcept {
       pending_input_.append(data + r.consumed, len - r.consumed);
       return true;
     case common::Http1Parser::Status::kUpgrade:
+      if (tunnel_) {
+        // The 101 went out from inside this request's decodeHeaders (a server answering
+        // itself): what followed the request is the tunnel's first bytes.
+        if (decoder_ != nullptr && r.consumed < len) {
+          decoder_->decodeData({data + r.consumed, len - r.consumed}, false);
+        }
+        return true;
+      }
       parser_upgrade_ = true;
       pending_input_.append(data + r.consumed, len - r.consumed);
       return true;
@@ -209,7 +217,7 @@ common::HeadAction ServerConnection::onHeaders(common::MessageHead& head) noexce
   if (head.chunked) {
     common::appendTransferCodings(r.headers, r.transfer_codings);
   }
-  r.te_trailers = stripHopByHop(r.headers, head.upgrade);
+  r.te_trailers = keep_hop_by_hop_ ? false : stripHopByHop(r.headers, head.upgrade);
   std::string_view authority;
   if (splitAbsoluteForm(head.url, authority, r.path)) {
     // Absolute-form (forward-proxy style): the authority comes from the target.
@@ -272,7 +280,9 @@ void ServerConnection::encodeHeaders(const http::ResponseHead& head, bool end_st
   scratch_.clear();
   appendResponseStart(head, scratch_);
   if (head.status == 101 && upgrade_request_) {
-    scratch_.append("connection: upgrade\r\n\r\n");
+    // (A head that names its own Connection field keeps it: a server's own 101. The proxy's
+    // heads never have one, decoders drop it.)
+    scratch_.append(head.headers.has(Wk::kConnection) ? "\r\n" : "connection: upgrade\r\n\r\n");
     conn_.write(scratch_);
     response_head_sent_ = true;
     tunnel_ = true;

@@ -79,6 +79,13 @@ class ServerConnection final : public http::ServerConnection,
   bool upgraded() const noexcept { return tunnel_; }
   // The current request's client speaks HTTP/1.0.
   bool http10() const noexcept { return protocol_ == http::Protocol::kHttp10; }
+  // The current request's client allows another request on the connection (HTTP/1.1 without
+  // `connection: close`, HTTP/1.0 with `connection: keep-alive`).
+  bool clientKeepAlive() const noexcept { return client_keep_alive_; }
+  // For an origin server that shows requests as sent (common::HttpServer): the decoded head
+  // keeps the hop-by-hop fields (Connection, TE, Transfer-Encoding...; te_trailers stays false).
+  // A proxy must not: it would forward them.
+  void keepHopByHopFields() noexcept { keep_hop_by_hop_ = true; }
   bool requestComplete() const noexcept { return request_complete_; }
   bool responseStarted() const noexcept { return response_head_sent_; }
   // What arrived of a request whose head failed to parse (method and target, for the log).
@@ -140,6 +147,7 @@ class ServerConnection final : public http::ServerConnection,
   bool discarding_ = false;
   bool eof_ = false;
   bool draining_ = false;
+  bool keep_hop_by_hop_ = false;
   // The current exchange.
   bool request_complete_ = false;
   bool request_has_body_ = false;

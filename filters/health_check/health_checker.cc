@@ -51,7 +51,7 @@ Probe::Probe(common::EventLoop& loop, ProbeRequest request, Done done)
       request_(std::move(request)),
       done_cb_(std::move(done)),
       conn_(loop, *this),
-      parser_(common::Http1Parser::Kind::kResponse, *this),
+      codec_(conn_, *this),
       timer_(loop.uv(), [this] {
         complete(false, "timeout after " + std::to_string(request_.timeout_ms) + "ms");
       }) {}
@@ -95,13 +95,18 @@ void Probe::onConnected(int status) noexcept {
     complete(true, {});
     return;
   }
-  std::string request = "GET " + request_.path + " HTTP/1.1\r\nHost: " + request_.host +
-                        "\r\nUser-Agent: remora-health-check\r\n";
+  http::RequestHead head;
+  head.method.assign("GET");
+  head.path = request_.path;
+  head.headers.add("Host", request_.host);
+  head.headers.add("User-Agent", "remora-health-check");
   for (const auto& [name, value] : request_.headers) {
-    request += name + ": " + value + "\r\n";
+    head.headers.add(name, value);
   }
-  request += "Connection: close\r\n\r\n";
-  conn_.write(request);
+  head.headers.add("Connection", "close");
+  http::RequestEncoder& encoder = codec_.newStream(*this);
+  encoder.setCallbacks(*this);
+  encoder.encodeHeaders(head, true);
   conn_.readStart();
 }
 
@@ -109,8 +114,8 @@ void Probe::onData(const char* data, size_t len) noexcept {
   if (done_) {
     return;
   }
-  if (parser_.feed(data, len).status == common::Http1Parser::Status::kError) {
-    complete(false, std::string("bad response (") + parser_.errorReason() + ")");
+  if (!codec_.dispatch(data, len)) {
+    complete(false, "bad response (" + std::string(codec_.errorDetail()) + ")");
   }
 }
 
@@ -118,28 +123,39 @@ void Probe::onEof() noexcept {
   if (done_) {
     return;
   }
-  if (parser_.finish() == common::Http1Parser::Status::kError) {
-    complete(false, "connection closed before a complete response");
-  } else {
-    complete(false, "connection closed without a response");  // no-op if a response completed
-  }
+  // Completes a response delimited by the close; resets the exchange otherwise.
+  codec_.onConnectionClosed();
 }
 
 void Probe::onError(int uv_err) noexcept {
   complete(false, std::string("connection error (") + uv_err_name(uv_err) + ")");
 }
 
-common::HeadAction Probe::onHeaders(common::MessageHead& head) noexcept {
+void Probe::decodeHeaders(http::ResponseHead& head, bool end_stream) noexcept {
   status_ = head.status;
-  return common::HeadAction::kContinue;
+  if (end_stream) {
+    responseComplete();
+  }
 }
 
-bool Probe::onMessageComplete() noexcept {
-  if (status_ >= 100 && status_ < 200 && status_ != 101) {
-    return false;  // an interim answer: the real one follows
+void Probe::decodeData(std::string_view, bool end_stream) noexcept {
+  if (end_stream) {
+    responseComplete();
   }
+}
+
+void Probe::responseComplete() noexcept {
   complete(request_.passes && request_.passes(status_), "status " + std::to_string(status_));
-  return true;  // nothing after it matters
+}
+
+void Probe::onResetStream(http::StreamResetReason reason) noexcept {
+  if (reason == http::StreamResetReason::kProtocolError) {
+    complete(false, "bad response (" + std::string(codec_.errorDetail()) + ")");
+  } else if (codec_.responseStarted()) {
+    complete(false, "connection closed before a complete response");
+  } else {
+    complete(false, "connection closed without a response");
+  }
 }
 
 namespace {

@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "common/event_loop.h"
-#include "common/http1_parser.h"
+#include "common/http1/client_connection.h"
 #include "common/socket_address.h"
 #include "common/stats.h"
 #include "common/tcp_connection.h"
@@ -73,15 +73,18 @@ struct ProbeRequest {
   uint64_t timeout_ms = 1000;                                // the whole probe
 };
 
-// Runs one ProbeRequest on an EventLoop thread: HTTP/1.1 with Connection: close and User-Agent
-// remora-health-check; interim 1xx answers are skipped; the body is read and dropped (memory
-// stays bounded by the parser's header limits). Reports exactly once through `done` (passed, or
+// Runs one ProbeRequest on an EventLoop thread: HTTP/1.1 (the proxy's client codec,
+// common/http1/client_connection.h) with Connection: close and User-Agent remora-health-check;
+// interim 1xx answers are skipped; the body is read and dropped (memory stays bounded by the
+// parser's header limits). Reports exactly once through `done` (passed, or
 // a one-line reason: connect failure, status N, timeout after Nms, ...) unless cancel() comes
 // first; then closes its connection and frees itself through EventLoop::deferDelete, so `done`
 // may run inside start() and the pointer must not be used after `done` or cancel().
 class Probe final : public common::Deletable,
                     public common::TcpConnection::Handler,
-                    public common::Http1Parser::Callbacks {
+                    private http::ClientConnectionCallbacks,
+                    private http::ResponseDecoder,
+                    private http::StreamCallbacks {
  public:
   using Done = std::function<void(bool passed, const std::string& reason)>;
 
@@ -95,12 +98,21 @@ class Probe final : public common::Deletable,
   void onData(const char* data, size_t len) noexcept override;
   void onEof() noexcept override;
   void onError(int uv_err) noexcept override;
-  // Http1Parser::Callbacks
-  common::HeadAction onHeaders(common::MessageHead& head) noexcept override;
-  void onBody(std::string_view) noexcept override {}
-  bool onMessageComplete() noexcept override;
 
  private:
+  // http::ClientConnectionCallbacks (Connection: close is asked for anyway)
+  void onGoAway() noexcept override {}
+  // http::ResponseDecoder: the status decides once the whole response is read.
+  void decode1xxHeaders(http::ResponseHead&) noexcept override {}
+  void decodeHeaders(http::ResponseHead& head, bool end_stream) noexcept override;
+  void decodeData(std::string_view, bool end_stream) noexcept override;
+  void decodeTrailers(http::HeaderMap&) noexcept override { responseComplete(); }
+  // http::StreamCallbacks
+  void onResetStream(http::StreamResetReason reason) noexcept override;
+  void onAboveWriteBufferHighWatermark() noexcept override {}
+  void onBelowWriteBufferLowWatermark() noexcept override {}
+
+  void responseComplete() noexcept;
   void complete(bool passed, const std::string& reason) noexcept;
   void release() noexcept;
 
@@ -110,7 +122,7 @@ class Probe final : public common::Deletable,
   bool done_ = false;
   int status_ = 0;
   common::TcpConnection conn_;
-  common::Http1Parser parser_;
+  http1::ClientConnection codec_;
   common::Timer timer_;
 };
 

@@ -8,45 +8,24 @@
 // The first input byte: bit 0 prepends the client preface (so mutations of the frames are not
 // all stopped by a broken preface), bit 1 read-disables new streams, bits 2-7 pick the split.
 
-#include <fcntl.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
 
-#include "common/event_loop.h"
 #include "common/http2/server_connection.h"
-#include "common/tcp_connection.h"
+#include "server_fuzz_support.h"
 
 namespace {
 
 using namespace remora;  // NOLINT
 
-struct Request final : http::RequestDecoder, http::StreamCallbacks {
-  void decodeHeaders(http::RequestHead& h, bool end_stream) noexcept override {
-    bytes += h.method.size() + h.path.size() + h.headers.byteSize();
-    if (end_stream) {
-      respond();
-    }
-  }
-  void decodeData(std::string_view d, bool end_stream) noexcept override {
-    bytes += d.size();
-    if (end_stream) {
-      respond();
-    }
-  }
-  void decodeTrailers(common::HeaderMap& t) noexcept override {
-    bytes += t.byteSize();
-    respond();
-  }
+struct Request final : fuzz::CountingDecoder, http::StreamCallbacks {
   void onResetStream(http::StreamResetReason) noexcept override { reset = true; }
   void onAboveWriteBufferHighWatermark() noexcept override {}
   void onBelowWriteBufferLowWatermark() noexcept override {}
-  void respond() noexcept {
+  void respond() noexcept override {
     if (reset || responded) {
       return;
     }
@@ -67,7 +46,6 @@ struct Request final : http::RequestDecoder, http::StreamCallbacks {
     encoder->encodeTrailers(t);
   }
   http::ResponseEncoder* encoder = nullptr;
-  size_t bytes = 0;
   bool reset = false;
   bool responded = false;
 };
@@ -87,18 +65,6 @@ struct Core final : http::ServerConnectionCallbacks {
   bool disable_reads = false;
 };
 
-struct NullHandler final : common::TcpConnection::Handler {
-  void onData(const char*, size_t) noexcept override {}
-  void onEof() noexcept override {}
-  void onError(int) noexcept override {}
-};
-
-void drain(int fd) {
-  char buf[65536];
-  while (read(fd, buf, sizeof(buf)) > 0) {
-  }
-}
-
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -115,48 +81,38 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   in.append(reinterpret_cast<const char*>(data + 1), size - 1);
   size_t cut = in.empty() ? 0 : (data[0] >> 2) * 97 % (in.size() + 1);
 
-  int fds[2];
-  if (socketpair(AF_UNIX, SOCK_STREAM, 0, fds) != 0) {
+  fuzz::FuzzSocket sock;
+  if (!sock.ok()) {
     return 0;
   }
-  fcntl(fds[1], F_SETFL, O_NONBLOCK);
-  {
-    common::EventLoop loop;
-    NullHandler handler;
-    Core core;
-    core.disable_reads = (data[0] & 2) != 0;
-    auto conn = std::make_unique<common::TcpConnection>(loop, handler);
-    conn->open(fds[0]);
-    http2::Settings settings;
-    settings.max_concurrent_streams = 8;
-    auto codec =
-        std::make_unique<http2::ServerConnection>(*conn, core, settings, stats, store.shard(0));
-    bool ok = codec->dispatch(in.data(), cut);
-    drain(fds[1]);
-    uv_run(loop.uv(), UV_RUN_NOWAIT);
-    if (ok) {
-      ok = codec->dispatch(in.data() + cut, in.size() - cut);
-      drain(fds[1]);
-    }
-    if (!ok && (codec->error() == http::CodecError::kNone || codec->errorDetail().empty())) {
-      __builtin_trap();  // a failed connection must say why
-    }
-    if (ok) {
-      // Streams read-disabled above take their windows back (not the complete ones: their
-      // encoders are gone by the codec contract); then a drain.
-      for (auto& r : core.requests) {
-        if (!r->reset && !r->responded) {
-          r->encoder->readDisable(false);
-        }
-      }
-      codec->shutdownNotice();
-      drain(fds[1]);
-    }
-    codec->onConnectionClosed();
-    codec.reset();
-    conn.reset();
-    loop.closeAll();
+  Core core;
+  core.disable_reads = (data[0] & 2) != 0;
+  http2::Settings settings;
+  settings.max_concurrent_streams = 8;
+  auto codec =
+      std::make_unique<http2::ServerConnection>(sock.conn(), core, settings, stats, store.shard(0));
+  bool ok = codec->dispatch(in.data(), cut);
+  sock.drain();
+  uv_run(sock.loop().uv(), UV_RUN_NOWAIT);
+  if (ok) {
+    ok = codec->dispatch(in.data() + cut, in.size() - cut);
+    sock.drain();
   }
-  close(fds[1]);
+  if (!ok && (codec->error() == http::CodecError::kNone || codec->errorDetail().empty())) {
+    __builtin_trap();  // a failed connection must say why
+  }
+  if (ok) {
+    // Streams read-disabled above take their windows back (not the complete ones: their
+    // encoders are gone by the codec contract); then a drain.
+    for (auto& r : core.requests) {
+      if (!r->reset && !r->responded) {
+        r->encoder->readDisable(false);
+      }
+    }
+    codec->shutdownNotice();
+    sock.drain();
+  }
+  codec->onConnectionClosed();
+  codec.reset();
   return 0;
 }

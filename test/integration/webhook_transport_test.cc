@@ -28,25 +28,6 @@ const char kReview[] =
     R"("namespace":"shop","object":{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p"},)"
     R"("spec":{"containers":[{"name":"app","image":"example/app:1"}]}}}})";
 
-// A program from PATH (scripts/setup.sh installs curl and openssl); "" when absent.
-std::string findProgram(const std::string& name) {
-  const char* path = std::getenv("PATH");
-  std::string dirs = path != nullptr ? path : "/usr/bin:/bin";
-  size_t start = 0;
-  while (start <= dirs.size()) {
-    size_t colon = dirs.find(':', start);
-    if (colon == std::string::npos) {
-      colon = dirs.size();
-    }
-    const std::string candidate = dirs.substr(start, colon - start) + "/" + name;
-    if (::access(candidate.c_str(), X_OK) == 0) {
-      return candidate;
-    }
-    start = colon + 1;
-  }
-  return "";
-}
-
 // The number on the line `series value` of a Prometheus text; -1 when absent.
 long long counterValue(const std::string& metrics, const std::string& series) {
   const size_t at = metrics.find("\n" + series + " ");
@@ -56,7 +37,7 @@ long long counterValue(const std::string& metrics, const std::string& series) {
 class WebhookTransportTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    curl_ = findProgram("curl");
+    curl_ = programPath("curl");
     ASSERT_FALSE(curl_.empty()) << "curl is not installed (scripts/setup.sh installs it)";
     manifests_ = dir_.path() + "/manifests";
     ASSERT_EQ(::mkdir(manifests_.c_str(), 0755), 0);
@@ -220,7 +201,7 @@ TEST_F(WebhookTransportTest, StalledHandshakesAreClosedAtTheDeadlineWhileEveryth
 }
 
 TEST_F(WebhookTransportTest, GivenCertificateFilesAreServed) {
-  const std::string openssl = findProgram("openssl");
+  const std::string openssl = programPath("openssl");
   ASSERT_FALSE(openssl.empty()) << "openssl is not installed (scripts/setup.sh installs it)";
   const std::string crt = dir_.file("given.crt");
   const std::string key = dir_.file("given.key");

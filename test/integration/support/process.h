@@ -61,6 +61,8 @@ std::map<std::string, std::string> jsonStrings(const std::string& json);
 // The integer value of the first `"key":N` in a JSON text; `fallback` when absent.
 long long jsonInt(const std::string& json, const std::string& key, long long fallback = -1);
 std::string readFile(const std::string& path);
+// The path of a program found in PATH (curl, openssl, h2load...); "" when absent.
+std::string programPath(const std::string& name);
 
 // A remora-echo instance.
 struct Echo {
@@ -74,8 +76,8 @@ struct Echo {
 // A remora-sidecar instance.
 struct Sidecar {
   Process process;
-  std::string admin;                              // "127.0.0.1:PORT"
-  std::map<std::string, std::string> listeners;   // name -> "127.0.0.1:PORT"
+  std::string admin;                             // "127.0.0.1:PORT"
+  std::map<std::string, std::string> listeners;  // name -> "127.0.0.1:PORT"
   std::string stdout_file;
   std::string stderr_file;
   // Starts remora-sidecar with `args` (plus --ready-file and, unless given, --admin
