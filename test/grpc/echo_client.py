@@ -6,7 +6,7 @@ usage: echo_client.py TARGET SCENARIO [--metadata NAME=VALUE]... [--expect-code 
 
 TARGET is host:port: remora-echo --grpc itself, or a proxy in front of it. SCENARIO is one of
 unary, server-stream, client-stream, bidi, metadata, deadline, cancel, error, unimplemented,
-unavailable, too-large, concurrent, slow-reader. The client runs the scenario's calls and prints one JSON line: the
+unavailable, too-large, concurrent, slow-reader, slow-stream. The client runs the scenario's calls and prints one JSON line: the
 first call's code, details and instance id at the top, then every call (code, details,
 replies, initial and trailing metadata, elapsed ms) and the expectations that failed.
 Exit status: 0 when every expectation held, 1 when one did not, 2 on a usage or setup error.
@@ -198,6 +198,14 @@ def scenario_server_stream(r):
     r.expect(c["elapsed_ms"] >= 50, "ServerStream: 5 replies 10 ms apart took %s ms" % c["elapsed_ms"])
 
 
+def scenario_slow_stream(r):
+    # 10 replies 150 ms apart (1.5 s): long enough for a test to drain a proxy meanwhile.
+    print("started", file=sys.stderr, flush=True)
+    c = r.call("ServerStream", req("slow", count=10, delay_ms=150))
+    r.expect_code(c, grpc.StatusCode.OK)
+    r.expect_replies(c, ["slow"] * 10)
+
+
 def scenario_client_stream(r):
     requests = [req("m%d" % i + "x" * (i * 100)) for i in range(4)]
     c = r.call("ClientStream", iter(requests))
@@ -351,6 +359,7 @@ def scenario_slow_reader(r):
 SCENARIOS = {
     "unary": scenario_unary,
     "server-stream": scenario_server_stream,
+    "slow-stream": scenario_slow_stream,
     "client-stream": scenario_client_stream,
     "bidi": scenario_bidi,
     "metadata": scenario_metadata,

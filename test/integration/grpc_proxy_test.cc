@@ -12,6 +12,7 @@
 //   noroute -> a route table that matches nothing
 
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <string>
 #include <vector>
@@ -188,6 +189,27 @@ TEST_F(GrpcProxyTest, ProxyAnswersAreTrailersOnlyWithTheMappedStatus) {
                                 {"--expect-code", "RESOURCE_EXHAUSTED"});
   EXPECT_NE(jsonStrings(rl.out)["details"].find("rate-limited"), std::string::npos) << rl.out;
   EXPECT_EQ(grpcCount("grpc", 8), 1);
+}
+
+TEST_F(GrpcProxyTest, DrainSendsGoAwayAndLetsTheCallInFlightFinish) {
+  Process client;
+  ASSERT_TRUE(client.start({"/usr/bin/python3", grpcClientScript(), front_.main(), "slow-stream"},
+                           dir_.file("slow.out"), dir_.file("slow.err")));
+  ASSERT_TRUE(eventually(
+      [&] {
+        return readFile(dir_.file("grpc-echo.err")).find("ServerStream") != std::string::npos;
+      },
+      10s))
+      << readFile(dir_.file("slow.err"));
+  front_.process.signal(SIGTERM);
+  // The graceful GOAWAY, then the final one once the client answered the PING.
+  EXPECT_TRUE(eventually(
+      [&] { return front_.stat("remora_http2_goaway_sent_total{reason=\"no_error\"}") >= 1; }, 3s));
+  EXPECT_EQ(client.wait(20s), 0) << readFile(dir_.file("slow.out"))
+                                 << readFile(dir_.file("slow.err"));
+  EXPECT_NE(readFile(dir_.file("slow.out")).find("\"ok\":true"), std::string::npos)
+      << readFile(dir_.file("slow.out"));
+  EXPECT_EQ(front_.process.wait(10s), 0);
 }
 
 }  // namespace

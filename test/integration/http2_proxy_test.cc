@@ -24,7 +24,7 @@ using namespace std::chrono_literals;
 class Http2ProxyTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    curl_ = findProgram("curl");
+    curl_ = programPath("curl");
     if (curl_.empty()) {
       GTEST_SKIP() << "curl is not installed";
     }
@@ -148,7 +148,7 @@ TEST_F(Http2ProxyTest, ConcurrentHttp1RequestsShareOneHttp2Connection) {
 }
 
 TEST_F(Http2ProxyTest, Http2ToHttp2ManyStreamsWithH2load) {
-  std::string h2load = findProgram("h2load");
+  std::string h2load = programPath("h2load");
   if (h2load.empty()) {
     GTEST_SKIP() << "h2load is not installed (nghttp2-client)";
   }
@@ -163,7 +163,7 @@ TEST_F(Http2ProxyTest, Http2ToHttp2ManyStreamsWithH2load) {
 }
 
 TEST_F(Http2ProxyTest, NghttpMultiplexesRequestsOnOneConnection) {
-  std::string nghttp = findProgram("nghttp");
+  std::string nghttp = programPath("nghttp");
   if (nghttp.empty()) {
     GTEST_SKIP() << "nghttp is not installed (nghttp2-client)";
   }

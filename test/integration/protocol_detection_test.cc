@@ -152,7 +152,7 @@ TEST_F(ProtocolDetectionTest, Http2PrefaceIsServedAsHttp2WithTheRoutesPolicies) 
   // curl speaks h2c with prior knowledge: the preface, then its request on stream 1.
   RunResult r = runToExit(
       dir_, "curl",
-      {findProgram("curl"), "-sS", "--http2-prior-knowledge", "-D", "-", "-H", "x-secret: s3cr3t",
+      {programPath("curl"), "-sS", "--http2-prior-knowledge", "-D", "-", "-H", "x-secret: s3cr3t",
        "-H", "x-forwarded-for: 6.6.6.6", "http://" + sidecar_.main() + "/h2c"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out.rfind("HTTP/2 200", 0), 0u) << r.out;

@@ -12,7 +12,6 @@
 #include <cerrno>
 #include <cstdlib>
 #include <random>
-#include <sstream>
 #include <thread>
 
 namespace remora::test {
@@ -147,19 +146,6 @@ RunResult runToExit(const TempDir& dir, const std::string& name,
   r.out = readFile(out);
   r.err = readFile(err);
   return r;
-}
-
-std::string findProgram(const std::string& program) {
-  const char* path = std::getenv("PATH");
-  std::stringstream dirs(path != nullptr ? path : "/usr/bin:/bin");
-  std::string d;
-  while (std::getline(dirs, d, ':')) {
-    std::string full = d + "/" + program;
-    if (!d.empty() && access(full.c_str(), X_OK) == 0) {
-      return full;
-    }
-  }
-  return "";
 }
 
 std::vector<std::string> splitLines(const std::string& text) {

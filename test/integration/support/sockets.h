@@ -49,9 +49,6 @@ RunResult runToExit(const TempDir& dir, const std::string& name,
                     const std::vector<std::string>& argv,
                     std::chrono::milliseconds timeout = std::chrono::milliseconds(5000));
 
-// The full path of `program` on PATH, "" when absent (tests of peer tools skip without it).
-std::string findProgram(const std::string& program);
-
 // Lines of `text` (without the newline); the last line is kept when not newline-terminated.
 std::vector<std::string> splitLines(const std::string& text);
 
