@@ -108,13 +108,14 @@ std::string clustersJson(const Server& server) {
         uint64_t until = h.ejected_until_ns.load(std::memory_order_relaxed);
         w.field("ejected_for_ms", static_cast<int64_t>(until > now ? (until - now) / 1000000 : 0));
       }
-      w.field("times_ejected", static_cast<int64_t>(h.times_ejected.load(std::memory_order_relaxed)));
-      w.field("active_requests", static_cast<int64_t>(h.active_requests.load(std::memory_order_relaxed)));
+      w.field("times_ejected",
+              static_cast<int64_t>(h.times_ejected.load(std::memory_order_relaxed)));
+      w.field("active_requests",
+              static_cast<int64_t>(h.active_requests.load(std::memory_order_relaxed)));
       w.field("requests_total", total);
       w.field("errors_total", errors);
       if (total > 0) {
-        w.field("success_rate",
-                static_cast<double>(total - errors) / static_cast<double>(total));
+        w.field("success_rate", static_cast<double>(total - errors) / static_cast<double>(total));
       } else {
         w.key("success_rate");
         w.null();
@@ -148,12 +149,15 @@ std::string listenersJson(const Server& server) {
     w.field("address", server.listenerAddresses()[i].toString());
     w.field("direction", ls[i].inbound ? "INBOUND" : "OUTBOUND");
     w.field("protocol", ls[i].opaque ? "OPAQUE" : ls[i].http_only ? "HTTP" : "DETECT");
-    w.field("route_config", ls[i].route_table >= 0
-                                ? server.snapshot()->route_tables[static_cast<size_t>(
-                                                                      ls[i].route_table)]
-                                      .name
-                                : std::string());
-    w.field("downstream_cx_active", server.stats().value(ls[i].stats.cx_active));
+    w.field("route_config",
+            ls[i].route_table >= 0
+                ? server.snapshot()->route_tables[static_cast<size_t>(ls[i].route_table)].name
+                : std::string());
+    int64_t active = 0;
+    for (common::Gauge g : ls[i].stats.cx_active) {
+      active += server.stats().value(g);
+    }
+    w.field("downstream_cx_active", active);
     w.endObject();
   }
   w.endArray();

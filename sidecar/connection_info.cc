@@ -7,6 +7,20 @@
 
 namespace remora::sidecar {
 
+std::string_view cxProtocolName(CxProtocol p) noexcept {
+  switch (p) {
+    case CxProtocol::kDetecting:
+      return "detecting";
+    case CxProtocol::kHttp1:
+      return "http1";
+    case CxProtocol::kHttp2:
+      return "http2";
+    case CxProtocol::kTcp:
+      return "tcp";
+  }
+  return "detecting";
+}
+
 namespace {
 bool isWildcard(const common::SocketAddress& a) {
   if (a.isV6()) {

@@ -113,7 +113,7 @@ class ProtocolDetector final : public DownstreamConnection, public common::TcpCo
     done_ = true;
     timer_.stop();
     conn_->close();
-    retire(worker_, listener_.stats, runtime_);
+    retire(worker_, listener_.stats, runtime_, info_);
   }
 
   Worker& worker_;
@@ -207,12 +207,12 @@ void WorkerListener::accept() noexcept {
     noteRefusal(lc, over);
     return;
   }
-  worker_.stats().add(lc.stats.cx_active, 1);
   ConnectionInfo info;
   info.listener_port = bound_.port();
   info.original_dst = originalDestination(conn->fd(), bound_);
   info.accepted_ms = uv_now(worker_.loop().uv());
   uint16_t dst_port = info.original_dst ? info.original_dst->port() : info.listener_port;
+  worker_.stats().add(lc.stats.cx_active[static_cast<size_t>(info.cx_protocol)], 1);
   if (lc.opaque || lc.opaque_ports.test(dst_port)) {
     auto* p = new TcpProxy(worker_, snap, lc, runtime_, std::move(conn), info);
     p->start({});

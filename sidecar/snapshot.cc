@@ -192,7 +192,12 @@ void attachRuntime(ClusterConfig& cc, SnapshotContext& ctx) {
 
 void registerListenerStats(ListenerConfig& lc, common::StatsStore& stats) {
   Labels l{{"listener", lc.name}};
-  lc.stats.cx_active = stats.gauge("remora_downstream_cx_active", l);
+  for (size_t p = 0; p < kCxProtocolCount; ++p) {
+    lc.stats.cx_active[p] =
+        stats.gauge("remora_downstream_cx_active",
+                    {{"listener", lc.name},
+                     {"protocol", std::string(cxProtocolName(static_cast<CxProtocol>(p)))}});
+  }
   lc.stats.cx_total = stats.counter("remora_downstream_cx_total", l);
   registerCodeClasses(lc.stats.rq_by_class, "remora_downstream_rq_total", l, stats);
   lc.stats.cx_overflow = stats.counter("remora_downstream_cx_overflow_total", l);

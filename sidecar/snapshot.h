@@ -21,6 +21,7 @@
 #include "filters/retry/retry_policy.h"
 #include "remora/config/v1/bootstrap.pb.h"
 #include "sidecar/cluster_runtime.h"
+#include "sidecar/connection_info.h"
 #include "sidecar/protocol_detection.h"
 #include "sidecar/route_table.h"
 
@@ -103,7 +104,8 @@ struct ClusterConfig {
 };
 
 struct ListenerStats {
-  common::Gauge cx_active;
+  // remora_downstream_cx_active{listener,protocol}, indexed by CxProtocol.
+  std::array<common::Gauge, kCxProtocolCount> cx_active{};
   common::Counter cx_total;
   common::Counter rq_by_class[6];
   common::Counter cx_overflow;

@@ -31,6 +31,7 @@ TcpProxy::TcpProxy(Worker& worker, std::shared_ptr<const Snapshot> snapshot,
 }
 
 void TcpProxy::start(std::string_view initial) noexcept {
+  countAs(worker_, listener_.stats, info_, CxProtocol::kTcp);
   // Which endpoint: the listener's TCP cluster, else the original destination.
   common::SocketAddress target;
   if (listener_.tcp_cluster >= 0) {
@@ -80,9 +81,10 @@ void TcpProxy::start(std::string_view initial) noexcept {
       return;
     }
   } else {
-    spdlog::warn("listener {}: opaque TCP connection from {} has no destination (no tcp_cluster "
-                 "and not redirected); closing",
-                 listener_.name, downstream_->peerAddress().toString());
+    spdlog::warn(
+        "listener {}: opaque TCP connection from {} has no destination (no tcp_cluster "
+        "and not redirected); closing",
+        listener_.name, downstream_->peerAddress().toString());
     destroy();
     return;
   }
@@ -133,7 +135,9 @@ void TcpProxy::Side::onEof() noexcept {
   p.maybeFinish();
 }
 
-void TcpProxy::Side::onDrained() noexcept { proxy_.maybeFinish(); }
+void TcpProxy::Side::onDrained() noexcept {
+  proxy_.maybeFinish();
+}
 
 void TcpProxy::maybeFinish() noexcept {
   if (!down_eof_ || !up_eof_) {
@@ -147,14 +151,18 @@ void TcpProxy::maybeFinish() noexcept {
   }
 }
 
-void TcpProxy::Side::onError(int) noexcept { proxy_.destroy(); }
+void TcpProxy::Side::onError(int) noexcept {
+  proxy_.destroy();
+}
 
 void TcpProxy::Side::onHighWatermark() noexcept {
   // Our write buffer is full: stop reading from the side that feeds it.
   proxy_.other(downstream_).readStop();
 }
 
-void TcpProxy::Side::onLowWatermark() noexcept { proxy_.other(downstream_).readStart(); }
+void TcpProxy::Side::onLowWatermark() noexcept {
+  proxy_.other(downstream_).readStart();
+}
 
 void TcpProxy::onTimer() noexcept {
   if (upstream_ && !connected_) {
@@ -185,7 +193,7 @@ void TcpProxy::destroy() noexcept {
   if (endpoint_ != nullptr) {
     endpoint_->host->active_requests.fetch_sub(1, std::memory_order_relaxed);
   }
-  retire(worker_, listener_.stats, runtime_);
+  retire(worker_, listener_.stats, runtime_, info_);
 }
 
 }  // namespace remora::sidecar

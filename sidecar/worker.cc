@@ -118,10 +118,20 @@ void Worker::closeAllConnections() {
   }
 }
 
+void DownstreamConnection::countAs(Worker& worker, const ListenerStats& stats, ConnectionInfo& info,
+                                   CxProtocol p) noexcept {
+  if (info.cx_protocol == p) {
+    return;
+  }
+  worker.stats().add(stats.cx_active[static_cast<size_t>(info.cx_protocol)], -1);
+  worker.stats().add(stats.cx_active[static_cast<size_t>(p)], 1);
+  info.cx_protocol = p;
+}
+
 void DownstreamConnection::retire(Worker& worker, const ListenerStats& stats,
-                                  ListenerRuntime& runtime) noexcept {
+                                  ListenerRuntime& runtime, const ConnectionInfo& info) noexcept {
   worker.untrack(this);
-  worker.stats().add(stats.cx_active, -1);
+  worker.stats().add(stats.cx_active[static_cast<size_t>(info.cx_protocol)], -1);
   runtime.connections.fetch_sub(1, std::memory_order_relaxed);
   if (runtime.budget != nullptr) {
     runtime.budget->open.fetch_sub(1, std::memory_order_relaxed);

@@ -66,7 +66,11 @@ class DownstreamConnection : public common::Deletable {
  protected:
   // The connection is over: untrack it, give its listener slot back (cx_active, the
   // max_connections count) and delete it after this loop iteration.
-  void retire(Worker& worker, const ListenerStats& stats, ListenerRuntime& runtime) noexcept;
+  void retire(Worker& worker, const ListenerStats& stats, ListenerRuntime& runtime,
+              const ConnectionInfo& info) noexcept;
+  // The connection now speaks `p`: it moves to that protocol in remora_downstream_cx_active.
+  static void countAs(Worker& worker, const ListenerStats& stats, ConnectionInfo& info,
+                      CxProtocol p) noexcept;
 };
 
 class Worker {

@@ -106,6 +106,8 @@ bool ConnectionManager::chooseCodec(const char*& data, size_t& len) noexcept {
     }
     return false;  // may still become the preface
   }
+  countAs(worker_, listener_->stats, info_,
+          preface_so_far ? CxProtocol::kHttp2 : CxProtocol::kHttp1);
   if (preface_so_far) {
     codec_ = std::make_unique<http2::ServerConnection>(*conn_, *this,
                                                        downstreamHttp2Settings(listener_->limits),
@@ -393,7 +395,7 @@ void ConnectionManager::destroy() noexcept {
   }
   timer_.stop();
   conn_->close();
-  retire(worker_, listener_->stats, runtime_);
+  retire(worker_, listener_->stats, runtime_, info_);
 }
 
 // ---- timers ------------------------------------------------------------------------------

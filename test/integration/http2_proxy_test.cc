@@ -144,6 +144,8 @@ TEST_F(Http2ProxyTest, ConcurrentHttp1RequestsShareOneHttp2Connection) {
   // All of them were in flight at once, on one multiplexed connection to the other sidecar.
   EXPECT_EQ(front_.stat("remora_upstream_cx_total{cluster=\"h2\"}"), 1);
   EXPECT_EQ(back_.stat("remora_downstream_cx_total{listener=\"main\"}"), 1);
+  EXPECT_EQ(back_.stat("remora_downstream_cx_active{listener=\"main\",protocol=\"http2\"}"), 1);
+  EXPECT_EQ(back_.stat("remora_downstream_cx_active{listener=\"main\",protocol=\"http1\"}"), 0);
   EXPECT_EQ(front_.stat("remora_upstream_rq_total{cluster=\"h2\",code_class=\"2xx\"}"), kClients);
 }
 

@@ -42,9 +42,13 @@ std::string TempDir::write(const std::string& name, const std::string& text) con
   return p;
 }
 
-Process::~Process() { stop(1000ms); }
+Process::~Process() {
+  stop(1000ms);
+}
 
-Process::Process(Process&& o) noexcept : pid_(o.pid_), exit_code_(o.exit_code_) { o.pid_ = -1; }
+Process::Process(Process&& o) noexcept : pid_(o.pid_), exit_code_(o.exit_code_) {
+  o.pid_ = -1;
+}
 
 Process& Process::operator=(Process&& o) noexcept {
   if (this != &o) {
@@ -206,14 +210,18 @@ std::string configErrorOf(const TempDir& dir, const std::string& yaml) {
   return code == 2 ? err : "exit " + std::to_string(code) + ": " + err;
 }
 
-std::string sidecarBin() { return REMORA_SIDECAR_BIN; }
-std::string echoBin() { return REMORA_ECHO_BIN; }
+std::string sidecarBin() {
+  return REMORA_SIDECAR_BIN;
+}
+std::string echoBin() {
+  return REMORA_ECHO_BIN;
+}
 
 Echo Echo::start(const TempDir& dir, const std::string& id, const std::vector<std::string>& extra) {
   Echo e;
   std::string ready = dir.file(id + ".ready");
-  std::vector<std::string> argv = {echoBin(), "--listen", "127.0.0.1:0", "--id", id,
-                                   "--ready-file", ready, "--log-level", "warn"};
+  std::vector<std::string> argv = {echoBin(),      "--listen", "127.0.0.1:0", "--id", id,
+                                   "--ready-file", ready,      "--log-level", "warn"};
   argv.insert(argv.end(), extra.begin(), extra.end());
   if (!e.process.start(argv, dir.file(id + ".out"), dir.file(id + ".err"))) {
     return e;
@@ -277,16 +285,50 @@ std::string Sidecar::adminGet(const std::string& path) const {
   return r.isOk() ? r.value().body : std::string();
 }
 
-long long Sidecar::stat(const std::string& line_prefix) const {
+long long Sidecar::stat(const std::string& series) const {
+  // `name{a="x",b="y"}`: the sum of the series of that name whose labels include these (as a
+  // Prometheus selector does), so a query keeps working when a metric gains a label.
+  size_t brace = series.find('{');
+  std::string name = series.substr(0, brace);
+  std::vector<std::string> wanted;
+  if (brace != std::string::npos && series.size() > brace + 2) {
+    std::string labels = series.substr(brace + 1, series.size() - brace - 2);
+    size_t start = 0;
+    while (start < labels.size()) {
+      size_t end = labels.find("\",", start);
+      end = end == std::string::npos ? labels.size() : end + 1;
+      wanted.push_back(labels.substr(start, end - start));
+      start = end + 1;
+    }
+  }
   std::string stats = adminGet("/stats");
   std::istringstream in(stats);
   std::string line;
+  long long sum = 0;
+  bool found = false;
   while (std::getline(in, line)) {
-    if (line.rfind(line_prefix + " ", 0) == 0) {
-      return std::stoll(line.substr(line_prefix.size() + 1));
+    size_t space = line.rfind(' ');
+    if (space == std::string::npos) {
+      continue;
+    }
+    std::string key = line.substr(0, space);
+    size_t kb = key.find('{');
+    if (key.substr(0, kb) != name) {
+      continue;
+    }
+    std::string have = kb == std::string::npos ? "" : key.substr(kb);
+    bool all = true;
+    for (const std::string& w : wanted) {
+      // (each wanted pair ends with its closing quote; match it with a delimiter before)
+      all = all &&
+            (have.find("{" + w) != std::string::npos || have.find("," + w) != std::string::npos);
+    }
+    if (all) {
+      sum += std::stoll(line.substr(space + 1));
+      found = true;
     }
   }
-  return -1;
+  return found ? sum : -1;
 }
 
 long long Sidecar::endpointStat(const std::string& cluster, const std::string& endpoint,

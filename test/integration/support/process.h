@@ -92,8 +92,9 @@ struct Sidecar {
   const std::string& main() const { return listeners.at("main"); }
   // GET on the admin port; returns the body ("" on failure).
   std::string adminGet(const std::string& path) const;
-  // A counter or gauge from /stats, e.g. stat("remora_upstream_rq_total{cluster=\"c\",...}").
-  long long stat(const std::string& line_prefix) const;
+  // A counter or gauge from /stats, e.g. stat("remora_upstream_rq_total{cluster=\"c\",...}"):
+  // the sum of every series of that name whose labels include the given ones; -1 when none.
+  long long stat(const std::string& series) const;
   // A number of one endpoint in /clusters (e.g. "active_requests", "requests_total",
   // "errors_total"); -1 when the cluster or endpoint is not there.
   long long endpointStat(const std::string& cluster, const std::string& endpoint,
