@@ -93,6 +93,13 @@ TEST_F(KubernetesTest, EndpointsOfRunningInjectedPodsGetHttp1RequestsOverHttp2) 
       "remora-init, image: remora-sidecar:test, args: [iptables, --exclude-inbound-ports, "
       "'15021,15090']}\n  containers: [{name: app, image: example/orders:1}]\n");
   ASSERT_EQ(r.exit_code, 0) << r.err;
+  // A running injected pod left on the shared API server would show in other tests'
+  // `remoractl check --kubernetes` (it lists them cluster-wide): deleted however the test ends.
+  struct DeletePod {
+    const KubeApiServer& api;
+    std::string ns;
+    ~DeletePod() { (void)api.kubectl({"-n", ns, "delete", "pod", "orders-1", "--wait=false"}); }
+  } delete_pod{*api_, ns_};
   auto detected = [&](const std::string& protocol, const std::string& reason) {
     return far.stat("remora_protocol_detect_total{listener=\"inbound\",protocol=\"" + protocol +
                     "\",reason=\"" + reason + "\"}");
