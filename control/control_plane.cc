@@ -97,8 +97,10 @@ void ControlPlane::rebuild() {
       [manifests,
        registered =
            kubernetes_ != nullptr ? std::vector<RegisteredEndpoint>() : registry_.endpoints(),
+       sidecars = kubernetes_ != nullptr ? kubernetes_->sidecarPods()
+                                         : std::make_shared<const SidecarPods>(),
        next, translated_us] {
-        auto config = translate(*manifests, registered);
+        auto config = translate(*manifests, registered, *sidecars);
         *translated_us = steadyMicros();
         next->update(std::move(config));
       },

@@ -83,6 +83,7 @@ PodIdentity podIdentity(const KubeObject& o) {
       p.labels[k] = v.string_value();
     }
   }
+  p.sidecar = podSidecar(o.object);
   return p;
 }
 
@@ -338,6 +339,7 @@ void KubernetesSource::onListed(size_t i, const std::string& ns, std::vector<Kub
       PodIdentity p = podIdentity(o);
       pods_[p.name + "." + p.namespace_] = std::move(p);
     }
+    podsChanged();
   }
   if (differs || (first && allListed())) {
     somethingChanged();
@@ -370,9 +372,28 @@ void KubernetesSource::onChanged(size_t i, KubeObject object, bool deleted) {
     } else {
       pods_[node] = std::move(p);
     }
+    podsChanged();
     return;
   }
   somethingChanged();
+}
+
+void KubernetesSource::podsChanged() {
+  std::map<std::string, PodSidecar> with_sidecar;
+  for (const auto& [node, p] : pods_) {
+    if (p.sidecar) {
+      with_sidecar.emplace(node, *p.sidecar);
+    }
+  }
+  SidecarPods next = sidecarsByIp(with_sidecar);
+  if (next == *sidecar_pods_) {
+    return;
+  }
+  spdlog::debug("kubernetes: {} pod IP(s) with a sidecar", next.size());
+  sidecar_pods_ = std::make_shared<const SidecarPods>(std::move(next));
+  if (allListed() && changed_) {
+    changed_();  // the control plane debounces and translates again
+  }
 }
 
 void KubernetesSource::somethingChanged() {

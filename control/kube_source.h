@@ -13,7 +13,9 @@
 // force (LastGoodLoader), so a bad update never takes a working object away. Loads run off
 // the loop thread, one at a time. A list or event that changes nothing the mesh reads (a
 // status update, a re-list after 410 Gone returning the same objects) does not load or push.
-// loaded() turns true once every kind has been listed.
+// loaded() turns true once every kind has been listed. A pod change that changes the set of
+// pods with a sidecar (sidecarPods()) calls `changed` without a load: it changes no manifest,
+// only the endpoints the translator marks has_sidecar.
 
 #include <map>
 #include <memory>
@@ -29,6 +31,7 @@
 #include "control/kube_config.h"
 #include "control/kube_leader.h"
 #include "control/kube_registrations.h"
+#include "control/kube_sidecars.h"
 #include "control/kube_watch.h"
 #include "control/manifest_loader.h"
 #include "control/manifest_source.h"
@@ -44,6 +47,7 @@ struct PodIdentity {
   std::string service_account;
   std::string pod_ip;
   std::map<std::string, std::string> labels;
+  std::optional<PodSidecar> sidecar;  // set when a remora sidecar receives its traffic
 };
 
 // One object's standing after the latest load, for status write-back.
@@ -88,6 +92,9 @@ class KubernetesSource : public ManifestSource {
   std::vector<std::string> waitingFor() const;
   // The pod of a sidecar's node id ("POD.NAMESPACE"); nullptr when unknown.
   const PodIdentity* podForNode(const std::string& node_id) const;
+  // The running injected pods by IP (kube_sidecars.h), for translate(). Loop thread; the
+  // snapshot itself may be read from any thread.
+  std::shared_ptr<const SidecarPods> sidecarPods() const { return sidecar_pods_; }
   // Every HTTPRoute and TrafficPolicy with its problems, as of the latest load.
   const std::vector<ObjectStanding>& standings() const noexcept { return standings_; }
   uint64_t loads() const noexcept { return loads_; }
@@ -120,6 +127,9 @@ class KubernetesSource : public ManifestSource {
                 const std::string& why);
   void onChanged(size_t kind, KubeObject object, bool deleted);
   void somethingChanged();
+  // Recomputes sidecar_pods_ from pods_; calls changed_ when it differs (and every kind is
+  // listed).
+  void podsChanged();
   void startLoad();
   void finishLoad(ManifestLoad load, std::vector<ObjectStanding> standings);
   bool allListed() const;
@@ -131,7 +141,8 @@ class KubernetesSource : public ManifestSource {
   std::vector<Kind> kinds_;
   std::vector<std::unique_ptr<KubeWatch>> watches_;
   std::map<std::string, PodIdentity> pods_;  // by node id "name.namespace"
-  LastGoodLoader loader_;                    // used by the worker only (one load at a time)
+  std::shared_ptr<const SidecarPods> sidecar_pods_ = std::make_shared<const SidecarPods>();
+  LastGoodLoader loader_;  // used by the worker only (one load at a time)
   std::function<void()> changed_;
   std::shared_ptr<const MeshManifests> manifests_;
   std::vector<std::string> errors_;

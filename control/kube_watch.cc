@@ -5,6 +5,8 @@
 
 #include <chrono>
 
+#include "control/injection.h"
+
 namespace remora::control {
 
 using common::Result;
@@ -93,6 +95,61 @@ void endpointSliceFromV1beta1(pb::Struct* slice) {
   }
 }
 
+// A Pod as the mesh keeps it (see trimKubeObject); `kept_meta`: its metadata, trimmed already.
+pb::Value trimmedPod(const pb::Value& object, pb::Struct kept_meta) {
+  // Whether and where a sidecar intercepts (kube_sidecars.h): the status annotation (here) and
+  // the remora-init container's name and args (below), nothing else of either.
+  if (auto a = kept_meta.mutable_fields()->find("annotations");
+      a != kept_meta.mutable_fields()->end()) {
+    pb::Value injected;
+    if (a->second.has_struct_value()) {
+      auto it = a->second.struct_value().fields().find(kStatusAnnotation);
+      if (it != a->second.struct_value().fields().end()) {
+        injected = it->second;
+      }
+    }
+    a->second.Clear();
+    if (injected.has_string_value()) {
+      (*a->second.mutable_struct_value()->mutable_fields())[kStatusAnnotation] = injected;
+    } else {
+      kept_meta.mutable_fields()->erase(a);
+    }
+  }
+  pb::Value pod;
+  auto* pf = pod.mutable_struct_value()->mutable_fields();
+  (*pf)["metadata"].mutable_struct_value()->Swap(&kept_meta);
+  pb::Struct spec;
+  pb::Struct status;
+  for (const char* key : {"serviceAccountName", "nodeName"}) {
+    if (const pb::Value* v = jsonAt(object, std::string("spec.") + key); v != nullptr) {
+      (*spec.mutable_fields())[key] = *v;
+    }
+  }
+  if (const pb::Value* inits = jsonAt(object, "spec.initContainers");
+      inits != nullptr && inits->has_list_value()) {
+    for (const pb::Value& c : inits->list_value().values()) {
+      if (jsonString(c, "name") == kInitContainerName) {
+        pb::Value kept;
+        auto* kf = kept.mutable_struct_value()->mutable_fields();
+        (*kf)["name"].set_string_value(kInitContainerName);
+        if (const pb::Value* args = jsonAt(c, "args")) {
+          (*kf)["args"] = *args;
+        }
+        *(*spec.mutable_fields())["initContainers"].mutable_list_value()->add_values() =
+            std::move(kept);
+      }
+    }
+  }
+  for (const char* key : {"podIP", "podIPs", "phase"}) {
+    if (const pb::Value* v = jsonAt(object, std::string("status.") + key); v != nullptr) {
+      (*status.mutable_fields())[key] = *v;
+    }
+  }
+  (*pf)["spec"].mutable_struct_value()->Swap(&spec);
+  (*pf)["status"].mutable_struct_value()->Swap(&status);
+  return pod;
+}
+
 }  // namespace
 
 Result<KubeObject> trimKubeObject(const KubeResource& resource, const std::string& served_version,
@@ -129,24 +186,7 @@ Result<KubeObject> trimKubeObject(const KubeResource& resource, const std::strin
   }
   auto* fields = object.mutable_struct_value()->mutable_fields();
   if (resource.kind == "Pod") {
-    pb::Value pod;
-    auto* pf = pod.mutable_struct_value()->mutable_fields();
-    (*pf)["metadata"].mutable_struct_value()->Swap(&kept_meta);
-    pb::Struct spec;
-    pb::Struct status;
-    for (const char* key : {"serviceAccountName", "nodeName"}) {
-      if (const pb::Value* v = jsonAt(object, std::string("spec.") + key); v != nullptr) {
-        (*spec.mutable_fields())[key] = *v;
-      }
-    }
-    for (const char* key : {"podIP", "podIPs", "phase"}) {
-      if (const pb::Value* v = jsonAt(object, std::string("status.") + key); v != nullptr) {
-        (*status.mutable_fields())[key] = *v;
-      }
-    }
-    (*pf)["spec"].mutable_struct_value()->Swap(&spec);
-    (*pf)["status"].mutable_struct_value()->Swap(&status);
-    object = std::move(pod);
+    object = trimmedPod(object, std::move(kept_meta));
     fields = object.mutable_struct_value()->mutable_fields();
   } else {
     fields->erase("status");

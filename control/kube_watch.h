@@ -54,8 +54,10 @@ struct KubeObject {
 // status and volatile metadata (resourceVersion, managedFields, uid, timestamps, the
 // last-applied annotation), sets apiVersion and kind, and converts discovery.k8s.io/v1beta1
 // EndpointSlices to v1 (topology kubernetes.io/hostname -> nodeName,
-// topology.kubernetes.io/zone -> zone). Pods keep only what identity needs: labels,
-// spec.serviceAccountName, spec.nodeName, status.podIP(s) and status.phase.
+// topology.kubernetes.io/zone -> zone). Pods keep only what identity and the sidecar mark
+// (kube_sidecars.h) need: labels, the remora.dev/status annotation (no other annotation),
+// spec.serviceAccountName, spec.nodeName, the remora-init init container's name and args,
+// status.podIP(s) and status.phase.
 common::Result<KubeObject> trimKubeObject(const KubeResource& resource,
                                           const std::string& served_version,
                                           google::protobuf::Value object);

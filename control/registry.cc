@@ -197,10 +197,12 @@ Result<mesh::RegistrationResponse> Registry::registerEndpoint(
   e.endpoint.address = request.address();
   e.endpoint.port = request.port();
   e.endpoint.labels = {request.labels().begin(), request.labels().end()};
+  e.endpoint.sidecar = request.sidecar();
   e.ttl_seconds = request.ttl_seconds() ? request.ttl_seconds() : kDefaultTtlSeconds;
   e.expires_ms = now_ms + uint64_t{e.ttl_seconds} * 1000;
   auto it = entries_.find(id);
-  *changed = it == entries_.end() || it->second.endpoint.labels != e.endpoint.labels;
+  *changed = it == entries_.end() || it->second.endpoint.labels != e.endpoint.labels ||
+             it->second.endpoint.sidecar != e.endpoint.sidecar;
   Entry& stored = entries_[id];
   stored = std::move(e);
   return responseFor(id, stored, now_ms);

@@ -63,11 +63,12 @@ class Registry {
   explicit Registry(bool allow_local_addresses = false) noexcept
       : allow_local_addresses_(allow_local_addresses) {}
 
-  // Adds the endpoint, or renews it and updates its labels and TTL. `changed` is set when the
-  // mesh sees a difference (a new endpoint or new labels). Errors (kInvalidArgument, one line;
-  // `why`, when given, says which kind): service not a DNS-1035 label, namespace not a DNS-1123
-  // label, address not an IP (kInvalid), an address of a refused scope (kAddress), port not in
-  // 1..65535, ttl_seconds over kMaxTtlSeconds (kInvalid), labels over the limits (kTooLarge).
+  // Adds the endpoint, or renews it and updates its labels, sidecar flag and TTL. `changed` is
+  // set when the mesh sees a difference (a new endpoint, new labels or a new sidecar flag). Errors
+  // (kInvalidArgument, one line; `why`, when given, says which kind): service not a DNS-1035 label,
+  // namespace not a DNS-1123 label, address not an IP (kInvalid), an address of a refused scope
+  // (kAddress), port not in 1..65535, ttl_seconds over kMaxTtlSeconds (kInvalid), labels over the
+  // limits (kTooLarge).
   common::Result<mesh::RegistrationResponse> registerEndpoint(
       const mesh::RegistrationRequest& request, uint64_t now_ms, bool* changed,
       Refusal* why = nullptr);

@@ -49,6 +49,7 @@ struct ServiceInfo {
   std::vector<std::string> routes;  // "namespace/name" of the attached HTTPRoutes
   std::map<int, std::vector<cfg::Route>> port_routes;  // port index -> attached routes
   std::map<int, std::set<std::string>> endpoints;      // port index -> "IP:PORT"
+  std::set<std::string> registered_sidecars;           // "IP:PORT" registered with `sidecar` set
 
   const mesh::ServiceSpec& spec() const { return manifest->object.spec(); }
   bool externalName() const { return spec().type() == "ExternalName"; }
@@ -191,6 +192,9 @@ class Translation {
         errors.push_back(what + "the Service has no cluster (ExternalName or no TCP port)");
         continue;
       }
+      if (r.sidecar) {
+        svc->registered_sidecars.insert(endpointAddress(r.address, r.port));
+      }
       bool added = false;
       for (int i : svc->cluster_ports) {
         if (numericTargetPort(svc->port(i)) == r.port) {
@@ -315,6 +319,24 @@ bool speaksHttp2(const mesh::ServicePort& port) {
   return name.rfind("grpc", 0) == 0 || name.rfind("http2", 0) == 0;
 }
 
+// Whether a remora sidecar receives what is sent to `address` ("IP:PORT", "[IP]:PORT").
+bool hasSidecar(const std::string& address, const ServiceInfo& svc, const SidecarPods& pods) {
+  if (svc.registered_sidecars.count(address) > 0) {
+    return true;
+  }
+  const size_t colon = address.rfind(':');
+  if (pods.empty() || colon == std::string::npos) {
+    return false;
+  }
+  std::string ip = address.substr(0, colon);
+  if (ip.size() >= 2 && ip.front() == '[') {
+    ip = ip.substr(1, ip.size() - 2);
+  }
+  auto pod = pods.find(ip);
+  return pod != pods.end() &&
+         pod->second.captures(static_cast<uint32_t>(std::stoul(address.substr(colon + 1))));
+}
+
 // "<clusterIP>:<port>" for a Service with a cluster IP, else "".
 std::string clusterIpDomain(const mesh::ServiceSpec& spec, uint32_t port) {
   const std::string& ip = spec.cluster_ip();
@@ -327,7 +349,8 @@ std::string clusterIpDomain(const mesh::ServiceSpec& spec, uint32_t port) {
 }  // namespace
 
 std::shared_ptr<const MeshConfig> translate(const MeshManifests& manifests,
-                                            const std::vector<RegisteredEndpoint>& registered) {
+                                            const std::vector<RegisteredEndpoint>& registered,
+                                            const SidecarPods& sidecar_pods) {
   auto config = std::make_shared<MeshConfig>();
   Translation t(manifests);
   t.indexServices();
@@ -359,7 +382,11 @@ std::shared_ptr<const MeshConfig> translate(const MeshManifests& manifests,
       cfg::ClusterLoadAssignment cla;
       cla.set_cluster_name(name);
       for (const std::string& address : svc.endpoints[i]) {
-        cla.add_endpoints()->set_address(address);
+        cfg::Endpoint* e = cla.add_endpoints();
+        e->set_address(address);
+        if (hasSidecar(address, svc, sidecar_pods)) {
+          e->set_has_sidecar(true);
+        }
       }
       // Checked one object at a time: a resource the sidecars would refuse is left out with its
       // error instead of making them refuse the whole set (and every later change of its type).

@@ -8,7 +8,10 @@
 //  - one outbound cluster per Service port, named "<service>.<namespace>:<port>" (e.g.
 //    "catalog.shop:8080"), with the TrafficPolicy of that Service applied (client side);
 //  - one ClusterLoadAssignment per cluster, same name, endpoints from EndpointSlices /
-//    Endpoints / registrations (ready endpoints only, sorted by address);
+//    Endpoints / registrations (ready endpoints only, sorted by address); an endpoint is marked
+//    has_sidecar when a remora sidecar receives what is sent to it (see SidecarPods and
+//    RegisteredEndpoint::sidecar), on every cluster (the sidecar reads the mark only on HTTP/1
+//    clusters, to send to that endpoint over HTTP/2);
 //  - RouteConfiguration "outbound" per caller namespace: one virtual host per Service port,
 //    named like its cluster, whose domains are the names Kubernetes DNS would resolve for a
 //    caller in that namespace (`catalog`, `catalog.shop`, `catalog.shop.svc`,
@@ -32,6 +35,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -52,7 +56,27 @@ struct RegisteredEndpoint {
   std::string address;  // IP address
   uint32_t port = 0;    // the port the workload listens on (the Service port's target)
   std::map<std::string, std::string> labels;
+  // address:port is a remora sidecar's inbound listener in front of the workload: the
+  // endpoint is marked has_sidecar.
+  bool sidecar = false;
 };
+
+// Which ports of a pod a remora sidecar receives: those its interception captures
+// (`remora-sidecar iptables --include-inbound-ports / --exclude-inbound-ports`).
+struct SidecarPorts {
+  bool all = true;              // every port (include '*'), else only `included`
+  std::set<uint32_t> included;  // when !all
+  std::set<uint32_t> excluded;  // never captured (wins over the above)
+
+  bool captures(uint32_t port) const {
+    return excluded.count(port) == 0 && (all || included.count(port) > 0);
+  }
+  bool operator==(const SidecarPorts&) const = default;
+};
+
+// Kubernetes mode: the running pods with an injected remora sidecar, by pod IP. An endpoint at
+// such an IP, on a port the sidecar captures, is marked has_sidecar.
+using SidecarPods = std::map<std::string, SidecarPorts>;
 
 // One Service as the control plane sees it, for /v1/services and the dashboard.
 struct ServiceSummary {
@@ -78,8 +102,7 @@ class MeshConfig {
   config::v1::RouteConfiguration outboundRoutes(std::string_view ns) const;
   // RouteConfiguration "inbound" for a proxy of Service `service` in `ns` (a Service that does
   // not exist gets the plain route to the local app).
-  config::v1::RouteConfiguration inboundRoutes(std::string_view ns,
-                                               std::string_view service) const;
+  config::v1::RouteConfiguration inboundRoutes(std::string_view ns, std::string_view service) const;
   // Listeners "outbound" and "inbound", in that order.
   std::vector<config::v1::Listener> listeners() const;
   // Every Service, sorted by namespace then name.
@@ -95,7 +118,8 @@ class MeshConfig {
 
  private:
   friend std::shared_ptr<const MeshConfig> translate(const MeshManifests&,
-                                                     const std::vector<RegisteredEndpoint>&);
+                                                     const std::vector<RegisteredEndpoint>&,
+                                                     const SidecarPods&);
   struct VirtualHostSource;  // per Service port: names and routes before domain expansion
   std::vector<config::v1::Cluster> clusters_;
   std::vector<config::v1::ClusterLoadAssignment> endpoints_;
@@ -107,8 +131,10 @@ class MeshConfig {
   std::map<std::string, config::v1::RateLimit> inbound_rate_limits_;
 };
 
-// Translates `manifests` plus `registered` endpoints (added to their Service's endpoints).
+// Translates `manifests` plus `registered` endpoints (added to their Service's endpoints),
+// marking the endpoints of `sidecar_pods` and the registered endpoints with `sidecar` set.
 std::shared_ptr<const MeshConfig> translate(const MeshManifests& manifests,
-                                            const std::vector<RegisteredEndpoint>& registered);
+                                            const std::vector<RegisteredEndpoint>& registered,
+                                            const SidecarPods& sidecar_pods = {});
 
 }  // namespace remora::control

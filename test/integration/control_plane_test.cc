@@ -306,6 +306,41 @@ TEST_F(ControlPlaneTest, RegisteredEndpointExpiresWithoutHeartbeats) {
   EXPECT_EQ(cp.post("/v1/registry/register", "{\"service\":\"Bad Name\"}"), 400);
 }
 
+TEST_F(ControlPlaneTest, EndpointRegisteredAsASidecarGetsHttp1RequestsOverHttp2) {
+  // orders-app speaks HTTP/1 behind its own sidecar, registered at that sidecar's inbound
+  // listener with "sidecar": true; the caller's sidecar must reach it over HTTP/2.
+  Echo echo = Echo::start(dir_, "orders-app");
+  ASSERT_TRUE(writeAtomically(manifest("shop.yaml"), shopService("orders", 8080)));
+  ControlPlane cp = ControlPlane::start(dir_, "control", manifests_);
+  ASSERT_FALSE(cp.xds.empty()) << readFile(cp.stderr_file);
+  Sidecar far = meshSidecar(dir_, cp.xds, "orders-1", "orders", "shop", {"--app", echo.address});
+  ASSERT_FALSE(far.admin.empty()) << readFile(far.stderr_file);
+  Sidecar near = meshSidecar(dir_, cp.xds, "frontend-1", "frontend", "shop");
+  ASSERT_FALSE(near.admin.empty()) << readFile(near.stderr_file);
+
+  const std::string body =
+      "{\"service\":\"orders\",\"namespace\":\"shop\","
+      "\"address\":\"127.0.0.1\",\"port\":" +
+      std::to_string(portOf(far.listeners.at("inbound"))) + ",\"sidecar\":true}";
+  ASSERT_EQ(cp.post("/v1/registry/register", body), 200);
+  common::HttpClient c(near.listeners.at("outbound"));
+  ASSERT_TRUE(
+      eventually([&] { return callVia(c, "orders.shop:8080").second == "orders-app"; }, 3s));
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(callVia(c, "orders.shop:8080", "/n" + std::to_string(i)).first, 200);
+  }
+  const std::string dump = near.adminGet("/config_dump");
+  EXPECT_NE(dump.find("\"has_sidecar\":true"), std::string::npos) << dump;
+  // Every request reached the far sidecar's inbound listener as HTTP/2 (the h2c preface),
+  // none as an HTTP/1 request line.
+  auto detected = [&](const std::string& protocol, const std::string& reason) {
+    return far.stat("remora_protocol_detect_total{listener=\"inbound\",protocol=\"" + protocol +
+                    "\",reason=\"" + reason + "\"}");
+  };
+  EXPECT_GE(detected("http2", "http2-preface"), 1);
+  EXPECT_EQ(detected("http", "request-line"), 0);
+}
+
 TEST_F(ControlPlaneTest, SidecarMovesToTheSecondReplicaWhenTheFirstDies) {
   Echo v1 = Echo::start(dir_, "v1");
   Echo v2 = Echo::start(dir_, "v2");

@@ -74,6 +74,61 @@ TEST_F(KubernetesTest, SidecarsRouteByServicesSlicesAndRoutesCreatedWithKubectl)
   }
 }
 
+TEST_F(KubernetesTest, EndpointsOfRunningInjectedPodsGetHttp1RequestsOverHttp2) {
+  // orders-1 (HTTP/1) behind its own sidecar; the slice's endpoint is that sidecar's inbound
+  // listener, and the Pod (as the injection leaves it) has that IP once it runs.
+  Echo echo = Echo::start(dir_, "orders-1");
+  ControlPlane cp = startControl("control");
+  ASSERT_FALSE(cp.xds.empty()) << readFile(cp.stderr_file);
+  Sidecar far =
+      meshSidecar(dir_, cp.xds, "orders-1." + ns_, "orders", ns_, {"--app", echo.address});
+  ASSERT_FALSE(far.admin.empty()) << readFile(far.stderr_file);
+  Sidecar near = meshSidecar(dir_, cp.xds, "frontend-1." + ns_, "frontend", ns_);
+  ASSERT_FALSE(near.admin.empty()) << readFile(near.stderr_file);
+  RunResult r = api_->apply(
+      kubeService(ns_, "orders") +
+      kubeSlice(sliceVersion(*api_), ns_, "orders", "orders", far.listeners.at("inbound")) +
+      "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: orders-1\n  namespace: " + ns_ +
+      "\n  annotations: {remora.dev/status: injected}\nspec:\n  initContainers:\n  - {name: "
+      "remora-init, image: remora-sidecar:test, args: [iptables, --exclude-inbound-ports, "
+      "'15021,15090']}\n  containers: [{name: app, image: example/orders:1}]\n");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // A running injected pod left on the shared API server would show in other tests'
+  // `remoractl check --kubernetes` (it lists them cluster-wide): deleted however the test ends.
+  struct DeletePod {
+    const KubeApiServer& api;
+    std::string ns;
+    ~DeletePod() { (void)api.kubectl({"-n", ns, "delete", "pod", "orders-1", "--wait=false"}); }
+  } delete_pod{*api_, ns_};
+  auto detected = [&](const std::string& protocol, const std::string& reason) {
+    return far.stat("remora_protocol_detect_total{listener=\"inbound\",protocol=\"" + protocol +
+                    "\",reason=\"" + reason + "\"}");
+  };
+  common::HttpClient c(near.listeners.at("outbound"));
+  // Pending (no IP, not running): HTTP/1 all the way.
+  ASSERT_TRUE(eventually([&] { return callVia(c, "orders").second == "orders-1"; }, 5s));
+  EXPECT_GE(detected("http", "request-line"), 1);
+  EXPECT_EQ(detected("http2", "http2-preface"), 0);
+
+  RunResult running = api_->kubectl(
+      {"-n", ns_, "patch", "pod", "orders-1", "--subresource=status", "--type=merge", "-p",
+       R"({"status":{"phase":"Running","podIP":"127.0.0.1","podIPs":[{"ip":"127.0.0.1"}]}})"});
+  ASSERT_EQ(running.exit_code, 0) << running.err;
+  // Running and injected: the endpoint is marked and the caller switches to HTTP/2.
+  EXPECT_TRUE(eventually(
+      [&] {
+        return callVia(c, "orders").second == "orders-1" && detected("http2", "http2-preface") >= 1;
+      },
+      5s));
+  const long long http1 = detected("http", "request-line");
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(callVia(c, "orders", "/n" + std::to_string(i)).second, "orders-1");
+  }
+  EXPECT_EQ(detected("http", "request-line"), http1);  // none of them as HTTP/1
+  const std::string dump = near.adminGet("/config_dump");
+  EXPECT_NE(dump.find("\"has_sidecar\":true"), std::string::npos) << dump;
+}
+
 TEST_F(KubernetesTest, AppliedRouteAndPolicyChangesReachEverySidecarWithinASecond) {
   Echo v1 = Echo::start(dir_, "v1");
   Echo v2 = Echo::start(dir_, "v2");

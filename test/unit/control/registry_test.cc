@@ -1,5 +1,6 @@
 #include "control/registry.h"
 
+#include <google/protobuf/util/json_util.h>
 #include <gtest/gtest.h>
 
 namespace remora::control {
@@ -51,6 +52,30 @@ TEST(Registry, ReRegisteringTheSameEndpointIsNotAChangeUnlessLabelsDiffer) {
   ASSERT_TRUE(reg.registerEndpoint(a, 200, &changed).isOk());
   EXPECT_TRUE(changed);
   EXPECT_EQ(reg.size(), 1u);
+}
+
+TEST(Registry, SidecarFlagIsCarriedAndChangingItIsAChange) {
+  Registry reg;
+  bool changed = false;
+  mesh::RegistrationRequest a;
+  // As the API reads it: the JSON body's "sidecar" member.
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(
+                  R"({"service": "orders", "namespace": "shop", "address": "10.0.0.7",
+                      "port": 15006, "sidecar": true})",
+                  &a)
+                  .ok());
+  ASSERT_TRUE(reg.registerEndpoint(a, 0, &changed).isOk());
+  ASSERT_EQ(reg.endpoints().size(), 1u);
+  EXPECT_TRUE(reg.endpoints()[0].sidecar);
+  ASSERT_TRUE(reg.registerEndpoint(a, 100, &changed).isOk());
+  EXPECT_FALSE(changed);
+  a.set_sidecar(false);
+  ASSERT_TRUE(reg.registerEndpoint(a, 200, &changed).isOk());
+  EXPECT_TRUE(changed);
+  EXPECT_FALSE(reg.endpoints()[0].sidecar);
+  // Without the member: no sidecar.
+  ASSERT_TRUE(reg.registerEndpoint(req("orders", "10.0.0.8", 8080), 300, &changed).isOk());
+  EXPECT_FALSE(reg.endpoints()[1].sidecar);
 }
 
 TEST(Registry, HeartbeatsKeepAnEndpointAliveAndSilenceExpiresIt) {

@@ -45,12 +45,13 @@ std::string joined(const std::vector<std::string>& lines) {
 
 // Loads `text` as the file "m.yaml" (the load must succeed) and translates it.
 std::shared_ptr<const MeshConfig> translateText(const std::string& text,
-                                                const std::vector<RegisteredEndpoint>& reg = {}) {
+                                                const std::vector<RegisteredEndpoint>& reg = {},
+                                                const SidecarPods& sidecars = {}) {
   ManifestLoader loader;
   loader.addText(text, "m.yaml");
   ManifestLoad load = loader.finish();
   EXPECT_TRUE(load.ok()) << joined(load.errors);
-  return translate(load.manifests, reg);
+  return translate(load.manifests, reg, sidecars);
 }
 
 std::shared_ptr<const MeshConfig> translateShop() {
@@ -484,6 +485,95 @@ TEST(Translator, RegisteredEndpointsGoToTheMatchingTargetPortElseTheFirstPort) {
   EXPECT_TRUE(endpointsOf(*c, "a.shop:82").empty());
   EXPECT_EQ(c->errors(), (std::vector<std::string>{
                              "registered endpoint 10.0.0.8:80 of shop/missing: no such Service"}));
+}
+
+// ---- has_sidecar ----
+
+// "ADDRESS" for every endpoint of cluster `name` that is marked has_sidecar.
+std::vector<std::string> markedOf(const MeshConfig& c, const std::string& name) {
+  std::vector<std::string> out;
+  for (const cfg::ClusterLoadAssignment& cla : c.endpoints()) {
+    if (cla.cluster_name() == name) {
+      for (const cfg::Endpoint& e : cla.endpoints()) {
+        if (e.has_sidecar()) {
+          out.push_back(e.address());
+        }
+      }
+    }
+  }
+  return out;
+}
+
+const std::string kTwoPortSlices =
+    service("a", "shop", "[{name: http, port: 80}, {name: admin, port: 90}]") +
+    slice("a-4", "a",
+          "addressType: IPv4\nendpoints: [{addresses: [10.0.0.1]}, {addresses: [10.0.0.2]}, "
+          "{addresses: [10.0.0.3]}]\nports: [{name: http, port: 8080}, {name: admin, port: "
+          "9090}]\n") +
+    slice("a-6", "a",
+          "addressType: IPv6\nendpoints: [{addresses: ['fd00::1']}]\n"
+          "ports: [{name: http, port: 8080}, {name: admin, port: 9090}]\n");
+
+TEST(TranslatorSidecarMark, EndpointsOfPodsWithASidecarAreMarkedOnTheCapturedPortsOnly) {
+  SidecarPods pods;
+  pods["10.0.0.1"] = SidecarPorts{};  // every port
+  SidecarPorts excluding;
+  excluding.excluded = {9090};
+  pods["fd00::1"] = excluding;
+  SidecarPorts only;
+  only.all = false;
+  only.included = {9090};
+  pods["10.0.0.3"] = only;
+  pods["10.0.0.9"] = SidecarPorts{};  // a pod that is no endpoint of the Service
+  auto c = translateText(kTwoPortSlices, {}, pods);
+  ASSERT_TRUE(c->errors().empty()) << joined(c->errors());
+  EXPECT_EQ(endpointsOf(*c, "a.shop:80"),
+            (std::vector<std::string>{"10.0.0.1:8080", "10.0.0.2:8080", "10.0.0.3:8080",
+                                      "[fd00::1]:8080"}));
+  EXPECT_EQ(markedOf(*c, "a.shop:80"),
+            (std::vector<std::string>{"10.0.0.1:8080", "[fd00::1]:8080"}));
+  EXPECT_EQ(markedOf(*c, "a.shop:90"),
+            (std::vector<std::string>{"10.0.0.1:9090", "10.0.0.3:9090"}));
+}
+
+TEST(TranslatorSidecarMark, NoPodsWithASidecarMarksNothing) {
+  auto c = translateText(kTwoPortSlices);
+  EXPECT_EQ(endpointsOf(*c, "a.shop:80").size(), 4u);
+  EXPECT_TRUE(markedOf(*c, "a.shop:80").empty());
+  EXPECT_TRUE(markedOf(*c, "a.shop:90").empty());
+}
+
+TEST(TranslatorSidecarMark, RegisteredEndpointsAreMarkedByAddressAndPortWhenTheySaySidecar) {
+  // One host: the workload's sidecar inbound listener and another workload's plain port.
+  std::vector<RegisteredEndpoint> reg = {{"shop", "a", "10.0.0.5", 15006, {}, true},
+                                         {"shop", "a", "10.0.0.5", 8080, {}, false},
+                                         {"shop", "b", "10.0.0.6", 8080, {}, true}};
+  auto c = translateText(service("a") + service("b"), reg);
+  ASSERT_TRUE(c->errors().empty()) << joined(c->errors());
+  EXPECT_EQ(endpointsOf(*c, "a.shop:8080"),
+            (std::vector<std::string>{"10.0.0.5:15006", "10.0.0.5:8080"}));
+  EXPECT_EQ(markedOf(*c, "a.shop:8080"), (std::vector<std::string>{"10.0.0.5:15006"}));
+  EXPECT_EQ(markedOf(*c, "b.shop:8080"), (std::vector<std::string>{"10.0.0.6:8080"}));
+}
+
+TEST(TranslatorSidecarMark, MarkedEndpointsGiveTheSameBytesEveryTime) {
+  SidecarPods pods;
+  pods["10.0.0.2"] = SidecarPorts{};
+  pods["fd00::1"] = SidecarPorts{};
+  std::vector<RegisteredEndpoint> reg = {{"shop", "a", "10.0.0.7", 8080, {}, true}};
+  auto x = translateText(kTwoPortSlices, reg, pods);
+  auto y = translateText(kTwoPortSlices, reg, pods);
+  ASSERT_EQ(x->endpoints().size(), 2u);
+  ASSERT_EQ(y->endpoints().size(), 2u);
+  for (size_t i = 0; i < x->endpoints().size(); ++i) {
+    EXPECT_EQ(deterministicBytes(x->endpoints()[i]), deterministicBytes(y->endpoints()[i]));
+  }
+  EXPECT_EQ(goldenText(*x), goldenText(*y));
+  EXPECT_EQ(markedOf(*x, "a.shop:80"),
+            (std::vector<std::string>{"10.0.0.2:8080", "10.0.0.7:8080", "[fd00::1]:8080"}));
+  // The mark changes the bytes (a sidecar sees a new version when a pod gets its sidecar).
+  auto unmarked = translateText(kTwoPortSlices, reg);
+  EXPECT_NE(deterministicBytes(x->endpoints()[0]), deterministicBytes(unmarked->endpoints()[0]));
 }
 
 // ---- TrafficPolicy ----
