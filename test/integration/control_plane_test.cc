@@ -11,6 +11,8 @@
 #include <thread>
 
 #include "common/http_client.h"
+#include "control/cli/api_client.h"
+#include "support/grpc_client.h"
 #include "support/mesh.h"
 #include "support/sockets.h"
 
@@ -21,10 +23,11 @@ using namespace std::chrono_literals;
 
 std::string split(int w1, int w2) {
   return "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: canary, "
-         "namespace: shop}\nspec:\n  parentRefs: [{group: \"\", kind: Service, name: catalog, port: "
+         "namespace: shop}\nspec:\n  parentRefs: [{group: \"\", kind: Service, name: catalog, "
+         "port: "
          "8080}]\n  rules:\n  - backendRefs:\n    - {name: catalog-v1, port: 8080, weight: " +
-         std::to_string(w1) + "}\n    - {name: catalog-v2, port: 8080, weight: " +
-         std::to_string(w2) + "}\n";
+         std::to_string(w1) +
+         "}\n    - {name: catalog-v2, port: 8080, weight: " + std::to_string(w2) + "}\n";
 }
 
 class ControlPlaneTest : public ::testing::Test {
@@ -103,8 +106,7 @@ TEST_F(ControlPlaneTest, ApiDashboardStatsAndRemoractlStatusSeeTheRealMesh) {
   EXPECT_NE(proxies.find("\"admin\":\"" + sc.admin + "\""), std::string::npos) << proxies;
   std::string stats = cp.get("/v1/stats");
   EXPECT_NE(stats.find("\"proxies_scraped\":1"), std::string::npos) << stats;
-  EXPECT_NE(stats.find("\"service\":\"catalog\",\"requests\":\"25\""), std::string::npos)
-      << stats;
+  EXPECT_NE(stats.find("\"service\":\"catalog\",\"requests\":\"25\""), std::string::npos) << stats;
   std::string metrics = cp.get("/metrics");
   EXPECT_NE(metrics.find("remora_control_proxies_connected 1\n"), std::string::npos) << metrics;
   EXPECT_NE(metrics.find("remora_control_services 1\n"), std::string::npos) << metrics;
@@ -114,18 +116,64 @@ TEST_F(ControlPlaneTest, ApiDashboardStatsAndRemoractlStatusSeeTheRealMesh) {
   EXPECT_NE(page.find("/v1/stats"), std::string::npos);
 
   // remoractl status against the real control plane: the proxy, in sync on every type.
-  RunResult r = runToExit(dir_, "remoractl-status",
-                          {REMORA_REMORACTL_BIN, "status", "--control", cp.http});
+  RunResult r =
+      runToExit(dir_, "remoractl-status", {REMORA_REMORACTL_BIN, "status", "--control", cp.http});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   std::vector<std::string> lines = splitLines(r.out);
   ASSERT_EQ(lines.size(), 2u) << r.out;
   EXPECT_EQ(lines[0].rfind("NAME", 0), 0u) << r.out;
   EXPECT_EQ(lines[1].rfind("frontend-1", 0), 0u) << r.out;
   size_t synced = 0;
-  for (size_t p = lines[1].find("SYNCED"); p != std::string::npos; p = lines[1].find("SYNCED", p + 1)) {
+  for (size_t p = lines[1].find("SYNCED"); p != std::string::npos;
+       p = lines[1].find("SYNCED", p + 1)) {
     ++synced;
   }
   EXPECT_EQ(synced, 4u) << r.out;
+}
+
+// gRPC through a mesh sidecar: a Service port with appProtocol grpc is an HTTP/2 cluster whose
+// calls the sidecar counts by grpc-status, and /v1/stats sums them per Service. The failed calls
+// came in HTTP 200s, so only grpc_statuses sees them.
+TEST_F(ControlPlaneTest, GrpcCallsReachV1StatsByGrpcStatus) {
+  if (std::string why = grpcClientMissing(dir_); !why.empty()) {
+    GTEST_SKIP() << why;
+  }
+  Echo echo = Echo::start(dir_, "inventory-1", {"--grpc"});
+  ASSERT_FALSE(echo.address.empty());
+  auto grpcPort = [](std::string doc) {
+    const std::string http = "{name: http,";
+    return doc.replace(doc.find(http), http.size(), "{name: grpc, appProtocol: grpc,");
+  };
+  ASSERT_TRUE(writeAtomically(manifest("shop.yaml"),
+                              grpcPort(shopService("inventory")) +
+                                  grpcPort(shopSlice("inventory-a", "inventory", echo.address))));
+  ControlPlane cp = ControlPlane::start(dir_, "control", manifests_);
+  ASSERT_FALSE(cp.xds.empty()) << readFile(cp.stderr_file);
+  Sidecar sc = meshSidecar(dir_, cp.xds, "frontend-1", "frontend", "shop");
+  ASSERT_FALSE(sc.admin.empty()) << readFile(sc.stderr_file);
+
+  // "unary" ends its call with OK; "error" ends its three with NOT_FOUND (5),
+  // FAILED_PRECONDITION (9) and ABORTED (10).
+  for (const char* scenario : {"unary", "error"}) {
+    RunResult r = runGrpcScenario(dir_, sc.listeners.at("outbound"), scenario,
+                                  {"--authority", "inventory.shop:8080"});
+    ASSERT_EQ(r.exit_code, 0) << scenario << ": " << r.out << r.err;
+  }
+
+  auto stats = control::cli::parseStats(cp.get("/v1/stats"));
+  ASSERT_TRUE(stats.isOk()) << stats.status().message();
+  const control::v1::ServiceStats* inventory = nullptr;
+  for (const auto& s : stats.value().services()) {
+    if (s.service() == "inventory") {
+      inventory = &s;
+    }
+  }
+  ASSERT_NE(inventory, nullptr);
+  EXPECT_EQ(inventory->errors(), 0u);  // no 5xx
+  const std::map<uint32_t, uint64_t> statuses(inventory->grpc_statuses().begin(),
+                                              inventory->grpc_statuses().end());
+  const std::map<uint32_t, uint64_t> expected = {{0, 1}, {5, 1}, {9, 1}, {10, 1}};
+  EXPECT_EQ(statuses, expected);
 }
 
 TEST_F(ControlPlaneTest, RouteChangeUnderLoadFailsNoRequest) {
@@ -147,7 +195,8 @@ TEST_F(ControlPlaneTest, RouteChangeUnderLoadFailsNoRequest) {
     for (int i = 0; i < 3000 && !stop.load(); ++i) {
       auto [status, id] = callVia(c, "catalog.shop:8080");
       (status == 200 ? ok : failed)++;
-      if (changed.load() && id == "v2") from_v2_after++;
+      if (changed.load() && id == "v2")
+        from_v2_after++;
     }
   };
   std::thread a(load), b(load);
@@ -212,16 +261,19 @@ TEST_F(ControlPlaneTest, RefusedResourceIsNackedAndVisibleInProxies) {
   // A sidecar whose bootstrap already defines a static cluster named like the one the control
   // plane pushes: it cannot hold both, so it refuses the clusters response (NACK) and keeps
   // serving what it has.
-  std::string bootstrap = dir_.write(
-      "bootstrap.yaml",
-      "node: {id: odd-1, service: frontend, namespace: shop}\n"
-      "xds: {address: ['" + cp.xds + "']}\n"
-      "listeners:\n"
-      "- {name: outbound, address: '127.0.0.1:0', direction: OUTBOUND}\n"
-      "- {name: inbound, address: '127.0.0.1:0', direction: INBOUND}\n"
-      "static_resources:\n"
-      "  clusters:\n"
-      "  - {name: 'catalog.shop:8080', endpoints: [{address: '" + echo.address + "'}]}\n");
+  std::string bootstrap =
+      dir_.write("bootstrap.yaml",
+                 "node: {id: odd-1, service: frontend, namespace: shop}\n"
+                 "xds: {address: ['" +
+                     cp.xds +
+                     "']}\n"
+                     "listeners:\n"
+                     "- {name: outbound, address: '127.0.0.1:0', direction: OUTBOUND}\n"
+                     "- {name: inbound, address: '127.0.0.1:0', direction: INBOUND}\n"
+                     "static_resources:\n"
+                     "  clusters:\n"
+                     "  - {name: 'catalog.shop:8080', endpoints: [{address: '" +
+                     echo.address + "'}]}\n");
   Process p;
   ASSERT_TRUE(p.start({sidecarBin(), "--config", bootstrap, "--admin", "127.0.0.1:0"},
                       dir_.file("odd.out"), dir_.file("odd.err")));
@@ -265,8 +317,8 @@ TEST_F(ControlPlaneTest, ControlPlaneRestartLosesNoRequest) {
   std::this_thread::sleep_for(300ms);  // serving on the last config meanwhile
   ControlPlane again = ControlPlane::start(dir_, "control2", manifests_, {"--xds", xds});
   ASSERT_FALSE(again.xds.empty()) << readFile(again.stderr_file);
-  EXPECT_TRUE(eventually([&] { return again.get("/v1/proxies").find("frontend-1") != std::string::npos; },
-                         10s));
+  EXPECT_TRUE(eventually(
+      [&] { return again.get("/v1/proxies").find("frontend-1") != std::string::npos; }, 10s));
   EXPECT_TRUE(eventually([&] { return sc.stat("remora_xds_connected") == 1; }, 5s));
   std::this_thread::sleep_for(200ms);
   stop = true;
@@ -287,8 +339,10 @@ TEST_F(ControlPlaneTest, RegisteredEndpointExpiresWithoutHeartbeats) {
   EXPECT_EQ(callVia(c, "orders.shop:8080").first, 503);  // a Service without endpoints
 
   const uint16_t port = portOf(echo.address);
-  const std::string body = "{\"service\":\"orders\",\"namespace\":\"shop\",\"address\":\"127.0.0.1\","
-                           "\"port\":" + std::to_string(port) + ",\"ttl_seconds\":1}";
+  const std::string body =
+      "{\"service\":\"orders\",\"namespace\":\"shop\",\"address\":\"127.0.0.1\","
+      "\"port\":" +
+      std::to_string(port) + ",\"ttl_seconds\":1}";
   ASSERT_EQ(cp.post("/v1/registry/register", body), 200);
   EXPECT_TRUE(eventually([&] { return callVia(c, "orders.shop:8080").second == "orders-1"; }, 3s));
   // Heartbeats keep it: 2 s of heartbeats every 300 ms with a 1 s TTL.
@@ -319,12 +373,14 @@ TEST_F(ControlPlaneTest, SidecarMovesToTheSecondReplicaWhenTheFirstDies) {
             jsonStrings(b.get("/v1/status"))["config_version"]);
   Sidecar sc = meshSidecar(dir_, a.xds + "," + b.xds, "frontend-1", "frontend", "shop");
   ASSERT_FALSE(sc.admin.empty());
-  EXPECT_TRUE(eventually([&] { return a.get("/v1/proxies").find("frontend-1") != std::string::npos; }, 3s));
+  EXPECT_TRUE(
+      eventually([&] { return a.get("/v1/proxies").find("frontend-1") != std::string::npos; }, 3s));
   EXPECT_EQ(b.get("/v1/proxies").find("frontend-1"), std::string::npos);
 
   a.process.signal(SIGKILL);
   a.process.wait(2s);
-  EXPECT_TRUE(eventually([&] { return b.get("/v1/proxies").find("frontend-1") != std::string::npos; }, 10s));
+  EXPECT_TRUE(eventually(
+      [&] { return b.get("/v1/proxies").find("frontend-1") != std::string::npos; }, 10s));
   // Changes now arrive through the second replica.
   ASSERT_TRUE(writeAtomically(manifest("route.yaml"), split(0, 100)));
   common::HttpClient c(sc.listeners.at("outbound"));
