@@ -163,17 +163,18 @@ $TRAFFIC burst "$CATALOG_OUT" orders.shop:8080 300 >"$WORK/burst.json"
 LIMITED=$(json "$WORK/burst.json" 'd["codes"].get("429", 0)')
 echo "   300 quick requests catalog -> orders: $(json "$WORK/burst.json" 'd["codes"].get("200", 0)') answered 200, $LIMITED rate-limited (429)"
 
-bold "== 4. gRPC: 450 calls frontend -> inventory in 1.5 s (HTTPRoute inventory-canary: 80% v1, 20% v2)"
+GRPC_CALLS=300  # at 300 a second
+bold "== 4. gRPC: $GRPC_CALLS calls frontend -> inventory in 1 s (HTTPRoute inventory-canary: 80% v1, 20% v2)"
 echo "   inventory v2 fails 30% of its calls with UNAVAILABLE; TrafficPolicy inventory retries on"
 echo "   unavailable. Every 20th call asks for an item that does not exist (NOT_FOUND: not retried)."
 STAT_OK=0
 if [ -x "$REMORACTL" ]; then
   # Sampled while the calls run: its first sample is taken before the gRPC client is up.
-  "$REMORACTL" stat --control "$API" --window 2200ms >"$WORK/stat.txt" 2>&1 &
+  "$REMORACTL" stat --control "$API" --window 1500ms >"$WORK/stat.txt" 2>&1 &
   STAT_PID=$!
   STAT_OK=1
 fi
-$GRPC_TRAFFIC grpc "$FRONTEND_OUT" inventory.shop:9090 450 300 20 >"$WORK/grpc.json"
+$GRPC_TRAFFIC grpc "$FRONTEND_OUT" inventory.shop:9090 "$GRPC_CALLS" 300 20 >"$WORK/grpc.json"
 GRPC_SPLIT=$(python3 - "$WORK/grpc.json" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
@@ -195,7 +196,7 @@ echo "   $GRPC_LEAKED call(s) still ended UNAVAILABLE (every try failed)"
 HTTP_2XX=$(( $(metric "$FRONTEND_ADMIN" remora_upstream_rq_total 'inventory-v1.shop:9090",code_class="2xx"') \
   + $(metric "$FRONTEND_ADMIN" remora_upstream_rq_total 'inventory-v2.shop:9090",code_class="2xx"') ))
 if [ "$STAT_OK" = 1 ] && wait "$STAT_PID"; then
-  echo "   the sidecar counted $HTTP_2XX of the 450 answers as HTTP 2xx: a failed call comes in an HTTP 200"
+  echo "   the sidecar counted $HTTP_2XX of the $GRPC_CALLS answers as HTTP 2xx: a failed call comes in an HTTP 200"
   echo "   too, so remoractl stat (sampled while the calls ran) counts gRPC calls by grpc-status:"
   grep -E '^SERVICE|^inventory|^window' "$WORK/stat.txt" | sed 's/^/     /'
 fi
