@@ -239,6 +239,7 @@ if [ "$KEEP" = 1 ]; then
     echo "   $name admin: http://$(json "$WORK/$name.ready" 'd["admin"]')/   (remoractl proxy-config $(json "$WORK/$name.ready" 'd["admin"]'))"
   done
   echo "   traffic:          curl -H 'Host: catalog.shop:8080' http://$FRONTEND_OUT/items"
+  echo "   gRPC:             test/grpc/echo_client.py $FRONTEND_OUT unary --authority inventory.shop:9090"
   echo "   manifests:        $WORK/manifests (edit them: changes are pushed within a second)"
   while true; do sleep 3600; done
 fi
