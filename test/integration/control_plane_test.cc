@@ -23,11 +23,10 @@ using namespace std::chrono_literals;
 
 std::string split(int w1, int w2) {
   return "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: canary, "
-         "namespace: shop}\nspec:\n  parentRefs: [{group: \"\", kind: Service, name: catalog, "
-         "port: "
+         "namespace: shop}\nspec:\n  parentRefs: [{group: \"\", kind: Service, name: catalog, port: "
          "8080}]\n  rules:\n  - backendRefs:\n    - {name: catalog-v1, port: 8080, weight: " +
-         std::to_string(w1) +
-         "}\n    - {name: catalog-v2, port: 8080, weight: " + std::to_string(w2) + "}\n";
+         std::to_string(w1) + "}\n    - {name: catalog-v2, port: 8080, weight: " +
+         std::to_string(w2) + "}\n";
 }
 
 class ControlPlaneTest : public ::testing::Test {
@@ -106,7 +105,8 @@ TEST_F(ControlPlaneTest, ApiDashboardStatsAndRemoractlStatusSeeTheRealMesh) {
   EXPECT_NE(proxies.find("\"admin\":\"" + sc.admin + "\""), std::string::npos) << proxies;
   std::string stats = cp.get("/v1/stats");
   EXPECT_NE(stats.find("\"proxies_scraped\":1"), std::string::npos) << stats;
-  EXPECT_NE(stats.find("\"service\":\"catalog\",\"requests\":\"25\""), std::string::npos) << stats;
+  EXPECT_NE(stats.find("\"service\":\"catalog\",\"requests\":\"25\""), std::string::npos)
+      << stats;
   std::string metrics = cp.get("/metrics");
   EXPECT_NE(metrics.find("remora_control_proxies_connected 1\n"), std::string::npos) << metrics;
   EXPECT_NE(metrics.find("remora_control_services 1\n"), std::string::npos) << metrics;
@@ -116,16 +116,15 @@ TEST_F(ControlPlaneTest, ApiDashboardStatsAndRemoractlStatusSeeTheRealMesh) {
   EXPECT_NE(page.find("/v1/stats"), std::string::npos);
 
   // remoractl status against the real control plane: the proxy, in sync on every type.
-  RunResult r =
-      runToExit(dir_, "remoractl-status", {REMORA_REMORACTL_BIN, "status", "--control", cp.http});
+  RunResult r = runToExit(dir_, "remoractl-status",
+                          {REMORA_REMORACTL_BIN, "status", "--control", cp.http});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   std::vector<std::string> lines = splitLines(r.out);
   ASSERT_EQ(lines.size(), 2u) << r.out;
   EXPECT_EQ(lines[0].rfind("NAME", 0), 0u) << r.out;
   EXPECT_EQ(lines[1].rfind("frontend-1", 0), 0u) << r.out;
   size_t synced = 0;
-  for (size_t p = lines[1].find("SYNCED"); p != std::string::npos;
-       p = lines[1].find("SYNCED", p + 1)) {
+  for (size_t p = lines[1].find("SYNCED"); p != std::string::npos; p = lines[1].find("SYNCED", p + 1)) {
     ++synced;
   }
   EXPECT_EQ(synced, 4u) << r.out;
@@ -195,8 +194,7 @@ TEST_F(ControlPlaneTest, RouteChangeUnderLoadFailsNoRequest) {
     for (int i = 0; i < 3000 && !stop.load(); ++i) {
       auto [status, id] = callVia(c, "catalog.shop:8080");
       (status == 200 ? ok : failed)++;
-      if (changed.load() && id == "v2")
-        from_v2_after++;
+      if (changed.load() && id == "v2") from_v2_after++;
     }
   };
   std::thread a(load), b(load);
@@ -261,19 +259,16 @@ TEST_F(ControlPlaneTest, RefusedResourceIsNackedAndVisibleInProxies) {
   // A sidecar whose bootstrap already defines a static cluster named like the one the control
   // plane pushes: it cannot hold both, so it refuses the clusters response (NACK) and keeps
   // serving what it has.
-  std::string bootstrap =
-      dir_.write("bootstrap.yaml",
-                 "node: {id: odd-1, service: frontend, namespace: shop}\n"
-                 "xds: {address: ['" +
-                     cp.xds +
-                     "']}\n"
-                     "listeners:\n"
-                     "- {name: outbound, address: '127.0.0.1:0', direction: OUTBOUND}\n"
-                     "- {name: inbound, address: '127.0.0.1:0', direction: INBOUND}\n"
-                     "static_resources:\n"
-                     "  clusters:\n"
-                     "  - {name: 'catalog.shop:8080', endpoints: [{address: '" +
-                     echo.address + "'}]}\n");
+  std::string bootstrap = dir_.write(
+      "bootstrap.yaml",
+      "node: {id: odd-1, service: frontend, namespace: shop}\n"
+      "xds: {address: ['" + cp.xds + "']}\n"
+      "listeners:\n"
+      "- {name: outbound, address: '127.0.0.1:0', direction: OUTBOUND}\n"
+      "- {name: inbound, address: '127.0.0.1:0', direction: INBOUND}\n"
+      "static_resources:\n"
+      "  clusters:\n"
+      "  - {name: 'catalog.shop:8080', endpoints: [{address: '" + echo.address + "'}]}\n");
   Process p;
   ASSERT_TRUE(p.start({sidecarBin(), "--config", bootstrap, "--admin", "127.0.0.1:0"},
                       dir_.file("odd.out"), dir_.file("odd.err")));
@@ -317,8 +312,8 @@ TEST_F(ControlPlaneTest, ControlPlaneRestartLosesNoRequest) {
   std::this_thread::sleep_for(300ms);  // serving on the last config meanwhile
   ControlPlane again = ControlPlane::start(dir_, "control2", manifests_, {"--xds", xds});
   ASSERT_FALSE(again.xds.empty()) << readFile(again.stderr_file);
-  EXPECT_TRUE(eventually(
-      [&] { return again.get("/v1/proxies").find("frontend-1") != std::string::npos; }, 10s));
+  EXPECT_TRUE(eventually([&] { return again.get("/v1/proxies").find("frontend-1") != std::string::npos; },
+                         10s));
   EXPECT_TRUE(eventually([&] { return sc.stat("remora_xds_connected") == 1; }, 5s));
   std::this_thread::sleep_for(200ms);
   stop = true;
@@ -339,10 +334,8 @@ TEST_F(ControlPlaneTest, RegisteredEndpointExpiresWithoutHeartbeats) {
   EXPECT_EQ(callVia(c, "orders.shop:8080").first, 503);  // a Service without endpoints
 
   const uint16_t port = portOf(echo.address);
-  const std::string body =
-      "{\"service\":\"orders\",\"namespace\":\"shop\",\"address\":\"127.0.0.1\","
-      "\"port\":" +
-      std::to_string(port) + ",\"ttl_seconds\":1}";
+  const std::string body = "{\"service\":\"orders\",\"namespace\":\"shop\",\"address\":\"127.0.0.1\","
+                           "\"port\":" + std::to_string(port) + ",\"ttl_seconds\":1}";
   ASSERT_EQ(cp.post("/v1/registry/register", body), 200);
   EXPECT_TRUE(eventually([&] { return callVia(c, "orders.shop:8080").second == "orders-1"; }, 3s));
   // Heartbeats keep it: 2 s of heartbeats every 300 ms with a 1 s TTL.
@@ -373,14 +366,12 @@ TEST_F(ControlPlaneTest, SidecarMovesToTheSecondReplicaWhenTheFirstDies) {
             jsonStrings(b.get("/v1/status"))["config_version"]);
   Sidecar sc = meshSidecar(dir_, a.xds + "," + b.xds, "frontend-1", "frontend", "shop");
   ASSERT_FALSE(sc.admin.empty());
-  EXPECT_TRUE(
-      eventually([&] { return a.get("/v1/proxies").find("frontend-1") != std::string::npos; }, 3s));
+  EXPECT_TRUE(eventually([&] { return a.get("/v1/proxies").find("frontend-1") != std::string::npos; }, 3s));
   EXPECT_EQ(b.get("/v1/proxies").find("frontend-1"), std::string::npos);
 
   a.process.signal(SIGKILL);
   a.process.wait(2s);
-  EXPECT_TRUE(eventually(
-      [&] { return b.get("/v1/proxies").find("frontend-1") != std::string::npos; }, 10s));
+  EXPECT_TRUE(eventually([&] { return b.get("/v1/proxies").find("frontend-1") != std::string::npos; }, 10s));
   // Changes now arrive through the second replica.
   ASSERT_TRUE(writeAtomically(manifest("route.yaml"), split(0, 100)));
   common::HttpClient c(sc.listeners.at("outbound"));
