@@ -60,7 +60,16 @@ function rates(stats) {
   for (const s of stats.services) {
     const k = s.namespace + "/" + s.service, b = before[k];
     if (!b || dt <= 0) continue;
-    const req = s.requests - b.requests, err = s.errors - b.errors;
+    let req = s.requests - b.requests, err = s.errors - b.errors;
+    // gRPC calls by grpc-status: a Service with calls is measured by them (0 OK is success).
+    const g = s.grpc_statuses || {}, gb = b.grpc_statuses || {};
+    let calls = 0, ok = 0;
+    for (const [code, n] of Object.entries(g)) {
+      const d = Math.max(0, n - (gb[code] || 0));
+      calls += d;
+      if (code === "0") ok = d;
+    }
+    if (calls > 0) { req = calls; err = calls - ok; }
     const buckets = s.latency_buckets.map((v, i) => v - (b.latency_buckets[i] || 0));
     out[k] = { rps: req / dt, success: req > 0 ? 100 * (1 - err / req) : null,
                p50: quantile(stats.latency_bounds_ms, buckets, 0.5), p99: quantile(stats.latency_bounds_ms, buckets, 0.99) };

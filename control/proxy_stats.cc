@@ -5,9 +5,11 @@
 #include <chrono>
 #include <cstdlib>
 #include <functional>
+#include <optional>
 #include <system_error>
 #include <thread>
 
+#include "common/grpc/grpc_status.h"
 #include "common/http_client.h"
 #include "common/stats.h"
 
@@ -68,6 +70,7 @@ control::v1::ServiceStats& entryFor(ServiceStatsMap& totals, const std::string& 
 void addPrometheusText(std::string_view text, ServiceStatsMap& totals) {
   constexpr std::string_view kRq = "remora_upstream_rq_total{";
   constexpr std::string_view kBucket = "remora_upstream_rq_time_ms_bucket{";
+  constexpr std::string_view kGrpc = "remora_grpc_requests_total{";
   // Cumulative bucket counts of the current histogram, to turn into per-bucket counts.
   std::string last_cluster;
   uint64_t last_cumulative = 0;
@@ -80,7 +83,8 @@ void addPrometheusText(std::string_view text, ServiceStatsMap& totals) {
     pos = eol == std::string_view::npos ? text.size() : eol + 1;
     const bool is_rq = line.substr(0, kRq.size()) == kRq;
     const bool is_bucket = !is_rq && line.substr(0, kBucket.size()) == kBucket;
-    if (!is_rq && !is_bucket) {
+    const bool is_grpc = !is_rq && !is_bucket && line.substr(0, kGrpc.size()) == kGrpc;
+    if (!is_rq && !is_bucket && !is_grpc) {
       continue;
     }
     size_t close = line.rfind('}');
@@ -99,6 +103,14 @@ void addPrometheusText(std::string_view text, ServiceStatsMap& totals) {
       s.set_requests(s.requests() + value);
       if (labelValue(labels, "code_class") == "5xx") {
         s.set_errors(s.errors() + value);
+      }
+      continue;
+    }
+    if (is_grpc) {
+      // Only the codes gRPC defines: a peer cannot grow the map past 17 entries per Service.
+      std::optional<uint32_t> code = grpc::parseStatus(labelValue(labels, "grpc_status"));
+      if (code && *code <= grpc::kMaxStatus && value > 0) {
+        (*s.mutable_grpc_statuses())[*code] += value;
       }
       continue;
     }
@@ -124,6 +136,9 @@ void mergeServiceStats(const ServiceStatsMap& from, ServiceStatsMap& into) {
     t.set_errors(t.errors() + s.errors());
     for (int i = 0; i < s.latency_buckets_size() && i < t.latency_buckets_size(); ++i) {
       t.set_latency_buckets(i, t.latency_buckets(i) + s.latency_buckets(i));
+    }
+    for (const auto& [code, count] : s.grpc_statuses()) {
+      (*t.mutable_grpc_statuses())[code] += count;
     }
   }
 }

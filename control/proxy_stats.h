@@ -1,7 +1,8 @@
 #pragma once
 // GET /v1/stats: the outbound traffic of every connected sidecar, summed by destination Service.
 // Read from each sidecar's admin /stats/prometheus (the address it reported in its node), from
-// the counters `remora_upstream_rq_total{cluster,code_class}` and the histogram
+// the counters `remora_upstream_rq_total{cluster,code_class}` and
+// `remora_grpc_requests_total{cluster,grpc_status}` and the histogram
 // `remora_upstream_rq_time_ms{cluster}`. A cluster "<service>.<namespace>:<port>" counts for
 // that Service; other clusters (local-app, passthrough, static ones) are skipped.
 
@@ -20,10 +21,11 @@ namespace remora::control {
 using ServiceStatsMap = std::map<std::string, control::v1::ServiceStats>;
 
 // Adds one sidecar's Prometheus text to `totals`. Histogram buckets are turned from cumulative
-// into per-bucket counts. Lines it does not understand are skipped.
+// into per-bucket counts. gRPC calls are summed per grpc-status code; codes outside 0..16 and
+// zero counts are left out. Lines it does not understand are skipped.
 void addPrometheusText(std::string_view text, ServiceStatsMap& totals);
 
-// Adds `from` into `into` (requests, errors and latency buckets).
+// Adds `from` into `into` (requests, errors, latency buckets and gRPC calls by status).
 void mergeServiceStats(const ServiceStatsMap& from, ServiceStatsMap& into);
 
 // How proxies are scraped. An admin address is whatever a peer reported, so nothing about the

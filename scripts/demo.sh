@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # make demo: a whole remora mesh on this machine, from the manifests in k8s/examples/shop.
 #
-#   remora-control --manifests <copy of k8s/examples/shop>
-#   six workloads, each a remora-echo app with its own remora-sidecar (mesh mode, config over xDS):
-#     frontend, catalog v1 (two instances, one of them failing 80% of its requests), catalog v2,
-#     orders (two instances)
+#   remora-control --manifests <copy of k8s/examples/shop, and of k8s/examples/shop-grpc in it>
+#   eight workloads, each a remora-echo app with its own remora-sidecar (mesh mode, config over
+#   xDS): frontend, catalog v1 (two instances, one of them failing 80% of its requests),
+#   catalog v2, orders (two instances), and the gRPC service inventory: v1, and v2 failing 30% of
+#   its calls with UNAVAILABLE
 #
 # Then it drives traffic through the mesh and shows, live: the 90/10 canary split, the flaky
-# catalog instance hidden by retries and then ejected, the orders rate limit, and a config change
-# (the HTTPRoute's weights rewritten to 50/50 in the manifest) reaching every sidecar.
+# catalog instance hidden by retries and then ejected, the orders rate limit, gRPC calls
+# frontend -> inventory (an 80/20 canary, v2's UNAVAILABLE hidden by retries, remoractl stat
+# counting the calls by grpc-status), and a config change (the HTTPRoute's weights rewritten to
+# 50/50 in the manifest) reaching every sidecar.
 # It ends on its own with a summary; `make demo DEMO_ARGS=--keep-running` keeps the mesh up
 # (dashboard and admin URLs printed) until Ctrl-C.
 set -euo pipefail
@@ -28,6 +31,7 @@ CONTROL=$BIN/control/remora-control
 REMORACTL=$BIN/control/cli/remoractl
 ECHO=$BIN/test/apps/echo/remora-echo
 TRAFFIC="python3 $ROOT/scripts/demo_traffic.py"
+GRPC_TRAFFIC="/usr/bin/python3 $ROOT/scripts/demo_traffic.py"  # Debian's python3-grpcio
 WORK=$(mktemp -d /tmp/remora-demo.XXXXXX)
 PIDS=()
 
@@ -48,7 +52,8 @@ wait_file() {  # wait_file FILE WHAT: up to 15 s
   exit 1
 }
 
-# Workloads: name service version inbound-port app-port [echo flags]
+# Workloads: name service version inbound-port app-port [echo flags]. An app run with --grpc
+# speaks h2c only: its sidecar gets a config file whose local-app cluster is HTTP/2.
 WORKLOADS=(
   "frontend    frontend v1 18080 18180"
   "catalog-v1  catalog  v1 18081 18181"
@@ -56,6 +61,8 @@ WORKLOADS=(
   "catalog-v2  catalog  v2 18082 18182"
   "orders-a    orders   v1 18083 18183"
   "orders-b    orders   v1 18084 18184"
+  "inventory-v1 inventory v1 18086 18186 --grpc"
+  "inventory-v2 inventory v2 18087 18187 --grpc --fail-rate 0.3"
 )
 for w in "${WORKLOADS[@]}"; do
   read -r _ _ _ in app _ <<<"$w"
@@ -68,7 +75,8 @@ for w in "${WORKLOADS[@]}"; do
 done
 
 cp -r "$ROOT/k8s/examples/shop" "$WORK/manifests"
-bold "== remora-control --manifests k8s/examples/shop (a copy in $WORK/manifests)"
+cp -r "$ROOT/k8s/examples/shop-grpc" "$WORK/manifests/grpc"
+bold "== remora-control --manifests k8s/examples/shop + shop-grpc (a copy in $WORK/manifests)"
 "$CONTROL" --manifests "$WORK/manifests" --xds 127.0.0.1:0 --http 127.0.0.1:0 \
   --ready-file "$WORK/control.ready" 2>"$WORK/control.log" &
 PIDS+=($!)
@@ -77,16 +85,22 @@ XDS=$(json "$WORK/control.ready" 'd["xds"]')
 API=$(json "$WORK/control.ready" 'd["http"]')
 echo "   xDS on $XDS, API and dashboard on http://$API/"
 
-bold "== six workloads: remora-echo app + remora-sidecar (mesh mode) each"
+bold "== ${#WORKLOADS[@]} workloads: remora-echo app + remora-sidecar (mesh mode) each"
 for w in "${WORKLOADS[@]}"; do
   read -r name service version in app flags <<<"$w"
   # shellcheck disable=SC2086
   "$ECHO" --listen 127.0.0.1:$app --id "$name" --ready-file "$WORK/$name-app.ready" $flags \
     >"$WORK/$name-app.log" 2>&1 &
   PIDS+=($!)
+  APP=(--app "127.0.0.1:$app")
+  if [[ " $flags " == *" --grpc "* ]]; then
+    printf 'static_resources:\n  clusters:\n  - {name: local-app, protocol: HTTP2, endpoints: [{address: "127.0.0.1:%s"}]}\n' \
+      "$app" >"$WORK/$name-sidecar.yaml"
+    APP=(--config "$WORK/$name-sidecar.yaml")
+  fi
   "$SIDECAR" --xds "$XDS" --node-id "$name" --service "$service" --namespace shop \
     --labels "version=$version" --inbound 127.0.0.1:$in --outbound 127.0.0.1:0 \
-    --app 127.0.0.1:$app --admin 127.0.0.1:0 --concurrency 1 --access-log off \
+    "${APP[@]}" --admin 127.0.0.1:0 --concurrency 1 --access-log off \
     --ready-file "$WORK/$name.ready" 2>"$WORK/$name-sidecar.log" &
   PIDS+=($!)
 done
@@ -149,7 +163,45 @@ $TRAFFIC burst "$CATALOG_OUT" orders.shop:8080 300 >"$WORK/burst.json"
 LIMITED=$(json "$WORK/burst.json" 'd["codes"].get("429", 0)')
 echo "   300 quick requests catalog -> orders: $(json "$WORK/burst.json" 'd["codes"].get("200", 0)') answered 200, $LIMITED rate-limited (429)"
 
-bold "== 4. a config change: the HTTPRoute's weights rewritten to 50/50 in the manifest"
+GRPC_CALLS=300  # at 300 a second
+bold "== 4. gRPC: $GRPC_CALLS calls frontend -> inventory in 1 s (HTTPRoute inventory-canary: 80% v1, 20% v2)"
+echo "   inventory v2 fails 30% of its calls with UNAVAILABLE; TrafficPolicy inventory retries on"
+echo "   unavailable. Every 20th call asks for an item that does not exist (NOT_FOUND: not retried)."
+STAT_OK=0
+if [ -x "$REMORACTL" ]; then
+  # Sampled while the calls run: its first sample is taken before the gRPC client is up.
+  "$REMORACTL" stat --control "$API" --window 1500ms >"$WORK/stat.txt" 2>&1 &
+  STAT_PID=$!
+  STAT_OK=1
+fi
+$GRPC_TRAFFIC grpc "$FRONTEND_OUT" inventory.shop:9090 "$GRPC_CALLS" 300 20 >"$WORK/grpc.json"
+GRPC_SPLIT=$(python3 - "$WORK/grpc.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+ids, codes = d["ids"], d["codes"]
+n = sum(codes.values())
+ok = sum(ids.values())
+v1, v2 = ids.get("inventory-v1", 0), ids.get("inventory-v2", 0)
+other = ", ".join(f"{c} {k}" for k, c in sorted(codes.items()) if k not in ("OK", "NOT_FOUND"))
+print(f"{ok}/{n - d['asked_not_found']} OK (v1 {v1}, v2 {v2}: v2 {100*v2/max(ok,1):.1f}%), "
+      f"{codes.get('NOT_FOUND', 0)} NOT_FOUND as asked" + (f", {other}" if other else "")
+      + f"  |  {n} calls in {d['seconds']} s")
+PY
+)
+GRPC_RETRIES=$(metric "$FRONTEND_ADMIN" remora_upstream_rq_retry_total 'inventory-v2.shop')
+GRPC_LEAKED=$(metric "$FRONTEND_ADMIN" remora_grpc_requests_total 'inventory-v2.shop:9090",grpc_status="14"')
+echo "   $GRPC_SPLIT"
+echo "   the frontend's sidecar retried $GRPC_RETRIES calls to inventory v2 after UNAVAILABLE;"
+echo "   $GRPC_LEAKED call(s) still ended UNAVAILABLE (every try failed)"
+HTTP_2XX=$(( $(metric "$FRONTEND_ADMIN" remora_upstream_rq_total 'inventory-v1.shop:9090",code_class="2xx"') \
+  + $(metric "$FRONTEND_ADMIN" remora_upstream_rq_total 'inventory-v2.shop:9090",code_class="2xx"') ))
+if [ "$STAT_OK" = 1 ] && wait "$STAT_PID"; then
+  echo "   the sidecar counted $HTTP_2XX of the $GRPC_CALLS answers as HTTP 2xx: a failed call comes in an HTTP 200"
+  echo "   too, so remoractl stat (sampled while the calls ran) counts gRPC calls by grpc-status:"
+  grep -E '^SERVICE|^inventory|^window' "$WORK/stat.txt" | sed 's/^/     /'
+fi
+
+bold "== 5. a config change: the HTTPRoute's weights rewritten to 50/50 in the manifest"
 OLD_ROUTES=$(curl -s "http://$API/v1/proxies" | python3 -c 'import json,sys; print(json.load(sys.stdin)["proxies"][0]["types"]["routes"]["acked"])')
 sed -i 's/weight: 90}/weight: 50}/; s/weight: 10}/weight: 50}/' "$WORK/manifests/routes.yaml"
 T0=$(date +%s%N)
@@ -173,6 +225,8 @@ bold "== summary"
 printf '   %-34s %s\n' "canary 90/10:" "$SPLIT1"
 printf '   %-34s %s\n' "flaky instance:" "$RETRIES retries hid its 503s; ejected $EJECTIONS time(s)"
 printf '   %-34s %s\n' "orders rate limit:" "$LIMITED of 300 requests got 429"
+printf '   %-34s %s\n' "gRPC canary 80/20, v2 30% failing:" "$GRPC_SPLIT"
+printf '   %-34s %s\n' "gRPC retries on UNAVAILABLE:" "$GRPC_RETRIES retries; $GRPC_LEAKED call(s) ended UNAVAILABLE"
 printf '   %-34s %s\n' "weights 50/50 written to the file:" "all $total sidecars updated in $MS ms"
 printf '   %-34s %s\n' "canary after the change:" "$SPLIT2"
 
@@ -185,6 +239,7 @@ if [ "$KEEP" = 1 ]; then
     echo "   $name admin: http://$(json "$WORK/$name.ready" 'd["admin"]')/   (remoractl proxy-config $(json "$WORK/$name.ready" 'd["admin"]'))"
   done
   echo "   traffic:          curl -H 'Host: catalog.shop:8080' http://$FRONTEND_OUT/items"
+  echo "   gRPC:             test/grpc/echo_client.py $FRONTEND_OUT unary --authority inventory.shop:9090"
   echo "   manifests:        $WORK/manifests (edit them: changes are pushed within a second)"
   while true; do sleep 3600; done
 fi

@@ -1,6 +1,7 @@
 #include "control/cli/format.h"
 
 #include <cstdio>
+#include <iterator>
 
 namespace remora::control::cli {
 
@@ -49,6 +50,27 @@ std::string formatMs(std::optional<double> ms) {
     return printf1("%.1fms", *ms);
   }
   return printf1("%.0fms", *ms);
+}
+
+std::string_view grpcStatusName(uint32_t code) {
+  static constexpr std::string_view kNames[] = {"OK",
+                                                "CANCELLED",
+                                                "UNKNOWN",
+                                                "INVALID_ARGUMENT",
+                                                "DEADLINE_EXCEEDED",
+                                                "NOT_FOUND",
+                                                "ALREADY_EXISTS",
+                                                "PERMISSION_DENIED",
+                                                "RESOURCE_EXHAUSTED",
+                                                "FAILED_PRECONDITION",
+                                                "ABORTED",
+                                                "OUT_OF_RANGE",
+                                                "UNIMPLEMENTED",
+                                                "INTERNAL",
+                                                "UNAVAILABLE",
+                                                "DATA_LOSS",
+                                                "UNAUTHENTICATED"};
+  return code < std::size(kNames) ? kNames[code] : std::string_view();
 }
 
 std::string formatRate(double per_second) {

@@ -26,4 +26,8 @@ std::string formatMs(std::optional<double> ms);
 // A rate with one decimal: 12.345 -> "12.3".
 std::string formatRate(double per_second);
 
+// The name gRPC gives a status code: 0 -> "OK", 14 -> "UNAVAILABLE", 16 -> "UNAUTHENTICATED";
+// codes above 16 -> "" (gRPC defines none).
+std::string_view grpcStatusName(uint32_t code);
+
 }  // namespace remora::control::cli

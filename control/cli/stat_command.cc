@@ -1,8 +1,11 @@
 #include "control/cli/stat_command.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <string_view>
 #include <thread>
+#include <utility>
 
 #include "control/cli/api_client.h"
 #include "control/cli/args.h"
@@ -18,6 +21,8 @@ constexpr auto kDefaultWindow = std::chrono::seconds(2);
 constexpr auto kMaxWindow = std::chrono::hours(1);
 // /v1/stats scrapes every proxy before it answers: give it more time than a plain GET.
 constexpr auto kStatsTimeout = std::chrono::seconds(15);
+// Failing grpc-statuses named in a row of the GRPC ERRORS column.
+constexpr size_t kTopGrpcFailures = 3;
 
 common::Result<v1::StatsResponse> sample(const std::string& address) {
   auto body = httpGet(address, "/v1/stats", "the control plane", kStatsTimeout);
@@ -25,6 +30,25 @@ common::Result<v1::StatsResponse> sample(const std::string& address) {
     return body.status();
   }
   return parseStats(body.value());
+}
+
+// "14 UNAVAILABLE: 3, 5 NOT_FOUND: 1, +2 more"; "-" without failures.
+std::string grpcFailuresCell(const std::vector<GrpcStatusCount>& failures) {
+  if (failures.empty()) {
+    return "-";
+  }
+  std::string out;
+  for (size_t i = 0; i < failures.size() && i < kTopGrpcFailures; ++i) {
+    out += (i == 0 ? "" : ", ") + std::to_string(failures[i].code);
+    if (std::string_view name = grpcStatusName(failures[i].code); !name.empty()) {
+      out += " " + std::string(name);
+    }
+    out += ": " + std::to_string(failures[i].calls);
+  }
+  if (failures.size() > kTopGrpcFailures) {
+    out += ", +" + std::to_string(failures.size() - kTopGrpcFailures) + " more";
+  }
+  return out;
 }
 
 }  // namespace
@@ -35,14 +59,28 @@ std::string renderStat(const std::vector<ServiceWindow>& windows, double window_
   if (windows.empty()) {
     out = "no services with traffic\n";
   } else {
-    Table table({"SERVICE", "RPS", "SUCCESS", "P50", "P99", "REQUESTS"});
+    const bool grpc =
+        std::any_of(windows.begin(), windows.end(), [](const ServiceWindow& w) { return w.grpc; });
+    std::vector<std::string> headers = {"SERVICE", "RPS", "SUCCESS", "P50", "P99", "REQUESTS"};
+    if (grpc) {
+      headers.push_back("GRPC ERRORS");
+    }
+    Table table(std::move(headers));
     for (size_t c = 1; c < 6; ++c) {
       table.setAlign(c, Table::Align::kRight);
     }
     for (const ServiceWindow& w : windows) {
-      table.addRow({w.namespace_.empty() ? w.service : w.service + "." + w.namespace_,
-                    formatRate(w.rps), formatPercent(w.success), formatMs(w.p50_ms),
-                    formatMs(w.p99_ms), std::to_string(w.requests)});
+      std::vector<std::string> row = {
+          w.namespace_.empty() ? w.service : w.service + "." + w.namespace_,
+          formatRate(w.rps),
+          formatPercent(w.success),
+          formatMs(w.p50_ms),
+          formatMs(w.p99_ms),
+          std::to_string(w.requests)};
+      if (grpc) {
+        row.push_back(grpcFailuresCell(w.grpc_failures));
+      }
+      table.addRow(std::move(row));
     }
     out = table.render();
   }

@@ -14,7 +14,10 @@ namespace remora::control::cli {
 
 // The stat table, one row per window (in the given order):
 //   SERVICE (service.namespace), RPS (1 decimal), SUCCESS (percent, 1 decimal; "-" without
-//   requests), P50, P99 (formatMs; "-" without observations), REQUESTS (during the window).
+//   requests), P50, P99 (formatMs; "-" without observations), REQUESTS (during the window),
+//   and, when some window has gRPC calls, GRPC ERRORS: the three grpc-statuses with the most
+//   failed calls as "14 UNAVAILABLE: 3, 5 NOT_FOUND: 1" (", +N more" when more statuses
+//   failed; "-" when none did or the Service had no gRPC calls).
 // Then an empty line and "window 2.0s, N proxies scraped" (the window in ms below a second,
 // ", F failed" added when some proxies could not be scraped). No windows: "no services with
 // traffic" replaces the table.

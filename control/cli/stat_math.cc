@@ -13,6 +13,23 @@ uint64_t saturatingDelta(uint64_t after, uint64_t before) {
   return after >= before ? after - before : 0;
 }
 
+// The calls per grpc-status during the window, and their sum.
+std::vector<GrpcStatusCount> grpcDeltas(const v1::ServiceStats& now, const v1::ServiceStats& then,
+                                        uint64_t* total) {
+  std::vector<GrpcStatusCount> out;
+  *total = 0;
+  for (const auto& [code, calls] : now.grpc_statuses()) {
+    auto earlier = then.grpc_statuses().find(code);
+    const uint64_t delta =
+        saturatingDelta(calls, earlier == then.grpc_statuses().end() ? 0 : earlier->second);
+    if (delta > 0) {
+      out.push_back({code, delta});
+      *total += delta;
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 std::optional<double> histogramQuantile(const std::vector<uint64_t>& counts,
@@ -77,6 +94,23 @@ std::vector<ServiceWindow> serviceWindows(const v1::StatsResponse& before,
     w.service = now.service();
     w.requests = saturatingDelta(now.requests(), then.requests());
     w.errors = std::min(w.requests, saturatingDelta(now.errors(), then.errors()));
+    uint64_t calls = 0;
+    std::vector<GrpcStatusCount> statuses = grpcDeltas(now, then, &calls);
+    if (calls > 0) {
+      w.grpc = true;
+      w.requests = calls;
+      w.errors = 0;
+      for (const GrpcStatusCount& s : statuses) {
+        if (s.code != 0) {
+          w.errors += s.calls;
+          w.grpc_failures.push_back(s);
+        }
+      }
+      std::sort(w.grpc_failures.begin(), w.grpc_failures.end(),
+                [](const GrpcStatusCount& a, const GrpcStatusCount& b) {
+                  return a.calls != b.calls ? a.calls > b.calls : a.code < b.code;
+                });
+    }
     w.rps = window_seconds > 0 ? static_cast<double>(w.requests) / window_seconds : 0.0;
     if (w.requests > 0) {
       w.success = 1.0 - static_cast<double>(w.errors) / static_cast<double>(w.requests);

@@ -2,7 +2,7 @@
 """A gRPC client of remora-echo's Echo service (test/apps/echo/echo.proto), for tests.
 
 usage: echo_client.py TARGET SCENARIO [--metadata NAME=VALUE]... [--expect-code CODE]
-                      [--timeout SECONDS]
+                      [--timeout SECONDS] [--authority HOST[:PORT]]
 
 TARGET is host:port: remora-echo --grpc itself, or a proxy in front of it. SCENARIO is one of
 unary, server-stream, client-stream, bidi, metadata, deadline, cancel, error, unimplemented,
@@ -11,7 +11,8 @@ first call's code, details and instance id at the top, then every call (code, de
 replies, initial and trailing metadata, elapsed ms) and the expectations that failed.
 Exit status: 0 when every expectation held, 1 when one did not, 2 on a usage or setup error.
 
---metadata adds fields to every call. --expect-code CODE replaces the scenario's checks by one
+--metadata adds fields to every call. --authority sets :authority (default TARGET), for a
+sidecar's outbound listener that routes by the Service name. --expect-code CODE replaces the scenario's checks by one
 Unary call that must end with CODE (for instance UNAVAILABLE against
 `remora-echo --grpc --fail-rate 1`, or through a proxy that retries).
 
@@ -89,8 +90,9 @@ def reply_dict(reply):
 
 
 class Runner:
-    def __init__(self, target, extra_metadata, timeout):
-        self.channel = grpc.insecure_channel(target)
+    def __init__(self, target, extra_metadata, timeout, authority=None):
+        options = [("grpc.default_authority", authority)] if authority else []
+        self.channel = grpc.insecure_channel(target, options=options)
         self.extra = list(extra_metadata)
         self.timeout = timeout
         self.calls = []
@@ -392,6 +394,7 @@ def main():
     p.add_argument("--expect-code", help="instead of the scenario: one Unary call must end with "
                    "this code (e.g. UNAVAILABLE)")
     p.add_argument("--timeout", type=float, default=10.0, help="deadline of each call (seconds)")
+    p.add_argument("--authority", help=":authority of every call (default: the target)")
     args = p.parse_args()
     expect_code = None
     if args.expect_code:
@@ -399,7 +402,7 @@ def main():
         if expect_code is None:
             fail_setup("--expect-code: not a gRPC status name: %r" % args.expect_code)
 
-    r = Runner(args.target, parse_metadata(args.metadata), args.timeout)
+    r = Runner(args.target, parse_metadata(args.metadata), args.timeout, args.authority)
     try:
         grpc.channel_ready_future(r.channel).result(timeout=args.timeout)
     except grpc.FutureTimeoutError:

@@ -11,6 +11,8 @@
 #include <thread>
 
 #include "common/http_client.h"
+#include "control/cli/api_client.h"
+#include "support/grpc_client.h"
 #include "support/mesh.h"
 #include "support/sockets.h"
 
@@ -126,6 +128,51 @@ TEST_F(ControlPlaneTest, ApiDashboardStatsAndRemoractlStatusSeeTheRealMesh) {
     ++synced;
   }
   EXPECT_EQ(synced, 4u) << r.out;
+}
+
+// gRPC through a mesh sidecar: a Service port with appProtocol grpc is an HTTP/2 cluster whose
+// calls the sidecar counts by grpc-status, and /v1/stats sums them per Service. The failed calls
+// came in HTTP 200s, so only grpc_statuses sees them.
+TEST_F(ControlPlaneTest, GrpcCallsReachV1StatsByGrpcStatus) {
+  if (std::string why = grpcClientMissing(dir_); !why.empty()) {
+    GTEST_SKIP() << why;
+  }
+  Echo echo = Echo::start(dir_, "inventory-1", {"--grpc"});
+  ASSERT_FALSE(echo.address.empty());
+  auto grpcPort = [](std::string doc) {
+    const std::string http = "{name: http,";
+    return doc.replace(doc.find(http), http.size(), "{name: grpc, appProtocol: grpc,");
+  };
+  ASSERT_TRUE(writeAtomically(manifest("shop.yaml"),
+                              grpcPort(shopService("inventory")) +
+                                  grpcPort(shopSlice("inventory-a", "inventory", echo.address))));
+  ControlPlane cp = ControlPlane::start(dir_, "control", manifests_);
+  ASSERT_FALSE(cp.xds.empty()) << readFile(cp.stderr_file);
+  Sidecar sc = meshSidecar(dir_, cp.xds, "frontend-1", "frontend", "shop");
+  ASSERT_FALSE(sc.admin.empty()) << readFile(sc.stderr_file);
+
+  // "unary" ends its call with OK; "error" ends its three with NOT_FOUND (5),
+  // FAILED_PRECONDITION (9) and ABORTED (10).
+  for (const char* scenario : {"unary", "error"}) {
+    RunResult r = runGrpcScenario(dir_, sc.listeners.at("outbound"), scenario,
+                                  {"--authority", "inventory.shop:8080"});
+    ASSERT_EQ(r.exit_code, 0) << scenario << ": " << r.out << r.err;
+  }
+
+  auto stats = control::cli::parseStats(cp.get("/v1/stats"));
+  ASSERT_TRUE(stats.isOk()) << stats.status().message();
+  const control::v1::ServiceStats* inventory = nullptr;
+  for (const auto& s : stats.value().services()) {
+    if (s.service() == "inventory") {
+      inventory = &s;
+    }
+  }
+  ASSERT_NE(inventory, nullptr);
+  EXPECT_EQ(inventory->errors(), 0u);  // no 5xx
+  const std::map<uint32_t, uint64_t> statuses(inventory->grpc_statuses().begin(),
+                                              inventory->grpc_statuses().end());
+  const std::map<uint32_t, uint64_t> expected = {{0, 1}, {5, 1}, {9, 1}, {10, 1}};
+  EXPECT_EQ(statuses, expected);
 }
 
 TEST_F(ControlPlaneTest, RouteChangeUnderLoadFailsNoRequest) {

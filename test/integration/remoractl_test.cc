@@ -334,6 +334,36 @@ TEST_F(RemoractlControlTest, StatWaitsTheWindowBetweenTheTwoSamples) {
             "window 300ms, 0 proxies scraped\n");
 }
 
+TEST_F(RemoractlControlTest, StatCountsGrpcCallsByGrpcStatusNotByHttpStatus) {
+  // inventory is gRPC: 60 calls in the window, every one answered with HTTP 200 (errors stays
+  // 0), 10 of them failed: 4 UNAVAILABLE, 3 NOT_FOUND, 2 DEADLINE_EXCEEDED, 1 UNAUTHENTICATED.
+  control_.serve(
+      "/v1/stats",
+      {{200, R"({"latency_bounds_ms": [1, 5, 10, 50, 100], "collected_unix_ms": 1700000001000,
+  "services": [
+    {"namespace": "shop", "service": "catalog", "requests": 1000, "errors": 10,
+     "latency_buckets": [500, 400, 100, 0, 0, 0]},
+    {"namespace": "shop", "service": "inventory", "requests": 100, "errors": 0,
+     "latency_buckets": [100, 0, 0, 0, 0, 0], "grpc_statuses": {"0": "90", "14": "10"}}]})"},
+       {200, R"({"latency_bounds_ms": [1, 5, 10, 50, 100], "collected_unix_ms": 1700000003000,
+  "proxies_scraped": 3, "services": [
+    {"namespace": "shop", "service": "catalog", "requests": 1100, "errors": 15,
+     "latency_buckets": [500, 450, 140, 10, 0, 0]},
+    {"namespace": "shop", "service": "inventory", "requests": 160, "errors": 0,
+     "latency_buckets": [100, 60, 0, 0, 0, 0],
+     "grpc_statuses": {"0": "140", "14": "14", "5": "3", "4": "2", "16": "1"}}]})"}});
+  RunResult r = run({"stat", "--control", control_.address(), "--window", "10ms"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "SERVICE           RPS   SUCCESS     P50      P99   REQUESTS   GRPC ERRORS\n"
+            "catalog.shop     50.0     95.0%   5.0ms   46.0ms        100   -\n"
+            "inventory.shop   30.0     83.3%   3.0ms    5.0ms         60   14 UNAVAILABLE: 4, "
+            "5 NOT_FOUND: 3, 4 DEADLINE_EXCEEDED: 2, +1 more\n"
+            "\n"
+            "window 2.0s, 3 proxies scraped\n");
+  EXPECT_EQ(r.err, "");
+}
+
 TEST_F(RemoractlControlTest, StatWithoutTrafficSaysSo) {
   control_.serve("/v1/stats", {{200, R"({"proxies_scraped": 3, "services": []})"}});
   RunResult r = run({"stat", "--control", control_.address(), "--window", "10ms"});

@@ -18,7 +18,8 @@ std::string grpcClientMissing(const TempDir& dir);
 
 // Runs `scenario` (unary, server-stream, client-stream, bidi, metadata, deadline, cancel,
 // error, unimplemented, unavailable, too-large, concurrent, slow-reader) against `target`
-// ("IP:PORT") with `extra` flags (--metadata N=V, --expect-code CODE, --timeout S).
+// ("IP:PORT") with `extra` flags (--metadata N=V, --expect-code CODE, --timeout S,
+// --authority HOST:PORT).
 RunResult runGrpcScenario(const TempDir& dir, const std::string& target,
                           const std::string& scenario, const std::vector<std::string>& extra = {});
 

@@ -133,6 +133,82 @@ TEST(RemoractlStatWindow, OtherBoundsInTheFirstSampleAreNotSubtracted) {
   EXPECT_NEAR(w[0].p50_ms.value(), 15.0, 1e-9);
 }
 
+TEST(RemoractlStatWindow, GrpcServicesAreMeasuredByTheirCallsGrpcStatus) {
+  // inventory: 60 calls in the window, all carried by HTTP 200 (no 5xx); 6 UNAVAILABLE,
+  // 3 NOT_FOUND, 3 DEADLINE_EXCEEDED, 1 UNAUTHENTICATED fail. catalog: HTTP only.
+  const auto before = stats(R"({"latency_bounds_ms": [10], "collected_unix_ms": 1000,
+    "services": [
+      {"namespace": "shop", "service": "inventory", "requests": 40, "errors": 0,
+       "latency_buckets": [40, 0], "grpc_statuses": {"0": "35", "14": "5"}},
+      {"namespace": "shop", "service": "catalog", "requests": 10, "errors": 1,
+       "latency_buckets": [10, 0]}]})");
+  const auto after = stats(R"({"latency_bounds_ms": [10], "collected_unix_ms": 3000,
+    "services": [
+      {"namespace": "shop", "service": "inventory", "requests": 100, "errors": 0,
+       "latency_buckets": [100, 0],
+       "grpc_statuses": {"0": "82", "14": "11", "5": "3", "4": "3", "16": "1"}},
+      {"namespace": "shop", "service": "catalog", "requests": 30, "errors": 2,
+       "latency_buckets": [30, 0]}]})");
+  const auto w = serviceWindows(before, after, 2.0);
+  ASSERT_EQ(w.size(), 2u);
+  EXPECT_EQ(w[0].service, "catalog");
+  EXPECT_FALSE(w[0].grpc);
+  EXPECT_EQ(w[0].requests, 20u);
+  EXPECT_NEAR(w[0].success.value(), 0.95, 1e-9);
+  EXPECT_TRUE(w[0].grpc_failures.empty());
+
+  const ServiceWindow& inv = w[1];
+  EXPECT_EQ(inv.service, "inventory");
+  EXPECT_TRUE(inv.grpc);
+  EXPECT_EQ(inv.requests, 60u);  // 47 OK + 6 + 3 + 3 + 1
+  EXPECT_EQ(inv.errors, 13u);
+  EXPECT_DOUBLE_EQ(inv.rps, 30.0);
+  EXPECT_NEAR(inv.success.value(), 47.0 / 60.0, 1e-9);  // not 100%: HTTP said 200 every time
+  ASSERT_EQ(inv.grpc_failures.size(), 4u);
+  // Most calls first; 4 and 5 tie at 3 calls: the lower code first.
+  EXPECT_EQ(inv.grpc_failures[0].code, 14u);
+  EXPECT_EQ(inv.grpc_failures[0].calls, 6u);
+  EXPECT_EQ(inv.grpc_failures[1].code, 4u);
+  EXPECT_EQ(inv.grpc_failures[1].calls, 3u);
+  EXPECT_EQ(inv.grpc_failures[2].code, 5u);
+  EXPECT_EQ(inv.grpc_failures[2].calls, 3u);
+  EXPECT_EQ(inv.grpc_failures[3].code, 16u);
+  EXPECT_EQ(inv.grpc_failures[3].calls, 1u);
+  EXPECT_NEAR(inv.p50_ms.value(), 5.0, 1e-9);  // latency still from the histogram
+}
+
+TEST(RemoractlStatWindow, AGrpcServiceWithoutCallsInTheWindowFallsBackToHttp) {
+  // Statuses that did not move, or went down (a proxy left): no gRPC calls in the window.
+  const auto before = stats(R"({"latency_bounds_ms": [10], "services": [
+      {"namespace": "a", "service": "s", "requests": 50, "errors": 0,
+       "latency_buckets": [50, 0], "grpc_statuses": {"0": "40", "14": "10"}}]})");
+  const auto after = stats(R"({"latency_bounds_ms": [10], "services": [
+      {"namespace": "a", "service": "s", "requests": 53, "errors": 1,
+       "latency_buckets": [53, 0], "grpc_statuses": {"0": "40", "14": "4"}}]})");
+  const auto w = serviceWindows(before, after, 1.0);
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_FALSE(w[0].grpc);
+  EXPECT_EQ(w[0].requests, 3u);
+  EXPECT_EQ(w[0].errors, 1u);
+  EXPECT_TRUE(w[0].grpc_failures.empty());
+}
+
+TEST(RemoractlStatWindow, OnlyTheStatusesThatMovedCount) {
+  // 14 went down (a proxy left): its calls count as zero, not as negative successes.
+  const auto before = stats(R"({"services": [{"namespace": "a", "service": "s",
+      "grpc_statuses": {"0": "10", "14": "9"}}]})");
+  const auto after = stats(R"({"services": [{"namespace": "a", "service": "s",
+      "grpc_statuses": {"0": "14", "14": "2", "13": "1"}}]})");
+  const auto w = serviceWindows(before, after, 1.0);
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_TRUE(w[0].grpc);
+  EXPECT_EQ(w[0].requests, 5u);
+  EXPECT_EQ(w[0].errors, 1u);
+  ASSERT_EQ(w[0].grpc_failures.size(), 1u);
+  EXPECT_EQ(w[0].grpc_failures[0].code, 13u);
+  EXPECT_NEAR(w[0].success.value(), 0.8, 1e-9);
+}
+
 TEST(RemoractlStatWindow, WindowFallsBackWhenTimestampsAreMissingOrBackwards) {
   v1::StatsResponse a;
   v1::StatsResponse b;

@@ -100,5 +100,15 @@ TEST(RemoractlFormat, VersionsPercentagesLatenciesAndRates) {
   EXPECT_EQ(formatRate(0), "0.0");
 }
 
+TEST(RemoractlFormat, GrpcStatusNamesAreGrpcsOwn) {
+  EXPECT_EQ(grpcStatusName(0), "OK");
+  EXPECT_EQ(grpcStatusName(4), "DEADLINE_EXCEEDED");
+  EXPECT_EQ(grpcStatusName(5), "NOT_FOUND");
+  EXPECT_EQ(grpcStatusName(14), "UNAVAILABLE");
+  EXPECT_EQ(grpcStatusName(16), "UNAUTHENTICATED");
+  EXPECT_EQ(grpcStatusName(17), "");
+  EXPECT_EQ(grpcStatusName(4294967295u), "");
+}
+
 }  // namespace
 }  // namespace remora::control::cli
