@@ -75,7 +75,8 @@ std::vector<std::string> splitComma(const std::string& v) {
   size_t start = 0;
   while (start <= v.size()) {
     size_t comma = v.find(',', start);
-    std::string part = v.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    std::string part =
+        v.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
     if (!part.empty()) {
       out.push_back(part);
     }
@@ -108,28 +109,51 @@ Status setLabels(Options& o, const std::string& v) {
 
 const std::vector<FlagSpec>& flags() {
   static const std::vector<FlagSpec> specs = {
-      {"config", [](Options& o, const std::string& v) { o.config_file = v; return Status::ok(); }},
-      {"listen", [](Options& o, const std::string& v) { o.listen = v; return Status::ok(); }},
+      {"config",
+       [](Options& o, const std::string& v) {
+         o.config_file = v;
+         return Status::ok();
+       }},
+      {"listen",
+       [](Options& o, const std::string& v) {
+         o.listen = v;
+         return Status::ok();
+       }},
       {"upstream",
        [](Options& o, const std::string& v) {
          o.upstreams = splitComma(v);
          return Status::ok();
        }},
-      {"admin", [](Options& o, const std::string& v) { o.admin = v; return Status::ok(); }},
-      {"prometheus", [](Options& o, const std::string& v) { o.prometheus = v; return Status::ok(); }},
-      {"health", [](Options& o, const std::string& v) { o.health = v; return Status::ok(); }},
+      {"admin",
+       [](Options& o, const std::string& v) {
+         o.admin = v;
+         return Status::ok();
+       }},
+      {"prometheus",
+       [](Options& o, const std::string& v) {
+         o.prometheus = v;
+         return Status::ok();
+       }},
+      {"health",
+       [](Options& o, const std::string& v) {
+         o.health = v;
+         return Status::ok();
+       }},
       {"app-probes",
        [](Options& o, const std::string& v) {
          auto parsed = parseAppProbes(v);
          if (!parsed.isOk()) {
-           return Status::invalid("REMORA_APP_PROBES (--app-probes): " +
-                                  parsed.status().message());
+           return Status::invalid("REMORA_APP_PROBES (--app-probes): " + parsed.status().message());
          }
          o.app_probes = std::move(parsed).value();
          return Status::ok();
        }},
       {"concurrency", setConcurrency},
-      {"ready-file", [](Options& o, const std::string& v) { o.ready_file = v; return Status::ok(); }},
+      {"ready-file",
+       [](Options& o, const std::string& v) {
+         o.ready_file = v;
+         return Status::ok();
+       }},
       {"access-log",
        [](Options& o, const std::string& v) {
          if (v != "on" && v != "off") {
@@ -178,7 +202,11 @@ const std::vector<FlagSpec>& flags() {
          o.max_downstream_connections = n;
          return Status::ok();
        }},
-      {"node-id", [](Options& o, const std::string& v) { o.node_id = v; return Status::ok(); }},
+      {"node-id",
+       [](Options& o, const std::string& v) {
+         o.node_id = v;
+         return Status::ok();
+       }},
       {"xds",
        [](Options& o, const std::string& v) {
          o.xds = splitComma(v);
@@ -188,13 +216,42 @@ const std::vector<FlagSpec>& flags() {
          return Status::ok();
        }},
       {"labels", setLabels},
-      {"outbound", [](Options& o, const std::string& v) { o.outbound = v; return Status::ok(); }},
-      {"inbound", [](Options& o, const std::string& v) { o.inbound = v; return Status::ok(); }},
-      {"app", [](Options& o, const std::string& v) { o.app = v; return Status::ok(); }},
-      {"service", [](Options& o, const std::string& v) { o.service = v; return Status::ok(); }},
-      {"namespace", [](Options& o, const std::string& v) { o.ns = v; return Status::ok(); }},
-      {"help", [](Options& o, const std::string&) { o.help = true; return Status::ok(); }, false},
-      {"version", [](Options& o, const std::string&) { o.version = true; return Status::ok(); },
+      {"outbound",
+       [](Options& o, const std::string& v) {
+         o.outbound = v;
+         return Status::ok();
+       }},
+      {"inbound",
+       [](Options& o, const std::string& v) {
+         o.inbound = v;
+         return Status::ok();
+       }},
+      {"app",
+       [](Options& o, const std::string& v) {
+         o.app = v;
+         return Status::ok();
+       }},
+      {"service",
+       [](Options& o, const std::string& v) {
+         o.service = v;
+         return Status::ok();
+       }},
+      {"namespace",
+       [](Options& o, const std::string& v) {
+         o.ns = v;
+         return Status::ok();
+       }},
+      {"help",
+       [](Options& o, const std::string&) {
+         o.help = true;
+         return Status::ok();
+       },
+       false},
+      {"version",
+       [](Options& o, const std::string&) {
+         o.version = true;
+         return Status::ok();
+       },
        false},
   };
   return specs;
@@ -253,6 +310,9 @@ Status applyMeshMode(const Options& o, cfg::Bootstrap& b) {
   }
   cfg::Cluster* app = b.mutable_static_resources()->add_clusters();
   app->set_name(std::string(xds::kLocalAppCluster));
+  // The app speaks what its clients speak: h2c (gRPC) stays HTTP/2, HTTP/1 stays HTTP/1, also
+  // when another sidecar carried it over HTTP/2 (x-remora-orig-proto).
+  app->set_protocol(cfg::Cluster::USE_DOWNSTREAM);
   if (o.app.empty()) {
     app->set_type(cfg::Cluster::ORIGINAL_DST);
   } else {
@@ -273,8 +333,8 @@ Result<Options> parseOptions(int argc, char** argv) {
     return o;
   }
   bool quick = !o.listen.empty() || !o.upstreams.empty();
-  bool mesh_flags = !o.outbound.empty() || !o.inbound.empty() || !o.app.empty() ||
-                    !o.labels.empty();
+  bool mesh_flags =
+      !o.outbound.empty() || !o.inbound.empty() || !o.app.empty() || !o.labels.empty();
   if (quick && !o.config_file.empty()) {
     return Status::invalid("--config and quick mode (--listen/--upstream) are exclusive");
   }

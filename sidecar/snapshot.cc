@@ -338,6 +338,7 @@ Result<std::shared_ptr<const Snapshot>> buildSnapshot(const cfg::Bootstrap& conf
     cfg::Cluster passthrough;
     passthrough.set_name(kPassthroughCluster);
     passthrough.set_type(cfg::Cluster::ORIGINAL_DST);
+    passthrough.set_protocol(cfg::Cluster::USE_DOWNSTREAM);  // whatever the destination speaks
     Status s = add_cluster(passthrough);
     if (!s.isOk()) {
       return s;

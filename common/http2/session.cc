@@ -507,15 +507,38 @@ void Session::onFrameRecv(const nghttp2_frame& frame) noexcept {
       onGoAwayFrame(frame.goaway);
       break;
     case NGHTTP2_PRIORITY:
-    case NGHTTP2_WINDOW_UPDATE:
       withinLimit(FloodKind::kControlFrames, settings_.max_control_frames_per_window);
       break;
+    case NGHTTP2_WINDOW_UPDATE: {
+      // A peer returns window for what we sent: a busy connection legitimately sends a few per
+      // frame of ours (grpcio: two per call), so the allowance grows with our HEADERS and DATA
+      // frames in the same window; a flood is many of them for nothing sent.
+      uint64_t sent = sentFramesInWindow();
+      uint64_t limit =
+          settings_.max_control_frames_per_window + settings_.window_updates_per_frame_sent * sent;
+      withinLimit(FloodKind::kControlFrames,
+                  static_cast<uint32_t>(std::min<uint64_t>(limit, UINT32_MAX)));
+      break;
+    }
     default:
       break;
   }
 }
 
+uint64_t Session::sentFramesInWindow() noexcept {
+  uint64_t now = conn_.loop().nowMs();
+  if (now - sent_.start_ms >= settings_.flood_window_ms) {
+    sent_.start_ms = now;
+    sent_.count = 0;
+  }
+  return sent_.count;
+}
+
 void Session::onFrameSend(const nghttp2_frame& frame) noexcept {
+  if (frame.hd.type == NGHTTP2_DATA || frame.hd.type == NGHTTP2_HEADERS) {
+    sentFramesInWindow();  // (rolls the window over first)
+    ++sent_.count;
+  }
   switch (frame.hd.type) {
     case NGHTTP2_GOAWAY: {
       if (frame.goaway.last_stream_id == kGracefulLastStreamId) {

@@ -163,6 +163,8 @@ class Session {
   // it passes `limit`.
   bool withinLimit(FloodKind kind, uint32_t limit) noexcept;
   void countLimit(LimitKind kind) noexcept;
+  // HEADERS and DATA frames sent in the current flood window.
+  uint64_t sentFramesInWindow() noexcept;
   bool dispatching() const noexcept { return dispatching_; }
   common::TcpConnection& conn() noexcept { return conn_; }
 
@@ -207,6 +209,7 @@ class Session {
     uint32_t count = 0;
   };
   std::array<Window, static_cast<size_t>(FloodKind::kCount)> windows_{};
+  Window sent_;  // HEADERS and DATA frames we sent in the current flood window
   size_t open_ = 0;
   int depth_ = 0;  // nesting of public entry points: the graveyard empties at depth 0
   bool dispatching_ = false;

@@ -39,6 +39,9 @@ struct Settings {
   uint32_t max_empty_data_per_window = 100;
   // PRIORITY, WINDOW_UPDATE and unknown frames (cost work, carry nothing).
   uint32_t max_control_frames_per_window = 1000;
+  // WINDOW_UPDATE answers what we send: each HEADERS or DATA frame we sent in the window allows
+  // this many more (like Envoy's max_inbound_window_update_frames_per_data_frame_sent).
+  uint32_t window_updates_per_frame_sent = 4;
   // nghttp2's own limits: SETTINGS entries per frame, CONTINUATION frames per header block,
   // SETTINGS/PING acks we queued but could not send yet.
   size_t max_settings_entries = 32;

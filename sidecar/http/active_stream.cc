@@ -99,9 +99,11 @@ void ActiveStream::decodeHeaders(http::RequestHead& head, bool end_stream) noexc
   request_complete_ = end_stream;
   request_has_body_ = !end_stream && !head.upgrade;
   info_->method = head.method;
-  // gRPC rides HTTP/2 only (an HTTP/1 request with its content-type is not gRPC to us).
-  grpc_ = protocol_ == http::Protocol::kHttp2 &&
-          grpc::isGrpcContentType(head.headers.get("content-type"));
+  if (protocol_ == http::Protocol::kHttp2) {
+    // gRPC rides HTTP/2 only (an HTTP/1 request with its content-type is not gRPC to us).
+    grpc_ = grpc::isGrpcContentType(head.headers.get("content-type"));
+    carried_http1_ = head.headers.remove(kOrigProtoHeader) > 0;
+  }
   routeRequest(head);
 }
 

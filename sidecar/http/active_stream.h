@@ -27,6 +27,11 @@ namespace remora::sidecar {
 class ConnectionManager;
 class Worker;
 
+// Set by a sidecar that carries an HTTP/1 request to another sidecar over HTTP/2 (the endpoint
+// has_sidecar): the far side takes the header off and treats the request as HTTP/1 for
+// USE_DOWNSTREAM clusters (its local app speaks HTTP/1), as linkerd's l5d-orig-proto does.
+inline constexpr std::string_view kOrigProtoHeader = "x-remora-orig-proto";
+
 class ActiveStream final : public common::Recycled<ActiveStream>,
                            public http::RequestDecoder,
                            public http::StreamCallbacks,
@@ -75,6 +80,10 @@ class ActiveStream final : public common::Recycled<ActiveStream>,
   // A gRPC request (HTTP/2, content-type application/grpc...): the proxy's own answers are
   // trailers-only responses, and the grpc-status is counted.
   bool grpc() const noexcept { return grpc_; }
+  // The client spoke HTTP/2 and the request was not an HTTP/1 one carried by another sidecar.
+  bool downstreamSpeaksHttp2() const noexcept {
+    return protocol_ == http::Protocol::kHttp2 && !carried_http1_;
+  }
   // Both directions of the tunnel have ended.
   bool tunnelEnded() const noexcept { return tunnel_ && tunnel_down_done_ && tunnel_up_done_; }
   // The tunnel's upstream socket has bytes still queued.
@@ -161,7 +170,8 @@ class ActiveStream final : public common::Recycled<ActiveStream>,
   bool upstream_blocked_ = false;
   bool read_disabled_ = false;
   bool grpc_ = false;
-  http::Protocol protocol_;  // the downstream's (for the access log)
+  bool carried_http1_ = false;  // it came with kOrigProtoHeader
+  http::Protocol protocol_;     // the downstream's (for the access log)
 };
 
 }  // namespace remora::sidecar

@@ -345,12 +345,22 @@ bool Router::upstreamHttp2() const noexcept {
     case ClusterConfig::Protocol::kHttp2:
       return true;
     case ClusterConfig::Protocol::kUseDownstream:
-      return stream_.connection().protocol() == http::Protocol::kHttp2;
+      if (stream_.downstreamSpeaksHttp2()) {
+        return true;
+      }
+      break;
     case ClusterConfig::Protocol::kHttp1:
       break;
   }
-  // Between two sidecars HTTP/1 requests are multiplexed over HTTP/2 too.
+  // Between two sidecars HTTP/1 requests are multiplexed over HTTP/2 too (sendRequest marks
+  // them so that the far side restores HTTP/1).
   return endpoint_cfg_ != nullptr && endpoint_cfg_->has_sidecar;
+}
+
+bool Router::carriedForHttp1() const noexcept {
+  return cluster_->protocol == ClusterConfig::Protocol::kHttp1 ||
+         (cluster_->protocol == ClusterConfig::Protocol::kUseDownstream &&
+          !stream_.downstreamSpeaksHttp2());
 }
 
 bool Router::connectAndSend(bool fresh) noexcept {
@@ -418,6 +428,11 @@ void Router::sendRequest() noexcept {
   auto r = std::to_chars(digits, digits + sizeof digits, tries_);
   head.headers.set("x-remora-attempt",
                    std::string_view(digits, static_cast<size_t>(r.ptr - digits)));
+  if (upstream_->encoder().protocol() == http::Protocol::kHttp2 && carriedForHttp1()) {
+    head.headers.set(kOrigProtoHeader, "HTTP/1.1");  // a sidecar's endpoint: see active_stream.h
+  } else if (tries_ > 1) {
+    head.headers.remove(kOrigProtoHeader);  // (an earlier try's)
+  }
   bool has_trailers = trailers_ != nullptr;
   bool complete = request_ended_;
   http::RequestEncoder& enc = upstream_->encoder();

@@ -88,6 +88,8 @@ class Router {
   bool connectAndSend(bool fresh) noexcept;
   // The try goes out over HTTP/2 (the cluster's protocol, or a sidecar at the endpoint).
   bool upstreamHttp2() const noexcept;
+  // The cluster means HTTP/1 for this request: a try over HTTP/2 (to a sidecar) is marked.
+  bool carriedForHttp1() const noexcept;
   // A connection of the pool that can take the try now, or null.
   static UpstreamConnection* pooledConnection(EndpointPool& pool, bool h2) noexcept;
   void sendRequest() noexcept;
