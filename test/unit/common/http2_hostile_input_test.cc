@@ -296,6 +296,34 @@ TEST_F(Http2ServerHostileTest, PingFloodEndsWithEnhanceYourCalm) {
   EXPECT_EQ(floods("ping"), 1);
 }
 
+TEST_F(Http2ServerHostileTest, WindowUpdateFloodForNothingSentEndsWithEnhanceYourCalm) {
+  startServer();
+  ASSERT_TRUE(open());
+  std::vector<std::string> frames(1500, windowUpdate(0, 1));
+  EXPECT_EQ(sendUntilRejected(frames), 1000);
+  expectGoAway(http::CodecError::kFlood, NGHTTP2_ENHANCE_YOUR_CALM, "enhance_your_calm");
+  EXPECT_EQ(floods("control_frames"), 1);
+}
+
+TEST_F(Http2ServerHostileTest, WindowUpdatesAnsweringOurFramesAreNoFlood) {
+  // A busy client (grpcio) returns window for every response: two WINDOW_UPDATEs per call.
+  startServer();
+  ASSERT_TRUE(open());
+  constexpr uint32_t kCalls = 700;  // 1400 WINDOW_UPDATEs: past the fixed 1000 for control frames
+  for (uint32_t i = 0; i < kCalls; ++i) {
+    uint32_t id = 2 * i + 1;
+    ASSERT_TRUE(send(frame(kHeaders, kEndHeaders | kEndStream, id, getRequestBlock())));
+    http::ResponseHead head;
+    head.status = 200;
+    recorder_.requests.back()->encoder->encodeHeaders(head, false);
+    recorder_.requests.back()->encoder->encodeData("reply", true);
+    ASSERT_TRUE(send(windowUpdate(0, 5) + windowUpdate(id, 5)));
+  }
+  EXPECT_EQ(recorder_.requests.size(), kCalls);
+  EXPECT_EQ(floods("control_frames"), 0);
+  EXPECT_EQ(goAwayCode(), -1);
+}
+
 TEST_F(Http2ServerHostileTest, SettingsFloodEndsWithEnhanceYourCalm) {
   startServer();
   ASSERT_TRUE(open());  // one SETTINGS already
