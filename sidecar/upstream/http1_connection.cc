@@ -13,18 +13,11 @@ Http1UpstreamConnection::Http1UpstreamConnection(Worker& worker, const ClusterCo
       conn_(worker.loop(), *this),
       codec_(conn_, *this),
       timer_(worker.loop().uv(), [this] { fail(http::StreamResetReason::kConnectionFailure); }),
-      stats_(cluster.stats),
-      runtime_(cluster.runtime),
+      slot_(worker.stats(), cluster, pool),
       address_(address),
       pool_(pool),
       max_idle_(cluster.max_idle_per_endpoint),
       idle_timeout_ms_(cluster.idle_timeout_ms) {
-  pool_.open++;
-  if (runtime_) {
-    runtime_->connections.fetch_add(1, std::memory_order_relaxed);
-  }
-  worker_.stats().add(stats_.cx_total);
-  worker_.stats().add(stats_.cx_active, 1);
   int rc = conn_.connect(address_);
   if (rc != 0) {
     // Reported through the same path as an asynchronous failure, on the next loop turn.
@@ -107,11 +100,7 @@ void Http1UpstreamConnection::close() noexcept {
   user_ = nullptr;
   timer_.stop();
   conn_.close();
-  pool_.open--;
-  if (runtime_) {
-    runtime_->connections.fetch_sub(1, std::memory_order_relaxed);
-  }
-  worker_.stats().add(stats_.cx_active, -1);
+  slot_.release();
   worker_.loop().deferDelete(std::unique_ptr<common::Deletable>(this));
 }
 
@@ -121,7 +110,7 @@ void Http1UpstreamConnection::fail(http::StreamResetReason reason) noexcept {
   }
   if (!connected_) {
     reason = http::StreamResetReason::kConnectionFailure;
-    worker_.stats().add(stats_.cx_connect_fail);
+    slot_.countConnectFailure();
   }
   // The connection is closed before the try hears of it: a retry never picks it again.
   bool was_connected = connected_;

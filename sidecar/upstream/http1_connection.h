@@ -20,6 +20,7 @@
 #include "common/tcp_connection.h"
 #include "common/timer.h"
 #include "sidecar/snapshot.h"
+#include "sidecar/upstream/pool_slot.h"
 #include "sidecar/upstream/upstream_connection.h"
 
 namespace remora::sidecar {
@@ -83,8 +84,7 @@ class Http1UpstreamConnection final : public UpstreamConnection,
   common::TcpConnection conn_;
   http1::ClientConnection codec_;
   common::Timer timer_;  // connect timeout while connecting, idle timeout while pooled
-  ClusterStats stats_;
-  std::shared_ptr<ClusterRuntime> runtime_;  // counts the cluster's connections (breaker)
+  PoolSlot slot_;  // what the connection counts for (pool, breaker, metrics)
   common::SocketAddress address_;
   EndpointPool& pool_;
   uint32_t max_idle_;

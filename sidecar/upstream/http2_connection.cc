@@ -20,17 +20,10 @@ Http2UpstreamConnection::Http2UpstreamConnection(Worker& worker, const ClusterCo
     : worker_(worker),
       conn_(worker.loop(), *this),
       timer_(worker.loop().uv(), [this] { onTimer(); }),
-      stats_(cluster.stats),
-      runtime_(cluster.runtime),
+      slot_(worker.stats(), cluster, pool),
       pool_(pool),
       idle_timeout_ms_(cluster.idle_timeout_ms) {
-  pool_.open++;
   pool_.h2.push_back(this);
-  if (runtime_) {
-    runtime_->connections.fetch_add(1, std::memory_order_relaxed);
-  }
-  worker_.stats().add(stats_.cx_total);
-  worker_.stats().add(stats_.cx_active, 1);
   conn_.setWatermarks(kWriteHighWatermark, kWriteLowWatermark);
   int rc = conn_.connect(address);
   // The preface and SETTINGS queue until the connect completes.
@@ -171,11 +164,7 @@ void Http2UpstreamConnection::close() noexcept {
   codec_->onConnectionClosed();
   users_.clear();
   conn_.close();
-  pool_.open--;
-  if (runtime_) {
-    runtime_->connections.fetch_sub(1, std::memory_order_relaxed);
-  }
-  worker_.stats().add(stats_.cx_active, -1);
+  slot_.release();
   worker_.loop().deferDelete(std::unique_ptr<common::Deletable>(this));
 }
 
@@ -184,7 +173,7 @@ void Http2UpstreamConnection::fail(http::StreamResetReason reason) noexcept {
     return;
   }
   if (!connected_) {
-    worker_.stats().add(stats_.cx_connect_fail);
+    slot_.countConnectFailure();
     reason = http::StreamResetReason::kConnectionFailure;
   }
   retired_ = true;

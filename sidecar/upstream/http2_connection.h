@@ -23,6 +23,7 @@
 #include "common/tcp_connection.h"
 #include "common/timer.h"
 #include "sidecar/snapshot.h"
+#include "sidecar/upstream/pool_slot.h"
 #include "sidecar/upstream/upstream_connection.h"
 
 namespace remora::sidecar {
@@ -90,8 +91,7 @@ class Http2UpstreamConnection final : public UpstreamConnection,
   common::TcpConnection conn_;
   std::unique_ptr<http2::ClientConnection> codec_;
   common::Timer timer_;  // connect timeout while connecting, idle timeout with no stream
-  ClusterStats stats_;
-  std::shared_ptr<ClusterRuntime> runtime_;  // counts the cluster's connections (breaker)
+  PoolSlot slot_;  // what the connection counts for (pool, breaker, metrics)
   EndpointPool& pool_;
   uint64_t idle_timeout_ms_;
   std::vector<Attached> users_;  // the tries with a stream on it (user null: left during a walk)
