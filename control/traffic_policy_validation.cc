@@ -7,7 +7,7 @@
 
 #include "control/field_checks.h"
 #include "control/http_route_validation.h"
-#include "filters/retry/retry_on.h"
+#include "xds/retry_on.h"
 
 namespace remora::control {
 namespace {
@@ -169,10 +169,9 @@ void checkRetry(const mesh::Retry& r, ObjectChecker& check) {
   for (int i = 0; i < r.retry_on_size(); ++i) {
     const std::string& name = r.retry_on(i);
     status_codes = status_codes || name == "retriable-status-codes";
-    if (filters::retry::parseRetryOn(name) == 0) {
-      check.error(itemPath(path, "retryOn", i),
-                  "unknown retry condition " + quote(name) +
-                      " (valid: " + std::string(filters::retry::retryOnNamesText()) + ")");
+    if (xds::parseRetryOn(name) == 0) {
+      check.error(itemPath(path, "retryOn", i), "unknown retry condition " + quote(name) +
+                                                    " (valid: " + xds::retryOnNamesText() + ")");
     }
   }
   for (int i = 0; i < r.retriable_status_codes_size(); ++i) {

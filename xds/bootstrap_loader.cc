@@ -12,7 +12,7 @@
 
 #include "common/host_port.h"
 #include "common/utf8.h"
-#include "filters/retry/retry_on.h"
+#include "xds/retry_on.h"
 #include "xds/yaml_to_proto.h"
 
 namespace remora::xds {
@@ -370,9 +370,9 @@ void Validator::clusterPolicy(const v1::Cluster& c, const std::string& path) {
 
 void Validator::retryPolicy(const v1::RetryPolicy& p, const std::string& path) {
   for (int i = 0; i < p.retry_on_size(); ++i) {
-    if (filters::retry::parseRetryOn(p.retry_on(i)) == 0) {
-      error(at(path, "retry_on", i), "unknown retry_on " + quote(p.retry_on(i)) + " (use " +
-                                         std::string(filters::retry::retryOnNamesText()) + ")");
+    if (parseRetryOn(p.retry_on(i)) == 0) {
+      error(at(path, "retry_on", i),
+            "unknown retry_on " + quote(p.retry_on(i)) + " (use " + retryOnNamesText() + ")");
     }
   }
   for (int i = 0; i < p.retriable_status_codes_size(); ++i) {

@@ -9,9 +9,14 @@
 #include <string_view>
 #include <vector>
 
-#include "filters/retry/retry_on.h"
+#include "xds/retry_on.h"
 
 namespace remora::filters::retry {
+
+// The retry_on bits and names are the config schema's (xds/retry_on.h).
+using xds::parseRetryOn;
+using xds::RetryOn;
+using enum xds::RetryOn;
 
 // How a try failed before a response head arrived.
 enum class TryFailure : uint8_t {

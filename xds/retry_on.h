@@ -1,12 +1,13 @@
 #pragma once
-// The retry_on conditions: their names (manifests, bootstrap, xDS) and their bits in
-// RetryPolicy::retry_on. Header-only, so that config validators can name them without linking
-// the retry filter.
+// The retry_on conditions of the config schema: their names (manifests, bootstrap, xDS) and
+// the bits the retry filter keeps them as (filters::retry::RetryPolicy::retry_on). Here, below
+// the filters, so that the bootstrap and manifest validators name them from the same table.
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 
-namespace remora::filters::retry {
+namespace remora::xds {
 
 enum RetryOn : uint32_t {
   kRetryOn5xx = 1,                    // any response >= 500, connect failures, resets, timeouts
@@ -50,9 +51,15 @@ constexpr uint32_t parseRetryOn(std::string_view name) noexcept {
 }
 
 // "5xx, gateway-error, ...": every name, for error messages.
-inline std::string_view retryOnNamesText() noexcept {
-  return "5xx, gateway-error, reset, connect-failure, retriable-status-codes, cancelled, "
-         "deadline-exceeded, resource-exhausted, internal, unavailable";
+inline std::string retryOnNamesText() {
+  std::string out;
+  for (const RetryOnName& n : kRetryOnNames) {
+    if (!out.empty()) {
+      out += ", ";
+    }
+    out += n.name;
+  }
+  return out;
 }
 
-}  // namespace remora::filters::retry
+}  // namespace remora::xds
