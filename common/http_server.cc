@@ -12,6 +12,7 @@
 
 #include "common/http1/server_connection.h"
 #include "common/http2/http2_stats.h"
+#include "common/http2/preface.h"
 #include "common/http2/server_connection.h"
 #include "common/http2/settings.h"
 #include "common/stats.h"
@@ -503,15 +504,13 @@ class HttpServerConnection final : public TcpConnection::Handler,
   // The first bytes decide: the HTTP/2 client preface, or HTTP/1. False while they could
   // still be either (they are kept).
   bool chooseCodec(const char*& data, size_t& len) noexcept {
-    constexpr std::string_view kPreface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
-    const size_t had = held_.size();
-    held_.append(data, std::min(len, kPreface.size() - had));
-    const bool prefix = kPreface.substr(0, held_.size()) == held_;
-    if (prefix && held_.size() < kPreface.size()) {
+    http2::PrefaceSniffer::Verdict verdict = sniffer_.feed(std::string_view(data, len));
+    if (verdict == http2::PrefaceSniffer::Verdict::kUndecided) {
       data += len;
       len = 0;
       return false;
     }
+    const bool prefix = verdict == http2::PrefaceSniffer::Verdict::kHttp2;
     if (prefix && server_ != nullptr) {
       h2_shared_ = server_->http2Shared();  // kept: the codec counts until it is gone
       http::ServerConnectionCallbacks& callbacks = *this;
@@ -522,13 +521,9 @@ class HttpServerConnection final : public TcpConnection::Handler,
     } else {
       makeHttp1Codec();
     }
-    // What was held goes first, then the rest of this read.
-    std::string first;
-    first.swap(held_);
-    const size_t taken = first.size() - had;
-    data += taken;
-    len -= taken;
-    if (!codec_->dispatch(first.data(), first.size())) {
+    // What was held from earlier reads goes first, then this read.
+    std::string first = sniffer_.takeHeld();
+    if (!first.empty() && !codec_->dispatch(first.data(), first.size())) {
       data += len;
       len = 0;
       codecFailed();
@@ -1143,7 +1138,7 @@ class HttpServerConnection final : public TcpConnection::Handler,
   Timer timer_;
   SocketAddress peer_;
   // The codec, on tcp_, once the first bytes chose it (codec_ is the one of the two in use).
-  std::string held_;  // the first bytes while they may still be an HTTP/2 preface
+  http2::PrefaceSniffer sniffer_;  // the first bytes while they may still be an HTTP/2 preface
   std::shared_ptr<HttpServer::Http2Shared> h2_shared_;
   std::unique_ptr<http1::ServerConnection> h1_;
   std::unique_ptr<http2::ServerConnection> h2_;

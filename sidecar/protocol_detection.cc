@@ -1,5 +1,7 @@
 #include "sidecar/protocol_detection.h"
 
+#include "common/http2/preface.h"
+
 #include <array>
 
 namespace remora::sidecar {

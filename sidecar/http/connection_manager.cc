@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "common/http2/preface.h"
 #include "common/http2/server_connection.h"
 #include "sidecar/http/active_stream.h"
 
@@ -14,7 +15,6 @@ constexpr size_t kWriteLowWatermark = 64 * 1024;
 // Bytes of pipelined input held while a response is outstanding; reading stops beyond it.
 constexpr size_t kMaxPendingInput = 64 * 1024;
 constexpr uint64_t kLingerMs = 2000;
-constexpr std::string_view kHttp2Preface("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 
 // The connection-level limits of a downstream HTTP/2 connection.
 http2::Settings downstreamHttp2Settings(const common::ParserLimits& limits) {
@@ -90,25 +90,14 @@ void ConnectionManager::onData(const char* data, size_t len) noexcept {
   dispatch(data, len);
 }
 
-bool ConnectionManager::chooseCodec(const char*& data, size_t& len) noexcept {
-  std::string_view seen;
-  if (sniffed_.empty()) {
-    seen = std::string_view(data, len);
-  } else {
-    sniffed_.append(data, len);
-    seen = sniffed_;
-  }
-  size_t n = std::min(seen.size(), kHttp2Preface.size());
-  bool preface_so_far = seen.substr(0, n) == kHttp2Preface.substr(0, n);
-  if (preface_so_far && seen.size() < kHttp2Preface.size()) {
-    if (sniffed_.empty()) {
-      sniffed_.assign(data, len);
-    }
+bool ConnectionManager::chooseCodec(const char* data, size_t len) noexcept {
+  http2::PrefaceSniffer::Verdict verdict = sniffer_.feed(std::string_view(data, len));
+  if (verdict == http2::PrefaceSniffer::Verdict::kUndecided) {
     return false;  // may still become the preface
   }
-  countAs(worker_, listener_->stats, info_,
-          preface_so_far ? CxProtocol::kHttp2 : CxProtocol::kHttp1);
-  if (preface_so_far) {
+  const bool h2 = verdict == http2::PrefaceSniffer::Verdict::kHttp2;
+  countAs(worker_, listener_->stats, info_, h2 ? CxProtocol::kHttp2 : CxProtocol::kHttp1);
+  if (h2) {
     codec_ = std::make_unique<http2::ServerConnection>(*conn_, *this,
                                                        downstreamHttp2Settings(listener_->limits),
                                                        worker_.http2Stats(), worker_.stats());
@@ -121,14 +110,12 @@ bool ConnectionManager::chooseCodec(const char*& data, size_t& len) noexcept {
   if (draining_) {
     codec_->shutdownNotice();
   }
-  if (!sniffed_.empty()) {
-    // (The held bytes move out first: dispatch may re-enter onData.)
-    std::string held;
-    held.swap(sniffed_);
+  // The bytes held from earlier reads go first. (They move out first: dispatch may re-enter.)
+  std::string held = sniffer_.takeHeld();
+  if (!held.empty()) {
     dispatch(held.data(), held.size());
-    return false;
   }
-  return true;
+  return !destroyed_ && !closing_;
 }
 
 void ConnectionManager::dispatch(const char* data, size_t len) noexcept {

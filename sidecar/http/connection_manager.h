@@ -23,6 +23,7 @@
 
 #include "common/http/codec.h"
 #include "common/http1/server_connection.h"
+#include "common/http2/preface.h"
 #include "common/tcp_connection.h"
 #include "common/timer.h"
 #include "sidecar/connection_info.h"
@@ -88,8 +89,8 @@ class ConnectionManager final : public DownstreamConnection,
   enum class TimerMode : uint8_t { kIdle, kHeaderRead, kLinger };
 
   // Before the codec is chosen: holds bytes while they may still be the HTTP/2 preface; false
-  // while undecided. Then creates the codec and feeds it what was held.
-  bool chooseCodec(const char*& data, size_t& len) noexcept;
+  // while undecided. Then creates the codec and feeds it what was held; true: `data` goes next.
+  bool chooseCodec(const char* data, size_t len) noexcept;
   // Feeds bytes to the codec and handles what it says.
   void dispatch(const char* data, size_t len) noexcept;
   // The HTTP/1 stream (HTTP/1 has at most one), or null.
@@ -117,7 +118,7 @@ class ConnectionManager final : public DownstreamConnection,
   std::unique_ptr<common::TcpConnection> conn_;
   ConnectionInfo info_;
   std::string peer_host_;
-  std::string sniffed_;                            // first bytes held until the codec is chosen
+  http2::PrefaceSniffer sniffer_;                  // first bytes held until the codec is chosen
   std::unique_ptr<http::ServerConnection> codec_;  // null until chosen
   http1::ServerConnection* h1_ = nullptr;          // codec_ when it is HTTP/1
   common::Timer timer_;
