@@ -24,7 +24,9 @@ EventLoop* EventLoop::fromUv(uv_loop_t* loop) noexcept {
   return loop == nullptr ? nullptr : static_cast<EventLoop*>(loop->data);
 }
 
-void EventLoop::run() { uv_run(&loop_, UV_RUN_DEFAULT); }
+void EventLoop::run() {
+  uv_run(&loop_, UV_RUN_DEFAULT);
+}
 
 void EventLoop::stop() {
   {
@@ -42,15 +44,23 @@ void EventLoop::post(std::function<void()> fn) {
   uv_async_send(&async_);
 }
 
-void EventLoop::deferDelete(std::unique_ptr<Deletable> obj) { deferred_.push_back(std::move(obj)); }
+void EventLoop::deferDelete(std::unique_ptr<Deletable> obj) {
+  deferred_.push_back(std::move(obj));
+}
 
 void EventLoop::drainDeferred() {
   // Destructors may defer more deletions; loop until quiet.
-  while (!deferred_.empty()) {
-    std::vector<std::unique_ptr<Deletable>> batch;
-    batch.swap(deferred_);
-    batch.clear();
+  // The two vectors trade places and keep their capacity: a deletion per request costs no
+  // allocation. (A destructor that drains again finds the outer loop doing it.)
+  if (draining_now_) {
+    return;
   }
+  draining_now_ = true;
+  while (!deferred_.empty()) {
+    draining_.swap(deferred_);
+    draining_.clear();
+  }
+  draining_now_ = false;
 }
 
 void EventLoop::onAsync(uv_async_t* h) {
@@ -70,7 +80,9 @@ void EventLoop::onAsync(uv_async_t* h) {
   }
 }
 
-void EventLoop::onCheck(uv_check_t* h) { static_cast<EventLoop*>(h->data)->drainDeferred(); }
+void EventLoop::onCheck(uv_check_t* h) {
+  static_cast<EventLoop*>(h->data)->drainDeferred();
+}
 
 int EventLoop::closeAll() {
   closed_ = true;

@@ -60,6 +60,8 @@ class EventLoop {
   std::vector<std::function<void()>> posted_;
   bool stop_requested_ = false;
   std::vector<std::unique_ptr<Deletable>> deferred_;
+  std::vector<std::unique_ptr<Deletable>> draining_;  // the batch being deleted (see drainDeferred)
+  bool draining_now_ = false;
   std::unique_ptr<char[]> read_buf_;
   bool closed_ = false;
 };

@@ -1,6 +1,7 @@
 #pragma once
-// HeaderMap: the headers of one HTTP/1 message, in arrival order, stored in one growable byte
-// buffer (names and values appended as they are parsed, so a split read costs no extra copy).
+// HeaderMap: the headers of one message, in arrival order, stored in one growable byte buffer
+// in HTTP/1 wire form ("name: value\r\n" after one another, appended as they are parsed, so a
+// split read costs no extra copy and writing the fields out is one copy per run of live ones).
 // Well-known headers are classified once, when the name is complete, and found again in O(1)
 // through a slot table; other names are found by a case-insensitive scan.
 
@@ -29,10 +30,13 @@ enum class Wk : uint8_t {
   kTraceparent,
   kXForwardedFor,
   kXForwardedProto,
+  kXRemoraAttempt,    // the proxy's own: set per try, never passed on from a client
+  kXRemoraOrigProto,  // the proxy's own: an HTTP/1 request carried over HTTP/2 between sidecars
   kCount,
 };
 
-// Classifies a header name (any case). Cheap: a switch on length, then one compare.
+// Classifies a header name (any case). Cheap: a switch on length, then a compare of whole
+// 8-byte words against the lowercase name with the letters' case bit masked.
 Wk classifyHeader(std::string_view name) noexcept;
 
 bool equalsIgnoreCase(std::string_view a, std::string_view b) noexcept;
@@ -54,11 +58,13 @@ class HeaderMap {
   void add(std::string_view name, std::string_view value);
   // Replaces every header of this name with one entry (appended when absent).
   void set(std::string_view name, std::string_view value);
-  // Marks every header of this name removed. Returns how many were removed.
+  // Marks every header of this name removed. Returns how many were removed. A well-known name
+  // costs O(1) when absent (its slot), any other name a scan.
   int remove(std::string_view name) noexcept;
   int remove(Wk wk) noexcept;
 
   // First value of the header, or empty when absent (use has() to tell "" from absent).
+  // Well-known names are looked up by their slot.
   std::string_view get(std::string_view name) const noexcept;
   std::string_view get(Wk wk) const noexcept;
   bool has(Wk wk) const noexcept { return slot_[static_cast<size_t>(wk)] != kNoSlot; }
@@ -76,18 +82,23 @@ class HeaderMap {
       }
     }
   }
-  std::string_view nameOf(const Entry& e) const noexcept { return {buf_.data() + e.name_off, e.name_len}; }
+  std::string_view nameOf(const Entry& e) const noexcept {
+    return {buf_.data() + e.name_off, e.name_len};
+  }
   std::string_view valueOf(const Entry& e) const noexcept {
     return {buf_.data() + e.value_off, e.value_len};
   }
   const std::vector<Entry>& entries() const noexcept { return entries_; }
+
+  // Appends the live fields as HTTP/1 field lines ("name: value\r\n" each, in order).
+  void appendWire(std::string& out) const;
 
   // Incremental building, used by the parser: append name pieces, then value pieces.
   void appendNamePiece(std::string_view piece);
   void appendValuePiece(std::string_view piece);
   // Finishes the entry being built. Returns its Wk class.
   Wk finishEntry();
-  // Bytes held by names and values (the parser's header-size limit counts these).
+  // Bytes held by names, values and their separators (0: nothing added since clear()).
   size_t byteSize() const noexcept { return buf_.size(); }
 
  private:

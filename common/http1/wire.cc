@@ -42,21 +42,12 @@ bool stripHopByHop(common::HeaderMap& h, bool keep_upgrade) {
   return te_trailers;
 }
 
-void appendFields(const common::HeaderMap& headers, std::string& out) {
-  headers.forEach([&](std::string_view n, std::string_view v) {
-    out.append(n);
-    out.append(": ");
-    out.append(v);
-    out.append("\r\n");
-  });
-}
-
 void appendRequestStart(const http::RequestHead& head, std::string& out) {
   out.append(head.method);
   out.push_back(' ');
   out.append(head.path);
   out.append(" HTTP/1.1\r\n");
-  appendFields(head.headers, out);
+  head.headers.appendWire(out);
 }
 
 void appendResponseStart(const http::ResponseHead& head, std::string& out) {
@@ -68,7 +59,7 @@ void appendResponseStart(const http::ResponseHead& head, std::string& out) {
   out.append(head.reason.empty() ? common::reasonPhrase(head.status)
                                  : std::string_view(head.reason));
   out.append("\r\n");
-  appendFields(head.headers, out);
+  head.headers.appendWire(out);
 }
 
 void appendChunkHeader(std::string& out, size_t n) {

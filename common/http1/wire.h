@@ -22,7 +22,6 @@ void appendRequestStart(const http::RequestHead& head, std::string& out);
 // "HTTP/1.1 status reason\r\n" + the fields (the standard reason phrase unless the head
 // carries one), without the blank line.
 void appendResponseStart(const http::ResponseHead& head, std::string& out);
-void appendFields(const common::HeaderMap& headers, std::string& out);
 
 // The chunk-size line of a chunk of `n` bytes ("1a2b\r\n").
 void appendChunkHeader(std::string& out, size_t n);

@@ -6,6 +6,7 @@
 #include "sidecar/access_log.h"
 #include "sidecar/http/connection_manager.h"
 #include "sidecar/http/local_reply.h"
+#include "sidecar/http/request_id.h"
 #include "sidecar/worker.h"
 
 namespace remora::sidecar {
@@ -24,24 +25,6 @@ const filters::FilterFactories kNoFilters;
 
 uint64_t nowNs() {
   return uv_hrtime();
-}
-
-// A random UUID (version 4 layout) from two random words, without printf.
-void formatRequestId(uint64_t a, uint64_t b, std::string& out) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  b = (b & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;  // variant 10xx
-  a = (a & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;  // version 4
-  char buf[36];
-  int pos = 0;
-  for (int i = 0; i < 32; ++i) {
-    if (i == 8 || i == 12 || i == 16 || i == 20) {
-      buf[pos++] = '-';
-    }
-    uint64_t word = i < 16 ? a : b;
-    int shift = 60 - 4 * (i % 16);
-    buf[pos++] = kHex[(word >> shift) & 0xf];
-  }
-  out.assign(buf, sizeof(buf));
 }
 
 }  // namespace

@@ -95,7 +95,7 @@ void Router::start(http::RequestHead& head, const ClusterConfig& cluster, const 
   if (cluster.hash_on != ClusterConfig::HashOn::kNone) {
     hash_ = requestHash(head);
   }
-  head.headers.remove("x-remora-attempt");  // ours to set, never the client's
+  head.headers.remove(Wk::kXRemoraAttempt);  // ours to set, never the client's
   // An HTTP/1.0 client may omit Host; the upstream speaks HTTP/1.1 and needs one: each try
   // names its endpoint.
   host_per_try_ = !head.headers.has(Wk::kHost);
@@ -225,7 +225,7 @@ size_t Router::upstreamPendingBytes() const noexcept {
 
 // ---- tries -------------------------------------------------------------------------------
 
-bool Router::pickEndpoint() noexcept {
+bool Router::pickEndpoint(uint64_t now_ns) noexcept {
   Worker& worker = stream_.worker();
   filters::StreamInfo& info = stream_.info();
   const ListenerConfig& listener = stream_.listener();
@@ -260,7 +260,7 @@ bool Router::pickEndpoint() noexcept {
   // healthy, the fallback response answers instead when one is configured.
   const ClusterAvailability avail = clusterAvailability(*cluster_);
   filters::lb::PickContext pc;
-  pc.now_ns = nowNs();
+  pc.now_ns = now_ns;
   pc.has_hash = has_hash_;
   pc.hash = hash_;
   pc.avoid = last_failed_endpoint_;
@@ -304,7 +304,9 @@ bool Router::pickEndpoint() noexcept {
 
 bool Router::startTry() noexcept {
   waiting_retry_ = false;
-  if (!pickEndpoint()) {
+  // One clock read serves the pick (latency-aware balancers), the try and the upstream start.
+  uint64_t now = nowNs();
+  if (!pickEndpoint(now)) {
     return false;
   }
   if (endpoint_cfg_ != nullptr) {
@@ -313,7 +315,7 @@ bool Router::startTry() noexcept {
   try_active_ = true;
   try_answered_ = false;
   try_outcome_ = filters::outlier::Outcome::kSuccess;
-  try_start_ns_ = nowNs();
+  try_start_ns_ = now;
   ++tries_;
   if (!connectAndSend(false)) {
     return false;
@@ -406,7 +408,7 @@ bool Router::connectAndSend(bool fresh) noexcept {
     upstream_->encoder().readDisable(true);  // the client has not read the last response yet
   }
   if (upstream_start_ns_ == 0) {
-    upstream_start_ns_ = nowNs();
+    upstream_start_ns_ = try_start_ns_;  // (the first try's start, read just now)
   }
   filters::Attempt a;
   // (The configured endpoint's text is precomputed: formatting an address costs more than the
@@ -571,6 +573,10 @@ void Router::armTimer() noexcept {
       deadline = body;
     }
   }
+  if (deadline == armed_deadline_ms_) {
+    return;  // (the usual case once the response head is in: the request deadline stays)
+  }
+  armed_deadline_ms_ = deadline;
   if (deadline == 0) {
     if (timer_) {
       timer_->stop();
@@ -586,6 +592,7 @@ void Router::armTimer() noexcept {
 }
 
 void Router::onTimer() noexcept {
+  armed_deadline_ms_ = 0;  // it fired: nothing is armed now
   if (finished_) {
     return;
   }
@@ -702,6 +709,7 @@ void Router::releaseSlots() noexcept {
 void Router::settle() noexcept {
   releaseSlots();
   timer_.reset();
+  armed_deadline_ms_ = 0;
   backoff_timer_.reset();
   idle_timer_.reset();
   endpoint_cfg_ = nullptr;

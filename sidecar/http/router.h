@@ -83,7 +83,7 @@ class Router {
   // and what is kept of the body. False when the stream was answered instead.
   bool startTry() noexcept;
   // The endpoint for the next try, or an answer (fallback / 503) and false.
-  bool pickEndpoint() noexcept;
+  bool pickEndpoint(uint64_t now_ns) noexcept;
   // A pooled or new connection for the try (breakers permitting), and the request sent on it.
   bool connectAndSend(bool fresh) noexcept;
   // The try goes out over HTTP/2 (the cluster's protocol, or a sidecar at the endpoint).
@@ -150,6 +150,7 @@ class Router {
   bool has_hash_ = false;
   uint64_t hash_ = 0;
   std::optional<common::Timer> timer_;            // request / per-try / body-read deadlines
+  uint64_t armed_deadline_ms_ = 0;                // the loop time timer_ runs to; 0: stopped
   std::unique_ptr<common::Timer> backoff_timer_;  // the wait before a retry
   std::unique_ptr<common::Timer> idle_timer_;     // the route's stream idle timeout
   uint64_t request_timeout_ms_ = 0;
