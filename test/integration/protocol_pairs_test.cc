@@ -128,6 +128,30 @@ class ProtocolPairsTest : public ::testing::TestWithParam<Pair> {
     EXPECT_EQ(r.header("x-remora-reason"), reason);
   }
 
+  // The upstream stops after part of a body of unknown length, `how`. The client has the head
+  // and that part, then sees its protocol's end of a broken response: HTTP/2 RST_STREAM; HTTP/1
+  // the connection closing before the chunked body's last chunk. The next request is answered.
+  void expectBrokenResponse(Reply::End how) {
+    Reply reply;
+    reply.content_length = false;
+    reply.body = {"first part"};
+    reply.piece_delay_ms = 100;
+    reply.end = how;
+    app_.enqueue(reply);
+    DownstreamResponse r = send(get("/broken"));
+    EXPECT_FALSE(r.complete) << r.describe();
+    ASSERT_TRUE(r.reset) << r.describe();
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.body, "first part");
+    EXPECT_EQ(r.reset_reason, h2Down() ? http::StreamResetReason::kRemoteReset
+                                       : http::StreamResetReason::kConnectionTermination)
+        << r.describe();
+    DownstreamResponse next = send(get("/after"));
+    ASSERT_TRUE(next.complete) << next.describe();
+    EXPECT_EQ(next.status, 200);
+    EXPECT_EQ(next.body, "ok");
+  }
+
   TempDir dir_;
   FakeUpstream app_;
   FakeUpstream canary_;
@@ -380,24 +404,12 @@ TEST_P(ProtocolPairsTest, WeightedSplitSendsToBothClusters) {
   expectUpstreamProtocol(canary_);
 }
 
-// The upstream stops after part of the body. The client has the head and that part, then sees
-// its protocol's end of a broken response: HTTP/2 RST_STREAM; HTTP/1 the connection closing
-// before the chunked body's last chunk.
-TEST_P(ProtocolPairsTest, UpstreamResetMidResponseShowsAsTheClientProtocolsBreak) {
-  Reply reply;
-  reply.content_length = false;
-  reply.body = {"first part"};
-  reply.piece_delay_ms = 100;
-  reply.end = Reply::End::kReset;
-  app_.enqueue(reply);
-  DownstreamResponse r = send(get("/broken"));
-  EXPECT_FALSE(r.complete) << r.describe();
-  ASSERT_TRUE(r.reset) << r.describe();
-  EXPECT_EQ(r.status, 200);
-  EXPECT_EQ(r.body, "first part");
-  EXPECT_EQ(r.reset_reason, h2Down() ? http::StreamResetReason::kRemoteReset
-                                     : http::StreamResetReason::kConnectionTermination)
-      << r.describe();
+TEST_P(ProtocolPairsTest, UpstreamStreamResetMidResponseShowsAsTheClientProtocolsBreak) {
+  expectBrokenResponse(Reply::End::kReset);
+}
+
+TEST_P(ProtocolPairsTest, UpstreamConnectionCloseMidResponseShowsAsTheClientProtocolsBreak) {
+  expectBrokenResponse(Reply::End::kClose);
 }
 
 TEST_P(ProtocolPairsTest, UpstreamResetBeforeTheHeadWithoutRetriesIs502) {
