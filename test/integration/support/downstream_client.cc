@@ -2,6 +2,8 @@
 
 #include <memory>
 
+#include "codec_parts.h"
+
 #include "common/event_loop.h"
 #include "common/http1/client_connection.h"
 #include "common/http2/client_connection.h"
@@ -29,7 +31,7 @@ namespace {
 // One exchange on one connection, driven by the loop until it ends.
 class Call final : public common::TcpConnection::Handler,
                    private http::ClientConnectionCallbacks,
-                   private http::ResponseDecoder,
+                   private CollectingDecoder<http::ResponseDecoder>,
                    private http::StreamCallbacks {
  public:
   Call(http::Protocol protocol, const DownstreamRequest& request, DownstreamResponse& response)
@@ -67,10 +69,9 @@ class Call final : public common::TcpConnection::Handler,
     tcp_.readStart();
     http::ClientConnectionCallbacks& callbacks = *this;
     if (protocol_ == http::Protocol::kHttp2) {
-      store_ = std::make_unique<common::StatsStore>(1);
-      stats_ = std::make_unique<http2::Http2Stats>(http2::Http2Stats::registerIn(*store_));
-      h2_ = std::make_unique<http2::ClientConnection>(tcp_, callbacks, http2::Settings(), *stats_,
-                                                      store_->shard(0));
+      h2_counters_ = std::make_unique<Http2Counters>();
+      h2_ = std::make_unique<http2::ClientConnection>(tcp_, callbacks, http2::Settings(),
+                                                      h2_counters_->stats, h2_counters_->shard());
       codec_ = h2_.get();
     } else {
       h1_ = std::make_unique<http1::ClientConnection>(tcp_, callbacks);
@@ -135,16 +136,9 @@ class Call final : public common::TcpConnection::Handler,
       completed();
     }
   }
-  void decodeData(std::string_view data, bool end_stream) noexcept override {
-    response_.body.append(data);
-    if (end_stream) {
-      completed();
-    }
-  }
-  void decodeTrailers(http::HeaderMap& trailers) noexcept override {
-    response_.trailers = trailers;
-    completed();
-  }
+  std::string& body() noexcept override { return response_.body; }
+  http::HeaderMap& trailers() noexcept override { return response_.trailers; }
+  void messageEnd() noexcept override { completed(); }
 
   // http::StreamCallbacks
   void onResetStream(http::StreamResetReason reason) noexcept override { failed(reason); }
@@ -158,11 +152,11 @@ class Call final : public common::TcpConnection::Handler,
       encoder_->encodeData(request_.body[i], i + 1 == pieces && request_.trailers.empty());
     }
     if (!request_.trailers.empty() && !done_) {
-      common::HeaderMap trailers;
+      common::HeaderMap fields;
       for (const auto& [name, value] : request_.trailers) {
-        trailers.add(name, value);
+        fields.add(name, value);
       }
-      encoder_->encodeTrailers(trailers);
+      encoder_->encodeTrailers(fields);
     }
     if (!done_) {
       codec_->flush();
@@ -204,8 +198,7 @@ class Call final : public common::TcpConnection::Handler,
   common::EventLoop loop_;
   common::TcpConnection tcp_;
   common::Timer deadline_;
-  std::unique_ptr<common::StatsStore> store_;
-  std::unique_ptr<http2::Http2Stats> stats_;
+  std::unique_ptr<Http2Counters> h2_counters_;
   std::unique_ptr<http1::ClientConnection> h1_;
   std::unique_ptr<http2::ClientConnection> h2_;
   http::ClientConnection* codec_ = nullptr;

@@ -4,6 +4,7 @@
 
 #include <future>
 
+#include "codec_parts.h"
 #include "common/http/codec.h"
 #include "common/http1/server_connection.h"
 #include "common/http2/http2_stats.h"
@@ -116,8 +117,7 @@ class FakeUpstream::Connection final : public common::Deletable,
   const uint64_t id_;
   common::TcpConnection tcp_;
   http2::PrefaceSniffer sniffer_;
-  std::unique_ptr<common::StatsStore> h2_store_;
-  std::unique_ptr<http2::Http2Stats> h2_stats_;
+  std::unique_ptr<Http2Counters> h2_counters_;
   std::unique_ptr<http1::ServerConnection> h1_;
   std::unique_ptr<http2::ServerConnection> h2_;
   http::Connection* codec_ = nullptr;
@@ -128,7 +128,7 @@ class FakeUpstream::Connection final : public common::Deletable,
 
 // One request and its scripted answer.
 class FakeUpstream::Exchange final : public common::Deletable,
-                                     public http::RequestDecoder,
+                                     public CollectingDecoder<http::RequestDecoder>,
                                      public http::StreamCallbacks {
  public:
   Exchange(Connection& conn, http::ResponseEncoder& encoder)
@@ -154,16 +154,9 @@ class FakeUpstream::Exchange final : public common::Deletable,
       requestComplete();
     }
   }
-  void decodeData(std::string_view data, bool end_stream) noexcept override {
-    request_.body.append(data);
-    if (end_stream) {
-      requestComplete();
-    }
-  }
-  void decodeTrailers(http::HeaderMap& trailers) noexcept override {
-    request_.trailers = trailers;
-    requestComplete();
-  }
+  std::string& body() noexcept override { return request_.body; }
+  http::HeaderMap& trailers() noexcept override { return request_.trailers; }
+  void messageEnd() noexcept override { requestComplete(); }
   // http::StreamCallbacks
   void onResetStream(http::StreamResetReason) noexcept override { finish(); }
   void onAboveWriteBufferHighWatermark() noexcept override {}
@@ -266,11 +259,11 @@ class FakeUpstream::Exchange final : public common::Deletable,
   void sendEnd() noexcept {
     switch (reply_.end) {
       case Reply::End::kComplete: {
-        common::HeaderMap trailers;
+        common::HeaderMap fields;
         for (const auto& [name, value] : reply_.trailers) {
-          trailers.add(name, value);
+          fields.add(name, value);
         }
-        encoder_->encodeTrailers(trailers);
+        encoder_->encodeTrailers(fields);
         done();
         return;
       }
@@ -357,10 +350,9 @@ void FakeUpstream::Connection::onData(const char* data, size_t len) noexcept {
     }
     http::ServerConnectionCallbacks& callbacks = *this;
     if (verdict == http2::PrefaceSniffer::Verdict::kHttp2) {
-      h2_store_ = std::make_unique<common::StatsStore>(1);
-      h2_stats_ = std::make_unique<http2::Http2Stats>(http2::Http2Stats::registerIn(*h2_store_));
+      h2_counters_ = std::make_unique<Http2Counters>();
       h2_ = std::make_unique<http2::ServerConnection>(tcp_, callbacks, http2::Settings(),
-                                                      *h2_stats_, h2_store_->shard(0));
+                                                      h2_counters_->stats, h2_counters_->shard());
       codec_ = h2_.get();
     } else {
       h1_ = std::make_unique<http1::ServerConnection>(tcp_, callbacks, common::ParserLimits(),
