@@ -243,6 +243,27 @@ TEST_P(ProtocolPairsTest, RequestTrailersReachTheUpstream) {
   EXPECT_EQ(seen.trailers.get("x-checksum"), "abc123");
 }
 
+// Trailers after a request body with content-length: an HTTP/1 client cannot send them (only
+// a chunked body has a trailer section) and an HTTP/1 upstream hop cannot carry them, so they
+// arrive only when both hops are HTTP/2; the body arrives whole either way.
+TEST_P(ProtocolPairsTest, RequestTrailersAfterAContentLengthBodyNeedHttp2OnBothHops) {
+  DownstreamRequest post = get("/trailers");
+  post.method = "POST";
+  post.body = {"sized request"};
+  post.trailers = {{"x-checksum", "c2"}};
+  DownstreamResponse r = send(post);
+  ASSERT_TRUE(r.complete) << r.describe();
+  EXPECT_EQ(r.status, 200);
+  ASSERT_TRUE(app_.waitForRequests(1, 2s));
+  ReceivedRequest seen = app_.requests()[0];
+  EXPECT_EQ(seen.body, "sized request");
+  if (h2Down() && h2Up()) {
+    EXPECT_EQ(seen.trailers.get("x-checksum"), "c2");
+  } else {
+    EXPECT_EQ(seen.trailers.size(), 0u);
+  }
+}
+
 // A response without a length carries its trailers on every pair (HTTP/1: chunked).
 TEST_P(ProtocolPairsTest, ResponseTrailersOfAStreamedResponseReachTheClient) {
   Reply reply;

@@ -24,7 +24,7 @@ struct DownstreamRequest {
   std::vector<std::string> body;  // pieces; none: no body
   // The head carries content-length (the pieces' total). false: no length (HTTP/1 chunked).
   bool content_length = true;
-  Fields trailers;  // HTTP/1: only with content_length false (a chunked request)
+  Fields trailers;  // HTTP/1 sends them only when chunked (content_length false)
   // Sends the body only once a 100 Continue arrived (with `expect: 100-continue` in headers).
   bool wait_for_continue = false;
 };
