@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <ostream>
 #include <set>
 #include <string>
 #include <vector>
@@ -28,9 +29,16 @@ struct Pair {
   Protocol up;
 };
 
-std::string pairName(const ::testing::TestParamInfo<Pair>& info) {
+std::string pairName(const Pair& pair) {
   auto name = [](Protocol p) { return p == Protocol::kHttp2 ? "H2" : "H1"; };
-  return std::string(name(info.param.down)) + "To" + name(info.param.up);
+  return std::string(name(pair.down)) + "To" + name(pair.up);
+}
+std::string pairName(const ::testing::TestParamInfo<Pair>& info) {
+  return pairName(info.param);
+}
+// For GoogleTest's messages ("GetParam() = H1ToH2").
+void PrintTo(const Pair& pair, std::ostream* os) {
+  *os << pairName(pair);
 }
 
 class ProtocolPairsTest : public ::testing::TestWithParam<Pair> {
@@ -490,7 +498,7 @@ INSTANTIATE_TEST_SUITE_P(AllPairs, ProtocolPairsTest,
                                            Pair{Protocol::kHttp11, Protocol::kHttp2},
                                            Pair{Protocol::kHttp2, Protocol::kHttp11},
                                            Pair{Protocol::kHttp2, Protocol::kHttp2}),
-                         pairName);
+                         [](const ::testing::TestParamInfo<Pair>& info) { return pairName(info); });
 
 }  // namespace
 }  // namespace remora::test
