@@ -162,8 +162,9 @@ class FakeUpstream::Exchange final : public common::Deletable,
   void onAboveWriteBufferHighWatermark() noexcept override {}
   void onBelowWriteBufferLowWatermark() noexcept override {}
 
-  // The connection went away under the exchange.
-  void detach() noexcept {
+  // Sends nothing more (the response is over, or the connection went away under it).
+  void stopSending() noexcept {
+    stage_ = Stage::kDone;
     encoder_ = nullptr;
     timer_.stop();
   }
@@ -270,14 +271,15 @@ class FakeUpstream::Exchange final : public common::Deletable,
       case Reply::End::kReset:
         if (conn_.http2()) {
           http::ResponseEncoder* encoder = encoder_;
-          finish();
+          finish();  // (no onResetStream follows a reset of our own)
           encoder->resetStream(http::StreamResetReason::kLocalReset);
           conn_.flush();
           return;
         }
         [[fallthrough]];  // HTTP/1 has no stream to reset without its connection
       case Reply::End::kClose:
-        finish();
+        // The codec still knows the stream: the exchange lives until the close resets it.
+        stopSending();
         conn_.closeGracefully();
         return;
     }
@@ -289,11 +291,10 @@ class FakeUpstream::Exchange final : public common::Deletable,
     conn_.responseDone();
   }
 
-  // Nothing more is sent for this exchange; it is freed after the current callbacks.
+  // Nothing more is sent for this exchange and the codec is done with its stream: it is freed
+  // after the current callbacks.
   void finish() noexcept {
-    stage_ = Stage::kDone;
-    encoder_ = nullptr;
-    timer_.stop();
+    stopSending();
     conn_.forget(this);
   }
 
@@ -322,7 +323,7 @@ void FakeUpstream::Connection::closeNow() noexcept {
     codec_->onConnectionClosed();
   }
   for (auto& ex : exchanges_) {
-    ex->detach();
+    ex->stopSending();
     owner_.loop_.deferDelete(std::move(ex));
   }
   exchanges_.clear();
