@@ -134,6 +134,34 @@ class ProtocolPairsTest : public ::testing::TestWithParam<Pair> {
       EXPECT_EQ(r.protocol == Protocol::kHttp2, h2Up()) << r.method << " " << r.path;
     }
   }
+  // Trailers that follow a content-length body: `name: value` when both hops are HTTP/2, none
+  // otherwise.
+  void expectTrailerOnlyOverHttp2(const common::HeaderMap& trailers, std::string_view name,
+                                  std::string_view value) const {
+    if (h2Down() && h2Up()) {
+      EXPECT_EQ(trailers.get(name), value);
+    } else {
+      EXPECT_EQ(trailers.size(), 0u);
+    }
+  }
+
+  // POSTs `body` (with or without content-length) and the trailer `x-checksum: c1`; the client
+  // must get 200. Returns what the upstream received.
+  ReceivedRequest postWithTrailer(std::vector<std::string> body, bool content_length) {
+    DownstreamRequest post = get("/trailers");
+    post.method = "POST";
+    post.content_length = content_length;
+    post.body = std::move(body);
+    post.trailers = {{"x-checksum", "c1"}};
+    DownstreamResponse r = send(post);
+    EXPECT_TRUE(r.complete && r.status == 200) << r.describe();
+    if (!app_.waitForRequests(1, 2s)) {
+      ADD_FAILURE() << "no request reached the upstream";
+      return {};
+    }
+    return app_.requests()[0];
+  }
+
   // A local reply: its status and x-remora-reason.
   void expectLocalReply(const DownstreamRequest& request, int status, const std::string& reason) {
     DownstreamResponse r = send(request);
@@ -240,39 +268,18 @@ TEST_P(ProtocolPairsTest, OneMebibyteStreamsBothWaysWithoutLosingAByte) {
 
 // Request trailers need a body of unknown length on HTTP/1 (chunked); every pair carries them.
 TEST_P(ProtocolPairsTest, RequestTrailersReachTheUpstream) {
-  DownstreamRequest post = get("/trailers");
-  post.method = "POST";
-  post.content_length = false;
-  post.body = {"part one, ", "part two"};
-  post.trailers = {{"x-checksum", "abc123"}};
-  DownstreamResponse r = send(post);
-  ASSERT_TRUE(r.complete) << r.describe();
-  EXPECT_EQ(r.status, 200);
-  ASSERT_TRUE(app_.waitForRequests(1, 2s));
-  ReceivedRequest seen = app_.requests()[0];
+  ReceivedRequest seen = postWithTrailer({"part one, ", "part two"}, false);
   EXPECT_EQ(seen.body, "part one, part two");
-  EXPECT_EQ(seen.trailers.get("x-checksum"), "abc123");
+  EXPECT_EQ(seen.trailers.get("x-checksum"), "c1");
 }
 
 // Trailers after a request body with content-length: an HTTP/1 client cannot send them (only
 // a chunked body has a trailer section) and an HTTP/1 upstream hop cannot carry them, so they
 // arrive only when both hops are HTTP/2; the body arrives whole either way.
 TEST_P(ProtocolPairsTest, RequestTrailersAfterAContentLengthBodyNeedHttp2OnBothHops) {
-  DownstreamRequest post = get("/trailers");
-  post.method = "POST";
-  post.body = {"sized request"};
-  post.trailers = {{"x-checksum", "c2"}};
-  DownstreamResponse r = send(post);
-  ASSERT_TRUE(r.complete) << r.describe();
-  EXPECT_EQ(r.status, 200);
-  ASSERT_TRUE(app_.waitForRequests(1, 2s));
-  ReceivedRequest seen = app_.requests()[0];
+  ReceivedRequest seen = postWithTrailer({"sized request"}, true);
   EXPECT_EQ(seen.body, "sized request");
-  if (h2Down() && h2Up()) {
-    EXPECT_EQ(seen.trailers.get("x-checksum"), "c2");
-  } else {
-    EXPECT_EQ(seen.trailers.size(), 0u);
-  }
+  expectTrailerOnlyOverHttp2(seen.trailers, "x-checksum", "c1");
 }
 
 // A response without a length carries its trailers on every pair (HTTP/1: chunked).
@@ -299,11 +306,7 @@ TEST_P(ProtocolPairsTest, ResponseTrailersAfterAContentLengthBodyNeedHttp2OnBoth
   DownstreamResponse r = send(get("/trailers"));
   ASSERT_TRUE(r.complete) << r.describe();
   EXPECT_EQ(r.body, "sized body");
-  if (h2Down() && h2Up()) {
-    EXPECT_EQ(r.trailers.get("x-digest"), "d2");
-  } else {
-    EXPECT_EQ(r.trailers.size(), 0u);
-  }
+  expectTrailerOnlyOverHttp2(r.trailers, "x-digest", "d2");
 }
 
 TEST_P(ProtocolPairsTest, RetryAfter503CarriesTheAttemptNumber) {
