@@ -2,35 +2,88 @@
 
 namespace remora::filters {
 
-void FilterChain::start(const FilterFactories& factories) {
-  filters_.clear();
-  owned_.clear();
-  next_ = 0;
-  finished_ = false;
-  for (const auto& f : factories) {
-    if (HttpFilter* shared = f->shared()) {
-      filters_.push_back(shared);
-    } else {
-      owned_.push_back(f->create());
-      filters_.push_back(owned_.back().get());
-    }
-  }
-}
+namespace {
 
-bool FilterChain::runRequest(http::RequestHead& head, StreamCtx& ctx) {
-  while (next_ < filters_.size()) {
-    HttpFilter& f = *filters_[next_++];
-    if (f.onRequestHeaders(head, ctx) == FilterStatus::kStop) {
+// One optional hook on every filter that asked for it, in order, until one stops or the stream
+// ends. `call(filter)` returns the hook's FilterStatus.
+template <typename Call>
+bool runOptional(const auto& filters, HookMask hook, const bool& finished, Call call) {
+  for (const auto& e : filters) {
+    if ((e.hooks & hook) == 0) {
+      continue;
+    }
+    if (call(*e.filter) == FilterStatus::kStop || finished) {
       return false;
     }
   }
   return true;
 }
 
-void FilterChain::runResponse(http::ResponseHead& head, StreamCtx& ctx) {
-  for (HttpFilter* f : filters_) {
-    f->onResponseHeaders(head, ctx);
+}  // namespace
+
+void FilterChain::start(const FilterFactories& factories) {
+  filters_.clear();
+  owned_.clear();
+  next_request_ = 0;
+  next_response_ = 0;
+  hooks_ = 0;
+  finished_ = false;
+  for (const auto& f : factories) {
+    HttpFilter* filter = f->shared();
+    if (filter == nullptr) {
+      owned_.push_back(f->create());
+      filter = owned_.back().get();
+    }
+    HookMask hooks = f->hooks();
+    filters_.push_back(Entry{filter, hooks});
+    hooks_ |= hooks;
   }
+}
+
+bool FilterChain::runRequestHeaders(http::RequestHead& head, StreamCtx& ctx) {
+  while (next_request_ < filters_.size()) {
+    HttpFilter& f = *filters_[next_request_++].filter;
+    if (f.onRequestHeaders(head, ctx) == FilterStatus::kStop || finished_) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool FilterChain::runRequestData(std::string_view& data, bool end_stream, StreamCtx& ctx) {
+  BodyChunk chunk(data, request_storage_);
+  bool go_on = runOptional(filters_, kRequestDataHook, finished_,
+                           [&](HttpFilter& f) { return f.onRequestData(chunk, end_stream, ctx); });
+  data = chunk.data();
+  return go_on;
+}
+
+bool FilterChain::runRequestTrailers(common::HeaderMap& trailers, StreamCtx& ctx) {
+  return runOptional(filters_, kRequestTrailersHook, finished_,
+                     [&](HttpFilter& f) { return f.onRequestTrailers(trailers, ctx); });
+}
+
+bool FilterChain::runResponseHeaders(http::ResponseHead& head, bool end_stream, StreamCtx& ctx) {
+  while (next_response_ < filters_.size()) {
+    HttpFilter& f = *filters_[next_response_++].filter;
+    if (f.onResponseHeaders(head, end_stream, ctx) == FilterStatus::kStop || finished_) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool FilterChain::runResponseData(std::string_view& data, bool end_stream, StreamCtx& ctx) {
+  BodyChunk chunk(data, response_storage_);
+  bool go_on = runOptional(filters_, kResponseDataHook, finished_,
+                           [&](HttpFilter& f) { return f.onResponseData(chunk, end_stream, ctx); });
+  data = chunk.data();
+  return go_on;
+}
+
+bool FilterChain::runResponseTrailers(common::HeaderMap& trailers, StreamCtx& ctx) {
+  return runOptional(filters_, kResponseTrailersHook, finished_,
+                     [&](HttpFilter& f) { return f.onResponseTrailers(trailers, ctx); });
 }
 
 void FilterChain::finish(const StreamInfo& info) {
@@ -38,8 +91,8 @@ void FilterChain::finish(const StreamInfo& info) {
     return;
   }
   finished_ = true;
-  for (HttpFilter* f : filters_) {
-    f->onDone(info);
+  for (const Entry& e : filters_) {
+    e.filter->onDone(info);
   }
 }
 
