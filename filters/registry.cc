@@ -12,7 +12,7 @@ namespace {
 // aborted request needs no rewriting), then header mutation and prefix rewrite. A new filter
 // goes where its hooks should run relative to these.
 constexpr RouteFilterEntry kRouteFilters[] = {
-    {"ratelimit", ratelimit::makeRouteFactory},
+    {"rate_limit", ratelimit::makeRouteFactory},
     {"fault", fault::makeRouteFactory},
     {"header_mutation", header_mutation::makeRouteFactory},
 };
