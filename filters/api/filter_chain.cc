@@ -4,6 +4,9 @@ namespace remora::filters {
 
 namespace {
 
+using BodyHook = FilterStatus (HttpFilter::*)(BodyChunk&, bool, StreamCtx&) noexcept;
+using TrailersHook = FilterStatus (HttpFilter::*)(common::HeaderMap&, StreamCtx&) noexcept;
+
 // One optional hook on every filter that asked for it, in order, until one stops or the stream
 // ends. `call(filter)` returns the hook's FilterStatus.
 template <typename Call>
@@ -17,6 +20,23 @@ bool runOptional(const auto& filters, HookMask hook, const bool& finished, Call 
     }
   }
   return true;
+}
+
+// A body hook on a piece; `data` becomes what the filters passed on (a replaced piece lives in
+// `storage`).
+bool runBody(const auto& filters, HookMask hook, BodyHook fn, const bool& finished,
+             std::string& storage, std::string_view& data, bool end_stream, StreamCtx& ctx) {
+  BodyChunk chunk(data, storage);
+  bool go_on = runOptional(filters, hook, finished,
+                           [&](HttpFilter& f) { return (f.*fn)(chunk, end_stream, ctx); });
+  data = chunk.data();
+  return go_on;
+}
+
+bool runTrailers(const auto& filters, HookMask hook, TrailersHook fn, const bool& finished,
+                 common::HeaderMap& trailers, StreamCtx& ctx) {
+  return runOptional(filters, hook, finished,
+                     [&](HttpFilter& f) { return (f.*fn)(trailers, ctx); });
 }
 
 }  // namespace
@@ -51,16 +71,13 @@ bool FilterChain::runRequestHeaders(http::RequestHead& head, StreamCtx& ctx) {
 }
 
 bool FilterChain::runRequestData(std::string_view& data, bool end_stream, StreamCtx& ctx) {
-  BodyChunk chunk(data, request_storage_);
-  bool go_on = runOptional(filters_, kRequestDataHook, finished_,
-                           [&](HttpFilter& f) { return f.onRequestData(chunk, end_stream, ctx); });
-  data = chunk.data();
-  return go_on;
+  return runBody(filters_, kRequestDataHook, &HttpFilter::onRequestData, finished_,
+                 request_storage_, data, end_stream, ctx);
 }
 
 bool FilterChain::runRequestTrailers(common::HeaderMap& trailers, StreamCtx& ctx) {
-  return runOptional(filters_, kRequestTrailersHook, finished_,
-                     [&](HttpFilter& f) { return f.onRequestTrailers(trailers, ctx); });
+  return runTrailers(filters_, kRequestTrailersHook, &HttpFilter::onRequestTrailers, finished_,
+                     trailers, ctx);
 }
 
 bool FilterChain::runResponseHeaders(http::ResponseHead& head, bool end_stream, StreamCtx& ctx) {
@@ -74,16 +91,13 @@ bool FilterChain::runResponseHeaders(http::ResponseHead& head, bool end_stream, 
 }
 
 bool FilterChain::runResponseData(std::string_view& data, bool end_stream, StreamCtx& ctx) {
-  BodyChunk chunk(data, response_storage_);
-  bool go_on = runOptional(filters_, kResponseDataHook, finished_,
-                           [&](HttpFilter& f) { return f.onResponseData(chunk, end_stream, ctx); });
-  data = chunk.data();
-  return go_on;
+  return runBody(filters_, kResponseDataHook, &HttpFilter::onResponseData, finished_,
+                 response_storage_, data, end_stream, ctx);
 }
 
 bool FilterChain::runResponseTrailers(common::HeaderMap& trailers, StreamCtx& ctx) {
-  return runOptional(filters_, kResponseTrailersHook, finished_,
-                     [&](HttpFilter& f) { return f.onResponseTrailers(trailers, ctx); });
+  return runTrailers(filters_, kResponseTrailersHook, &HttpFilter::onResponseTrailers, finished_,
+                     trailers, ctx);
 }
 
 void FilterChain::finish(const StreamInfo& info) {
