@@ -220,7 +220,8 @@ void ActiveStream::resume() noexcept {
     return;
   }
   bool cork = !cm_.inDispatch();
-  if (!held_body_.empty() || (request_complete_ && held_trailers_ == nullptr && request_has_body_)) {
+  if (!held_body_.empty() ||
+      (request_complete_ && held_trailers_ == nullptr && request_has_body_)) {
     std::string body;
     body.swap(held_body_);
     std::string_view data = body;
