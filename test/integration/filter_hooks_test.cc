@@ -207,8 +207,10 @@ TEST_F(FilterHooksTest, AHeldResponseResumesWithItsWholeBodyOverHttp1) {
   HttpClient c(address_);
   c.setTimeout(10s);
   // 200,000 bytes: more than the 64 KiB held, so the upstream is paused meanwhile.
+  auto start = std::chrono::steady_clock::now();
   auto r = c.get("/bytes/200000", {{"x-probe-hold", "1"}});
   ASSERT_TRUE(r.isOk()) << r.status().message();
+  EXPECT_GE(msSince(start), 30);  // the filter's 30 ms hold
   EXPECT_EQ(r.value().status, 200);
   ASSERT_EQ(r.value().body.size(), 200002u);
   EXPECT_EQ(r.value().body.front(), '<');
