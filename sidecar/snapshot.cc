@@ -5,11 +5,9 @@
 
 #include <map>
 
-#include "filters/fault/config.h"
-#include "filters/header_mutation/config.h"
 #include "filters/health_check/config.h"
 #include "filters/outlier/config.h"
-#include "filters/ratelimit/config.h"
+#include "filters/registry.h"
 #include "filters/retry/config.h"
 #include "xds/duration.h"
 
@@ -441,21 +439,8 @@ Result<std::shared_ptr<const Snapshot>> buildSnapshot(const cfg::Bootstrap& conf
         if (e.has_retry) {
           e.retry = filters::retry::retryPolicyFromProto(action.retry_policy());
         }
-        // The route's filters, in order: the rate limit first (a limited request costs nothing
-        // more), faults (an aborted request needs no rewriting), header mutation, prefix rewrite.
-        if (auto l = filters::ratelimit::makeRateLimitFactory(r.rate_limit(), e.name, stats)) {
-          e.filters.push_back(std::move(l));
-        }
-        if (r.has_fault()) {
-          if (auto f = filters::fault::makeFaultFactory(r.fault(), e.name, stats)) {
-            e.filters.push_back(std::move(f));
-          }
-        }
-        if (auto m = filters::header_mutation::makeHeaderMutationFactory(
-                r, r.match().path_specifier_case() == cfg::RouteMatch::kPrefix ? r.match().prefix()
-                                                                               : std::string())) {
-          e.filters.push_back(std::move(m));
-        }
+        // The route's filters, in the registry's order (filters/registry.cc).
+        e.filters = filters::buildRouteFilters(filters::RouteFilterConfig{r, e.name, stats});
         v.routes.push_back(std::move(e));
       }
       std::vector<std::string> domains(vh.domains().begin(), vh.domains().end());

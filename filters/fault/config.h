@@ -7,6 +7,7 @@
 
 #include "common/stats.h"
 #include "filters/api/http_filter.h"
+#include "filters/api/route_filter_config.h"
 #include "remora/config/v1/route.pb.h"
 
 namespace remora::filters::fault {
@@ -15,5 +16,7 @@ namespace remora::filters::fault {
 std::shared_ptr<const HttpFilterFactory> makeFaultFactory(const config::v1::FaultInjection& policy,
                                                           const std::string& route_name,
                                                           common::StatsStore& stats);
+// The registry's entry point: the route's `fault` policy, when it has one.
+std::shared_ptr<const HttpFilterFactory> makeRouteFactory(const RouteFilterConfig& rc);
 
 }  // namespace remora::filters::fault

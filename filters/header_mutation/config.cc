@@ -34,4 +34,11 @@ std::shared_ptr<const HttpFilterFactory> makeHeaderMutationFactory(
   return std::make_shared<HeaderMutationFactory>(std::move(c));
 }
 
+std::shared_ptr<const HttpFilterFactory> makeRouteFactory(const RouteFilterConfig& rc) {
+  const config::v1::Route& r = rc.route;
+  return makeHeaderMutationFactory(
+      r, r.match().path_specifier_case() == config::v1::RouteMatch::kPrefix ? r.match().prefix()
+                                                                            : std::string());
+}
+
 }  // namespace remora::filters::header_mutation

@@ -41,4 +41,8 @@ std::shared_ptr<const HttpFilterFactory> makeRateLimitFactory(const config::v1::
   return std::make_shared<RateLimitFilterFactory>(std::move(c));
 }
 
+std::shared_ptr<const HttpFilterFactory> makeRouteFactory(const RouteFilterConfig& rc) {
+  return makeRateLimitFactory(rc.route.rate_limit(), rc.route_name, rc.stats);
+}
+
 }  // namespace remora::filters::ratelimit

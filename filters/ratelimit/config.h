@@ -7,6 +7,7 @@
 
 #include "common/stats.h"
 #include "filters/api/http_filter.h"
+#include "filters/api/route_filter_config.h"
 #include "remora/config/v1/route.pb.h"
 
 namespace remora::filters::ratelimit {
@@ -17,5 +18,7 @@ namespace remora::filters::ratelimit {
 std::shared_ptr<const HttpFilterFactory> makeRateLimitFactory(const config::v1::RateLimit& policy,
                                                               const std::string& route_name,
                                                               common::StatsStore& stats);
+// The registry's entry point: the route's `rate_limit` policy.
+std::shared_ptr<const HttpFilterFactory> makeRouteFactory(const RouteFilterConfig& rc);
 
 }  // namespace remora::filters::ratelimit

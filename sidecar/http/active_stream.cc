@@ -18,7 +18,7 @@ namespace {
 
 // Request body bytes held while a filter holds the request (e.g. a fault delay); reading stops
 // beyond it.
-constexpr size_t kMaxHeldBody = 64 * 1024;
+constexpr size_t kMaxHeldBody = filters::kMaxHeldBodyBytes;
 // How much of an unknown method a 501 answer names.
 constexpr size_t kMaxEchoedMethod = 64;
 const filters::FilterFactories kNoFilters;
@@ -186,6 +186,10 @@ void ActiveStream::routeRequest(http::RequestHead& head) noexcept {
 }
 
 void ActiveStream::resume() noexcept {
+  if (held_response_ != nullptr) {
+    resumeResponse();
+    return;
+  }
   if (!waiting_filters_ || finished_ || response_complete_) {
     return;
   }
@@ -199,15 +203,23 @@ void ActiveStream::resume() noexcept {
     return;
   }
   bool cork = !cm_.inDispatch();
-  if (!held_body_.empty()) {
+  if (!held_body_.empty() ||
+      (request_complete_ && held_trailers_ == nullptr && request_has_body_)) {
     std::string body;
     body.swap(held_body_);
-    router_.decodeData(body, request_complete_ && held_trailers_ == nullptr);
-  } else if (request_complete_ && held_trailers_ == nullptr && request_has_body_) {
-    router_.decodeData({}, true);
+    std::string_view data = body;
+    bool end = request_complete_ && held_trailers_ == nullptr;
+    if (!filters_.wants(filters::kRequestDataHook) || filterRequestData(data, end)) {
+      router_.decodeData(data, end);
+    }
   }
-  if (held_trailers_ != nullptr && !finished_) {
-    router_.decodeTrailers(*held_trailers_);
+  if (held_trailers_ != nullptr && !finished_ && !response_complete_) {
+    if (!filters_.wants(filters::kRequestTrailersHook) ||
+        filters_.runRequestTrailers(*held_trailers_, *this)) {
+      router_.decodeTrailers(*held_trailers_);
+    } else {
+      filterStopped("request trailers");
+    }
     held_trailers_.reset();
   }
   if (cork) {
@@ -258,6 +270,9 @@ void ActiveStream::decodeData(std::string_view data, bool end_stream) noexcept {
   if (response_complete_ || !routed_) {
     return;  // answered locally: the body is read and dropped
   }
+  if (filters_.wants(filters::kRequestDataHook) && !filterRequestData(data, end_stream)) {
+    return;
+  }
   router_.decodeData(data, end_stream);
 }
 
@@ -270,7 +285,35 @@ void ActiveStream::decodeTrailers(common::HeaderMap& trailers) noexcept {
   if (response_complete_ || !routed_) {
     return;
   }
+  if (filters_.wants(filters::kRequestTrailersHook) &&
+      !filters_.runRequestTrailers(trailers, *this)) {
+    filterStopped("request trailers");
+    return;
+  }
   router_.decodeTrailers(trailers);
+}
+
+bool ActiveStream::filterRequestData(std::string_view& data, bool end_stream) noexcept {
+  if (!filters_.runRequestData(data, end_stream, *this)) {
+    filterStopped("request body");
+    return false;
+  }
+  return !data.empty() || end_stream;
+}
+
+bool ActiveStream::filterResponseData(std::string_view& data, bool end_stream) noexcept {
+  if (!filters_.runResponseData(data, end_stream, *this)) {
+    filterStopped("response body");
+    return false;
+  }
+  return !data.empty() || end_stream;
+}
+
+void ActiveStream::filterStopped(const char* what) noexcept {
+  if (!finished_ && !response_complete_) {
+    info_->note(std::string("a filter stopped the ") + what + " without answering: reset");
+    abort();
+  }
 }
 
 void ActiveStream::onDispatchBegin() noexcept {
@@ -313,6 +356,9 @@ void ActiveStream::onAboveWriteBufferHighWatermark() noexcept {
 
 void ActiveStream::onBelowWriteBufferLowWatermark() noexcept {
   downstream_blocked_ = false;
+  if (held_response_ != nullptr && held_response_->paused) {
+    return;  // a filter holds the response and its body is at the limit
+  }
   router_.resumeResponse();
 }
 
@@ -341,7 +387,44 @@ void ActiveStream::encodeUpstreamHeaders(http::ResponseHead& head, bool end_stre
     cm_.noteTunnelActivity();
     return;
   }
-  filters_.runResponse(head, *this);
+  if (!filters_.runResponseHeaders(head, end_stream, *this)) {
+    if (!response_complete_ && !finished_) {
+      // A filter holds the response: it goes on with resume(); body and trailers wait.
+      held_response_ = std::make_unique<HeldResponse>();
+      held_response_->head = head;
+      held_response_->end_stream = end_stream;
+    }
+    return;
+  }
+  sendResponseHeaders(head, end_stream);
+}
+
+void ActiveStream::resumeResponse() noexcept {
+  std::unique_ptr<HeldResponse> held = std::move(held_response_);
+  if (finished_ || response_complete_) {
+    return;
+  }
+  if (!filters_.runResponseHeaders(held->head, held->end_stream, *this)) {
+    if (!response_complete_ && !finished_) {
+      held_response_ = std::move(held);  // a later filter holds it in turn
+    }
+    return;
+  }
+  sendResponseHeaders(held->head, held->end_stream);
+  bool end_with_body = held->complete && held->trailers == nullptr && !held->end_stream;
+  if (!held->body.empty() || end_with_body) {
+    encodeUpstreamData(held->body, end_with_body);
+  }
+  if (held->trailers != nullptr) {
+    encodeUpstreamTrailers(*held->trailers);
+  }
+  if (held->paused && !finished_ && !downstream_blocked_) {
+    router_.resumeResponse();
+  }
+  flushDownstream();  // (a resume comes from a timer or a callback, not from a read)
+}
+
+void ActiveStream::sendResponseHeaders(http::ResponseHead& head, bool end_stream) noexcept {
   // Transfer codings other than chunked stay on the body bytes (they are not decoded), so the
   // client must be told the list: an HTTP/1.0 client knows no transfer coding, HTTP/2 has
   // none, and chunked applied before another coding cannot be re-chunked.
@@ -380,6 +463,18 @@ void ActiveStream::encodeUpstreamData(std::string_view data, bool end_stream) no
   if (response_complete_) {
     return;
   }
+  if (held_response_ != nullptr) {
+    held_response_->body.append(data);
+    held_response_->complete = end_stream;
+    if (!held_response_->paused && held_response_->body.size() >= kMaxHeldBody) {
+      held_response_->paused = true;
+      router_.pauseResponse();
+    }
+    return;
+  }
+  if (filters_.wants(filters::kResponseDataHook) && !filterResponseData(data, end_stream)) {
+    return;
+  }
   info_->bytes_sent += data.size();
   if (!end_stream) {
     encoder_.encodeData(data, false);
@@ -392,8 +487,18 @@ void ActiveStream::encodeUpstreamData(std::string_view data, bool end_stream) no
   finish();
 }
 
-void ActiveStream::encodeUpstreamTrailers(const common::HeaderMap& trailers) noexcept {
+void ActiveStream::encodeUpstreamTrailers(common::HeaderMap& trailers) noexcept {
   if (response_complete_) {
+    return;
+  }
+  if (held_response_ != nullptr) {
+    held_response_->trailers = std::make_unique<common::HeaderMap>(trailers);
+    held_response_->complete = true;
+    return;
+  }
+  if (filters_.wants(filters::kResponseTrailersHook) &&
+      !filters_.runResponseTrailers(trailers, *this)) {
+    filterStopped("response trailers");
     return;
   }
   response_complete_ = true;
@@ -419,10 +524,20 @@ void ActiveStream::onUpstreamDrained() noexcept {
 
 void ActiveStream::sendLocalReply(Reason reason, std::string_view detail,
                                   uint16_t status) noexcept {
-  replyLocally(reason, detail, status);
+  filters::LocalReply reply;
+  reply.reason = reason;
+  reply.detail = detail;
+  reply.status = status;
+  sendLocalReply(reply);
 }
 
 void ActiveStream::sendLocalReply(const filters::LocalReply& reply) noexcept {
+  if (response_head_sent_ && !finished_) {
+    // A response body or trailers hook: too late for an answer of the filter's own.
+    info_->note("a filter answered after the response head left: reset");
+    failStream(reply.reason);
+    return;
+  }
   replyLocally(reply);
 }
 
@@ -442,6 +557,7 @@ void ActiveStream::replyLocally(const filters::LocalReply& reply) noexcept {
   waiting_filters_ = false;  // answered: whatever held the request has nothing left to resume
   held_body_.clear();
   held_trailers_.reset();
+  held_response_.reset();
   std::string body;
   http::ResponseHead reply_head;
   if (grpc_) {

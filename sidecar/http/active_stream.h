@@ -111,7 +111,7 @@ class ActiveStream final : public common::Recycled<ActiveStream>,
   void encode1xx(const http::ResponseHead& head) noexcept;
   void encodeUpstreamHeaders(http::ResponseHead& head, bool end_stream) noexcept;
   void encodeUpstreamData(std::string_view data, bool end_stream) noexcept;
-  void encodeUpstreamTrailers(const common::HeaderMap& trailers) noexcept;
+  void encodeUpstreamTrailers(common::HeaderMap& trailers) noexcept;
   // Every event of one upstream read has been delivered.
   void flushDownstream() noexcept;
   // The upstream's tunnel socket has written everything.
@@ -132,6 +132,18 @@ class ActiveStream final : public common::Recycled<ActiveStream>,
   // After the filters: inbound headers, then the router.
   void forwardRequest() noexcept;
   void updateReadDisable() noexcept;
+  // ---- the filters' body and trailers hooks, and a response a filter holds ----
+  // Runs the request / response body hooks on `data` (replaced by what they pass on); false
+  // when nothing is to be passed on (a filter stopped, or dropped a piece that does not end
+  // the body).
+  bool filterRequestData(std::string_view& data, bool end_stream) noexcept;
+  bool filterResponseData(std::string_view& data, bool end_stream) noexcept;
+  // A body or trailers hook returned kStop: the contract says it answered; if it did not, the
+  // stream is reset.
+  void filterStopped(const char* what) noexcept;
+  // The response head after the filters: framing checks, then to the client.
+  void sendResponseHeaders(http::ResponseHead& head, bool end_stream) noexcept;
+  void resumeResponse() noexcept;
   // The response is complete (or the stream reset): stats, log, /requests. Done before the
   // last response bytes go to the encoder, so a client that has read the whole response finds
   // the request in /requests (and nothing touches an HTTP/2 encoder that is gone after it).
@@ -154,6 +166,16 @@ class ActiveStream final : public common::Recycled<ActiveStream>,
   Router router_;
   std::string held_body_;  // request body that arrived while a filter held the request
   std::unique_ptr<common::HeaderMap> held_trailers_;
+  // A response a filter holds (onResponseHeaders returned kStop without answering).
+  struct HeldResponse {
+    http::ResponseHead head;
+    bool end_stream = false;  // the head ended the response
+    std::string body;
+    bool complete = false;  // the response ended while held
+    std::unique_ptr<common::HeaderMap> trailers;
+    bool paused = false;  // the upstream is not read (body over kMaxHeldBodyBytes)
+  };
+  std::unique_ptr<HeldResponse> held_response_;
   uint64_t last_input_ms_ = 0;
   bool request_complete_ = false;
   bool request_has_body_ = false;
