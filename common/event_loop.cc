@@ -48,6 +48,46 @@ void EventLoop::deferDelete(std::unique_ptr<Deletable> obj) {
   deferred_.push_back(std::move(obj));
 }
 
+void EventLoop::atEndOfIteration(EndOfIterationTask& task) {
+  if (end_tasks_.empty() && !closed_) {
+    if (!idle_ready_) {
+      // Made on first use: a loop that never needs it (most) has one handle less to close.
+      uv_idle_init(&loop_, &idle_);
+      uv_unref(reinterpret_cast<uv_handle_t*>(&idle_));
+      idle_ready_ = true;
+    }
+    uv_idle_start(&idle_, [](uv_idle_t*) {});
+  }
+  end_tasks_.push_back(&task);
+}
+
+void EventLoop::cancelEndOfIteration(EndOfIterationTask& task) noexcept {
+  for (auto* list : {&end_tasks_, &running_tasks_}) {
+    for (EndOfIterationTask*& t : *list) {
+      if (t == &task) {
+        t = nullptr;
+      }
+    }
+  }
+}
+
+void EventLoop::runEndOfIteration() {
+  // A task may register tasks again; a few rounds here, the rest in the next iteration.
+  for (int round = 0; round < 4 && !end_tasks_.empty(); ++round) {
+    running_tasks_.swap(end_tasks_);
+    for (size_t i = 0; i < running_tasks_.size(); ++i) {
+      if (EndOfIterationTask* t = running_tasks_[i]) {
+        running_tasks_[i] = nullptr;
+        t->onEndOfIteration();
+      }
+    }
+    running_tasks_.clear();
+  }
+  if (end_tasks_.empty() && !closed_ && idle_ready_) {
+    uv_idle_stop(&idle_);
+  }
+}
+
 void EventLoop::drainDeferred() {
   // Destructors may defer more deletions; loop until quiet.
   // The two vectors trade places and keep their capacity: a deletion per request costs no
@@ -81,10 +121,13 @@ void EventLoop::onAsync(uv_async_t* h) {
 }
 
 void EventLoop::onCheck(uv_check_t* h) {
-  static_cast<EventLoop*>(h->data)->drainDeferred();
+  auto* self = static_cast<EventLoop*>(h->data);
+  self->runEndOfIteration();
+  self->drainDeferred();
 }
 
 int EventLoop::closeAll() {
+  runEndOfIteration();
   closed_ = true;
   drainDeferred();
   // Let pending close callbacks run, then close whatever is left (including our own handles).

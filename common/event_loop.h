@@ -3,6 +3,8 @@
 //  - deferred deletion: objects are never destroyed inside their own callbacks; deferDelete()
 //    hands them to a uv_check_t that runs after the I/O callbacks of this iteration;
 //  - post(): run a function on this loop's thread from any thread (uv_async_t + queue);
+//  - end-of-iteration tasks: work that several callbacks of one iteration would each do (a
+//    write), done once after all of them (atEndOfIteration);
 //  - a shared read buffer: libuv's alloc callback hands out this loop's slab, and the read
 //    callback consumes or copies the bytes before returning, so one buffer serves every socket.
 // One EventLoop per thread. Not thread-safe except post().
@@ -19,6 +21,15 @@ namespace remora::common {
 class Deletable {
  public:
   virtual ~Deletable() = default;
+};
+
+// A task for EventLoop::atEndOfIteration.
+class EndOfIterationTask {
+ public:
+  virtual void onEndOfIteration() noexcept = 0;
+
+ protected:
+  ~EndOfIterationTask() = default;
 };
 
 class EventLoop {
@@ -39,6 +50,12 @@ class EventLoop {
   // Thread-safe: runs fn on the loop thread, in order.
   void post(std::function<void()> fn);
   void deferDelete(std::unique_ptr<Deletable> obj);
+  // Runs `task` once after the I/O callbacks of this iteration (before deferred deletions),
+  // also when it was registered from a timer or with nothing else to wait for: the loop does
+  // not block in between. Register a task at most once before it runs; a task destroyed
+  // before then must cancel itself.
+  void atEndOfIteration(EndOfIterationTask& task);
+  void cancelEndOfIteration(EndOfIterationTask& task) noexcept;
 
   static constexpr size_t kReadBufferSize = 64 * 1024;
   char* readBuffer() noexcept { return read_buf_.get(); }
@@ -52,10 +69,15 @@ class EventLoop {
   static void onAsync(uv_async_t* h);
   static void onCheck(uv_check_t* h);
   void drainDeferred();
+  void runEndOfIteration();
 
   uv_loop_t loop_;
   uv_async_t async_;
   uv_check_t check_;
+  uv_idle_t idle_;  // started while tasks wait: the poll does not block
+  bool idle_ready_ = false;
+  std::vector<EndOfIterationTask*> end_tasks_;
+  std::vector<EndOfIterationTask*> running_tasks_;
   std::mutex mu_;
   std::vector<std::function<void()>> posted_;
   bool stop_requested_ = false;

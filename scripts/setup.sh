@@ -12,7 +12,7 @@ APT_PKGS=(build-essential cmake pkg-config libuv1-dev libprotobuf-dev protobuf-c
           clang libclang-rt-14-dev)
 # clang builds the ASan+UBSan tree (it compiles it in about two thirds of GCC's time) and the
 # libFuzzer targets. Peers and load tools for test/bench (only with --bench).
-BENCH_PKGS=(wrk nginx-light haproxy util-linux)
+BENCH_PKGS=(wrk nginx-light haproxy util-linux nghttp2-client nghttp2-proxy)
 FUZZ_PKGS=()
 # The Kubernetes tests (only with --k8s): Go and the Debian source of kube-apiserver's
 # dependencies (test/k8s/build-apiserver.sh builds it), etcd, and kubectl's package when absent.

@@ -286,7 +286,7 @@ Result<std::shared_ptr<const Snapshot>> buildSnapshot(const cfg::Bootstrap& conf
     cc.connect_timeout_ms = xds::durationMsOr(c.connect_timeout(), 5000);
     cc.idle_timeout_ms = xds::durationMsOr(c.idle_timeout(), 60000);
     cc.request_timeout_ms = xds::durationMsOr(c.request_timeout(), 15000);
-    cc.max_idle_per_endpoint = c.max_idle_per_endpoint() ? c.max_idle_per_endpoint() : 64;
+    cc.max_idle_per_endpoint = c.max_idle_per_endpoint() ? c.max_idle_per_endpoint() : 1024;
     cc.max_connections_per_endpoint =
         c.max_connections_per_endpoint() ? c.max_connections_per_endpoint() : 1024;
     switch (c.protocol()) {

@@ -67,7 +67,7 @@ struct ClusterConfig {
   uint64_t connect_timeout_ms = 5000;
   uint64_t idle_timeout_ms = 60000;
   uint64_t request_timeout_ms = 15000;  // 0: none
-  uint32_t max_idle_per_endpoint = 64;
+  uint32_t max_idle_per_endpoint = 1024;
   uint32_t max_connections_per_endpoint = 1024;
   enum class Protocol : uint8_t { kHttp1, kHttp2, kUseDownstream } protocol = Protocol::kHttp1;
 

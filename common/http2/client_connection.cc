@@ -27,7 +27,7 @@ class ClientConnection::ClientStream final : public StreamEncoderImpl<http::Requ
       return;
     }
     id_ = id;
-    conn_.sendPending();
+    conn_.scheduleSend();
   }
 
   void onField(std::string_view name, std::string_view value) noexcept override {

@@ -20,7 +20,7 @@ class ServerConnection::ServerStream final : public StreamEncoderImpl<http::Resp
     encodeResponseHead(head, nv);
     nghttp2_submit_headers(conn_.session_, NGHTTP2_FLAG_NONE, id_, nullptr, nv.data(), nv.size(),
                            nullptr);
-    conn_.sendPending();
+    conn_.scheduleSend();
   }
 
   void encodeHeaders(const http::ResponseHead& head, bool end_stream) noexcept override {
@@ -37,7 +37,7 @@ class ServerConnection::ServerStream final : public StreamEncoderImpl<http::Resp
       nghttp2_data_provider p = conn_.provider(*this);
       nghttp2_submit_response(conn_.session_, id_, nv.data(), nv.size(), &p);
     }
-    conn_.sendPending();
+    conn_.scheduleSend();
   }
 
   void closeAfterResponse() noexcept override {}

@@ -96,7 +96,7 @@ void Stream::encodeData(std::string_view data, bool end_stream) noexcept {
     deferred_ = false;
     nghttp2_session_resume_data(session_.raw(), id_);
   }
-  session_.sendPending();  // may retire this stream: nothing after it
+  session_.scheduleSend();  // may retire this stream: nothing after it
 }
 
 void Stream::encodeTrailers(const common::HeaderMap& trailers) noexcept {
@@ -118,7 +118,7 @@ void Stream::resetStream(http::StreamResetReason reason) noexcept {
   } else {
     session_.closeStream(*this, NGHTTP2_CANCEL);  // never submitted: nothing to tell the peer
   }
-  session_.sendPending();  // may retire this stream: nothing after it
+  session_.scheduleSend();  // may retire this stream: nothing after it
 }
 
 void Stream::readDisable(bool disable) noexcept {
@@ -128,16 +128,19 @@ void Stream::readDisable(bool disable) noexcept {
   }
   nghttp2_session_consume_stream(session_.raw(), id_, unconsumed_);
   unconsumed_ = 0;
-  session_.sendPending();
+  session_.scheduleSend();
 }
 
 // ---- Session ------------------------------------------------------------------------------
 
 Session::Session(common::TcpConnection& conn, const Settings& settings, const Http2Stats& stats,
                  common::StatsShard& shard) noexcept
-    : conn_(conn), settings_(settings), stats_(stats), shard_(shard) {}
+    : conn_(conn), loop_(conn.loop()), settings_(settings), stats_(stats), shard_(shard) {}
 
 Session::~Session() {
+  if (own_cork_) {
+    loop_.cancelEndOfIteration(*this);
+  }
   for (auto& s : streams_) {
     if (s->id_ >= 0) {
       nghttp2_session_set_stream_user_data(session_, s->id_, nullptr);
@@ -329,6 +332,23 @@ bool Session::dispatchBytes(const char* data, size_t len) noexcept {
   }
   sendPending();
   return error_ == http::CodecError::kNone;
+}
+
+void Session::scheduleSend() noexcept {
+  if (dispatching_ || closed_) {
+    return;
+  }
+  if (!own_cork_ && !conn_.corked()) {
+    conn_.cork();
+    own_cork_ = true;
+    loop_.atEndOfIteration(*this);
+  }
+  sendPending();
+}
+
+void Session::onEndOfIteration() noexcept {
+  own_cork_ = false;
+  conn_.uncork();  // (a no-op when someone uncorked it meanwhile)
 }
 
 void Session::sendPending() noexcept {

@@ -22,6 +22,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/event_loop.h"
 #include "common/http/codec.h"
 #include "common/http2/headers.h"
 #include "common/http2/http2_stats.h"
@@ -112,7 +113,7 @@ class Stream {
 };
 
 // The shared Connection part. Subclasses create streams and add their side's rules.
-class Session {
+class Session : private common::EndOfIterationTask {
  public:
   Session(common::TcpConnection& conn, const Settings& settings, const Http2Stats& stats,
           common::StatsShard& shard) noexcept;
@@ -130,6 +131,11 @@ class Session {
       http::StreamResetReason reason = http::StreamResetReason::kConnectionTermination) noexcept;
   // Sends what nghttp2 has queued (not while inside dispatch: dispatch flushes at its end).
   void sendPending() noexcept;
+  // The same for a stream's frames, with the socket corked until the end of this loop
+  // iteration: what the streams give from several callbacks of one iteration (responses coming
+  // back from several upstream reads) leaves in one write. nghttp2's state advances now as
+  // with sendPending(). Inside dispatch: nothing to do (dispatch flushes at its end).
+  void scheduleSend() noexcept;
 
   const Settings& settings() const noexcept { return settings_; }
   nghttp2_session* raw() noexcept { return session_; }
@@ -195,7 +201,11 @@ class Session {
   static ssize_t readDataCb(nghttp2_session*, int32_t stream_id, uint8_t* buf, size_t length,
                             uint32_t* flags, nghttp2_data_source* source, void* user);
 
+  void onEndOfIteration() noexcept override;
+
   common::TcpConnection& conn_;
+  common::EventLoop& loop_;
+  bool own_cork_ = false;  // we corked conn_ and uncork it at the end of the iteration
   Settings settings_;
   const Http2Stats& stats_;
   common::StatsShard& shard_;
