@@ -470,8 +470,9 @@ void Router::endTry(bool observed, filters::outlier::Outcome outcome, bool error
     return;
   }
   endpoint_cfg_->host->active_requests.fetch_sub(1, std::memory_order_relaxed);
+  // (An answered try's clock reading is from its response head: ejection times are in seconds.)
   if (observed && recordEndpointOutcome(*cluster_, *endpoint_cfg_, stream_.worker().stats(),
-                                        outcome, errored, nowNs())) {
+                                        outcome, errored, try_answered_ ? answered_ns_ : nowNs())) {
     stream_.info().note("outlier detection ejected " + endpoint_cfg_->address_text);
   }
 }
@@ -755,9 +756,9 @@ bool Router::onResponseHeaders(const http::ResponseHead& head, bool end_stream) 
   try_answered_ = true;
   try_outcome_ = filters::outlier::classifyStatus(status);
   if (endpoint_cfg_ != nullptr) {
-    uint64_t now = nowNs();
-    endpoint_cfg_->host->observeLatency(static_cast<double>(now - try_start_ns_) / 1000.0, now,
-                                        cluster_->ewma_decay_ns);
+    answered_ns_ = nowNs();
+    endpoint_cfg_->host->observeLatency(static_cast<double>(answered_ns_ - try_start_ns_) / 1000.0,
+                                        answered_ns_, cluster_->ewma_decay_ns);
   }
   if (retry_policy_ != nullptr && retry_policy_->enabled() &&
       retry_policy_->retriesStatus(status) && retries_ < retry_policy_->num_retries) {

@@ -149,7 +149,8 @@ class Router {
   int last_failed_endpoint_ = -1;
   bool has_hash_ = false;
   uint64_t hash_ = 0;
-  std::optional<common::Timer> timer_;            // request / per-try / body-read deadlines
+  std::optional<common::Timer> timer_;  // request / per-try / body-read deadlines
+  uint64_t answered_ns_ = 0;  // when the current try's response head came (with try_answered_)
   uint64_t armed_deadline_ms_ = 0;                // the loop time timer_ runs to; 0: stopped
   std::unique_ptr<common::Timer> backoff_timer_;  // the wait before a retry
   std::unique_ptr<common::Timer> idle_timer_;     // the route's stream idle timeout
