@@ -15,7 +15,8 @@ namespace remora::filters {
 class FilterChain {
  public:
   // Creates the stream's filters from `factories` (empty: a chain that always continues) and
-  // collects their hooks().
+  // collects their hooks(). The factories must outlive the filters (a snapshot's do: its
+  // streams pin it), since a filter may keep a reference to its factory's config.
   void start(const FilterFactories& factories);
   // Whether some filter asked for this optional hook: the caller skips the run* call when not.
   bool wants(Hook hook) const noexcept { return (hooks_ & hook) != 0; }

@@ -262,8 +262,9 @@ TEST_F(ChainTest, AReplacedBodyPieceIsWhatLaterFiltersAndTheCallerSee) {
 
 // The example filter of docs/writing-a-filter.md.
 TEST_F(ChainTest, BodyLimitAnswers413OnceTheBodyCrossesTheLimit) {
-  chain.start({std::make_shared<body_limit::BodyLimitFactory>(body_limit::BodyLimitConfig{10}),
-               recorder("after")});
+  // The factory outlives the stream's filters, as a snapshot's factories do.
+  auto limit = std::make_shared<body_limit::BodyLimitFactory>(body_limit::BodyLimitConfig{10});
+  chain.start({limit, recorder("after")});
   EXPECT_TRUE(chain.wants(kRequestDataHook));
   EXPECT_TRUE(chain.runRequestHeaders(request, ctx));  // no content-length: the body decides
   std::string_view piece = "123456";
@@ -279,14 +280,16 @@ TEST_F(ChainTest, BodyLimitAnswers413OnceTheBodyCrossesTheLimit) {
 }
 
 TEST_F(ChainTest, BodyLimitAnswersAtOnceFromContentLengthAndReportsTheBodyInTrailers) {
-  chain.start({std::make_shared<body_limit::BodyLimitFactory>(body_limit::BodyLimitConfig{10})});
+  // The factory outlives the streams' filters, as a snapshot's factories do.
+  auto limit = std::make_shared<body_limit::BodyLimitFactory>(body_limit::BodyLimitConfig{10});
+  chain.start({limit});
   request.content_length = 11;
   EXPECT_FALSE(chain.runRequestHeaders(request, ctx));
   EXPECT_EQ(ctx.reply_status, 413);
 
   FilterChain second;
   ChainCtx ctx2(second);
-  second.start({std::make_shared<body_limit::BodyLimitFactory>(body_limit::BodyLimitConfig{10})});
+  second.start({limit});
   request.content_length = 4;
   EXPECT_TRUE(second.runRequestHeaders(request, ctx2));
   std::string_view piece = "abcd";
