@@ -209,16 +209,13 @@ void ActiveStream::resume() noexcept {
     body.swap(held_body_);
     std::string_view data = body;
     bool end = request_complete_ && held_trailers_ == nullptr;
-    if (!filters_.wants(filters::kRequestDataHook) || filterRequestData(data, end)) {
+    if (filterRequestData(data, end)) {
       router_.decodeData(data, end);
     }
   }
   if (held_trailers_ != nullptr && !finished_ && !response_complete_) {
-    if (!filters_.wants(filters::kRequestTrailersHook) ||
-        filters_.runRequestTrailers(*held_trailers_, *this)) {
+    if (filterRequestTrailers(*held_trailers_)) {
       router_.decodeTrailers(*held_trailers_);
-    } else {
-      filterStopped("request trailers");
     }
     held_trailers_.reset();
   }
@@ -270,7 +267,7 @@ void ActiveStream::decodeData(std::string_view data, bool end_stream) noexcept {
   if (response_complete_ || !routed_) {
     return;  // answered locally: the body is read and dropped
   }
-  if (filters_.wants(filters::kRequestDataHook) && !filterRequestData(data, end_stream)) {
+  if (!filterRequestData(data, end_stream)) {
     return;
   }
   router_.decodeData(data, end_stream);
@@ -285,15 +282,16 @@ void ActiveStream::decodeTrailers(common::HeaderMap& trailers) noexcept {
   if (response_complete_ || !routed_) {
     return;
   }
-  if (filters_.wants(filters::kRequestTrailersHook) &&
-      !filters_.runRequestTrailers(trailers, *this)) {
-    filterStopped("request trailers");
+  if (!filterRequestTrailers(trailers)) {
     return;
   }
   router_.decodeTrailers(trailers);
 }
 
 bool ActiveStream::filterRequestData(std::string_view& data, bool end_stream) noexcept {
+  if (!filters_.wants(filters::kRequestDataHook)) {
+    return true;
+  }
   if (!filters_.runRequestData(data, end_stream, *this)) {
     filterStopped("request body");
     return false;
@@ -302,11 +300,32 @@ bool ActiveStream::filterRequestData(std::string_view& data, bool end_stream) no
 }
 
 bool ActiveStream::filterResponseData(std::string_view& data, bool end_stream) noexcept {
+  if (!filters_.wants(filters::kResponseDataHook)) {
+    return true;
+  }
   if (!filters_.runResponseData(data, end_stream, *this)) {
     filterStopped("response body");
     return false;
   }
   return !data.empty() || end_stream;
+}
+
+bool ActiveStream::filterRequestTrailers(common::HeaderMap& trailers) noexcept {
+  if (!filters_.wants(filters::kRequestTrailersHook) ||
+      filters_.runRequestTrailers(trailers, *this)) {
+    return true;
+  }
+  filterStopped("request trailers");
+  return false;
+}
+
+bool ActiveStream::filterResponseTrailers(common::HeaderMap& trailers) noexcept {
+  if (!filters_.wants(filters::kResponseTrailersHook) ||
+      filters_.runResponseTrailers(trailers, *this)) {
+    return true;
+  }
+  filterStopped("response trailers");
+  return false;
 }
 
 void ActiveStream::filterStopped(const char* what) noexcept {
@@ -472,7 +491,7 @@ void ActiveStream::encodeUpstreamData(std::string_view data, bool end_stream) no
     }
     return;
   }
-  if (filters_.wants(filters::kResponseDataHook) && !filterResponseData(data, end_stream)) {
+  if (!filterResponseData(data, end_stream)) {
     return;
   }
   info_->bytes_sent += data.size();
@@ -496,9 +515,7 @@ void ActiveStream::encodeUpstreamTrailers(common::HeaderMap& trailers) noexcept 
     held_response_->complete = true;
     return;
   }
-  if (filters_.wants(filters::kResponseTrailersHook) &&
-      !filters_.runResponseTrailers(trailers, *this)) {
-    filterStopped("response trailers");
+  if (!filterResponseTrailers(trailers)) {
     return;
   }
   response_complete_ = true;

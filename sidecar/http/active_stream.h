@@ -133,11 +133,14 @@ class ActiveStream final : public common::Recycled<ActiveStream>,
   void forwardRequest() noexcept;
   void updateReadDisable() noexcept;
   // ---- the filters' body and trailers hooks, and a response a filter holds ----
-  // Runs the request / response body hooks on `data` (replaced by what they pass on); false
-  // when nothing is to be passed on (a filter stopped, or dropped a piece that does not end
-  // the body).
+  // Runs the request / response body hooks on `data` (replaced by what they pass on) when a
+  // filter of the chain asked for them; false when nothing is to be passed on (a filter
+  // stopped, or dropped a piece that does not end the body).
   bool filterRequestData(std::string_view& data, bool end_stream) noexcept;
   bool filterResponseData(std::string_view& data, bool end_stream) noexcept;
+  // The same for trailers: false when a filter stopped them.
+  bool filterRequestTrailers(common::HeaderMap& trailers) noexcept;
+  bool filterResponseTrailers(common::HeaderMap& trailers) noexcept;
   // A body or trailers hook returned kStop: the contract says it answered; if it did not, the
   // stream is reset.
   void filterStopped(const char* what) noexcept;
