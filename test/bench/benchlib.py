@@ -568,13 +568,17 @@ def markdown(path, rows_csv):
     if idle_rows:
         out.append("**RSS with idle keep-alive connections open**")
         out.append("")
-        out.append("| row | connections | RSS idle MiB | RSS with connections MiB | open at end |")
-        out.append("|---|---:|---:|---:|---:|")
+        out.append("| row | connections | RSS idle MiB | RSS just before MiB | RSS with connections MiB "
+                   "| KiB per connection | open at end |")
+        out.append("|---|---:|---:|---:|---:|---:|---:|")
         for n, r in idle_rows:
             ic = r["idle_conns"]
-            out.append("| %s | %s | %s | %s | %s |" % (
+            before = ic.get("rss_before_kib")
+            out.append("| %s | %s | %s | %s | %s | %s | %s |" % (
                 n, fmt_num(ic.get("opened")), fmt_num(r.get("idle_rss_mib"), 1),
-                fmt_num(ic.get("rss_mib"), 1), fmt_num(ic.get("open_at_end"))))
+                fmt_num(float(before) / 1024 if before is not None else None, 1),
+                fmt_num(ic.get("rss_mib"), 1), fmt_num(ic.get("kib_per_conn"), 2),
+                fmt_num(ic.get("open_at_end"))))
         out.append("")
     print("\n".join(out))
 

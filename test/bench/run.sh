@@ -484,10 +484,13 @@ done
 
 # ------------------------------------------------ idle connections RSS ----
 idle_rss() { # ROW: RSS with $IDLE_CONNS idle keep-alive connections open
-  local row=$1 port=${ROW_PORT[$1]} pid=${ROW_PID[$1]} ready stop hpid i best=0 r
+  local row=$1 port=${ROW_PORT[$1]} pid=${ROW_PID[$1]} ready stop hpid i best=0 r before
   ready=$TMP/idle-$row.ready
   stop=$TMP/idle-$row.stop
   alive "$pid" || { log "$row not running: idle-connection reading skipped"; return 0; }
+  # The cost of a connection: RSS with them open minus RSS just before (after the load runs,
+  # so neither reading counts what the load left behind).
+  before=$(py rss "$pid")
   log "$row: opening $IDLE_CONNS idle keep-alive connections"
   start_bg "idle-$row" timeout -k 5 120 taskset -c "$LOAD_CPU" "$PY" "$HERE/idleconns.py" \
     --port "$port" --conns "$IDLE_CONNS" --ready-file "$ready" --stop-file "$stop" \
@@ -512,9 +515,11 @@ idle_rss() { # ROW: RSS with $IDLE_CONNS idle keep-alive connections open
   touch "$stop"
   wait_exit "$hpid" 50
   stop_tree "$hpid"
-  py emit idle_conns row="$row" conns="$IDLE_CONNS" rss_kib="$best" \
-    rss_mib="$(awk -v k="$best" 'BEGIN{printf "%.1f", k/1024}')" "@$TMP/idle-$row.out" >>"$JSONL"
-  log "$row: RSS with $IDLE_CONNS idle connections: $((best / 1024)) MiB"
+  py emit idle_conns row="$row" conns="$IDLE_CONNS" rss_kib="$best" rss_before_kib="$before" \
+    rss_mib="$(awk -v k="$best" 'BEGIN{printf "%.1f", k/1024}')" \
+    kib_per_conn="$(awk -v a="$best" -v b="$before" -v n="$IDLE_CONNS" 'BEGIN{printf "%.2f", (a-b)/n}')" \
+    "@$TMP/idle-$row.out" >>"$JSONL"
+  log "$row: RSS with $IDLE_CONNS idle connections: $((best / 1024)) MiB ($(((best - before) * 1000 / IDLE_CONNS)) bytes each)"
 }
 
 for row in "${ROWS[@]}"; do
