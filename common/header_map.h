@@ -54,6 +54,11 @@ class HeaderMap {
 
   // Drops every header; keeps the capacity for the next message on the connection.
   void clear() noexcept;
+  // Drops every header and gives the storage to this thread's spare buffers (common/recycled.h)
+  // for the next map that fills: an idle connection's maps then hold no memory.
+  void release() noexcept;
+  // An empty map without storage takes spare buffers, if the thread has some.
+  void reuseSpare() noexcept;
 
   void add(std::string_view name, std::string_view value);
   // Replaces every header of this name with one entry (appended when absent).

@@ -21,7 +21,9 @@ void MessageHead::clear() noexcept {
 }
 
 namespace {
-inline Http1Parser* self(llhttp_t* p) { return static_cast<Http1Parser*>(p->data); }
+inline Http1Parser* self(llhttp_t* p) {
+  return static_cast<Http1Parser*>(p->data);
+}
 
 // The methods llhttp parses as HTTP ones; its other methods (RTSP's, PRI) are not HTTP/1.
 bool isHttpMethod(uint8_t m) noexcept {
@@ -96,25 +98,45 @@ bool parseRequestLine(std::string_view line, MessageHead& head) {
 }
 }  // namespace
 
+const llhttp_settings_t& Http1Parser::settings() noexcept {
+  static const llhttp_settings_t shared = [] {
+    llhttp_settings_t s;
+    llhttp_settings_init(&s);
+    s.on_message_begin = onMessageBeginCb;
+    s.on_url = onUrlCb;
+    s.on_status = onStatusCb;
+    s.on_method = onMethodCb;
+    s.on_method_complete = onMethodCompleteCb;
+    s.on_header_field = onHeaderFieldCb;
+    s.on_header_value = onHeaderValueCb;
+    s.on_header_value_complete = onHeaderValueCompleteCb;
+    s.on_headers_complete = onHeadersCompleteCb;
+    s.on_body = onBodyCb;
+    s.on_message_complete = onMessageCompleteCb;
+    return s;
+  }();
+  return shared;
+}
+
 Http1Parser::Http1Parser(Kind kind, Callbacks& callbacks, ParserLimits limits) noexcept
     : kind_(kind), cb_(callbacks), limits_(limits) {
-  llhttp_settings_init(&settings_);
-  settings_.on_message_begin = onMessageBeginCb;
-  settings_.on_url = onUrlCb;
-  settings_.on_status = onStatusCb;
-  settings_.on_method = onMethodCb;
-  settings_.on_method_complete = onMethodCompleteCb;
-  settings_.on_header_field = onHeaderFieldCb;
-  settings_.on_header_value = onHeaderValueCb;
-  settings_.on_header_value_complete = onHeaderValueCompleteCb;
-  settings_.on_headers_complete = onHeadersCompleteCb;
-  settings_.on_body = onBodyCb;
-  settings_.on_message_complete = onMessageCompleteCb;
   reset();
 }
 
+const HeaderMap& Http1Parser::trailers() const noexcept {
+  static const HeaderMap kNone;
+  return trailers_ != nullptr ? *trailers_ : kNone;
+}
+
+HeaderMap& Http1Parser::trailers() noexcept {
+  if (trailers_ == nullptr) {
+    trailers_ = std::make_unique<HeaderMap>();
+  }
+  return *trailers_;
+}
+
 void Http1Parser::reset() noexcept {
-  llhttp_init(&parser_, kind_ == Kind::kRequest ? HTTP_REQUEST : HTTP_RESPONSE, &settings_);
+  llhttp_init(&parser_, kind_ == Kind::kRequest ? HTTP_REQUEST : HTTP_RESPONSE, &settings());
   parser_.data = this;
   error_ = Error::kNone;
   in_message_ = false;
@@ -256,8 +278,10 @@ int Http1Parser::addHeaderBytes(size_t n) noexcept {
 int Http1Parser::onMessageBeginCb(llhttp_t* p) {
   Http1Parser* s = self(p);
   s->head_.clear();
-  if (s->trailers_.byteSize() != 0 || !s->trailers_.entries().empty()) {
-    s->trailers_.clear();
+  s->head_.headers.reuseSpare();  // (when an idle connection gave its buffers away)
+  if (s->trailers_ != nullptr &&
+      (s->trailers_->byteSize() != 0 || !s->trailers_->entries().empty())) {
+    s->trailers_->clear();
   }
   s->header_bytes_ = 0;
   s->in_message_ = true;
@@ -507,31 +531,56 @@ bool codingsNameChunked(std::string_view codings) noexcept {
 
 std::string_view reasonPhrase(int status) noexcept {
   switch (status) {
-    case 100: return "Continue";
-    case 101: return "Switching Protocols";
-    case 200: return "OK";
-    case 201: return "Created";
-    case 202: return "Accepted";
-    case 204: return "No Content";
-    case 206: return "Partial Content";
-    case 301: return "Moved Permanently";
-    case 302: return "Found";
-    case 304: return "Not Modified";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 413: return "Payload Too Large";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    default: return "Unknown";
+    case 100:
+      return "Continue";
+    case 101:
+      return "Switching Protocols";
+    case 200:
+      return "OK";
+    case 201:
+      return "Created";
+    case 202:
+      return "Accepted";
+    case 204:
+      return "No Content";
+    case 206:
+      return "Partial Content";
+    case 301:
+      return "Moved Permanently";
+    case 302:
+      return "Found";
+    case 304:
+      return "Not Modified";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 408:
+      return "Request Timeout";
+    case 413:
+      return "Payload Too Large";
+    case 429:
+      return "Too Many Requests";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 500:
+      return "Internal Server Error";
+    case 501:
+      return "Not Implemented";
+    case 502:
+      return "Bad Gateway";
+    case 503:
+      return "Service Unavailable";
+    case 504:
+      return "Gateway Timeout";
+    default:
+      return "Unknown";
   }
 }
 

@@ -15,6 +15,7 @@
 #include <llhttp.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -34,10 +35,10 @@ struct MessageHead {
   uint8_t version_major = 1;
   uint8_t version_minor = 1;
   HeaderMap headers;
-  bool keep_alive = true;        // per version and Connection header
-  bool chunked = false;          // Transfer-Encoding: chunked
-  int64_t content_length = -1;   // -1: no Content-Length
-  bool upgrade = false;          // requests: Upgrade asked; responses: 101 switching
+  bool keep_alive = true;       // per version and Connection header
+  bool chunked = false;         // Transfer-Encoding: chunked
+  int64_t content_length = -1;  // -1: no Content-Length
+  bool upgrade = false;         // requests: Upgrade asked; responses: 101 switching
   // Transfer-Encoding was present (chunked or not). With `chunked` false this is a body coded
   // otherwise and delimited by the connection's end (responses only: such requests are errors).
   bool transfer_encoding = false;
@@ -64,10 +65,10 @@ class Http1Parser {
  public:
   enum class Kind : uint8_t { kRequest, kResponse };
   enum class Status : uint8_t {
-    kOk,          // every byte consumed
-    kPaused,      // a callback asked to pause; `consumed` bytes used, call resume() then feed rest
-    kUpgrade,     // the message switched protocols; bytes after `consumed` belong to the tunnel
-    kError,       // malformed input; see error()
+    kOk,       // every byte consumed
+    kPaused,   // a callback asked to pause; `consumed` bytes used, call resume() then feed rest
+    kUpgrade,  // the message switched protocols; bytes after `consumed` belong to the tunnel
+    kError,    // malformed input; see error()
   };
   // kUnknownMethod: a well-formed request line with a method llhttp cannot parse (answer 501).
   enum class Error : uint8_t { kNone, kBadMessage, kHeadersTooLarge, kUnknownMethod };
@@ -124,12 +125,16 @@ class Http1Parser {
   // The trailer fields of the current chunked message, as received (nothing is removed: see
   // appendLastChunk for what may be forwarded). Complete from onMessageComplete on and valid
   // until the next message begins; empty for other messages. Never part of head().headers.
-  const HeaderMap& trailers() const noexcept { return trailers_; }
-  HeaderMap& trailers() noexcept { return trailers_; }
+  // Kept only by a parser that met a trailer section: an idle connection does not pay for it.
+  bool hasTrailers() const noexcept { return trailers_ != nullptr && trailers_->size() != 0; }
+  const HeaderMap& trailers() const noexcept;
+  HeaderMap& trailers() noexcept;
   // After onMessageComplete: may the connection carry another message?
   bool shouldKeepAlive() const noexcept { return llhttp_should_keep_alive(&parser_) != 0; }
 
  private:
+  // The callbacks below, in llhttp's form (one table for every parser).
+  static const llhttp_settings_t& settings() noexcept;
   static int onMessageBeginCb(llhttp_t* p);
   static int onUrlCb(llhttp_t* p, const char* at, size_t len);
   static int onStatusCb(llhttp_t* p, const char* at, size_t len);
@@ -144,19 +149,18 @@ class Http1Parser {
 
   int addHeaderBytes(size_t n) noexcept;
   // The header map being filled: the head's, or the trailers once the head is done.
-  HeaderMap& fieldsInProgress() noexcept { return head_done_ ? trailers_ : head_.headers; }
+  HeaderMap& fieldsInProgress() noexcept { return head_done_ ? trailers() : head_.headers; }
   // llhttp stopped at a method it does not know: collect the request line (llhttp's state is
   // an error from here on) and decide between kUnknownMethod and kBadMessage.
   Result startMethodLine(const char* data, size_t len) noexcept;
   Result continueMethodLine(const char* data, size_t len) noexcept;
 
-  llhttp_t parser_;
-  llhttp_settings_t settings_;
+  llhttp_t parser_;  // its settings (the callbacks below) are shared by every parser
   Kind kind_;
   Callbacks& cb_;
   ParserLimits limits_;
   MessageHead head_;
-  HeaderMap trailers_;
+  std::unique_ptr<HeaderMap> trailers_;  // null until a message has trailers
   // The request line of an unknown method while it arrives (empty, no allocation, otherwise).
   std::string method_line_;
   bool in_method_line_ = false;

@@ -7,6 +7,9 @@
 //                  the rest go back to the heap).
 //   Recycled<T>:   a base class whose operator new / delete use BlockCache<sizeof(T)>.
 //                  class ActiveStream final : public common::Recycled<ActiveStream>, ... {};
+//   SpareList<T>:  the storage of growable buffers (std::string, std::vector): an object that
+//                  goes idle give()s its buffers, the next one to fill take()s them, so an idle
+//                  keep-alive connection holds none and a busy thread still allocates none.
 //
 // Under AddressSanitizer nothing is kept (every block goes back to the heap), so a use after
 // free is still caught.
@@ -85,6 +88,55 @@ class Recycled {
     } else {
       ::operator delete(p);
     }
+  }
+};
+
+template <typename T, size_t kKeep = 256>
+class SpareList {
+ public:
+  // Leaves `v` empty and without storage; keeps that storage when the thread has room.
+  static void give(T& v) noexcept {
+    if (v.capacity() <= T().capacity()) {
+      return;  // nothing allocated (e.g. a short string in place)
+    }
+#if REMORA_RECYCLE
+    List& l = list();
+    if (!l.gone && l.items.size() < kKeep) {
+      l.items.push_back(std::move(v));
+      v.clear();  // (moved-from: valid, unspecified; in practice already empty)
+      return;
+    }
+#endif
+    T().swap(v);
+  }
+
+  // An empty `v` without storage takes a kept one (unchanged when there is none).
+  static void take(T& v) noexcept {
+#if REMORA_RECYCLE
+    if (v.capacity() > T().capacity()) {
+      return;
+    }
+    List& l = list();
+    if (!l.items.empty()) {
+      v.swap(l.items.back());
+      l.items.pop_back();
+      v.clear();
+    }
+#else
+    (void)v;
+#endif
+  }
+
+ private:
+  struct List {
+    std::vector<T> items;
+    bool gone = false;  // the thread is exiting: nothing more is kept
+    List() { items.reserve(kKeep); }
+    ~List() { gone = true; }
+  };
+  static List& list() {
+    thread_local List l;
+    return l;
   }
 };
 

@@ -12,8 +12,16 @@
 
 namespace remora::common {
 
+// Room for an IPv4 or an IPv6 address: 28 bytes, not sockaddr_storage's 128 (every connection
+// keeps a few addresses). `ss_family` reads the family both kinds begin with.
+union SocketStorage {
+  sockaddr_in6 v6;  // first: value-initialization zeroes the whole union
+  sockaddr_in v4;
+  sa_family_t ss_family;
+};
+
 struct SocketAddress {
-  sockaddr_storage storage{};
+  SocketStorage storage{};
 
   const sockaddr* sa() const noexcept { return reinterpret_cast<const sockaddr*>(&storage); }
   sockaddr* sa() noexcept { return reinterpret_cast<sockaddr*>(&storage); }

@@ -8,8 +8,12 @@ namespace remora::common {
 
 struct TcpConnection::Core {
   uv_tcp_t tcp;
-  uv_write_t write_req;
-  uv_connect_t connect_req;
+  // One request at a time: nothing is written while the connect is in progress (flush waits
+  // for it), so the two share their memory.
+  union {
+    uv_write_t write_req;
+    uv_connect_t connect_req;
+  };
   TcpConnection* owner = nullptr;  // null once the owner is gone: no more handler calls
   EventLoop* loop = nullptr;
   std::string pending;   // bytes not yet handed to libuv

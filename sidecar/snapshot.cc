@@ -282,7 +282,6 @@ Result<std::shared_ptr<const Snapshot>> buildSnapshot(const cfg::Bootstrap& conf
     cc.name = c.name();
     cc.index = static_cast<uint32_t>(snap->clusters.size());
     cc.original_dst = c.type() == cfg::Cluster::ORIGINAL_DST;
-    cc.lb_policy = cfg::Cluster::LbPolicy_Name(c.lb_policy());
     cc.connect_timeout_ms = xds::durationMsOr(c.connect_timeout(), 5000);
     cc.idle_timeout_ms = xds::durationMsOr(c.idle_timeout(), 60000);
     cc.request_timeout_ms = xds::durationMsOr(c.request_timeout(), 15000);

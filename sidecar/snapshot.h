@@ -63,7 +63,6 @@ struct ClusterConfig {
   uint32_t index = 0;
   bool original_dst = false;
   std::vector<EndpointConfig> endpoints;
-  std::string lb_policy = "ROUND_ROBIN";
   uint64_t connect_timeout_ms = 5000;
   uint64_t idle_timeout_ms = 60000;
   uint64_t request_timeout_ms = 15000;  // 0: none

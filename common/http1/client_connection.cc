@@ -231,9 +231,8 @@ bool ClientConnection::onMessageComplete() noexcept {
   http::ResponseDecoder* d = decoder_;  // null when the head ended the response
   endExchange();
   if (d != nullptr) {
-    common::HeaderMap& trailers = parser_.trailers();
-    if (trailers.size() != 0) {
-      d->decodeTrailers(trailers);
+    if (parser_.hasTrailers()) {
+      d->decodeTrailers(parser_.trailers());
     } else {
       d->decodeData({}, true);
     }

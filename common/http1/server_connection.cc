@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "common/http1/wire.h"
+#include "common/recycled.h"
 
 namespace remora::http1 {
 
@@ -248,9 +249,8 @@ bool ServerConnection::onMessageComplete() noexcept {
   request_complete_ = true;
   if (decoder_ != nullptr && !response_complete_ && !request_end_sent_ && !upgrade_request_) {
     request_end_sent_ = true;
-    common::HeaderMap& trailers = parser_.trailers();
-    if (trailers.size() != 0) {
-      decoder_->decodeTrailers(trailers);
+    if (parser_.hasTrailers()) {
+      decoder_->decodeTrailers(parser_.trailers());
     } else {
       decoder_->decodeData({}, true);
     }
@@ -277,6 +277,7 @@ void ServerConnection::encode1xxHeaders(const http::ResponseHead& head) noexcept
 }
 
 void ServerConnection::encodeHeaders(const http::ResponseHead& head, bool end_stream) noexcept {
+  common::SpareList<std::string>::take(scratch_);
   scratch_.clear();
   appendResponseStart(head, scratch_);
   if (head.status == 101 && upgrade_request_) {
@@ -398,6 +399,15 @@ void ServerConnection::endResponse() noexcept {
     decoder_ = nullptr;  // the exchange is over
     stream_callbacks_ = nullptr;
   }
+}
+
+void ServerConnection::releaseIdleBuffers() noexcept {
+  if (in_dispatch_ || decoder_ != nullptr || tunnel_ || !pending_input_.empty()) {
+    return;
+  }
+  request_.headers.release();
+  parser_.head().headers.release();
+  common::SpareList<std::string>::give(scratch_);
 }
 
 void ServerConnection::resetStream(http::StreamResetReason) noexcept {

@@ -102,6 +102,10 @@ class ServerConnection final : public http::ServerConnection,
   // it once the stream that answered is finished (not from inside that stream's encode
   // calls). False on a parse error, as dispatch().
   bool resumePipelined() noexcept;
+  // Between exchanges, with no pipelined bytes waiting: the request and response buffers go to
+  // the thread's spare buffers (common/recycled.h), so an idle keep-alive connection holds
+  // none; the next request takes some back. Not from inside dispatch().
+  void releaseIdleBuffers() noexcept;
   // True when pipelined bytes wait for the current response.
   bool hasPendingInput() const noexcept { return !pending_input_.empty(); }
   // The connection must end now, without a lingering close: a request was cut short, or the

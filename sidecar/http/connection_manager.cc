@@ -10,6 +10,9 @@ namespace remora::sidecar {
 
 namespace {
 
+// Open connections on a listener up to which idle HTTP/1 connections keep their buffers.
+constexpr uint64_t kKeepBuffersUpTo = 128;
+
 constexpr size_t kWriteHighWatermark = 256 * 1024;
 constexpr size_t kWriteLowWatermark = 64 * 1024;
 // Bytes of pipelined input held while a response is outstanding; reading stops beyond it.
@@ -228,6 +231,11 @@ void ConnectionManager::onStreamDone(ActiveStream& stream) noexcept {
   // again, so the connection waits out the drain grace (see armIdleTimer).
   armIdleTimer();
   if (!in_dispatch_) {
+    // With many connections open, an idle one gives its request buffers back (most of its
+    // memory); with few, keeping them saves the handing back and forth on every request.
+    if (runtime_.connections.load(std::memory_order_relaxed) > kKeepBuffersUpTo) {
+      h1_->releaseIdleBuffers();  // (kept when pipelined requests wait)
+    }
     in_dispatch_ = true;
     bool ok = h1_->resumePipelined();
     in_dispatch_ = false;
