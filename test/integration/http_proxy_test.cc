@@ -59,6 +59,33 @@ TEST_F(HttpProxyTest, KeepAliveConnectionCarriesManyRequestsRoundRobin) {
   EXPECT_EQ(by_backend["echo-b"], 5);
 }
 
+// Over 128 connections on a listener, a connection that goes idle gives its request buffers to
+// a per-thread spare list and the next request on any connection takes them (docs/architecture.md
+// "Memory"): every request must still reach the upstream with its own path and headers, in
+// rounds where each connection's buffers were given away in between.
+TEST_F(HttpProxyTest, ManyIdleKeepAliveConnectionsKeepEachRequestIntactAcrossRounds) {
+  constexpr int kConns = 160;
+  std::vector<std::unique_ptr<HttpClient>> clients;
+  for (int i = 0; i < kConns; ++i) {
+    clients.push_back(std::make_unique<HttpClient>(sidecar_.main()));
+  }
+  for (int round = 0; round < 3; ++round) {
+    for (int i = 0; i < kConns; ++i) {
+      const std::string tag = std::to_string(i) + "-" + std::to_string(round);
+      auto r = clients[i]->get("/conn-" + tag,
+                               {{"x-conn-tag", "tag-" + tag + "-" + std::string(40, 'v')}});
+      ASSERT_TRUE(r.isOk()) << tag << ": " << r.status().message();
+      ASSERT_EQ(r.value().status, 200) << tag;
+      EXPECT_NE(r.value().body.find("\"/conn-" + tag + "\""), std::string::npos) << r.value().body;
+      EXPECT_NE(r.value().body.find("tag-" + tag + "-"), std::string::npos) << r.value().body;
+      EXPECT_TRUE(r.value().keep_alive) << tag;
+    }
+  }
+  for (auto& c : clients) {
+    EXPECT_GE(c->fd(), 0) << "every connection stayed open";
+  }
+}
+
 TEST_F(HttpProxyTest, TenMiBBodiesStreamEachWayByteForByte) {
   HttpClient c(sidecar_.main(), 30s);
   std::string body = pattern(12345, 10 * 1024 * 1024);
@@ -195,8 +222,9 @@ TEST_F(HttpProxyTest, RequestIdIsAddedWhenAbsentAndTraceparentPassesThrough) {
   ASSERT_TRUE(r.isOk());
   const std::string& seen = r.value().body;
   EXPECT_NE(seen.find("\"x-request-id\":\""), std::string::npos) << seen;
-  EXPECT_NE(seen.find("\"traceparent\":\"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\""),
-            std::string::npos)
+  EXPECT_NE(
+      seen.find("\"traceparent\":\"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\""),
+      std::string::npos)
       << seen;
   auto kept = c.get("/", {{"X-Request-Id", "my-id-123"}});
   ASSERT_TRUE(kept.isOk());
@@ -208,8 +236,7 @@ TEST_F(HttpProxyTest, InboundAppendsForwardedForAndSetsForwardedProto) {
   auto r = c.get("/", {{"X-Forwarded-For", "203.0.113.9"}, {"X-Forwarded-Proto", "spoofed"}});
   ASSERT_TRUE(r.isOk());
   const std::string& seen = r.value().body;
-  EXPECT_NE(seen.find("\"x-forwarded-for\":\"203.0.113.9, 127.0.0.1\""), std::string::npos)
-      << seen;
+  EXPECT_NE(seen.find("\"x-forwarded-for\":\"203.0.113.9, 127.0.0.1\""), std::string::npos) << seen;
   EXPECT_NE(seen.find("\"x-forwarded-proto\":\"http\""), std::string::npos) << seen;
 }
 
@@ -226,13 +253,22 @@ TEST_F(HttpProxyTest, MalformedRequestsGet4xxAndTheProxyKeepsServing) {
   std::vector<BadCase> cases = {
       {"bad request line", "NOT HTTP AT ALL\r\n\r\n", 400, "bad-request"},
       {"bad version", "GET / HTTP/7.7\r\nHost: x\r\n\r\n", 400, "bad-request"},
-      {"CL and TE", "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400, "bad-request"},
-      {"two CLs", "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab", 400, "bad-request"},
-      {"bad chunk size", "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nxyz\r\nabc\r\n0\r\n\r\n", 400, "bad-request"},
-      {"space before colon", "GET / HTTP/1.1\r\nHost: x\r\nContent-Length : 0\r\n\r\n", 400, "bad-request"},
+      {"CL and TE",
+       "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: "
+       "chunked\r\n\r\n0\r\n\r\n",
+       400, "bad-request"},
+      {"two CLs", "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
+       400, "bad-request"},
+      {"bad chunk size",
+       "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nxyz\r\nabc\r\n0\r\n\r\n",
+       400, "bad-request"},
+      {"space before colon", "GET / HTTP/1.1\r\nHost: x\r\nContent-Length : 0\r\n\r\n", 400,
+       "bad-request"},
       {"obs-fold", "GET / HTTP/1.1\r\nHost: x\r\nX-A: 1\r\n 2\r\n\r\n", 400, "bad-request"},
       {"no host on 1.1", "GET / HTTP/1.1\r\n\r\n", 400, "bad-request"},
-      {"header over 60 KiB", "GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(70 * 1024, 'a') + "\r\n\r\n", 431, "header-too-large"},
+      {"header over 60 KiB",
+       "GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(70 * 1024, 'a') + "\r\n\r\n", 431,
+       "header-too-large"},
   };
   std::string many = "GET / HTTP/1.1\r\nHost: x\r\n";
   for (int i = 0; i < 101; ++i) {
@@ -303,7 +339,8 @@ listeners:
 - {name: main, address: 127.0.0.1:0, direction: INBOUND, route_config: r}
 static_resources:
   clusters:
-  - {name: slow, endpoints: [{address: )" + e.address + R"(}]}
+  - {name: slow, endpoints: [{address: )" +
+                     e.address + R"(}]}
   routes:
   - name: r
     virtual_hosts:
@@ -465,8 +502,10 @@ listeners:
 - {name: outbound, address: 127.0.0.1:0, direction: OUTBOUND, route_config: out}
 static_resources:
   clusters:
-  - {name: orders, endpoints: [{address: )" + orders_.address + R"(}]}
-  - {name: catalog, endpoints: [{address: )" + catalog_.address + R"(}]}
+  - {name: orders, endpoints: [{address: )" +
+                       orders_.address + R"(}]}
+  - {name: catalog, endpoints: [{address: )" +
+                       catalog_.address + R"(}]}
   routes:
   - name: out
     virtual_hosts:
@@ -509,7 +548,8 @@ TEST_F(RoutingTest, HostPathMethodAndHeaderSelectTheCluster) {
 TEST_F(RoutingTest, AbsoluteFormRequestsRouteByTheirAuthority) {
   // What `curl -x 127.0.0.1:15001 http://orders:8080/x` sends.
   HttpClient c(sidecar_.listeners.at("outbound"));
-  ASSERT_TRUE(c.sendRaw("GET http://orders:8080/path?q=1 HTTP/1.1\r\nHost: orders:8080\r\n\r\n").isOk());
+  ASSERT_TRUE(
+      c.sendRaw("GET http://orders:8080/path?q=1 HTTP/1.1\r\nHost: orders:8080\r\n\r\n").isOk());
   auto r = c.readResponseRaw();
   ASSERT_TRUE(r.isOk());
   EXPECT_EQ(r.value().status, 200);

@@ -1,4 +1,5 @@
 #include "common/header_map.h"
+#include "common/recycled.h"
 
 #include <gtest/gtest.h>
 
@@ -126,6 +127,37 @@ TEST(HeaderMapTest, ParsedEntriesAreClassifiedWhenComplete) {
   EXPECT_EQ(h.finishEntry(), Wk::kNone);
   EXPECT_EQ(h.get(Wk::kXRemoraAttempt), "2");
   EXPECT_EQ(h.get("x-other"), "v");
+}
+
+}  // namespace
+}  // namespace remora::common
+
+namespace remora::common {
+namespace {
+
+TEST(HeaderMapSpareTest, ReleasedMapIsEmptyAndUsableAndItsStorageGoesToTheNextMap) {
+  HeaderMap a;
+  a.add("host", "example.com");
+  a.add("x-long", std::string(200, 'x'));
+  a.release();
+  EXPECT_EQ(a.size(), 0u);
+  EXPECT_EQ(a.byteSize(), 0u);
+  EXPECT_FALSE(a.has(Wk::kHost));
+  EXPECT_EQ(a.entries().capacity(), 0u) << "a released map holds no storage";
+
+  HeaderMap b;
+  b.reuseSpare();
+#if REMORA_RECYCLE
+  EXPECT_GT(b.entries().capacity(), 0u) << "the spare storage was taken";
+#endif
+  b.add("host", "b.example");
+  EXPECT_EQ(b.get(Wk::kHost), "b.example");
+  EXPECT_EQ(b.size(), 1u);
+
+  a.add("host", "again");  // the released map fills again from nothing
+  EXPECT_EQ(a.get("host"), "again");
+  b.release();
+  a.release();
 }
 
 }  // namespace
