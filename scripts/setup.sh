@@ -9,8 +9,9 @@ APT_PKGS=(build-essential cmake pkg-config libuv1-dev libprotobuf-dev protobuf-c
           libspdlog-dev libfmt-dev libyaml-cpp-dev libgtest-dev libgmock-dev libnghttp2-dev
           libssl-dev libcurl4-openssl-dev openssl
           curl python3 python3-grpcio python3-protobuf iproute2 iptables
-          clang libclang-rt-14-dev)
-# clang builds the ASan+UBSan tree (it compiles it in about two thirds of GCC's time) and the
+          clang libclang-rt-14-dev lld)
+# lld links the Release sidecar in its text order (sidecar/CMakeLists.txt). clang builds the
+# ASan+UBSan tree (it compiles it in about two thirds of GCC's time) and the
 # libFuzzer targets. Peers and load tools for test/bench (only with --bench).
 BENCH_PKGS=(wrk nginx-light haproxy util-linux nghttp2-client nghttp2-proxy)
 FUZZ_PKGS=()
