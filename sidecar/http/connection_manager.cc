@@ -302,6 +302,8 @@ void ConnectionManager::onDrained() noexcept {
   ActiveStream* stream = h1Stream();
   if (stream != nullptr && stream->tunnel()) {
     maybeFinishTunnel();
+  } else if (closing_ && close_when_drained_) {
+    destroy();
   } else if (closing_ && timer_mode_ != TimerMode::kLinger) {
     armTimer(TimerMode::kLinger, kLingerMs);
   }
@@ -333,10 +335,19 @@ void ConnectionManager::closeGracefully() noexcept {
   }
   closing_ = true;
   worker_.connectionClosing();
+  // The client said this was its last request, sent it whole and nothing after it: nothing
+  // more will come, so the connection closes once our bytes are out, without lingering for
+  // its EOF (nginx's lingering_close decides so too; HAProxy closes likewise).
+  close_when_drained_ = h1_ != nullptr && !h1_->clientKeepAlive() && h1_->requestComplete() &&
+                        !h1_->inMessage() && !h1_->hasPendingInput();
   if (h1_ != nullptr) {
     h1_->setDiscarding();
   } else {
     conn_->readStop();  // HTTP/2 (or undecided): nothing more is read
+  }
+  if (close_when_drained_ && conn_->pendingBytes() == 0) {
+    destroy();  // (the close sends the FIN: no shutdown first)
+    return;
   }
   conn_->shutdownAfterFlush();
   // Linger after the last byte left so the client reads the response before our close; a

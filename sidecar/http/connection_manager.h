@@ -130,6 +130,7 @@ class ConnectionManager final : public DownstreamConnection,
   bool closing_ = false;
   bool destroyed_ = false;
   bool draining_ = false;
+  bool close_when_drained_ = false;  // closing without a lingering close (closeGracefully)
 };
 
 }  // namespace remora::sidecar

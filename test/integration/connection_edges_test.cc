@@ -236,6 +236,38 @@ TEST_F(ConnectionEdgesTest, HalfCloseAfterACompleteRequestGetsItsResponseThenThe
   EXPECT_TRUE(p.waitForClose(3s));
 }
 
+// A client that says `connection: close` and sends nothing after its request is done: the
+// sidecar closes once the response is out instead of lingering for the client's EOF (the
+// connection is gone from the gauge while the client still holds its socket). One that sends
+// bytes after such a request still gets its response whole (the close then lingers).
+TEST_F(ConnectionEdgesTest, ClientThatSaidCloseIsClosedWithoutLingeringAndLateBytesLoseNothing) {
+  quick({"--access-log", "off"});
+  if (HasFatalFailure()) {
+    return;
+  }
+  const Sidecar& s = sidecar_;
+  HttpClient c(s.main(), 3s);
+  auto r = c.get("/last", {{"connection", "close"}});
+  ASSERT_TRUE(r.isOk()) << r.status().message();
+  EXPECT_EQ(r.value().status, 200);
+  EXPECT_FALSE(r.value().keep_alive);
+  EXPECT_TRUE(c.waitForClose(3s));
+  // The client keeps its end open; the sidecar's end is closed all the same (a linger would
+  // keep it for 2 s).
+  EXPECT_TRUE(eventually(
+      [&] { return s.stat("remora_downstream_cx_active{listener=\"main\"}") == 0; }, 1s));
+
+  HttpClient late(s.main(), 3s);
+  ASSERT_TRUE(late.sendRaw("GET /late HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+                           "GET /ignored HTTP/1.1\r\nHost: x\r\n\r\n")
+                  .isOk());
+  auto first = late.readResponse();
+  ASSERT_TRUE(first.isOk()) << first.status().message();
+  EXPECT_EQ(first.value().status, 200);
+  EXPECT_NE(first.value().body.find("/late"), std::string::npos) << first.value().body;
+  EXPECT_TRUE(late.waitForClose(3s));
+}
+
 TEST_F(ConnectionEdgesTest, HalfCloseInTheMiddleOfARequestAbortsIt) {
   quick({"--access-log", "off"});
   if (HasFatalFailure()) {
