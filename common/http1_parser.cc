@@ -98,25 +98,22 @@ bool parseRequestLine(std::string_view line, MessageHead& head) {
 }
 }  // namespace
 
-const llhttp_settings_t& Http1Parser::settings() noexcept {
-  static const llhttp_settings_t shared = [] {
-    llhttp_settings_t s;
-    llhttp_settings_init(&s);
-    s.on_message_begin = onMessageBeginCb;
-    s.on_url = onUrlCb;
-    s.on_status = onStatusCb;
-    s.on_method = onMethodCb;
-    s.on_method_complete = onMethodCompleteCb;
-    s.on_header_field = onHeaderFieldCb;
-    s.on_header_value = onHeaderValueCb;
-    s.on_header_value_complete = onHeaderValueCompleteCb;
-    s.on_headers_complete = onHeadersCompleteCb;
-    s.on_body = onBodyCb;
-    s.on_message_complete = onMessageCompleteCb;
-    return s;
-  }();
-  return shared;
-}
+const llhttp_settings_t Http1Parser::kSettings = [] {
+  llhttp_settings_t s;
+  llhttp_settings_init(&s);
+  s.on_message_begin = onMessageBeginCb;
+  s.on_url = onUrlCb;
+  s.on_status = onStatusCb;
+  s.on_method = onMethodCb;
+  s.on_method_complete = onMethodCompleteCb;
+  s.on_header_field = onHeaderFieldCb;
+  s.on_header_value = onHeaderValueCb;
+  s.on_header_value_complete = onHeaderValueCompleteCb;
+  s.on_headers_complete = onHeadersCompleteCb;
+  s.on_body = onBodyCb;
+  s.on_message_complete = onMessageCompleteCb;
+  return s;
+}();
 
 Http1Parser::Http1Parser(Kind kind, Callbacks& callbacks, ParserLimits limits) noexcept
     : kind_(kind), cb_(callbacks), limits_(limits) {
@@ -136,7 +133,7 @@ HeaderMap& Http1Parser::trailers() noexcept {
 }
 
 void Http1Parser::reset() noexcept {
-  llhttp_init(&parser_, kind_ == Kind::kRequest ? HTTP_REQUEST : HTTP_RESPONSE, &settings());
+  llhttp_init(&parser_, kind_ == Kind::kRequest ? HTTP_REQUEST : HTTP_RESPONSE, &kSettings);
   parser_.data = this;
   error_ = Error::kNone;
   in_message_ = false;

@@ -134,7 +134,7 @@ class Http1Parser {
 
  private:
   // The callbacks below, in llhttp's form (one table for every parser).
-  static const llhttp_settings_t& settings() noexcept;
+  static const llhttp_settings_t kSettings;
   static int onMessageBeginCb(llhttp_t* p);
   static int onUrlCb(llhttp_t* p, const char* at, size_t len);
   static int onStatusCb(llhttp_t* p, const char* at, size_t len);

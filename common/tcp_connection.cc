@@ -1,12 +1,14 @@
 #include "common/tcp_connection.h"
 
+#include "common/recycled.h"
+
 #include <sys/socket.h>
 
 #include <algorithm>
 
 namespace remora::common {
 
-struct TcpConnection::Core {
+struct TcpConnection::Core : Recycled<TcpConnection::Core> {
   uv_tcp_t tcp;
   // One request at a time: nothing is written while the connect is in progress (flush waits
   // for it), so the two share their memory.

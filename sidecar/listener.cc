@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/recycled.h"
 #include "common/tcp_listener.h"
 
 #include "sidecar/http/connection_manager.h"
@@ -14,7 +15,9 @@ namespace remora::sidecar {
 namespace {
 
 // Holds a fresh connection until its first bytes (or the timeout) tell what it speaks.
-class ProtocolDetector final : public DownstreamConnection, public common::TcpConnection::Handler {
+class ProtocolDetector final : public common::Recycled<ProtocolDetector>,
+                               public DownstreamConnection,
+                               public common::TcpConnection::Handler {
  public:
   ProtocolDetector(Worker& worker, std::shared_ptr<const Snapshot> snapshot,
                    const ListenerConfig& listener, ListenerRuntime& runtime,
@@ -33,10 +36,19 @@ class ProtocolDetector final : public DownstreamConnection, public common::TcpCo
   }
 
   void onData(const char* data, size_t len) noexcept override {
+    if (buf_.empty()) {
+      // The usual case: the first read decides, and its bytes go on without a copy.
+      std::string_view first(data, len);
+      Detection d = detectHttp(first);
+      if (d.decision != Detect::kMaybe) {
+        decide(d, first);
+        return;
+      }
+    }
     buf_.append(data, len);
     Detection d = detectHttp(buf_);
     if (d.decision != Detect::kMaybe) {
-      decide(d);
+      decide(d, buf_);
     }
   }
   void onEof() noexcept override { close(); }
@@ -48,9 +60,10 @@ class ProtocolDetector final : public DownstreamConnection, public common::TcpCo
  private:
   // Bytes that may still become a request line at the timeout are HTTP: the HTTP connection's
   // header timeout bounds the rest of the head.
-  void onTimeout() noexcept { decide(detectAtTimeout(buf_)); }
+  void onTimeout() noexcept { decide(detectAtTimeout(buf_), buf_); }
 
-  void decide(Detection d) noexcept {
+  // `bytes`: what was read so far (held in buf_, or the first read's own buffer).
+  void decide(Detection d, std::string_view bytes) noexcept {
     worker_.stats().add(listener_.stats.detect[static_cast<size_t>(d.reason)]);
     if (d.reason == DetectReason::kSilent) {
       worker_.stats().add(listener_.stats.detect_timeout);
@@ -58,14 +71,14 @@ class ProtocolDetector final : public DownstreamConnection, public common::TcpCo
     if (d.decision == Detect::kHttp) {
       spdlog::debug("listener {}: {} ({}, {} first bytes)", listener_.name,
                     d.reason == DetectReason::kHttp2Preface ? "HTTP/2" : "HTTP/1",
-                    detectReasonName(d.reason), buf_.size());
+                    detectReasonName(d.reason), bytes.size());
     } else {
-      logOpaque(d.reason);
+      logOpaque(d.reason, bytes);
     }
-    handOff(d.decision == Detect::kHttp);
+    handOff(d.decision == Detect::kHttp, bytes);
   }
 
-  void logOpaque(DetectReason reason) noexcept {
+  void logOpaque(DetectReason reason, std::string_view bytes) noexcept {
     // One line per opaque decision, a few a second per worker at most: a scan of odd clients
     // must not flood the log (remora_protocol_detect_total counts every one).
     thread_local LogLimiter limiter(5, 1000);
@@ -84,11 +97,12 @@ class ProtocolDetector final : public DownstreamConnection, public common::TcpCo
           "listener {}: proxying a connection from {} to port {} as opaque TCP: the first bytes "
           "cannot begin a request line (first byte 0x{:02x}){}",
           listener_.name, conn_->peerAddress().toString(), port,
-          static_cast<unsigned>(static_cast<unsigned char>(buf_[0])), LogLimiter::note(suppressed));
+          static_cast<unsigned>(static_cast<unsigned char>(bytes[0])),
+          LogLimiter::note(suppressed));
     }
   }
 
-  void handOff(bool http) noexcept {
+  void handOff(bool http, std::string_view bytes) noexcept {
     if (done_) {
       return;
     }
@@ -98,10 +112,10 @@ class ProtocolDetector final : public DownstreamConnection, public common::TcpCo
     if (http) {
       auto* c =
           new ConnectionManager(worker_, snapshot_, listener_, runtime_, std::move(conn_), info_);
-      c->start(buf_);
+      c->start(bytes);
     } else {
       auto* p = new TcpProxy(worker_, snapshot_, listener_, runtime_, std::move(conn_), info_);
-      p->start(buf_);
+      p->start(bytes);
     }
     worker_.loop().deferDelete(std::unique_ptr<common::Deletable>(this));
   }

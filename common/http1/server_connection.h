@@ -26,17 +26,21 @@
 
 #include "common/http/codec.h"
 #include "common/http1_parser.h"
+#include "common/recycled.h"
 #include "common/tcp_connection.h"
 
 namespace remora::http1 {
 
-class ServerConnection final : public http::ServerConnection,
+class ServerConnection final : public common::Recycled<ServerConnection>,
+                               public http::ServerConnection,
                                public http::ResponseEncoder,
                                private common::Http1Parser::Callbacks {
  public:
   // Writes go to `conn`; the owner reads it and calls dispatch().
   ServerConnection(common::TcpConnection& conn, http::ServerConnectionCallbacks& callbacks,
                    const common::ParserLimits& limits, size_t max_pending_input) noexcept;
+  // Its buffers go to the thread's spare buffers (the next connection's requests take them).
+  ~ServerConnection() override;
   ServerConnection(const ServerConnection&) = delete;
   ServerConnection& operator=(const ServerConnection&) = delete;
 

@@ -24,6 +24,7 @@
 #include "common/http/codec.h"
 #include "common/http1/server_connection.h"
 #include "common/http2/preface.h"
+#include "common/recycled.h"
 #include "common/tcp_connection.h"
 #include "common/timer.h"
 #include "sidecar/connection_info.h"
@@ -33,7 +34,8 @@ namespace remora::sidecar {
 
 class ActiveStream;
 
-class ConnectionManager final : public DownstreamConnection,
+class ConnectionManager final : public common::Recycled<ConnectionManager>,
+                                public DownstreamConnection,
                                 public common::TcpConnection::Handler,
                                 public http::ServerConnectionCallbacks {
  public:
