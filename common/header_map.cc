@@ -127,61 +127,15 @@ void HeaderMap::clear() noexcept {
   building_value_ = false;
 }
 
-namespace {
-// The storage of released maps, per thread (see HeaderMap::release): one entry per map.
-struct SpareStorage {
-  std::string buf;
-  std::vector<HeaderMap::Entry> entries;
-};
-constexpr size_t kSpareMaps = 256;
-struct Spares {
-  std::vector<SpareStorage> items;
-  bool gone = false;  // the thread is exiting: nothing more is kept
-  Spares() { items.reserve(kSpareMaps); }
-  ~Spares() { gone = true; }
-};
-[[maybe_unused]] Spares& spares() {
-  thread_local Spares s;
-  return s;
-}
-// A short string needs no storage (its in-place capacity; folded to a constant by the compiler).
-[[maybe_unused]] size_t inPlace() noexcept {
-  return std::string().capacity();
-}
-}  // namespace
-
 void HeaderMap::release() noexcept {
   clear();
-  if (buf_.capacity() <= inPlace() && entries_.capacity() == 0) {
-    return;
-  }
-#if REMORA_RECYCLE
-  Spares& s = spares();
-  if (!s.gone && s.items.size() < kSpareMaps) {
-    s.items.push_back({std::move(buf_), std::move(entries_)});
-    buf_.clear();  // (moved-from: valid, unspecified; in practice already empty)
-    entries_.clear();
-    return;
-  }
-#endif
-  std::string().swap(buf_);
-  std::vector<Entry>().swap(entries_);
+  SpareList<std::string>::give(buf_);
+  SpareList<std::vector<Entry>>::give(entries_);
 }
 
 void HeaderMap::reuseSpare() noexcept {
-#if REMORA_RECYCLE
-  if (buf_.capacity() > inPlace() || entries_.capacity() != 0) {
-    return;
-  }
-  Spares& s = spares();
-  if (s.items.empty()) {
-    return;
-  }
-  SpareStorage& t = s.items.back();
-  buf_.swap(t.buf);
-  entries_.swap(t.entries);
-  s.items.pop_back();
-#endif
+  SpareList<std::string>::take(buf_);
+  SpareList<std::vector<Entry>>::take(entries_);
 }
 
 void HeaderMap::indexEntry(size_t i) noexcept {

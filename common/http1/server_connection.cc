@@ -402,15 +402,17 @@ void ServerConnection::endResponse() noexcept {
 }
 
 ServerConnection::~ServerConnection() {
-  request_.headers.release();
-  parser_.head().headers.release();
-  common::SpareList<std::string>::give(scratch_);
+  releaseBuffers();
 }
 
 void ServerConnection::releaseIdleBuffers() noexcept {
   if (in_dispatch_ || decoder_ != nullptr || tunnel_ || !pending_input_.empty()) {
     return;
   }
+  releaseBuffers();
+}
+
+void ServerConnection::releaseBuffers() noexcept {
   request_.headers.release();
   parser_.head().headers.release();
   common::SpareList<std::string>::give(scratch_);

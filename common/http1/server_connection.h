@@ -131,6 +131,8 @@ class ServerConnection final : public common::Recycled<ServerConnection>,
   bool feed(const char* data, size_t len) noexcept;
   bool pump() noexcept;
   void updateReading() noexcept;
+  // The request and response buffers go to the thread's spare buffers.
+  void releaseBuffers() noexcept;
   void endResponse() noexcept;
   void writeBody(std::string_view data) noexcept;
 
