@@ -1,7 +1,10 @@
 #pragma once
 // TcpConnection: one TCP socket on a libuv loop, with buffered writes and flow-control hooks.
 //
-// Writes first try the socket directly (uv_try_write, no copy); whatever the kernel does not
+// libuv watches the socket, but the bytes move with recv(2) and send(2)/sendmsg(2), not the
+// read(2)/write(2)/writev(2) libuv would use: the socket calls skip the VFS layer.
+//
+// Writes first try the socket directly (send(2), no copy); whatever the kernel does not
 // take is copied into a pending buffer and written asynchronously. When pending bytes pass the
 // high watermark the handler hears onHighWatermark() (pause the peer that feeds us); when they
 // fall to the low watermark, onLowWatermark() (resume it).
