@@ -25,6 +25,7 @@ import argparse
 import json
 import os
 import re
+import statistics
 import socket
 import sys
 import time
@@ -206,8 +207,8 @@ def others_pct(stat0, stat1, cpu, our_ticks):
 
 
 def record(a):
-    rec = {"type": "run", "row": a.row, "scenario": a.scenario, "tool": a.kind,
-           "ok": False}
+    rec = {"type": "run", "row": a.row, "scenario": a.scenario, "round": a.round,
+           "tool": a.kind, "ok": False}
     try:
         text = open(a.out).read()
     except OSError:
@@ -341,6 +342,49 @@ def table(headers, rows):
     return "\n".join(out)
 
 
+MEDIAN_FIELDS = ("rps", "p50_us", "p75_us", "p90_us", "p99_us", "p999_us", "max_us",
+                 "proxy_cpu_s_per_100k", "upstream_cpu_s_per_100k", "rss_load_max_mib",
+                 "noise_pct_cpu0", "noise_pct_cpu1", "send_lag_p99_us")
+ROUND_FIELDS = ("round", "rps", "p99_us", "proxy_cpu_s_per_100k", "noise_pct_cpu0",
+                "noise_pct_cpu1")
+
+
+def combine_rounds(rs):
+    """One record for a row's rounds of one scenario (BENCH_REPEAT): the median of each
+    figure, the errors summed, each round's main figures kept under "rounds". A failed round
+    makes the row failed."""
+    if len(rs) == 1:
+        return rs[0]
+    rounds = [{k: r.get(k) for k in ROUND_FIELDS} for r in rs]
+    bad = [r for r in rs if not r.get("ok")]
+    if bad:
+        return dict(bad[0], rounds=rounds)
+    out = dict(rs[0])
+    out.pop("raw", None)
+    for f in MEDIAN_FIELDS:
+        vals = [r[f] for r in rs if r.get(f) is not None]
+        if vals:
+            out[f] = statistics.median(vals)
+    out["requests"] = sum(r.get("requests", 0) for r in rs)
+    out["errors"] = sum(r.get("errors", 0) for r in rs)
+    out["rounds"] = rounds
+    return out
+
+
+def paired_ratio(a, b, field):
+    """a's figure over b's: with rounds, the median of the ratios within each round."""
+    if not a or not b or not a.get("ok") or not b.get("ok"):
+        return None
+    ra, rb = a.get("rounds"), b.get("rounds")
+    if ra and rb:
+        other = {r["round"]: r for r in rb}
+        vals = [ratio(r.get(field), other[r["round"]].get(field))
+                for r in ra if r["round"] in other]
+        vals = [v for v in vals if v is not None]
+        return statistics.median(vals) if vals else None
+    return ratio(a.get(field), b.get(field))
+
+
 def report(a):
     runs, rows_meta, idle = [], {}, {}
     with open(a.jsonl) as f:
@@ -359,7 +403,10 @@ def report(a):
     for kv in a.meta or []:
         k, _, v = kv.partition("=")
         meta[k] = v
-    by = {(r["row"], r["scenario"]): r for r in runs}
+    grouped = {}
+    for r in runs:
+        grouped.setdefault((r["row"], r["scenario"]), []).append(r)
+    by = {k: combine_rounds(v) for k, v in grouped.items()}
     row_names = [n for n in ROW_ORDER if n in rows_meta] + \
         [n for n in rows_meta if n not in ROW_ORDER]
 
@@ -374,6 +421,9 @@ def report(a):
     out = []
     out.append("remora benchmark: %s s per scenario, %s connections, wrk -t1, fixed rate %s req/s"
                % (meta.get("duration_s", "?"), meta.get("conns", "?"), meta.get("rate", "?")))
+    if meta.get("repeat", "1") != "1":
+        out.append("%s rounds per scenario: each figure is the row's median; each ratio the median "
+                   "of the ratios within a round" % meta["repeat"])
     out.append("proxy + upstream pinned to CPU 0, load generator pinned to CPU 1; "
                "CPU/RSS columns are the proxy's (all its processes)")
     out.append("machine: %s CPUs, %s; CPU busy (others) before/after the run: %s%% / %s%%"
@@ -392,12 +442,7 @@ def report(a):
         d_p99 = d.get("p99_us") if d.get("ok") else None
         h_p99 = h.get("p99_us") if h.get("ok") else None
         h_add = (h_p99 - d_p99) if (h_p99 is not None and d_p99 is not None) else None
-        h_cpu = h.get("proxy_cpu_s_per_100k") if h.get("ok") else None
-        h_rps = h.get("rps") if h.get("ok") else None
-        d_rps = d.get("rps") if d.get("ok") else None
         rem = sc_runs.get("remora") or {}
-        rem_rps = rem.get("rps") if rem.get("ok") else None
-        rem_cpu = rem.get("proxy_cpu_s_per_100k") if rem.get("ok") else None
         policy_rows = []
         trows, rrows, sc_json = [], [], {}
         for n in row_names:
@@ -411,15 +456,16 @@ def report(a):
             add = (p99 - d_p99) if (p99 is not None and d_p99 is not None and not is_direct) else None
             cpu = r.get("proxy_cpu_s_per_100k")
             calc = {
-                "rps_vs_direct": ratio(rps, d_rps) if not is_direct else None,
-                "rps_vs_haproxy": ratio(rps, h_rps) if not is_direct else None,
+                "rps_vs_direct": paired_ratio(r, d, "rps") if not is_direct else None,
+                "rps_vs_haproxy": paired_ratio(r, h, "rps") if not is_direct else None,
                 "added_p99_us": add,
                 "added_p99_vs_haproxy": ratio(add, h_add) if (h_add and h_add > 0) else None,
-                "cpu_vs_haproxy": ratio(cpu, h_cpu) if not is_direct else None,
+                "cpu_vs_haproxy": (paired_ratio(r, h, "proxy_cpu_s_per_100k")
+                                   if not is_direct else None),
             }
             if n == "remora-policy":
-                calc["rps_vs_remora"] = ratio(rps, rem_rps)
-                calc["cpu_vs_remora"] = ratio(cpu, rem_cpu)
+                calc["rps_vs_remora"] = paired_ratio(r, rem, "rps")
+                calc["cpu_vs_remora"] = paired_ratio(r, rem, "proxy_cpu_s_per_100k")
                 policy_rows.append([n, fmt_ratio(calc["rps_vs_remora"]),
                                     fmt_ratio(calc["cpu_vs_remora"])])
             calc = {k: (round(v, 3) if isinstance(v, float) else v) for k, v in calc.items()}
@@ -622,6 +668,7 @@ def main():
     p.add_argument("--stat0")
     p.add_argument("--stat1")
     p.add_argument("--clk-tck", type=int, default=100)
+    p.add_argument("--round", type=int, default=0)
     p = sub.add_parser("markdown")
     p.add_argument("results")
     p.add_argument("--rows")

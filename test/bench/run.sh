@@ -42,6 +42,11 @@
 # Environment:
 #   BENCH_DURATION   seconds per scenario (default 10; --quick: 2)
 #   BENCH_CONNS      wrk / openloop connections (default 50)
+#   BENCH_REPEAT     rounds per scenario (default 1). With N > 1 every row of a scenario runs
+#                    N times, the order of the rows rotated each round, and the table shows
+#                    each row's median; a ratio between rows is the median of the ratios
+#                    within each round (runs seconds apart, so a drift in machine load
+#                    between rounds cancels out)
 #   BENCH_RATE       fixed-rate scenario, req/s (default 5000)
 #   BENCH_OUT        results JSON (default build/bench/results.json in the repo)
 #   BENCH_ROWS       comma list of rows to run (default direct,remora,remora-policy,haproxy,nginx)
@@ -76,7 +81,8 @@ OUT=${BENCH_OUT:-$ROOT/build/bench/results.json}
 ROWS_WANTED=${BENCH_ROWS:-direct,remora,remora-policy,haproxy,nginx}
 IDLE_CONNS=${BENCH_IDLE_CONNS:-1000}
 IDLE_PEERS=${BENCH_IDLE_PEERS:-0}
-for v in DURATION CONNS RATE IDLE_CONNS; do
+REPEAT=${BENCH_REPEAT:-1}
+for v in DURATION CONNS RATE IDLE_CONNS REPEAT; do
   if ! [[ ${!v} =~ ^[1-9][0-9]*$ ]]; then
     echo "run.sh: $v must be a positive integer, got '${!v}'" >&2; exit 2
   fi
@@ -410,11 +416,11 @@ fi
 # ------------------------------------------------------------------ runs ----
 WRK_BOUND=$((DURATION + 30)) # hard bound on one load run, seconds
 
-run_one() { # ROW SCENARIO
-  local row=$1 scen=$2 port=${ROW_PORT[$1]} pid=${ROW_PID[$1]} base rc=0 kind=wrk
+run_one() { # ROW SCENARIO ROUND
+  local row=$1 scen=$2 round=$3 port=${ROW_PORT[$1]} pid=${ROW_PID[$1]} base rc=0 kind=wrk
   local cpu0=- cpu1=- up0 up1 me0 me1 sampler=
   local -a rss_args=()
-  base=$TMP/run-$row-$scen
+  base=$TMP/run-$row-$scen-$round
   if [[ -n $pid ]] && ! alive "$pid"; then
     log "$row is no longer running: $scen not run"
     py emit run row="$row" scenario="$scen" ok=false error="proxy not running" >>"$JSONL"
@@ -460,7 +466,8 @@ run_one() { # ROW SCENARIO
   up1=$(py cpu "$UP_PID")
   me1=$(py cpu --with-children "$$")
   py procstat >"$base.stat1"
-  py record --row "$row" --scenario "$scen" --kind "$kind" --out "$base.out" --exit-code "$rc" \
+  py record --row "$row" --scenario "$scen" --round "$round" --kind "$kind" --out "$base.out" \
+    --exit-code "$rc" \
     --cpu0 "$cpu0" --cpu1 "$cpu1" --up0 "$up0" --up1 "$up1" --me0 "$me0" --me1 "$me1" \
     --load-cpu "cpu$LOAD_CPU" "${rss_args[@]}" \
     --stat0 "$base.stat0" --stat1 "$base.stat1" --clk-tck "$CLK_TCK" >>"$JSONL"
@@ -473,12 +480,16 @@ for row in "${ROWS[@]}"; do
 done
 
 # Scenario-major order: the rows of one scenario run back to back, so slow
-# drift in machine load spreads over all rows instead of hitting one.
+# drift in machine load spreads over all rows instead of hitting one. With
+# BENCH_REPEAT > 1 the rows run round after round, the order rotated by one
+# each round, so every row takes every place in the order.
 for scen in "${SCENARIOS[@]}"; do
   log "scenario $scen"
-  for row in "${ROWS[@]}"; do
-    run_one "$row" "$scen"
-    sleep 1
+  for ((round = 0; round < REPEAT; round++)); do
+    for ((k = 0; k < ${#ROWS[@]}; k++)); do
+      run_one "${ROWS[$(((k + round) % ${#ROWS[@]}))]}" "$scen" "$round"
+      sleep 1
+    done
   done
 done
 
@@ -537,7 +548,7 @@ BUSY_AFTER=$(py busy 1)
 py report --jsonl "$JSONL" --out "$OUT" \
   --meta date="$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
   --meta command="$(env | grep -E '^(BENCH_[A-Z_]+|REMORA_SIDECAR)=' | sort | tr '\n' ' ')bash test/bench/run.sh${*:+ $*}" \
-  --meta duration_s="$DURATION" --meta conns="$CONNS" --meta rate="$RATE" \
+  --meta duration_s="$DURATION" --meta conns="$CONNS" --meta rate="$RATE" --meta repeat="$REPEAT" \
   --meta idle_conns="$IDLE_CONNS" \
   --meta busy_before_pct="$BUSY_BEFORE" --meta busy_after_pct="$BUSY_AFTER" \
   --meta cpus="$NCPU" --meta cpu_model="$cpu_model" --meta kernel="$(uname -r)" \
