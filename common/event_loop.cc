@@ -126,10 +126,33 @@ void EventLoop::onCheck(uv_check_t* h) {
   self->drainDeferred();
 }
 
+uv_timer_t* EventLoop::takeSpareTimer() noexcept {
+  if (spare_timers_.empty()) {
+    return nullptr;
+  }
+  uv_timer_t* h = spare_timers_.back();
+  spare_timers_.pop_back();
+  return h;
+}
+
+bool EventLoop::keepSpareTimer(uv_timer_t* handle, uv_close_cb free_cb) noexcept {
+  constexpr size_t kKeep = 256;
+  if (closed_ || spare_timers_.size() >= kKeep) {
+    return false;
+  }
+  spare_timer_free_ = free_cb;
+  spare_timers_.push_back(handle);
+  return true;
+}
+
 int EventLoop::closeAll() {
   runEndOfIteration();
   closed_ = true;
   drainDeferred();
+  for (uv_timer_t* h : spare_timers_) {
+    uv_close(reinterpret_cast<uv_handle_t*>(h), spare_timer_free_);
+  }
+  spare_timers_.clear();
   // Let pending close callbacks run, then close whatever is left (including our own handles).
   uv_walk(
       &loop_,

@@ -6,7 +6,9 @@
 //  - end-of-iteration tasks: work that several callbacks of one iteration would each do (a
 //    write), done once after all of them (atEndOfIteration);
 //  - a shared read buffer: libuv's alloc callback hands out this loop's slab, and the read
-//    callback consumes or copies the bytes before returning, so one buffer serves every socket.
+//    callback consumes or copies the bytes before returning, so one buffer serves every socket;
+//  - spare timer handles: a Timer destroyed hands its uv_timer_t here instead of closing it,
+//    and the next Timer of this loop takes it (common/timer.h).
 // One EventLoop per thread. Not thread-safe except post().
 
 #include <uv.h>
@@ -62,6 +64,14 @@ class EventLoop {
   // Closes every remaining handle and checks the loop closes cleanly. Returns uv_loop_close().
   int closeAll();
 
+  // Spare timer handles (for common::Timer only). take: one, or nullptr when none is kept.
+  // keep: false when the list is full or the loop is closing (the caller closes the handle
+  // itself). Kept handles are unreferenced and may still be armed; closeAll() closes them
+  // with `free_cb`.
+  uv_timer_t* takeSpareTimer() noexcept;
+  bool keepSpareTimer(uv_timer_t* handle, uv_close_cb free_cb) noexcept;
+  size_t spareTimers() const noexcept { return spare_timers_.size(); }
+
   // Cached clock for this iteration, in milliseconds (uv_now).
   uint64_t nowMs() noexcept { return uv_now(&loop_); }
 
@@ -85,6 +95,8 @@ class EventLoop {
   std::vector<std::unique_ptr<Deletable>> draining_;  // the batch being deleted (see drainDeferred)
   bool draining_now_ = false;
   std::unique_ptr<char[]> read_buf_;
+  std::vector<uv_timer_t*> spare_timers_;
+  uv_close_cb spare_timer_free_ = nullptr;
   bool closed_ = false;
 };
 

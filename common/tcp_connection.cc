@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstddef>
+#include <cstring>
 
 namespace remora::common {
 
@@ -22,10 +23,33 @@ static_assert(sizeof(uv_buf_t) == sizeof(iovec) &&
 // small write here (perf, keep-alive requests). MSG_NOSIGNAL: a reset peer is an EPIPE return,
 // never a SIGPIPE. Only called when libuv has nothing of ours queued on the stream, so bytes
 // cannot overtake one another. Returns the bytes taken, UV_EAGAIN, or another libuv error.
+constexpr size_t kJoinUpTo = 4096;
+
 int trySend(const uv_tcp_t& tcp, const uv_buf_t* bufs, unsigned n) noexcept {
   uv_os_fd_t fd = -1;
   if (uv_fileno(reinterpret_cast<const uv_handle_t*>(&tcp), &fd) != 0) {
     return UV_EBADF;
+  }
+  // A few small pieces (a response head and a short body) are copied into one buffer: the
+  // copy costs less than what sendmsg(2) adds over send(2) (the msghdr and iovec copied in
+  // from user memory, about 0.4 us a call here).
+  char joined[kJoinUpTo];
+  size_t total = 0;
+  if (n > 1) {
+    for (unsigned i = 0; i < n && total <= kJoinUpTo; ++i) {
+      total += bufs[i].len;
+    }
+  }
+  uv_buf_t one;
+  if (n > 1 && total <= kJoinUpTo) {
+    char* at = joined;
+    for (unsigned i = 0; i < n; ++i) {
+      std::memcpy(at, bufs[i].base, bufs[i].len);
+      at += bufs[i].len;
+    }
+    one = uv_buf_init(joined, static_cast<unsigned>(total));
+    bufs = &one;
+    n = 1;
   }
   ssize_t sent;
   do {

@@ -11,6 +11,10 @@
 // stays armed for the earlier time; when it goes off it re-arms for what is left of the
 // deadline, or does nothing if the timer was stopped. A stopped timer never keeps the loop
 // alive. The callback runs at the deadline as before, on the loop's clock.
+//
+// On a loop an EventLoop owns, a destroyed one-shot Timer leaves its handle to the loop's
+// spare list, armed as it was, and the next Timer takes it: a stream's request timer, made
+// and dropped with every request, then neither inits, closes nor re-sorts a handle.
 
 #include <uv.h>
 
@@ -34,14 +38,16 @@ class Timer {
   void unref() noexcept;
 
  private:
+  struct Handle;  // the uv timer and the loop time it goes off at
+  static Handle* newHandle(uv_loop_t* loop);
+  static void freeHandle(uv_handle_t* h);
   static void onTimer(uv_timer_t* h);
   // Arms the uv timer for loop time `due` (a one-shot's deadline).
   void armHandle(uint64_t due, uint64_t timeout_ms) noexcept;
 
-  uv_timer_t* handle_;
+  Handle* handle_;
   std::function<void()> cb_;
   uint64_t deadline_ = 0;  // one-shot: loop time the callback is due (when pending_)
-  uint64_t fires_at_ = 0;  // loop time the uv timer goes off; 0: not armed (or repeating)
   bool pending_ = false;   // one-shot: started and not yet stopped or run
   bool repeating_ = false;
   bool unref_ = false;  // unref() was called: the timer never keeps the loop alive
