@@ -11,7 +11,7 @@ class ClientConnection::ClientStream final : public StreamEncoderImpl<http::Requ
     if (closed_ || local_reset_ || id_ >= 0) {
       return;
     }
-    NvList nv;
+    NvList& nv = NvList::reused();
     encodeRequestHead(head, nv);
     nghttp2_data_provider p;
     if (end_stream) {

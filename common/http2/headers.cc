@@ -1,6 +1,7 @@
 #include "common/http2/headers.h"
 
 #include <charconv>
+#include <cstring>
 
 #include "common/http1_parser.h"
 
@@ -8,19 +9,35 @@ namespace remora::http2 {
 
 namespace {
 
-constexpr std::string_view kConnectionSpecific[] = {
-    "connection", "keep-alive", "proxy-connection", "transfer-encoding",
-    "upgrade",    "te",         "http2-settings",
-};
+// The one connection-specific field common::classifyHeader does not know.
+constexpr std::string_view kHttp2Settings = "http2-settings";
 
 char lower(char c) noexcept {
   return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
 }
 
+// `wk`: common::classifyHeader(name).
+bool connectionSpecific(common::Wk wk, std::string_view name) noexcept {
+  switch (wk) {
+    case common::Wk::kConnection:
+    case common::Wk::kKeepAlive:
+    case common::Wk::kProxyConnection:
+    case common::Wk::kTransferEncoding:
+    case common::Wk::kUpgrade:
+    case common::Wk::kTe:
+      return true;
+    default:
+      return name.size() == kHttp2Settings.size() && common::equalsIgnoreCase(name, kHttp2Settings);
+  }
+}
+
 void addEndToEnd(const common::HeaderMap& headers, NvList& out) {
   headers.forEach([&](std::string_view n, std::string_view v) {
-    if (n.empty() || n[0] == ':' || isConnectionSpecific(n) ||
-        common::classifyHeader(n) == common::Wk::kHost) {
+    if (n.empty() || n[0] == ':') {
+      return;
+    }
+    common::Wk wk = common::classifyHeader(n);
+    if (wk == common::Wk::kHost || connectionSpecific(wk, n)) {
       return;
     }
     out.add(n, v);
@@ -29,14 +46,28 @@ void addEndToEnd(const common::HeaderMap& headers, NvList& out) {
 
 }  // namespace
 
+NvList& NvList::reused() noexcept {
+  thread_local NvList list;
+  list.clear();
+  return list;
+}
+
+void NvList::clear() noexcept {
+  storage_.clear();
+  spans_.clear();
+}
+
 void NvList::add(std::string_view name, std::string_view value) {
-  Span s{storage_.size(), name.size(), 0, value.size()};
+  size_t at = storage_.size();
+  storage_.resize(at + name.size() + value.size());
+  char* p = storage_.data() + at;
   for (char c : name) {
-    storage_.push_back(lower(c));
+    *p++ = lower(c);
   }
-  s.value_off = storage_.size();
-  storage_.append(value);
-  spans_.push_back(s);
+  if (!value.empty()) {
+    std::memcpy(p, value.data(), value.size());
+  }
+  spans_.push_back(Span{at, name.size(), at + name.size(), value.size()});
 }
 
 const nghttp2_nv* NvList::data() noexcept {
@@ -51,12 +82,7 @@ const nghttp2_nv* NvList::data() noexcept {
 }
 
 bool isConnectionSpecific(std::string_view name) noexcept {
-  for (std::string_view f : kConnectionSpecific) {
-    if (common::equalsIgnoreCase(name, f)) {
-      return true;
-    }
-  }
-  return false;
+  return connectionSpecific(common::classifyHeader(name), name);
 }
 
 void encodeRequestHead(const http::RequestHead& head, NvList& out) {

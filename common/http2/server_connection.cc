@@ -16,7 +16,7 @@ class ServerConnection::ServerStream final : public StreamEncoderImpl<http::Resp
     if (closed_ || local_reset_) {
       return;
     }
-    NvList nv;
+    NvList& nv = NvList::reused();
     encodeResponseHead(head, nv);
     nghttp2_submit_headers(conn_.session_, NGHTTP2_FLAG_NONE, id_, nullptr, nv.data(), nv.size(),
                            nullptr);
@@ -27,7 +27,7 @@ class ServerConnection::ServerStream final : public StreamEncoderImpl<http::Resp
     if (closed_ || local_reset_) {
       return;
     }
-    NvList nv;
+    NvList& nv = NvList::reused();
     encodeResponseHead(head, nv);
     if (end_stream) {
       out_end_ = true;

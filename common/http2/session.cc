@@ -725,7 +725,7 @@ ssize_t Session::readDataCb(nghttp2_session*, int32_t, uint8_t* buf, size_t leng
   if (n == avail && s->out_end_) {
     *flags |= NGHTTP2_DATA_FLAG_EOF;
     if (s->has_trailers_) {
-      NvList nv;
+      NvList& nv = NvList::reused();
       encodeTrailers(s->out_trailers_, nv);
       if (nv.size() > 0) {
         *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
