@@ -1,5 +1,7 @@
 #include "common/event_loop.h"
 
+#include "common/timer.h"
+
 namespace remora::common {
 
 EventLoop::EventLoop() : read_buf_(new char[kReadBufferSize]) {
@@ -135,12 +137,11 @@ uv_timer_t* EventLoop::takeSpareTimer() noexcept {
   return h;
 }
 
-bool EventLoop::keepSpareTimer(uv_timer_t* handle, uv_close_cb free_cb) noexcept {
+bool EventLoop::keepSpareTimer(uv_timer_t* handle) noexcept {
   constexpr size_t kKeep = 256;
   if (closed_ || spare_timers_.size() >= kKeep) {
     return false;
   }
-  spare_timer_free_ = free_cb;
   spare_timers_.push_back(handle);
   return true;
 }
@@ -150,7 +151,7 @@ int EventLoop::closeAll() {
   closed_ = true;
   drainDeferred();
   for (uv_timer_t* h : spare_timers_) {
-    uv_close(reinterpret_cast<uv_handle_t*>(h), spare_timer_free_);
+    Timer::closeSpareHandle(h);
   }
   spare_timers_.clear();
   // Let pending close callbacks run, then close whatever is left (including our own handles).

@@ -66,10 +66,10 @@ class EventLoop {
 
   // Spare timer handles (for common::Timer only). take: one, or nullptr when none is kept.
   // keep: false when the list is full or the loop is closing (the caller closes the handle
-  // itself). Kept handles are unreferenced and may still be armed; closeAll() closes them
-  // with `free_cb`.
+  // itself). Kept handles are unreferenced and may still be armed; closeAll() hands each to
+  // Timer::closeSpareHandle.
   uv_timer_t* takeSpareTimer() noexcept;
-  bool keepSpareTimer(uv_timer_t* handle, uv_close_cb free_cb) noexcept;
+  bool keepSpareTimer(uv_timer_t* handle) noexcept;
   size_t spareTimers() const noexcept { return spare_timers_.size(); }
 
   // Cached clock for this iteration, in milliseconds (uv_now).
@@ -96,7 +96,6 @@ class EventLoop {
   bool draining_now_ = false;
   std::unique_ptr<char[]> read_buf_;
   std::vector<uv_timer_t*> spare_timers_;
-  uv_close_cb spare_timer_free_ = nullptr;
   bool closed_ = false;
 };
 

@@ -21,6 +21,12 @@ static_assert(sizeof(uv_buf_t) == sizeof(iovec) &&
 // Pieces up to this many bytes in all are joined into one send(2) (see trySend).
 constexpr size_t kJoinUpTo = 4096;
 
+// The socket's descriptor, or -1 when libuv has none (closed, or never opened).
+int socketFd(const uv_tcp_t& tcp) noexcept {
+  uv_os_fd_t fd = -1;
+  return uv_fileno(reinterpret_cast<const uv_handle_t*>(&tcp), &fd) == 0 ? fd : -1;
+}
+
 // What uv_try_write does, with send(2)/sendmsg(2) in place of write(2)/writev(2): the socket
 // calls skip the VFS layer's checks and notifications (with the read side, about 3% of the
 // proxy's CPU on small keep-alive requests, perf). MSG_NOSIGNAL: a reset peer is an EPIPE
@@ -28,8 +34,8 @@ constexpr size_t kJoinUpTo = 4096;
 // bytes cannot overtake one another. Returns the bytes taken, UV_EAGAIN, or another libuv
 // error.
 int trySend(const uv_tcp_t& tcp, const uv_buf_t* bufs, unsigned n) noexcept {
-  uv_os_fd_t fd = -1;
-  if (uv_fileno(reinterpret_cast<const uv_handle_t*>(&tcp), &fd) != 0) {
+  const int fd = socketFd(tcp);
+  if (fd < 0) {
     return UV_EBADF;
   }
   // A few small pieces (a response head and a short body) are copied into one buffer: the
@@ -356,8 +362,8 @@ void TcpConnection::sendFin(Core* c) noexcept {
   // Nothing of ours is queued in libuv at this point, so the FIN can go right away:
   // shutdown(2) directly costs one syscall where uv_shutdown costs two epoll changes more.
   c->shutdown_sent = true;
-  uv_os_fd_t fd = -1;
-  if (uv_fileno(reinterpret_cast<const uv_handle_t*>(&c->tcp), &fd) == 0) {
+  const int fd = socketFd(c->tcp);
+  if (fd >= 0) {
     ::shutdown(fd, SHUT_WR);
   }
 }
@@ -411,9 +417,7 @@ SocketAddress TcpConnection::peerAddress() const noexcept {
 }
 
 int TcpConnection::fd() const noexcept {
-  uv_os_fd_t fd = -1;
-  uv_fileno(reinterpret_cast<const uv_handle_t*>(&core_->tcp), &fd);
-  return fd;
+  return socketFd(core_->tcp);
 }
 
 uv_tcp_t* TcpConnection::uv() noexcept {
@@ -434,8 +438,7 @@ void TcpConnection::onRead(uv_stream_t* s, ssize_t nread, const uv_buf_t*) {
     return;
   }
   if (nread == UV_ENOBUFS) {
-    uv_os_fd_t fd = -1;
-    uv_fileno(reinterpret_cast<const uv_handle_t*>(s), &fd);
+    const int fd = socketFd(c->tcp);
     char* buf = c->loop->readBuffer();
     ssize_t n;
     do {

@@ -26,6 +26,10 @@ void Timer::freeHandle(uv_handle_t* h) {
   BlockCache<sizeof(Handle), 1024>::give(h);
 }
 
+void Timer::closeSpareHandle(uv_timer_t* h) noexcept {
+  uv_close(asHandle(h), freeHandle);
+}
+
 Timer::Timer(uv_loop_t* loop, std::function<void()> cb) : cb_(std::move(cb)) {
   EventLoop* owner = EventLoop::fromUv(loop);
   uv_timer_t* spare = owner != nullptr ? owner->takeSpareTimer() : nullptr;
@@ -38,7 +42,7 @@ Timer::~Timer() {
   h->data = nullptr;
   if (!repeating_) {
     EventLoop* owner = EventLoop::fromUv(h->loop);
-    if (owner != nullptr && owner->keepSpareTimer(h, freeHandle)) {
+    if (owner != nullptr && owner->keepSpareTimer(h)) {
       uv_unref(asHandle(h));  // (if still armed, it goes off to nothing: onTimer)
       return;
     }

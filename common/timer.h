@@ -37,6 +37,9 @@ class Timer {
   // Keeps the loop from staying alive just for this timer.
   void unref() noexcept;
 
+  // Closes and frees a handle a Timer left in its loop's spare list (EventLoop::closeAll).
+  static void closeSpareHandle(uv_timer_t* h) noexcept;
+
  private:
   struct Handle;  // the uv timer and the loop time it goes off at
   static Handle* newHandle(uv_loop_t* loop);
