@@ -127,6 +127,11 @@ void HeaderMap::clear() noexcept {
   building_value_ = false;
 }
 
+HeaderMap::~HeaderMap() {
+  SpareList<std::string>::give(buf_);
+  SpareList<std::vector<Entry>>::give(entries_);
+}
+
 void HeaderMap::release() noexcept {
   clear();
   SpareList<std::string>::give(buf_);
@@ -156,6 +161,9 @@ void HeaderMap::reindex() noexcept {
 }
 
 void HeaderMap::add(std::string_view name, std::string_view value) {
+  if (entries_.capacity() == 0) {
+    reuseSpare();  // (a new map: no growing from nothing, one reallocation at a time)
+  }
   Entry e{};
   size_t at = buf_.size();
   buf_.resize(at + name.size() + value.size() + 4);

@@ -52,6 +52,15 @@ class HeaderMap {
     bool removed;
   };
 
+  HeaderMap() = default;
+  HeaderMap(const HeaderMap&) = default;
+  HeaderMap(HeaderMap&&) noexcept = default;
+  HeaderMap& operator=(const HeaderMap&) = default;
+  HeaderMap& operator=(HeaderMap&&) noexcept = default;
+  // Gives the storage to this thread's spare buffers (as release()): a map that dies with its
+  // stream (an HTTP/2 head) hands it to the next one, which takes it on its first add().
+  ~HeaderMap();
+
   // Drops every header; keeps the capacity for the next message on the connection.
   void clear() noexcept;
   // Drops every header and gives the storage to this thread's spare buffers (common/recycled.h)

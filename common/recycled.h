@@ -94,14 +94,20 @@ class Recycled {
 template <typename T, size_t kKeep = 256>
 class SpareList {
  public:
-  // Leaves `v` empty and without storage; keeps that storage when the thread has room.
+  // Buffers larger than this go back to the heap: one outsized message (a hostile head just
+  // under its limit) must not stay held by the thread after it is gone.
+  static constexpr size_t kKeepBytesUpTo = 16 * 1024;
+
+  // Leaves `v` empty and without storage; keeps that storage when the thread has room and it
+  // is no larger than kKeepBytesUpTo.
   static void give(T& v) noexcept {
     if (v.capacity() <= T().capacity()) {
       return;  // nothing allocated (e.g. a short string in place)
     }
 #if REMORA_RECYCLE
     List& l = list();
-    if (!l.gone && l.items.size() < kKeep) {
+    if (!l.gone && l.items.size() < kKeep &&
+        v.capacity() * sizeof(typename T::value_type) <= kKeepBytesUpTo) {
       l.items.push_back(std::move(v));
       v.clear();  // (moved-from: valid, unspecified; in practice already empty)
       return;

@@ -4,6 +4,8 @@
 #include <cstring>
 #include <limits>
 
+#include "common/http2/allocator.h"
+
 namespace remora::http2 {
 
 namespace {
@@ -177,9 +179,9 @@ void Session::start(bool server) noexcept {
   // is how a frame on a recently closed stream is told from one on an idle stream.
 
   if (server) {
-    nghttp2_session_server_new2(&session_, cbs, this, option);
+    nghttp2_session_server_new3(&session_, cbs, this, option, recyclingAllocator());
   } else {
-    nghttp2_session_client_new2(&session_, cbs, this, option);
+    nghttp2_session_client_new3(&session_, cbs, this, option, recyclingAllocator());
   }
   nghttp2_option_del(option);
   nghttp2_session_callbacks_del(cbs);
