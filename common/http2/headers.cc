@@ -12,10 +12,6 @@ namespace {
 // The one connection-specific field common::classifyHeader does not know.
 constexpr std::string_view kHttp2Settings = "http2-settings";
 
-char lower(char c) noexcept {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
-}
-
 // `wk`: common::classifyHeader(name).
 bool connectionSpecific(common::Wk wk, std::string_view name) noexcept {
   switch (wk) {
@@ -31,6 +27,15 @@ bool connectionSpecific(common::Wk wk, std::string_view name) noexcept {
   }
 }
 
+// Fields whose value is new on every request: indexed, each would take a place in the peer's
+// HPACK dynamic table, push out fields that do repeat (user-agent, accept...) and cost the
+// encoder a search through the entries of the same name. Sent as literals never indexed
+// (RFC 7541 6.2.3), which is also what they are: per-request identifiers.
+uint8_t indexingFor(common::Wk wk) noexcept {
+  return wk == common::Wk::kXRequestId || wk == common::Wk::kTraceparent ? NGHTTP2_NV_FLAG_NO_INDEX
+                                                                         : NGHTTP2_NV_FLAG_NONE;
+}
+
 void addEndToEnd(const common::HeaderMap& headers, NvList& out) {
   headers.forEach([&](std::string_view n, std::string_view v) {
     if (n.empty() || n[0] == ':') {
@@ -40,7 +45,7 @@ void addEndToEnd(const common::HeaderMap& headers, NvList& out) {
     if (wk == common::Wk::kHost || connectionSpecific(wk, n)) {
       return;
     }
-    out.add(n, v);
+    out.add(n, v, indexingFor(wk));
   });
 }
 
@@ -57,17 +62,19 @@ void NvList::clear() noexcept {
   spans_.clear();
 }
 
-void NvList::add(std::string_view name, std::string_view value) {
+void NvList::add(std::string_view name, std::string_view value, uint8_t flags) {
   size_t at = storage_.size();
   storage_.resize(at + name.size() + value.size());
   char* p = storage_.data() + at;
-  for (char c : name) {
-    *p++ = lower(c);
+  // Names go in as they are: nghttp2 lowercases every name it copies at submit (no
+  // NGHTTP2_NV_FLAG_NO_COPY_NAME here), so lowering them here too would do it twice.
+  if (!name.empty()) {
+    std::memcpy(p, name.data(), name.size());
   }
   if (!value.empty()) {
-    std::memcpy(p, value.data(), value.size());
+    std::memcpy(p + name.size(), value.data(), value.size());
   }
-  spans_.push_back(Span{at, name.size(), at + name.size(), value.size()});
+  spans_.push_back(Span{at, name.size(), at + name.size(), value.size(), flags});
 }
 
 const nghttp2_nv* NvList::data() noexcept {
@@ -75,8 +82,7 @@ const nghttp2_nv* NvList::data() noexcept {
   auto* base = reinterpret_cast<uint8_t*>(storage_.data());
   for (size_t i = 0; i < spans_.size(); ++i) {
     const Span& s = spans_[i];
-    nv_[i] = nghttp2_nv{base + s.name_off, base + s.value_off, s.name_len, s.value_len,
-                        NGHTTP2_NV_FLAG_NONE};
+    nv_[i] = nghttp2_nv{base + s.name_off, base + s.value_off, s.name_len, s.value_len, s.flags};
   }
   return nv_.data();
 }

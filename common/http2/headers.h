@@ -24,7 +24,8 @@ class NvList {
   static NvList& reused() noexcept;
 
   void clear() noexcept;
-  void add(std::string_view name, std::string_view value);
+  // `flags`: NGHTTP2_NV_FLAG_NO_INDEX keeps the field out of the HPACK dynamic table.
+  void add(std::string_view name, std::string_view value, uint8_t flags = NGHTTP2_NV_FLAG_NONE);
   // Pointers are fixed up here: call after the last add().
   const nghttp2_nv* data() noexcept;
   size_t size() const noexcept { return spans_.size(); }
@@ -32,6 +33,7 @@ class NvList {
  private:
   struct Span {
     size_t name_off, name_len, value_off, value_len;
+    uint8_t flags;
   };
   std::string storage_;
   std::vector<Span> spans_;
