@@ -20,8 +20,11 @@
 # Printed per row and scenario: requests/s, proxy CPU microseconds per request, proxy CPU /
 # upstream CPU, and for remora rows the ratios to the same-pair HAProxy and nghttpx rows.
 #
-# Environment: BENCH_DURATION (10), H2_CONNS (10), H2_STREAMS (10), H2_ROWS (all, comma list),
-# H2_SCENARIOS (all), REMORA_SIDECAR (build/sidecar/remora-sidecar).
+# Environment: BENCH_DURATION (10), BENCH_REPEAT (1), H2_CONNS (10), H2_STREAMS (10), H2_ROWS
+# (all, comma list), H2_SCENARIOS (all), REMORA_SIDECAR (build/sidecar/remora-sidecar).
+# With BENCH_REPEAT=N > 1 every row of a scenario runs N times, the order of the rows rotated
+# each round; the table shows each row's median, and a ratio is the median of the ratios
+# within each round (as in run.sh).
 # Traffic only ever goes to 127.0.0.1; every process started here is stopped on exit.
 set -euo pipefail
 
@@ -29,6 +32,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 REMORA_SIDECAR=${REMORA_SIDECAR:-$ROOT/build/sidecar/remora-sidecar}
 DURATION=${BENCH_DURATION:-10}
+REPEAT=${BENCH_REPEAT:-1}
 [[ ${1:-} == --quick ]] && DURATION=2
 [[ ${1:-} == -h || ${1:-} == --help ]] && { sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; exit 0; }
 CONNS=${H2_CONNS:-10}
@@ -175,7 +179,9 @@ fi
 for pair in h2h1:"$N1":"$UP":http/1.1 h2h2:"$N2":"$UP2":h2; do
   IFS=: read -r name port upport proto <<<"$pair"
   want "nghttpx-$name" || continue
-  start "nghttpx-$name" nghttpx --workers=1 --frontend="127.0.0.1,$port;no-tls" \
+  # --conf=/dev/null: Debian's /etc/nghttpx/nghttpx.conf adds a frontend on port 3000 (which
+  # only the first of two instances can bind) and sends the error log to syslog.
+  start "nghttpx-$name" nghttpx --conf=/dev/null --workers=1 --frontend="127.0.0.1,$port;no-tls" \
     --backend="127.0.0.1,$upport;;proto=$proto" --errorlog-file="$TMP/nghttpx-$name.err" \
     --pid-file="$TMP/nghttpx-$name.pid" --no-ocsp --no-via --no-server-rewrite
   add "nghttpx-$name" "$port" "$LAST" "nghttpx --workers=1 backend proto=$proto"
@@ -192,51 +198,71 @@ ticks() { if [[ -n $1 ]]; then py cpu "$1"; else echo 0; fi; }
 RESULTS=$TMP/results.tsv
 : >"$RESULTS"
 log "$DURATION s per run, h2load -c$CONNS -m$STREAMS; servers on CPU 0, load on CPU 1"
+ALL_ROWS=(direct-h2 remora-h2h1 nghttpx-h2h1 haproxy-h2h1 remora-h2h2 nghttpx-h2h2 haproxy-h2h2)
 for scen in h2_small h2_4k h2_64k; do
   [[ ",$SCENARIOS_WANTED," == *",$scen,"* ]] || continue
   case $scen in h2_small) path=/ ;; h2_4k) path=/4k ;; h2_64k) path=/64k ;; esac
-  for row in direct-h2 remora-h2h1 nghttpx-h2h1 haproxy-h2h1 remora-h2h2 nghttpx-h2h2 haproxy-h2h2; do
-    [[ -n ${PORT[$row]:-} ]] || continue
-    pid=${PID[$row]}
-    c0=$(ticks "$pid") u0=$(py cpu "$UP_PID")
-    out=$(h2load -t1 -c"$CONNS" -m"$STREAMS" -D"$DURATION" "http://127.0.0.1:${PORT[$row]}$path" 2>&1) ||
-      die "$row $scen: h2load failed: $out"
-    c1=$(ticks "$pid") u1=$(py cpu "$UP_PID")
-    rps=$(sed -n 's/^finished in .*, \([0-9.]*\) req\/s.*/\1/p' <<<"$out")
-    done_n=$(sed -n 's/^requests: .* \([0-9]*\) succeeded.*/\1/p' <<<"$out")
-    failed=$(sed -n 's/^requests: .* \([0-9]*\) failed, \([0-9]*\) errored.*/\1 \2/p' <<<"$out" |
-      awk '{print $1 + $2}')
-    non2xx=$(sed -n 's/^status codes: [0-9]* 2xx, \([0-9]*\) 3xx, \([0-9]*\) 4xx, \([0-9]*\) 5xx.*/\1 \2 \3/p' \
-      <<<"$out" | awk '{print $1 + $2 + $3}')
-    [[ -n $rps && -n $done_n ]] || die "$row $scen: cannot read h2load's output: $out"
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$scen" "$row" "$rps" "$done_n" "$((c1 - c0))" \
-      "$((u1 - u0))" "${failed:-0}" "${non2xx:-0}" >>"$RESULTS"
-    log "$scen $row: $rps req/s (${failed:-0} failed or errored, ${non2xx:-0} not 2xx)"
+  for ((round = 0; round < REPEAT; round++)); do
+    # Round r starts r rows further on, so no row is always first (or last) after a pause.
+    order=()
+    for ((k = 0; k < ${#ALL_ROWS[@]}; k++)); do
+      order+=("${ALL_ROWS[$(((k + round) % ${#ALL_ROWS[@]}))]}")
+    done
+    for row in "${order[@]}"; do
+      [[ -n ${PORT[$row]:-} ]] || continue
+      pid=${PID[$row]}
+      c0=$(ticks "$pid") u0=$(py cpu "$UP_PID")
+      out=$(h2load -t1 -c"$CONNS" -m"$STREAMS" -D"$DURATION" "http://127.0.0.1:${PORT[$row]}$path" 2>&1) ||
+        die "$row $scen: h2load failed: $out"
+      c1=$(ticks "$pid") u1=$(py cpu "$UP_PID")
+      rps=$(sed -n 's/^finished in .*, \([0-9.]*\) req\/s.*/\1/p' <<<"$out")
+      done_n=$(sed -n 's/^requests: .* \([0-9]*\) succeeded.*/\1/p' <<<"$out")
+      failed=$(sed -n 's/^requests: .* \([0-9]*\) failed, \([0-9]*\) errored.*/\1 \2/p' <<<"$out" |
+        awk '{print $1 + $2}')
+      non2xx=$(sed -n 's/^status codes: [0-9]* 2xx, \([0-9]*\) 3xx, \([0-9]*\) 4xx, \([0-9]*\) 5xx.*/\1 \2 \3/p' \
+        <<<"$out" | awk '{print $1 + $2 + $3}')
+      [[ -n $rps && -n $done_n ]] || die "$row $scen: cannot read h2load's output: $out"
+      printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$scen" "$row" "$round" "$rps" "$done_n" \
+        "$((c1 - c0))" "$((u1 - u0))" "${failed:-0}" "${non2xx:-0}" >>"$RESULTS"
+      log "$scen $row (round $((round + 1))/$REPEAT): $rps req/s (${failed:-0} failed or errored, ${non2xx:-0} not 2xx)"
+    done
   done
 done
 
 "$PY" - "$RESULTS" "$(getconf CLK_TCK)" <<'PY'
+import statistics
 import sys
 rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1]) if l.strip()]
 tck = int(sys.argv[2])
-res = {}
-for scen, row, rps, n, cpu, up, failed, bad in rows:
+runs = {}  # (scenario, row) -> {round: figures}
+for scen, row, rnd, rps, n, cpu, up, failed, bad in rows:
     n = int(n)
-    res[(scen, row)] = dict(rps=float(rps), n=n, us=(int(cpu) / tck * 1e6 / n) if n else 0,
-                            ratio=(int(cpu) / int(up)) if int(up) else 0, failed=int(failed), bad=int(bad))
+    runs.setdefault((scen, row), {})[int(rnd)] = dict(
+        rps=float(rps), us=(int(cpu) / tck * 1e6 / n) if n else 0,
+        ratio=(int(cpu) / int(up)) if int(up) else 0, failed=int(failed), bad=int(bad))
+med = statistics.median
+rounds = max((len(v) for v in runs.values()), default=1)
+if rounds > 1:
+    print(f"{rounds} rounds: each figure is the row's median; each ratio the median of the ratios within a round")
 print("| scenario | row | req/s | proxy CPU us/req | proxy CPU / upstream CPU | req/s vs haproxy | CPU/req vs haproxy | req/s vs nghttpx | CPU/req vs nghttpx | failed / not 2xx |")
 print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-for (scen, row), r in res.items():
+for (scen, row), by_round in runs.items():
     pair = row.split("-")[-1]
     cells = []
     for peer in ("haproxy", "nghttpx"):
-        p = res.get((scen, f"{peer}-{pair}"))
-        if row.startswith("remora") and p and p["rps"] and p["us"]:
-            cells += [f"{r['rps'] / p['rps']:.2f}x", f"{r['us'] / p['us']:.2f}x"]
+        p = runs.get((scen, f"{peer}-{pair}"))
+        same = [r for r in by_round if p and r in p and p[r]["rps"] and p[r]["us"]]
+        if row.startswith("remora") and same:
+            cells += [f"{med(by_round[r]['rps'] / p[r]['rps'] for r in same):.2f}x",
+                      f"{med(by_round[r]['us'] / p[r]['us'] for r in same):.2f}x"]
         else:
             cells += ["", ""]
-    us = f"{r['us']:.1f}" if not row.startswith("direct") else ""
-    ratio = f"{r['ratio']:.2f}" if not row.startswith("direct") else ""
-    print(f"| {scen} | {row} | {r['rps']:,.0f} | {us} | {ratio} | " + " | ".join(cells) +
-          f" | {r['failed']} / {r['bad']} |")
+    figs = list(by_round.values())
+    direct = row.startswith("direct")
+    us = "" if direct else f"{med(f['us'] for f in figs):.1f}"
+    ratio = "" if direct else f"{med(f['ratio'] for f in figs):.2f}"
+    failed = sum(f["failed"] for f in figs)
+    bad = sum(f["bad"] for f in figs)
+    print(f"| {scen} | {row} | {med(f['rps'] for f in figs):,.0f} | {us} | {ratio} | " + " | ".join(cells) +
+          f" | {failed} / {bad} |")
 PY
