@@ -6,8 +6,8 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
-#include <fstream>
 
+#include "common/atomic_file.h"
 #include "common/json_writer.h"
 #include "common/time_format.h"
 #include "control/api_handlers.h"
@@ -186,13 +186,8 @@ void ControlPlane::writeReadyFile() {
     w.field("webhook", webhook_->boundAddress().toString());
   }
   w.endObject();
-  std::string tmp = options_.ready_file + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << w.str() << "\n";
-  }
-  if (std::rename(tmp.c_str(), options_.ready_file.c_str()) != 0) {
-    spdlog::error("cannot write ready file {}", options_.ready_file);
+  if (Status s = common::writeFileAtomically(options_.ready_file, w.str() + "\n"); !s.isOk()) {
+    spdlog::error("cannot write ready file: {}", s.message());
   }
 }
 
@@ -242,17 +237,9 @@ int ControlPlane::prepareWebhook(const KubeConfig* kube) {
       spdlog::error("--webhook-ca-out: no CA bundle to write (give --webhook-ca)");
       return 2;
     }
-    const std::string tmp = o.ca_out_file + ".tmp";
-    {
-      std::ofstream out(tmp, std::ios::trunc);
-      out << webhook_cert_.ca_bundle_pem;
-      if (!out.flush()) {
-        spdlog::error("--webhook-ca-out {}: cannot write", o.ca_out_file);
-        return 2;
-      }
-    }
-    if (std::rename(tmp.c_str(), o.ca_out_file.c_str()) != 0) {
-      spdlog::error("--webhook-ca-out {}: cannot write", o.ca_out_file);
+    if (Status s = common::writeFileAtomically(o.ca_out_file, webhook_cert_.ca_bundle_pem);
+        !s.isOk()) {
+      spdlog::error("--webhook-ca-out: {}", s.message());
       return 2;
     }
   }
