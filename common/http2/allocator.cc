@@ -22,6 +22,7 @@ static_assert(sizeof(BlockHeader) == 16);
 constexpr uint32_t kFromMalloc = 0xffffffff;
 constexpr size_t kClassBytes[] = {64, 128, 256, 512, kLargestRecycled};
 constexpr uint32_t kClasses = sizeof(kClassBytes) / sizeof(kClassBytes[0]);
+static_assert(kClasses == 5, "takeBlock and giveBlock have a case per class");
 constexpr size_t kKeepPerClass = 256;
 
 template <uint32_t kClass>
