@@ -140,7 +140,7 @@ Session::Session(common::TcpConnection& conn, const Settings& settings, const Ht
     : conn_(conn), loop_(conn.loop()), settings_(settings), stats_(stats), shard_(shard) {}
 
 Session::~Session() {
-  if (own_cork_) {
+  if (send_scheduled_) {
     loop_.cancelEndOfIteration(*this);
   }
   for (auto& s : streams_) {
@@ -315,6 +315,8 @@ bool Session::dispatchBytes(const char* data, size_t len) noexcept {
     dispatching_ = true;
     ssize_t rc = nghttp2_session_mem_recv(session_, reinterpret_cast<const uint8_t*>(data), len);
     dispatching_ = false;
+    headers_stream_ = nullptr;  // (streams closed in this dispatch may be freed after it)
+    headers_stream_id_ = 0;
     if (rc < 0 && error_ == http::CodecError::kNone) {
       switch (rc) {
         case NGHTTP2_ERR_BAD_CLIENT_MAGIC:
@@ -337,20 +339,16 @@ bool Session::dispatchBytes(const char* data, size_t len) noexcept {
 }
 
 void Session::scheduleSend() noexcept {
-  if (dispatching_ || closed_) {
+  if (dispatching_ || closed_ || send_scheduled_) {
     return;
   }
-  if (!own_cork_ && !conn_.corked()) {
-    conn_.cork();
-    own_cork_ = true;
-    loop_.atEndOfIteration(*this);
-  }
-  sendPending();
+  send_scheduled_ = true;
+  loop_.atEndOfIteration(*this);
 }
 
 void Session::onEndOfIteration() noexcept {
-  own_cork_ = false;
-  conn_.uncork();  // (a no-op when someone uncorked it meanwhile)
+  send_scheduled_ = false;
+  sendPending();
 }
 
 void Session::sendPending() noexcept {
@@ -451,7 +449,9 @@ void Session::connectionClosed(http::StreamResetReason reason) noexcept {
 
 void Session::onHeader(const nghttp2_frame& frame, std::string_view name,
                        std::string_view value) noexcept {
-  Stream* s = streamOf(session_, frame.hd.stream_id);
+  Stream* s = frame.hd.stream_id == headers_stream_id_ && headers_stream_ != nullptr
+                  ? headers_stream_
+                  : streamOf(session_, frame.hd.stream_id);
   if (s == nullptr || s->closed_ || error_ != http::CodecError::kNone) {
     return;
   }
@@ -612,6 +612,8 @@ int Session::onBeginHeadersCb(nghttp2_session*, const nghttp2_frame* frame, void
   }
   if (Stream* s = self->beginHeaders(*frame)) {
     s->header_bytes_ = 0;
+    self->headers_stream_id_ = frame->hd.stream_id;
+    self->headers_stream_ = s;
   }
   return 0;
 }
