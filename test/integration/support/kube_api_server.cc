@@ -42,11 +42,14 @@ RunResult KubeApiServer::run(const std::vector<std::string>& argv,
 }
 
 KubeApiServer* KubeApiServer::shared(std::string* why_not, bool* skip) {
-  static KubeApiServer* server = [] {
+  // Destroyed at exit (not leaked): its scratch directory (the manifests applied, kubectl's
+  // output) goes with it. The server itself is the ctest fixture's and stays up.
+  static const std::unique_ptr<KubeApiServer> owner = [] {
     const char* run = std::getenv("REMORA_K8S_SHARED_RUN");
     std::string dir = run != nullptr ? run : REMORA_K8S_SHARED_RUN;
-    return new KubeApiServer(dir, false);
+    return std::unique_ptr<KubeApiServer>(new KubeApiServer(dir, false));
   }();
+  KubeApiServer* server = owner.get();
   std::string unavailable = readFile(server->run_ + "/unavailable");
   *skip = !unavailable.empty();
   if (!unavailable.empty()) {
