@@ -384,7 +384,10 @@ void XdsServer::tick() {
   for (auto& [id, p] : proxies_) {
     if (p->frame_started_ms != 0 && now - p->frame_started_ms >= options_.frame_timeout_ms) {
       refused.emplace_back(id, "frame_timeout");
-    } else if (!p->identified && now - p->connected_ms >= options_.frame_timeout_ms) {
+    } else if (!p->identified && p->frame_started_ms == 0 &&
+               now - p->connected_ms >= options_.frame_timeout_ms) {
+      // (A peer in the middle of its first frame is cut by the frame deadline above, which
+      // names what went wrong: connected and sending, but too slowly.)
       refused.emplace_back(id, "not_identified");
     } else if (now - p->last_rx_ms >= options_.peer_timeout_ms) {
       spdlog::warn("xds: proxy {} ({}) silent for {} ms; closing",
